@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// The Walrus-compatible blob store: one package, folders by architecture layer (Docs/ARCHITECTURE.md).
+import PackageDescription
+
+/// Strict settings for every Swift target: Swift 6 language mode is the tools-version default.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "walrus-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "WalrusCore", targets: ["WalrusCore"]),
+        .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
+        .library(name: "KVStore", targets: ["KVStore"]),
+    ],
+    targets: [
+        // Level 0: native libraries and the core types.
+        .systemLibrary(name: "CRocksDB", path: "Shared/CRocksDB"),
+        .systemLibrary(name: "CSecp256k1", path: "Shared/CSecp256k1"),
+        .target(
+            name: "CBlake2b", path: "Shared/CBlake2b",
+            cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "WalrusCore", path: "Shared/WalrusCore", swiftSettings: strict),
+
+        // Level 1: crypto and storage.
+        .target(
+            name: "WalrusCrypto", dependencies: ["WalrusCore", "CBlake2b", "CSecp256k1"],
+            path: "Shared/WalrusCrypto", swiftSettings: strict),
+        .target(
+            name: "KVStore", dependencies: ["WalrusCore", "CRocksDB"],
+            path: "Shared/KVStore", swiftSettings: strict),
+
+        // Tests: one target per library, plus the layering check.
+        .testTarget(
+            name: "WalrusCoreTests", dependencies: ["WalrusCore"], path: "Tests/WalrusCoreTests",
+            swiftSettings: strict),
+        .testTarget(
+            name: "WalrusCryptoTests", dependencies: ["WalrusCrypto", "WalrusCore"],
+            path: "Tests/WalrusCryptoTests", swiftSettings: strict),
+        .testTarget(
+            name: "KVStoreTests", dependencies: ["KVStore", "WalrusCore"], path: "Tests/KVStoreTests",
+            swiftSettings: strict),
+        .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
+    ]
+)

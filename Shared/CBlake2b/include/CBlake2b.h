@@ -1,0 +1,55 @@
+// BLAKE2b (RFC 7693) for the Walrus hashes: BLAKE2b with a 32-byte output, plus batch entry points
+// for the Merkle trees of Red Stuff, where one call hashes many equal-length messages so that the
+// implementation can run several of them at once in SIMD lanes.
+#ifndef WALRUS_CBLAKE2B_H
+#define WALRUS_CBLAKE2B_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Incremental BLAKE2b state. Fields are private to the implementation.
+typedef struct {
+    uint64_t h[8];
+    uint64_t t[2];
+    uint8_t buffer[128];
+    size_t buffered;
+    size_t outlen;
+} walrus_blake2b_state;
+
+/// Starts a hash with an output of `outlen` bytes (1...64) and an optional key of `keylen` bytes
+/// (0...64). Returns 0 on success and -1 when a length is out of range.
+int walrus_blake2b_init(walrus_blake2b_state *state, size_t outlen, const void *key, size_t keylen);
+
+/// Absorbs `len` bytes.
+void walrus_blake2b_update(walrus_blake2b_state *state, const void *data, size_t len);
+
+/// Writes the digest (`outlen` bytes) to `out`. The state must not be used afterwards.
+void walrus_blake2b_final(walrus_blake2b_state *state, void *out);
+
+/// One-shot BLAKE2b. Returns 0 on success and -1 when a length is out of range.
+int walrus_blake2b(void *out, size_t outlen, const void *key, size_t keylen, const void *data, size_t len);
+
+/// BLAKE2b-256 of the byte `prefix` followed by `len` bytes of `data` (a Merkle leaf or node).
+void walrus_blake2b256_prefixed(uint8_t out[32], uint8_t prefix, const void *data, size_t len);
+
+/// BLAKE2b-256 of `prefix ‖ message_i` for `count` messages of `len` bytes each, message i starting
+/// at `base + i * stride`. Digest i goes to `out + 32 * i`.
+void walrus_blake2b256_prefixed_batch(uint8_t *out, uint8_t prefix, const uint8_t *base, size_t stride,
+                                      size_t len, size_t count);
+
+/// Merkle inner nodes: digest i = BLAKE2b-256(0x01 ‖ nodes[2i] ‖ nodes[2i+1]) for i < count, where
+/// `nodes` holds 2·count consecutive 32-byte digests. `out` may alias `nodes`.
+void walrus_blake2b256_inner_batch(uint8_t *out, const uint8_t *nodes, size_t count);
+
+/// The name of the kernel chosen for this CPU ("portable", "avx2", ...), for benchmarks and logs.
+const char *walrus_blake2b_kernel_name(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,253 @@
+import CRocksDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `KVStore` on RocksDB through its C API.
+///
+/// Thread safety: RocksDB's handles are safe for concurrent reads and writes. The only unsafe
+/// moment is `close`, which frees them; every operation therefore holds a shared lock and `close`
+/// takes it exclusively, so no call can run on freed handles.
+public final class RocksDBStore: KVStore, @unchecked Sendable {
+    public let path: String
+    public let columnFamilies: Set<ColumnFamily>
+
+    private let lock = ReadWriteLock()
+    private var db: OpaquePointer?
+    private var handles: [ColumnFamily: OpaquePointer] = [:]
+    private let options: OpaquePointer
+    private let readOptions: OpaquePointer
+    private let bufferedWrite: OpaquePointer
+    private let durableWrite: OpaquePointer
+
+    /// Opens (creating if missing) the store at `path` with the given column families; families
+    /// already on disk are opened too. Throws `locked` when another process holds the store and
+    /// `corrupted` when its files are damaged.
+    public init(path: String, columnFamilies requested: [ColumnFamily]) throws(KVError) {
+        self.path = path
+        options = rocksdb_options_create()
+        rocksdb_options_set_create_if_missing(options, 1)
+        rocksdb_options_set_create_missing_column_families(options, 1)
+        rocksdb_options_set_paranoid_checks(options, 1)
+        rocksdb_options_increase_parallelism(options, 2)
+        readOptions = rocksdb_readoptions_create()
+        bufferedWrite = rocksdb_writeoptions_create()
+        durableWrite = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_sync(durableWrite, 1)
+
+        var names = Set(requested + [.default])
+        for existing in RocksDBStore.existingFamilies(path: path, options: options) { names.insert(ColumnFamily(existing)) }
+        let ordered = names.sorted { $0.name < $1.name }
+        columnFamilies = names
+
+        var handleArray = [OpaquePointer?](repeating: nil, count: ordered.count)
+        var error: UnsafeMutablePointer<CChar>?
+        let cNames = ordered.map { strdup($0.name) }
+        defer { cNames.forEach { free($0) } }
+        let familyOptions = [OpaquePointer?](repeating: options, count: ordered.count)
+        let opened = cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { namePointers in
+            familyOptions.withUnsafeBufferPointer { optionPointers in
+                rocksdb_open_column_families(
+                    options, path, Int32(ordered.count), namePointers.baseAddress, optionPointers.baseAddress,
+                    &handleArray, &error)
+            }
+        }
+        // On failure `deinit` still runs (every property is set) and releases the options.
+        if let failure = RocksDBStore.takeError(&error, context: "open \(path)") { throw failure }
+        db = opened
+        for (family, handle) in zip(ordered, handleArray) { handles[family] = handle }
+    }
+
+    deinit {
+        close()
+        releaseOptions()
+    }
+
+    private func releaseOptions() {
+        rocksdb_options_destroy(options)
+        rocksdb_readoptions_destroy(readOptions)
+        rocksdb_writeoptions_destroy(bufferedWrite)
+        rocksdb_writeoptions_destroy(durableWrite)
+    }
+
+    private static func existingFamilies(path: String, options: OpaquePointer) -> [String] {
+        var count = 0
+        var error: UnsafeMutablePointer<CChar>?
+        guard let list = rocksdb_list_column_families(options, path, &count, &error) else {
+            if let error { rocksdb_free(error) }  // A new store has no families yet.
+            return []
+        }
+        defer { rocksdb_list_column_families_destroy(list, count) }
+        return (0..<count).compactMap { list[$0].map { String(cString: $0) } }
+    }
+
+    /// Maps a RocksDB error string to a `KVError` and frees it.
+    static func takeError(_ error: inout UnsafeMutablePointer<CChar>?, context: String) -> KVError? {
+        guard let raw = error else { return nil }
+        let text = String(cString: raw)
+        rocksdb_free(raw)
+        error = nil
+        let lower = text.lowercased()
+        if lower.contains("lock") {
+            return KVError(.locked, "cannot \(context): the store is in use by another process (\(text)); stop that process or use another data directory")
+        }
+        if lower.hasPrefix("corruption") || lower.contains("corrupt") {
+            return KVError(.corrupted, "cannot \(context): the store's files are damaged (\(text)); restore the directory from a backup or re-sync it")
+        }
+        if lower.contains("no space") {
+            return KVError(.io, "cannot \(context): the disk is full (\(text)); free space and retry")
+        }
+        return KVError(.io, "cannot \(context): \(text)")
+    }
+
+    private func handle(_ family: ColumnFamily) throws(KVError) -> (OpaquePointer, OpaquePointer) {
+        guard let db else { throw KVError(.closed, "the store at \(path) was closed") }
+        guard let cf = handles[family] else {
+            throw KVError(.unknownColumnFamily, "column family '\(family)' was not opened; open the store with it")
+        }
+        return (db, cf)
+    }
+
+    public func get(_ family: ColumnFamily, _ key: [UInt8]) throws(KVError) -> [UInt8]? {
+        try lock.withReadLock { () throws(KVError) -> [UInt8]? in
+            let (db, cf) = try handle(family)
+            var length = 0
+            var error: UnsafeMutablePointer<CChar>?
+            let value = key.withUnsafeBufferPointer { k in
+                k.withMemoryRebound(to: CChar.self) {
+                    rocksdb_get_cf(db, readOptions, cf, $0.baseAddress, key.count, &length, &error)
+                }
+            }
+            if let failure = RocksDBStore.takeError(&error, context: "read from \(path)") { throw failure }
+            guard let value else { return nil }
+            defer { rocksdb_free(value) }
+            return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
+        }
+    }
+
+    public func put(_ family: ColumnFamily, _ key: [UInt8], _ value: [UInt8], durability: Durability) throws(KVError) {
+        var batch = WriteBatch()
+        batch.put(family, key: key, value: value)
+        try write(batch, durability: durability)
+    }
+
+    public func delete(_ family: ColumnFamily, _ key: [UInt8], durability: Durability) throws(KVError) {
+        var batch = WriteBatch()
+        batch.delete(family, key: key)
+        try write(batch, durability: durability)
+    }
+
+    public func write(_ batch: WriteBatch, durability: Durability) throws(KVError) {
+        try lock.withReadLock { () throws(KVError) in
+            guard let db else { throw KVError(.closed, "the store at \(path) was closed") }
+            let native = rocksdb_writebatch_create()
+            defer { rocksdb_writebatch_destroy(native) }
+            for operation in batch.operations {
+                switch operation {
+                case .put(let family, let key, let value):
+                    let (_, cf) = try handle(family)
+                    key.withUnsafeBytes { k in
+                        value.withUnsafeBytes { v in
+                            rocksdb_writebatch_put_cf(
+                                native, cf, k.baseAddress?.assumingMemoryBound(to: CChar.self), key.count,
+                                v.baseAddress?.assumingMemoryBound(to: CChar.self), value.count)
+                        }
+                    }
+                case .delete(let family, let key):
+                    let (_, cf) = try handle(family)
+                    key.withUnsafeBytes { k in
+                        rocksdb_writebatch_delete_cf(native, cf, k.baseAddress?.assumingMemoryBound(to: CChar.self), key.count)
+                    }
+                }
+            }
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_write(db, durability == .durable ? durableWrite : bufferedWrite, native, &error)
+            if let failure = RocksDBStore.takeError(&error, context: "write to \(path)") { throw failure }
+        }
+    }
+
+    public func forEach(
+        _ family: ColumnFamily, in range: KeyRange, reverse: Bool, _ body: (KVEntry) throws -> Bool
+    ) throws {
+        try lock.withReadLock { () throws in
+            let (db, cf) = try handle(family)
+            guard let iterator = rocksdb_create_iterator_cf(db, readOptions, cf) else {
+                throw KVError(.io, "cannot iterate \(path)")
+            }
+            defer { rocksdb_iter_destroy(iterator) }
+            position(iterator, range: range, reverse: reverse)
+            while rocksdb_iter_valid(iterator) != 0 {
+                let key = RocksDBStore.copy { rocksdb_iter_key(iterator, &$0) }
+                guard range.contains(key) else { break }
+                let value = RocksDBStore.copy { rocksdb_iter_value(iterator, &$0) }
+                guard try body(KVEntry(key: key, value: value)) else { return }
+                if reverse { rocksdb_iter_prev(iterator) } else { rocksdb_iter_next(iterator) }
+            }
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_iter_get_error(iterator, &error)
+            if let failure = RocksDBStore.takeError(&error, context: "iterate \(path)") { throw failure }
+        }
+    }
+
+    private func position(_ iterator: OpaquePointer, range: KeyRange, reverse: Bool) {
+        if !reverse {
+            range.lower.withUnsafeBytes { rocksdb_iter_seek(iterator, $0.baseAddress?.assumingMemoryBound(to: CChar.self), range.lower.count) }
+            return
+        }
+        guard let upper = range.upper else {
+            rocksdb_iter_seek_to_last(iterator)
+            return
+        }
+        // The last key below the exclusive upper bound.
+        upper.withUnsafeBytes { rocksdb_iter_seek_for_prev(iterator, $0.baseAddress?.assumingMemoryBound(to: CChar.self), upper.count) }
+        if rocksdb_iter_valid(iterator) != 0, RocksDBStore.copy({ rocksdb_iter_key(iterator, &$0) }) == upper {
+            rocksdb_iter_prev(iterator)
+        }
+    }
+
+    private static func copy(_ fetch: (inout Int) -> UnsafePointer<CChar>?) -> [UInt8] {
+        var length = 0
+        guard let pointer = fetch(&length) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
+    public func close() {
+        lock.withWriteLock {
+            guard let db else { return }
+            for handle in handles.values { rocksdb_column_family_handle_destroy(handle) }
+            handles = [:]
+            rocksdb_close(db)
+            self.db = nil
+        }
+    }
+}
+
+/// A pthread read-write lock: many readers or one writer.
+final class ReadWriteLock: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
+        precondition(pthread_rwlock_init(lock, nil) == 0, "pthread_rwlock_init failed")
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func withReadLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    func withWriteLock<T>(_ body: () -> T) -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return body()
+    }
+}

@@ -1,0 +1,32 @@
+/// The error every WalrusCore parser and checked operation throws.
+///
+/// `code` is stable and machine-readable; `message` says what was wrong and, where there is one,
+/// what to do about it. Nothing in this module is retryable: the same input fails the same way.
+public struct CoreError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A stable error code. New codes may be added; existing ones never change meaning.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// BCS bytes that do not decode: truncated, trailing, non-canonical or out of bounds.
+        public static let malformedBCS = Code("MALFORMED_BCS")
+        /// A textual identifier (blob ID, address, hex) that does not parse.
+        public static let invalidIdentifier = Code("INVALID_IDENTIFIER")
+        /// Arithmetic on amounts that would overflow or go negative.
+        public static let amountOutOfRange = Code("AMOUNT_OUT_OF_RANGE")
+        /// A value outside the protocol's limits (shard count, blob size, ...).
+        public static let limitExceeded = Code("LIMIT_EXCEEDED")
+    }
+
+    public let code: Code
+    public let message: String
+    public var isRetryable: Bool { false }
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
