@@ -1,0 +1,236 @@
+// The additive FFT over shards and the Leopard-style systematic encoders and erasure decoder.
+//
+// Positions: the high-rate code places the recovery shards at positions [0, M) and the originals
+// in chunks of M from position M on (M = next power of two of the recovery count); the low-rate code
+// places the originals at [0, K) and the recovery shards in chunks of K from K on. A chunk at
+// position p is transformed with the skew factors of the coset at p ("skew delta").
+#include "CReedSolomon.h"
+#include "gf16.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void walrus_gf_fwht(uint16_t *data, size_t truncated);
+
+static size_t next_pow2(size_t x) {
+    size_t p = 1;
+    while (p < x) p <<= 1;
+    return p;
+}
+
+#define SHARD(work, i) ((work) + (size_t)(i) * shard_bytes)
+
+/// Inverse FFT (decimation in time) of `size` shards at `pos`, of which only the first
+/// `truncated` may be non-zero.
+static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t size,
+                 size_t truncated, size_t skew_delta) {
+    for (size_t d = 1; d < size; d <<= 1) {
+        for (size_t r = 0; r < truncated; r += 2 * d) {
+            uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
+            for (size_t j = r; j < r + d; j++) {
+                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
+                if (log_m == GF_MODULUS) k->xor_into(y, x, shard_bytes);
+                else k->ifft_butterfly(x, y, log_m, shard_bytes);
+            }
+        }
+    }
+}
+
+/// Forward FFT of `size` shards at `pos`; only the first `truncated` outputs are computed.
+static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t size,
+                size_t truncated, size_t skew_delta) {
+    for (size_t d = size >> 1; d > 0; d >>= 1) {
+        for (size_t r = 0; r < truncated; r += 2 * d) {
+            uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
+            for (size_t j = r; j < r + d; j++) {
+                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
+                if (log_m == GF_MODULUS) k->xor_into(y, x, shard_bytes);
+                else k->fft_butterfly(x, y, log_m, shard_bytes);
+            }
+        }
+    }
+}
+
+static int counts_supported(size_t k, size_t m) {
+    return k > 0 && m > 0 && k <= WALRUS_RS_MAX_SHARDS && m <= WALRUS_RS_MAX_SHARDS;
+}
+
+int walrus_rs_is_high_rate(size_t k, size_t m) {
+    size_t kk = next_pow2(k), mm = next_pow2(m);
+    if (kk < mm) return 0;
+    if (kk > mm) return 1;
+    return k <= m;
+}
+
+size_t walrus_rs_encode_work_count(size_t k, size_t m) {
+    if (!counts_supported(k, m)) return 0;
+    if (walrus_rs_is_high_rate(k, m)) {
+        size_t chunk = next_pow2(m);
+        return (k + chunk - 1) / chunk * chunk;
+    }
+    size_t chunk = next_pow2(k);
+    return (m + chunk - 1) / chunk * chunk;
+}
+
+int walrus_rs_encode(size_t k, size_t m, size_t shard_bytes, const uint8_t *const *originals,
+                     uint8_t *const *recovery, uint8_t *work) {
+    if (!counts_supported(k, m) || shard_bytes == 0 || shard_bytes % 64 != 0) return -1;
+    walrus_rs_init();
+    const walrus_gf_kernels *kern = walrus_gf_active();
+    size_t work_count = walrus_rs_encode_work_count(k, m);
+    for (size_t i = 0; i < k; i++) memcpy(SHARD(work, i), originals[i], shard_bytes);
+    if (walrus_rs_is_high_rate(k, m)) {
+        size_t chunk = next_pow2(m);
+        memset(SHARD(work, k), 0, (work_count - k) * shard_bytes);
+        ifft(kern, work, shard_bytes, 0, chunk, k < chunk ? k : chunk, chunk);
+        for (size_t start = chunk; start < k; start += chunk) {
+            size_t count = k - start < chunk ? k - start : chunk;
+            ifft(kern, work, shard_bytes, start, chunk, count, start + chunk);
+            for (size_t i = 0; i < chunk; i++) kern->xor_into(SHARD(work, i), SHARD(work, start + i), shard_bytes);
+        }
+        fft(kern, work, shard_bytes, 0, chunk, m, 0);
+    } else {
+        size_t chunk = next_pow2(k);
+        memset(SHARD(work, k), 0, (chunk - k) * shard_bytes);
+        ifft(kern, work, shard_bytes, 0, chunk, k, 0);
+        for (size_t start = chunk; start < m; start += chunk) memcpy(SHARD(work, start), SHARD(work, 0), chunk * shard_bytes);
+        for (size_t start = 0; start < m; start += chunk) {
+            size_t count = m - start < chunk ? m - start : chunk;
+            fft(kern, work, shard_bytes, start, chunk, count, start + chunk);
+        }
+    }
+    for (size_t i = 0; i < m; i++) memcpy(recovery[i], SHARD(work, i), shard_bytes);
+    return 0;
+}
+
+struct walrus_rs_decoder {
+    size_t k, m;
+    int high_rate;
+    size_t original_base, recovery_base, end, work_count;
+    uint8_t *original_present, *recovery_present;
+    uint16_t erasures[GF_ORDER];
+};
+
+walrus_rs_decoder *walrus_rs_decoder_new(size_t k, size_t m, const uint8_t *original_present,
+                                         const uint8_t *recovery_present) {
+    if (!counts_supported(k, m)) return NULL;
+    size_t present = 0;
+    for (size_t i = 0; i < k; i++) present += original_present[i] != 0;
+    for (size_t i = 0; i < m; i++) present += recovery_present[i] != 0;
+    if (present < k) return NULL;
+    walrus_rs_init();
+    walrus_rs_decoder *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->k = k;
+    d->m = m;
+    d->high_rate = walrus_rs_is_high_rate(k, m);
+    d->original_present = malloc(k);
+    d->recovery_present = malloc(m);
+    memcpy(d->original_present, original_present, k);
+    memcpy(d->recovery_present, recovery_present, m);
+    // Erasure locations: positions whose value is unknown.
+    if (d->high_rate) {
+        size_t chunk = next_pow2(m);
+        d->recovery_base = 0;
+        d->original_base = chunk;
+        d->end = chunk + k;
+        for (size_t i = m; i < chunk; i++) d->erasures[i] = 1;  // Recovery positions never sent.
+    } else {
+        size_t chunk = next_pow2(k);
+        d->original_base = 0;
+        d->recovery_base = chunk;
+        d->end = chunk + m;
+        for (size_t i = d->end; i < GF_ORDER; i++) d->erasures[i] = 1;  // Beyond the code.
+    }
+    d->work_count = next_pow2(d->end);
+    for (size_t i = 0; i < k; i++) d->erasures[d->original_base + i] = !original_present[i];
+    for (size_t i = 0; i < m; i++) d->erasures[d->recovery_base + i] = !recovery_present[i];
+    // Logarithms of the erasure locator polynomial's values at every position (its formal
+    // derivative at the erased ones), through two Walsh transforms.
+    walrus_gf_fwht(d->erasures, d->high_rate ? d->end : GF_ORDER);
+    for (size_t i = 0; i < GF_ORDER; i++) {
+        uint32_t product = (uint32_t)d->erasures[i] * walrus_gf_log_walsh[i];
+        d->erasures[i] = (uint16_t)(product % GF_MODULUS);
+    }
+    walrus_gf_fwht(d->erasures, GF_ORDER);
+    return d;
+}
+
+size_t walrus_rs_decoder_work_count(const walrus_rs_decoder *d) { return d->work_count; }
+
+void walrus_rs_decoder_free(walrus_rs_decoder *d) {
+    if (!d) return;
+    free(d->original_present);
+    free(d->recovery_present);
+    free(d);
+}
+
+void walrus_rs_decoder_run(const walrus_rs_decoder *d, size_t shard_bytes, const uint8_t *const *originals,
+                           const uint8_t *const *recovery, uint8_t *const *restored, uint8_t *work) {
+    const walrus_gf_kernels *kern = walrus_gf_active();
+    memset(work, 0, d->work_count * shard_bytes);
+    for (size_t i = 0; i < d->k; i++) {
+        if (!d->original_present[i]) continue;
+        size_t p = d->original_base + i;
+        memcpy(SHARD(work, p), originals[i], shard_bytes);
+        kern->mul(SHARD(work, p), d->erasures[p], shard_bytes);
+    }
+    for (size_t i = 0; i < d->m; i++) {
+        if (!d->recovery_present[i]) continue;
+        size_t p = d->recovery_base + i;
+        memcpy(SHARD(work, p), recovery[i], shard_bytes);
+        kern->mul(SHARD(work, p), d->erasures[p], shard_bytes);
+    }
+    ifft(kern, work, shard_bytes, 0, d->work_count, d->end, 0);
+    // Formal derivative in the novel polynomial basis.
+    for (size_t i = 1; i < d->work_count; i++) {
+        size_t width = i & (~i + 1);
+        for (size_t j = 0; j < width; j++) kern->xor_into(SHARD(work, i - width + j), SHARD(work, i + j), shard_bytes);
+    }
+    fft(kern, work, shard_bytes, 0, d->work_count, d->end, 0);
+    for (size_t i = 0; i < d->k; i++) {
+        if (d->original_present[i]) continue;
+        size_t p = d->original_base + i;
+        kern->mul(SHARD(work, p), (uint16_t)(GF_MODULUS - d->erasures[p]), shard_bytes);
+        memcpy(restored[i], SHARD(work, p), shard_bytes);
+    }
+}
+
+size_t walrus_rs_decode_work_count(size_t k, size_t m) {
+    if (!counts_supported(k, m)) return 0;
+    size_t end = walrus_rs_is_high_rate(k, m) ? next_pow2(m) + k : next_pow2(k) + m;
+    return next_pow2(end);
+}
+
+int walrus_rs_decode(size_t k, size_t m, size_t shard_bytes, const uint8_t *const *originals,
+                     const uint8_t *const *recovery, uint8_t *const *restored, uint8_t *work) {
+    if (!counts_supported(k, m) || shard_bytes == 0 || shard_bytes % 64 != 0) return -1;
+    uint8_t *op = malloc(k), *rp = malloc(m);
+    for (size_t i = 0; i < k; i++) op[i] = originals[i] != NULL;
+    for (size_t i = 0; i < m; i++) rp[i] = recovery[i] != NULL;
+    walrus_rs_decoder *d = walrus_rs_decoder_new(k, m, op, rp);
+    free(op);
+    free(rp);
+    if (!d) return -2;
+    walrus_rs_decoder_run(d, shard_bytes, originals, recovery, restored, work);
+    walrus_rs_decoder_free(d);
+    return 0;
+}
+
+void walrus_rs_pack_symbol(uint8_t *dst, size_t lane, const uint8_t *symbol, size_t symbol_bytes) {
+    size_t full = symbol_bytes / 64 * 64;
+    memcpy(dst, symbol, full);
+    size_t half = (symbol_bytes - full) / 2;
+    if (half == 0) return;
+    memcpy(dst + full + lane, symbol + full, half);
+    memcpy(dst + full + 32 + lane, symbol + full + half, half);
+}
+
+void walrus_rs_unpack_symbol(uint8_t *symbol, const uint8_t *src, size_t lane, size_t symbol_bytes) {
+    size_t full = symbol_bytes / 64 * 64;
+    memcpy(symbol, src, full);
+    size_t half = (symbol_bytes - full) / 2;
+    if (half == 0) return;
+    memcpy(symbol + full, src + full + lane, half);
+    memcpy(symbol + full + half, src + full + 32 + lane, half);
+}
