@@ -15,13 +15,17 @@ let package = Package(
         .library(name: "WalrusCore", targets: ["WalrusCore"]),
         .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
         .library(name: "KVStore", targets: ["KVStore"]),
+        .library(name: "RedStuff", targets: ["RedStuff"]),
     ],
     targets: [
         // Level 0: native libraries and the core types.
         .systemLibrary(name: "CRocksDB", path: "Shared/CRocksDB"),
         .systemLibrary(name: "CSecp256k1", path: "Shared/CSecp256k1"),
         .target(
-            name: "CBlake2b", path: "Shared/CBlake2b",
+            name: "CBlake2b", path: "Shared/CBlake2b", exclude: ["README.md"],
+            cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "CReedSolomon", path: "Shared/CReedSolomon", exclude: ["README.md"],
             cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "WalrusCore", path: "Shared/WalrusCore", swiftSettings: strict),
 
@@ -33,6 +37,11 @@ let package = Package(
             name: "KVStore", dependencies: ["WalrusCore", "CRocksDB"],
             path: "Shared/KVStore", swiftSettings: strict),
 
+        // Level 2: the Red Stuff encoding (a pure core).
+        .target(
+            name: "RedStuff", dependencies: ["WalrusCore", "WalrusCrypto", "CBlake2b", "CReedSolomon"],
+            path: "Shared/RedStuff", swiftSettings: strict),
+
         // Tests: one target per library, plus the layering check.
         .testTarget(
             name: "WalrusCoreTests", dependencies: ["WalrusCore"], path: "Tests/WalrusCoreTests",
@@ -43,6 +52,9 @@ let package = Package(
         .testTarget(
             name: "KVStoreTests", dependencies: ["KVStore", "WalrusCore"], path: "Tests/KVStoreTests",
             swiftSettings: strict),
+        .testTarget(
+            name: "RedStuffTests", dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "CReedSolomon"],
+            path: "Tests/RedStuffTests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]
 )

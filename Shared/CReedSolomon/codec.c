@@ -234,3 +234,48 @@ void walrus_rs_unpack_symbol(uint8_t *symbol, const uint8_t *src, size_t lane, s
     memcpy(symbol + full, src + full + lane, half);
     memcpy(symbol + full + half, src + full + 32 + lane, half);
 }
+
+static void slot_of(size_t symbol_bytes, size_t b, size_t *offset, size_t *lane) {
+    if (symbol_bytes >= 64) {
+        *offset = b * ((symbol_bytes + 63) / 64 * 64);
+        *lane = 0;
+    } else {
+        size_t per_block = 64 / symbol_bytes;
+        *offset = b / per_block * 64;
+        *lane = b % per_block * (symbol_bytes / 2);
+    }
+}
+
+size_t walrus_rs_stripe_shard_bytes(size_t symbol_bytes, size_t instances) {
+    if (symbol_bytes >= 64) return instances * ((symbol_bytes + 63) / 64 * 64);
+    size_t per_block = 64 / symbol_bytes;
+    return (instances + per_block - 1) / per_block * 64;
+}
+
+void walrus_rs_pack_stripe(uint8_t *dst, size_t shard_bytes, size_t symbol_bytes, const uint8_t *src,
+                           size_t shard_stride, size_t instance_stride, size_t shards, size_t instances) {
+    for (size_t i = 0; i < shards; i++) {
+        for (size_t b = 0; b < instances; b++) {
+            size_t offset, lane;
+            slot_of(symbol_bytes, b, &offset, &lane);
+            walrus_rs_pack_symbol(dst + i * shard_bytes + offset, lane, src + i * shard_stride + b * instance_stride, symbol_bytes);
+        }
+    }
+}
+
+void walrus_rs_unpack_stripe(uint8_t *dst, size_t shard_stride, size_t instance_stride, const uint8_t *src,
+                             size_t shard_bytes, size_t symbol_bytes, size_t shards, size_t instances) {
+    for (size_t i = 0; i < shards; i++) {
+        for (size_t b = 0; b < instances; b++) {
+            size_t offset, lane;
+            slot_of(symbol_bytes, b, &offset, &lane);
+            walrus_rs_unpack_symbol(dst + i * shard_stride + b * instance_stride, src + i * shard_bytes + offset, lane, symbol_bytes);
+        }
+    }
+}
+
+void walrus_copy_strided(uint8_t *dst, size_t dst_i, size_t dst_b, const uint8_t *src, size_t src_i, size_t src_b,
+                         size_t len, size_t ni, size_t nb) {
+    for (size_t i = 0; i < ni; i++)
+        for (size_t b = 0; b < nb; b++) memcpy(dst + i * dst_i + b * dst_b, src + i * src_i + b * src_b, len);
+}

@@ -37,9 +37,14 @@ int walrus_blake2b(void *out, size_t outlen, const void *key, size_t keylen, con
 void walrus_blake2b256_prefixed(uint8_t out[32], uint8_t prefix, const void *data, size_t len);
 
 /// BLAKE2b-256 of `prefix ‖ message_i` for `count` messages of `len` bytes each, message i starting
-/// at `base + i * stride`. Digest i goes to `out + 32 * i`.
-void walrus_blake2b256_prefixed_batch(uint8_t *out, uint8_t prefix, const uint8_t *base, size_t stride,
-                                      size_t len, size_t count);
+/// at `base + i * stride`. Digest i goes to `out + i * out_stride`.
+void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base,
+                                      size_t stride, size_t len, size_t count);
+
+/// The Merkle root (Walrus's tree: inner = H(0x01 ‖ left ‖ right), an odd level is padded with an
+/// all-zero Empty node that is not hashed) over `count` 32-byte leaf hashes. `scratch` holds
+/// `32 * (count + 1)` bytes. Zero leaves give the Empty root (32 zero bytes).
+void walrus_merkle_root(uint8_t out[32], const uint8_t *leaf_hashes, size_t count, uint8_t *scratch);
 
 /// Merkle inner nodes: digest i = BLAKE2b-256(0x01 ‖ nodes[2i] ‖ nodes[2i+1]) for i < count, where
 /// `nodes` holds 2·count consecutive 32-byte digests. `out` may alias `nodes`.

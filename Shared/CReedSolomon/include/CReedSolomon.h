@@ -80,6 +80,28 @@ void walrus_rs_pack_symbol(uint8_t *dst, size_t lane, const uint8_t *symbol, siz
 /// The inverse of walrus_rs_pack_symbol.
 void walrus_rs_unpack_symbol(uint8_t *symbol, const uint8_t *src, size_t lane, size_t symbol_bytes);
 
+/// Packs `shards × instances` symbols of `symbol_bytes` into work shards of `shard_bytes`: symbol
+/// (i, b) is read from `src + i * shard_stride + b * instance_stride` and placed in shard i
+/// (`dst + i * shard_bytes`) at instance slot b. Slots: for symbols of 64 bytes or more, slot b
+/// starts at byte b * ceil(symbol_bytes / 64) * 64; smaller symbols share blocks, floor(64 /
+/// symbol_bytes) per block, at lanes (b % per_block) * symbol_bytes / 2 of block b / per_block.
+/// Unused bytes of the shards are not touched (zero them first).
+void walrus_rs_pack_stripe(uint8_t *dst, size_t shard_bytes, size_t symbol_bytes, const uint8_t *src,
+                           size_t shard_stride, size_t instance_stride, size_t shards, size_t instances);
+
+/// The inverse of walrus_rs_pack_stripe: symbol (i, b) of the work shards is written to
+/// `dst + i * shard_stride + b * instance_stride`.
+void walrus_rs_unpack_stripe(uint8_t *dst, size_t shard_stride, size_t instance_stride, const uint8_t *src,
+                             size_t shard_bytes, size_t symbol_bytes, size_t shards, size_t instances);
+
+/// Bytes of work shard (a multiple of 64) needed for `instances` symbols of `symbol_bytes`.
+size_t walrus_rs_stripe_shard_bytes(size_t symbol_bytes, size_t instances);
+
+/// Copies `ni × nb` blocks of `len` bytes: block (i, b) from `src + i*src_i + b*src_b` to
+/// `dst + i*dst_i + b*dst_b` (gathering sliver columns out of the message matrix).
+void walrus_copy_strided(uint8_t *dst, size_t dst_i, size_t dst_b, const uint8_t *src, size_t src_i, size_t src_b,
+                         size_t len, size_t ni, size_t nb);
+
 /// Field multiplication in the Cantor-basis representation, for tests: a · b.
 uint16_t walrus_gf16_mul(uint16_t a, uint16_t b);
 

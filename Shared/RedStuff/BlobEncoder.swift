@@ -1,0 +1,216 @@
+import WalrusCore
+import CBlake2b
+import CReedSolomon
+import Foundation
+
+/// Encodes blobs with Red Stuff: the row (secondary) code over the message rows, the column
+/// (primary) code over every column, a leaf hash for each of the n² symbols of the expanded matrix,
+/// and the Merkle roots that make the metadata and the blob ID (PROTOCOL.md §1.7, §2).
+///
+/// The work is split into stripes of rows or columns, run on all cores; each stripe packs its
+/// symbols into the Reed-Solomon kernel's layout, codes them, and hashes what it produced while it
+/// is in cache.
+public struct BlobEncoder: Sendable {
+    public let config: EncodingConfig
+    /// Worker threads; defaults to the number of cores.
+    public var workers: Int
+    /// Target bytes per Reed-Solomon shard in one stripe: stripes this size keep a code's working
+    /// set (about 2n shards) within the caches.
+    public var stripeShardBytesTarget = 8192
+
+    /// An encoder using `workers` threads (by default one per core).
+    public init(config: EncodingConfig, workers: Int? = nil) {
+        self.config = config
+        self.workers = max(1, workers ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The metadata and blob ID of a blob, without keeping its slivers.
+    public func computeMetadata(_ matrix: MessageMatrix) -> BlobMetadataWithID {
+        expand(matrix, keepSlivers: false).metadata
+    }
+
+    public func computeMetadata(_ blob: [UInt8]) throws(RedStuffError) -> BlobMetadataWithID {
+        computeMetadata(try MessageMatrix(config: config, blob: blob))
+    }
+
+    /// Encodes a blob into its metadata and all `n` sliver pairs.
+    public func encode(_ matrix: MessageMatrix) -> EncodedBlob { expand(matrix, keepSlivers: true) }
+
+    public func encode(_ blob: [UInt8]) throws(RedStuffError) -> EncodedBlob {
+        encode(try MessageMatrix(config: config, blob: blob))
+    }
+
+    private func expand(_ matrix: MessageMatrix, keepSlivers: Bool) -> EncodedBlob {
+        precondition(matrix.config == config, "the matrix was laid out for this configuration")
+        let layout = ExpansionLayout(config: config, symbolSize: matrix.symbolSize)
+        // Secondary slivers: n columns of n_P symbols. Columns n_S... are the row code's output; the
+        // others are gathered from the message matrix when slivers are kept.
+        let secondary = RawBuffer(zeroedCount: (keepSlivers ? layout.n : layout.f) * layout.columnBytes)
+        let rowRecovery = secondary.bytes + (keepSlivers ? layout.nS * layout.columnBytes : 0)
+        // Primary slivers n_P... (rows of the expanded matrix below the message).
+        let primaryExtra = keepSlivers ? RawBuffer(zeroedCount: (layout.n - layout.nP) * layout.rowBytes) : nil
+        let leaves = RawBuffer(zeroedCount: layout.n * layout.n * 32)
+        let message = matrix.buffer.bytes
+
+        encodeRows(layout, message: message, rowRecovery: rowRecovery, leaves: leaves.bytes)
+        encodeColumns(
+            layout, message: message, rowRecovery: rowRecovery, primaryExtra: primaryExtra?.bytes,
+            secondary: keepSlivers ? secondary.bytes : nil, leaves: leaves.bytes)
+        let hashes = sliverPairHashes(layout, leaves: leaves.bytes)
+        let metadata = BlobMetadata(unencodedLength: matrix.unencodedLength, hashes: hashes)
+        let withID = BlobMetadataWithID(blobID: metadata.blobID, metadata: metadata)
+        return EncodedBlob(
+            metadata: withID, matrix: matrix, primaryExtra: primaryExtra, secondary: keepSlivers ? secondary : nil)
+    }
+
+    /// Instances (rows or columns) per stripe, balanced so that every worker gets several stripes.
+    private func instancesPerStripe(_ layout: ExpansionLayout, total: Int) -> Int {
+        let slot = max(64, walrus_rs_stripe_shard_bytes(layout.s, 64) / 64)
+        let byTarget = max(1, stripeShardBytesTarget / slot)
+        let byBalance = max(1, (total + 4 * workers - 1) / (4 * workers))
+        return min(byTarget, byBalance, total)
+    }
+
+    /// Phase 1: the secondary code over each message row; leaf hashes of rows 0..<n_P.
+    private func encodeRows(
+        _ layout: ExpansionLayout, message: UnsafeMutablePointer<UInt8>, rowRecovery: UnsafeMutablePointer<UInt8>,
+        leaves: UnsafeMutablePointer<UInt8>
+    ) {
+        let (n, nP, nS, f, s) = (layout.n, layout.nP, layout.nS, layout.f, layout.s)
+        let perStripe = instancesPerStripe(layout, total: nP)
+        let stripes = (nP + perStripe - 1) / perStripe
+        parallelForEach(stripes, workers: workers) { stripe in
+            let r0 = stripe * perStripe
+            let count = min(perStripe, nP - r0)
+            let code = StripeCode(originals: nS, recovery: f, symbolSize: s, instances: count)
+            code.pack(message + r0 * layout.rowBytes, shardStride: s, instanceStride: layout.rowBytes)
+            code.encode()
+            code.unpackRecovery(rowRecovery + r0 * s, shardStride: layout.columnBytes, instanceStride: s)
+            for r in r0..<r0 + count {
+                walrus_blake2b256_prefixed_batch(leaves + (r * n) * 32, 32, 0, message + r * layout.rowBytes, s, s, nS)
+                walrus_blake2b256_prefixed_batch(leaves + (r * n + nS) * 32, 32, 0, rowRecovery + r * s, layout.columnBytes, s, f)
+            }
+        }
+    }
+
+    /// Phase 2: the primary code over every column; leaf hashes of rows n_P..<n; the kept slivers.
+    private func encodeColumns(
+        _ layout: ExpansionLayout, message: UnsafeMutablePointer<UInt8>, rowRecovery: UnsafeMutablePointer<UInt8>,
+        primaryExtra: UnsafeMutablePointer<UInt8>?, secondary: UnsafeMutablePointer<UInt8>?,
+        leaves: UnsafeMutablePointer<UInt8>
+    ) {
+        let (n, nP, nS, s) = (layout.n, layout.nP, layout.nS, layout.s)
+        let repair = n - nP
+        let perStripe = instancesPerStripe(layout, total: n)
+        // Stripes never straddle column n_S, where the source of the column symbols changes.
+        let systematicStripes = (nS + perStripe - 1) / perStripe
+        let stripes = systematicStripes + (n - nS + perStripe - 1) / perStripe
+        parallelForEach(stripes, workers: workers) { stripe in
+            let isSystematic = stripe < systematicStripes
+            let c0 = isSystematic ? stripe * perStripe : nS + (stripe - systematicStripes) * perStripe
+            let count = min(perStripe, (isSystematic ? nS : n) - c0)
+            let code = StripeCode(originals: nP, recovery: repair, symbolSize: s, instances: count)
+            if isSystematic {
+                code.pack(message + c0 * s, shardStride: layout.rowBytes, instanceStride: s)
+                if let secondary {
+                    walrus_copy_strided(
+                        secondary + c0 * layout.columnBytes, s, layout.columnBytes, message + c0 * s, layout.rowBytes, s, s, nP, count)
+                }
+            } else {
+                code.pack(rowRecovery + (c0 - nS) * layout.columnBytes, shardStride: s, instanceStride: layout.columnBytes)
+            }
+            code.encode()
+            // Repair rows of these columns: into the primary slivers when kept, else a scratch buffer.
+            let target: UnsafeMutablePointer<UInt8>
+            let shardStride: Int
+            let scratch: RawBuffer?
+            if isSystematic, let primaryExtra {
+                target = primaryExtra + c0 * s
+                shardStride = layout.rowBytes
+                scratch = nil
+            } else {
+                scratch = RawBuffer(zeroedCount: repair * count * s)
+                target = scratch!.bytes
+                shardStride = count * s
+            }
+            code.unpackRecovery(target, shardStride: shardStride, instanceStride: s)
+            for b in 0..<count {
+                walrus_blake2b256_prefixed_batch(leaves + (nP * n + c0 + b) * 32, n * 32, 0, target + b * s, shardStride, s, repair)
+            }
+            withExtendedLifetime(scratch) {}
+        }
+    }
+
+    /// Phase 3: the Merkle root over each row (primary hash of pair p = row p) and each column
+    /// (secondary hash of pair p = column n-1-p).
+    private func sliverPairHashes(_ layout: ExpansionLayout, leaves: UnsafeMutablePointer<UInt8>) -> [SliverPairMetadata] {
+        let n = layout.n
+        let roots = RawBuffer(zeroedCount: 2 * n * 32)
+        let perStripe = max(1, n / (8 * workers))
+        let stripes = (n + perStripe - 1) / perStripe
+        parallelForEach(stripes, workers: workers) { stripe in
+            let column = RawBuffer(zeroedCount: n * 32)
+            let scratch = RawBuffer(zeroedCount: (n + 1) * 32)
+            for p in stripe * perStripe..<min(n, (stripe + 1) * perStripe) {
+                walrus_merkle_root(roots.bytes + (2 * p) * 32, leaves + p * n * 32, n, scratch.bytes)
+                walrus_copy_strided(column.bytes, 32, 0, leaves + (n - 1 - p) * 32, n * 32, 0, 32, n, 1)
+                walrus_merkle_root(roots.bytes + (2 * p + 1) * 32, column.bytes, n, scratch.bytes)
+            }
+        }
+        return (0..<n).map { p in
+            SliverPairMetadata(
+                primaryHash: .digest(roots.copy(offset: 2 * p * 32, count: 32)),
+                secondaryHash: .digest(roots.copy(offset: (2 * p + 1) * 32, count: 32)))
+        }
+    }
+}
+
+/// Sizes of one expansion.
+struct ExpansionLayout {
+    let n, nP, nS, f, s: Int
+    init(config: EncodingConfig, symbolSize: Int) {
+        n = config.n
+        nP = config.primarySourceSymbols
+        nS = config.secondarySourceSymbols
+        f = n - nS
+        s = symbolSize
+    }
+    /// Bytes of a message row / primary sliver.
+    var rowBytes: Int { nS * s }
+    /// Bytes of a secondary sliver.
+    var columnBytes: Int { nP * s }
+}
+
+/// One Reed-Solomon code run over a stripe of independent instances packed side by side.
+final class StripeCode {
+    let originals, recovery, symbolSize, instances, shardBytes: Int
+    private let originalShards: RawBuffer
+    private let recoveryShards: RawBuffer
+    private let work: RawBuffer
+
+    init(originals: Int, recovery: Int, symbolSize: Int, instances: Int) {
+        self.originals = originals
+        self.recovery = recovery
+        self.symbolSize = symbolSize
+        self.instances = instances
+        shardBytes = walrus_rs_stripe_shard_bytes(symbolSize, instances)
+        originalShards = RawBuffer(zeroedCount: originals * shardBytes)
+        recoveryShards = RawBuffer(zeroedCount: recovery * shardBytes)
+        work = RawBuffer(zeroedCount: walrus_rs_encode_work_count(originals, recovery) * shardBytes)
+    }
+
+    func pack(_ source: UnsafePointer<UInt8>, shardStride: Int, instanceStride: Int) {
+        walrus_rs_pack_stripe(originalShards.bytes, shardBytes, symbolSize, source, shardStride, instanceStride, originals, instances)
+    }
+
+    func encode() {
+        let inputs = (0..<originals).map { UnsafePointer<UInt8>?(originalShards.bytes + $0 * shardBytes) }
+        let outputs = (0..<recovery).map { Optional(recoveryShards.bytes + $0 * shardBytes) }
+        let rc = walrus_rs_encode(originals, recovery, shardBytes, inputs, outputs, work.bytes)
+        precondition(rc == 0, "the code's shard counts are supported")
+    }
+
+    func unpackRecovery(_ target: UnsafeMutablePointer<UInt8>, shardStride: Int, instanceStride: Int) {
+        walrus_rs_unpack_stripe(target, shardStride, instanceStride, recoveryShards.bytes, shardBytes, symbolSize, recovery, instances)
+    }
+}
