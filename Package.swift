@@ -12,10 +12,14 @@ let package = Package(
     name: "walrus-swift",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "walrus", targets: ["walrus"]),
         .library(name: "WalrusCore", targets: ["WalrusCore"]),
         .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "RedStuff", targets: ["RedStuff"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // Level 0: native libraries and the core types.
@@ -27,20 +31,28 @@ let package = Package(
         .target(
             name: "CReedSolomon", path: "Shared/CReedSolomon", exclude: ["README.md"],
             cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "WalrusCore", path: "Shared/WalrusCore", swiftSettings: strict),
+        .target(name: "WalrusCore", path: "Shared/WalrusCore", exclude: ["README.md"], swiftSettings: strict),
 
         // Level 1: crypto and storage.
         .target(
             name: "WalrusCrypto", dependencies: ["WalrusCore", "CBlake2b", "CSecp256k1"],
-            path: "Shared/WalrusCrypto", swiftSettings: strict),
+            path: "Shared/WalrusCrypto", exclude: ["README.md"], swiftSettings: strict),
         .target(
             name: "KVStore", dependencies: ["WalrusCore", "CRocksDB"],
-            path: "Shared/KVStore", swiftSettings: strict),
+            path: "Shared/KVStore", exclude: ["README.md"], swiftSettings: strict),
 
         // Level 2: the Red Stuff encoding (a pure core).
         .target(
             name: "RedStuff", dependencies: ["WalrusCore", "WalrusCrypto", "CBlake2b", "CReedSolomon"],
-            path: "Shared/RedStuff", swiftSettings: strict),
+            path: "Shared/RedStuff", exclude: ["README.md"], swiftSettings: strict),
+
+        // Level 6: executables.
+        .executableTarget(
+            name: "walrus",
+            dependencies: [
+                "RedStuff", "WalrusCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Storage/CLI", swiftSettings: strict),
 
         // Tests: one target per library, plus the layering check.
         .testTarget(

@@ -75,10 +75,17 @@ size_t walrus_rs_encode_work_count(size_t k, size_t m) {
 int walrus_rs_encode(size_t k, size_t m, size_t shard_bytes, const uint8_t *const *originals,
                      uint8_t *const *recovery, uint8_t *work) {
     if (!counts_supported(k, m) || shard_bytes == 0 || shard_bytes % 64 != 0) return -1;
+    for (size_t i = 0; i < k; i++) memcpy(SHARD(work, i), originals[i], shard_bytes);
+    walrus_rs_encode_in_place(k, m, shard_bytes, work);
+    for (size_t i = 0; i < m; i++) memcpy(recovery[i], SHARD(work, i), shard_bytes);
+    return 0;
+}
+
+int walrus_rs_encode_in_place(size_t k, size_t m, size_t shard_bytes, uint8_t *work) {
+    if (!counts_supported(k, m) || shard_bytes == 0 || shard_bytes % 64 != 0) return -1;
     walrus_rs_init();
     const walrus_gf_kernels *kern = walrus_gf_active();
     size_t work_count = walrus_rs_encode_work_count(k, m);
-    for (size_t i = 0; i < k; i++) memcpy(SHARD(work, i), originals[i], shard_bytes);
     if (walrus_rs_is_high_rate(k, m)) {
         size_t chunk = next_pow2(m);
         memset(SHARD(work, k), 0, (work_count - k) * shard_bytes);
@@ -99,7 +106,6 @@ int walrus_rs_encode(size_t k, size_t m, size_t shard_bytes, const uint8_t *cons
             fft(kern, work, shard_bytes, start, chunk, count, start + chunk);
         }
     }
-    for (size_t i = 0; i < m; i++) memcpy(recovery[i], SHARD(work, i), shard_bytes);
     return 0;
 }
 

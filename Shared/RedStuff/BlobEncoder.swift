@@ -79,10 +79,12 @@ public struct BlobEncoder: Sendable {
         let (n, nP, nS, f, s) = (layout.n, layout.nP, layout.nS, layout.f, layout.s)
         let perStripe = instancesPerStripe(layout, total: nP)
         let stripes = (nP + perStripe - 1) / perStripe
-        parallelForEach(stripes, workers: workers) { stripe in
+        let codes = (0..<workers).map { _ in StripeCode(originals: nS, recovery: f, symbolSize: s, instances: perStripe) }
+        parallelForEach(stripes, workers: workers) { stripe, worker in
             let r0 = stripe * perStripe
             let count = min(perStripe, nP - r0)
-            let code = StripeCode(originals: nS, recovery: f, symbolSize: s, instances: count)
+            let code = codes[worker]
+            code.begin(instances: count)
             code.pack(message + r0 * layout.rowBytes, shardStride: s, instanceStride: layout.rowBytes)
             code.encode()
             code.unpackRecovery(rowRecovery + r0 * s, shardStride: layout.columnBytes, instanceStride: s)
@@ -105,11 +107,14 @@ public struct BlobEncoder: Sendable {
         // Stripes never straddle column n_S, where the source of the column symbols changes.
         let systematicStripes = (nS + perStripe - 1) / perStripe
         let stripes = systematicStripes + (n - nS + perStripe - 1) / perStripe
-        parallelForEach(stripes, workers: workers) { stripe in
+        let codes = (0..<workers).map { _ in StripeCode(originals: nP, recovery: repair, symbolSize: s, instances: perStripe) }
+        let scratches = (0..<workers).map { _ in RawBuffer(zeroedCount: repair * perStripe * s) }
+        parallelForEach(stripes, workers: workers) { stripe, worker in
             let isSystematic = stripe < systematicStripes
             let c0 = isSystematic ? stripe * perStripe : nS + (stripe - systematicStripes) * perStripe
             let count = min(perStripe, (isSystematic ? nS : n) - c0)
-            let code = StripeCode(originals: nP, recovery: repair, symbolSize: s, instances: count)
+            let code = codes[worker]
+            code.begin(instances: count)
             if isSystematic {
                 code.pack(message + c0 * s, shardStride: layout.rowBytes, instanceStride: s)
                 if let secondary {
@@ -123,21 +128,17 @@ public struct BlobEncoder: Sendable {
             // Repair rows of these columns: into the primary slivers when kept, else a scratch buffer.
             let target: UnsafeMutablePointer<UInt8>
             let shardStride: Int
-            let scratch: RawBuffer?
             if isSystematic, let primaryExtra {
                 target = primaryExtra + c0 * s
                 shardStride = layout.rowBytes
-                scratch = nil
             } else {
-                scratch = RawBuffer(zeroedCount: repair * count * s)
-                target = scratch!.bytes
+                target = scratches[worker].bytes
                 shardStride = count * s
             }
             code.unpackRecovery(target, shardStride: shardStride, instanceStride: s)
             for b in 0..<count {
                 walrus_blake2b256_prefixed_batch(leaves + (nP * n + c0 + b) * 32, n * 32, 0, target + b * s, shardStride, s, repair)
             }
-            withExtendedLifetime(scratch) {}
         }
     }
 
@@ -148,7 +149,7 @@ public struct BlobEncoder: Sendable {
         let roots = RawBuffer(zeroedCount: 2 * n * 32)
         let perStripe = max(1, n / (8 * workers))
         let stripes = (n + perStripe - 1) / perStripe
-        parallelForEach(stripes, workers: workers) { stripe in
+        parallelForEach(stripes, workers: workers) { stripe, _ in
             let column = RawBuffer(zeroedCount: n * 32)
             let scratch = RawBuffer(zeroedCount: (n + 1) * 32)
             for p in stripe * perStripe..<min(n, (stripe + 1) * perStripe) {
@@ -181,36 +182,45 @@ struct ExpansionLayout {
     var columnBytes: Int { nP * s }
 }
 
-/// One Reed-Solomon code run over a stripe of independent instances packed side by side.
+/// The workspace of one Reed-Solomon code run over stripes of independent instances packed side by
+/// side. A worker reuses one for all its stripes: symbols are packed straight into the work shards,
+/// coded in place, and read back from them, so nothing is allocated or copied per stripe. Lanes
+/// that a smaller stripe leaves unused hold stale values, which never mix into used lanes (the code
+/// works on each element position on its own).
 final class StripeCode {
-    let originals, recovery, symbolSize, instances, shardBytes: Int
-    private let originalShards: RawBuffer
-    private let recoveryShards: RawBuffer
+    let originals, recovery, symbolSize: Int
+    private(set) var instances: Int
+    private(set) var shardBytes: Int
+    private let capacity: Int
     private let work: RawBuffer
 
     init(originals: Int, recovery: Int, symbolSize: Int, instances: Int) {
+        capacity = instances
         self.originals = originals
         self.recovery = recovery
         self.symbolSize = symbolSize
         self.instances = instances
         shardBytes = walrus_rs_stripe_shard_bytes(symbolSize, instances)
-        originalShards = RawBuffer(zeroedCount: originals * shardBytes)
-        recoveryShards = RawBuffer(zeroedCount: recovery * shardBytes)
         work = RawBuffer(zeroedCount: walrus_rs_encode_work_count(originals, recovery) * shardBytes)
     }
 
+    /// Prepares the workspace for a stripe of `count` instances, at most the count it was made for.
+    func begin(instances count: Int) {
+        precondition(count >= 1 && count <= capacity, "the stripe fits the workspace")
+        shardBytes = walrus_rs_stripe_shard_bytes(symbolSize, count)
+        instances = count
+    }
+
     func pack(_ source: UnsafePointer<UInt8>, shardStride: Int, instanceStride: Int) {
-        walrus_rs_pack_stripe(originalShards.bytes, shardBytes, symbolSize, source, shardStride, instanceStride, originals, instances)
+        walrus_rs_pack_stripe(work.bytes, shardBytes, symbolSize, source, shardStride, instanceStride, originals, instances)
     }
 
     func encode() {
-        let inputs = (0..<originals).map { UnsafePointer<UInt8>?(originalShards.bytes + $0 * shardBytes) }
-        let outputs = (0..<recovery).map { Optional(recoveryShards.bytes + $0 * shardBytes) }
-        let rc = walrus_rs_encode(originals, recovery, shardBytes, inputs, outputs, work.bytes)
+        let rc = walrus_rs_encode_in_place(originals, recovery, shardBytes, work.bytes)
         precondition(rc == 0, "the code's shard counts are supported")
     }
 
     func unpackRecovery(_ target: UnsafeMutablePointer<UInt8>, shardStride: Int, instanceStride: Int) {
-        walrus_rs_unpack_stripe(target, shardStride, instanceStride, recoveryShards.bytes, shardBytes, symbolSize, recovery, instances)
+        walrus_rs_unpack_stripe(target, shardStride, instanceStride, work.bytes, shardBytes, symbolSize, recovery, instances)
     }
 }

@@ -89,7 +89,7 @@ enum Layering {
         LayeredTarget(name: "Gateway", path: "Storage/Gateway", level: 5),
         LayeredTarget(name: "ValidatorMain", path: "Chain/ValidatorMain", level: 6),
         LayeredTarget(name: "NodeMain", path: "Storage/NodeMain", level: 6),
-        LayeredTarget(name: "CLI", path: "Storage/CLI", level: 6),
+        LayeredTarget(name: "walrus", path: "Storage/CLI", level: 6),
         LayeredTarget(name: "Bench", path: "Storage/Bench", level: 6),
     ]
 

@@ -50,6 +50,9 @@ void walrus_merkle_root(uint8_t out[32], const uint8_t *leaf_hashes, size_t coun
 /// `nodes` holds 2·count consecutive 32-byte digests. `out` may alias `nodes`.
 void walrus_blake2b256_inner_batch(uint8_t *out, const uint8_t *nodes, size_t count);
 
+/// Forces the portable kernel (1) or the best available (0), for tests that compare the two.
+void walrus_blake2b_force_portable(int force);
+
 /// The name of the kernel chosen for this CPU ("portable", "avx2", ...), for benchmarks and logs.
 const char *walrus_blake2b_kernel_name(void);
 

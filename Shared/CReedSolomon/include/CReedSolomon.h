@@ -44,6 +44,10 @@ size_t walrus_rs_decode_work_count(size_t original_count, size_t recovery_count)
 int walrus_rs_encode(size_t original_count, size_t recovery_count, size_t shard_bytes,
                      const uint8_t *const *originals, uint8_t *const *recovery, uint8_t *work);
 
+/// The same encoding in place: the originals are already in work shards [0, original_count) and
+/// the recovery shards are left in work shards [0, recovery_count). Saves two copies per call.
+int walrus_rs_encode_in_place(size_t original_count, size_t recovery_count, size_t shard_bytes, uint8_t *work);
+
 /// Restores missing originals from any `original_count` received shards. `originals[i]` and
 /// `recovery[i]` are NULL for missing shards. For each missing original i, the restored shard is
 /// written to `restored[i]` (entries for present originals are ignored). `work` holds

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+
+/// The `walrus` command: store, read and inspect blobs.
+struct WalrusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "walrus",
+        abstract: "Store, read and verify blobs on a Walrus-compatible network.",
+        subcommands: [BlobIDCommand.self])
+}
+
+@main
+enum WalrusMain {
+    static func main() {
+        let json = CommandLine.arguments.contains("--json")
+        do {
+            var command = try WalrusCommand.parseAsRoot()
+            try command.run()
+        } catch let error as CLIError {
+            exit(Output.failure(error, json: json))
+        } catch {
+            let code = WalrusCommand.exitCode(for: error)
+            if code == .success {
+                Output.result(WalrusCommand.fullMessage(for: error))
+                exit(0)
+            }
+            let message = WalrusCommand.message(for: error)
+            if code.rawValue == ExitCode.validationFailure.rawValue || code.rawValue == 64 {
+                let usage = CLIError.usage("\(message)\nRun `walrus --help` for usage.")
+                exit(Output.failure(usage, json: json))
+            }
+            exit(Output.failure(CLIError(code: "INTERNAL", message, exit: .internalError), json: json))
+        }
+    }
+}
