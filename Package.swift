@@ -59,7 +59,7 @@ let package = Package(
             name: "WalrusCoreTests", dependencies: ["WalrusCore"], path: "Tests/WalrusCoreTests",
             swiftSettings: strict),
         .testTarget(
-            name: "WalrusCryptoTests", dependencies: ["WalrusCrypto", "WalrusCore"],
+            name: "WalrusCryptoTests", dependencies: ["WalrusCrypto", "WalrusCore", "CBlake2b"],
             path: "Tests/WalrusCryptoTests", swiftSettings: strict),
         .testTarget(
             name: "KVStoreTests", dependencies: ["KVStore", "WalrusCore"], path: "Tests/KVStoreTests",

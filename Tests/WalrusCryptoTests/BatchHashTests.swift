@@ -1,0 +1,38 @@
+import CBlake2b
+import Testing
+import WalrusCore
+import WalrusCrypto
+
+/// The batch entry points (four-lane SIMD where the CPU has it) give the digests of the one-message
+/// code for every length, count and stride, and the portable batch path agrees too.
+@Suite(.serialized) struct BatchHashTests {
+    @Test(arguments: [0, 1, 2, 62, 63, 64, 126, 127, 128, 129, 254, 255, 256, 1206, 4097])
+    func prefixedBatchMatchesSingleHashes(length: Int) {
+        var rng = SeededGenerator(seed: UInt64(length))
+        let stride = length + 3
+        let count = 9
+        let data = rng.bytes(stride * count)
+        for portable in [false, true] {
+            walrus_blake2b_force_portable(portable ? 1 : 0)
+            defer { walrus_blake2b_force_portable(0) }
+            var out = [UInt8](repeating: 0, count: 40 * count)
+            out.withUnsafeMutableBufferPointer { o in
+                data.withUnsafeBufferPointer { walrus_blake2b256_prefixed_batch(o.baseAddress!, 40, 0x00, $0.baseAddress!, stride, length, count) }
+            }
+            for i in 0..<count {
+                let expected = Blake2b256.hash([0x00] + data[i * stride..<i * stride + length])
+                #expect(Array(out[40 * i..<40 * i + 32]) == expected, "message \(i), portable: \(portable)")
+            }
+        }
+    }
+
+    @Test func innerBatchMatchesAndMayAlias() {
+        var rng = SeededGenerator(seed: 3)
+        for count in [1, 3, 4, 5, 8, 11] {
+            var nodes = rng.bytes(64 * count)
+            let expected = (0..<count).flatMap { Blake2b256.hash([0x01] + nodes[64 * $0..<64 * $0 + 64]) }
+            nodes.withUnsafeMutableBufferPointer { walrus_blake2b256_inner_batch($0.baseAddress!, $0.baseAddress!, count) }
+            #expect(Array(nodes.prefix(32 * count)) == expected, "\(count) nodes")
+        }
+    }
+}
