@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "walrus", targets: ["walrus"]),
+        .executable(name: "walrus-bench", targets: ["walrus-bench"]),
         .library(name: "WalrusCore", targets: ["WalrusCore"]),
         .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
         .library(name: "KVStore", targets: ["KVStore"]),
@@ -53,6 +54,10 @@ let package = Package(
                 "RedStuff", "WalrusCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strict),
+
+        .executableTarget(
+            name: "walrus-bench", dependencies: ["RedStuff", "WalrusCore", "CReedSolomon", "CBlake2b"],
+            path: "Benchmarks/WalrusBench", swiftSettings: strict),
 
         // Tests: one target per library, plus the layering check.
         .testTarget(

@@ -43,24 +43,21 @@ public struct BlobEncoder: Sendable {
     private func expand(_ matrix: MessageMatrix, keepSlivers: Bool) -> EncodedBlob {
         precondition(matrix.config == config, "the matrix was laid out for this configuration")
         let layout = ExpansionLayout(config: config, symbolSize: matrix.symbolSize)
-        // Secondary slivers: n columns of n_P symbols. Columns n_S... are the row code's output; the
-        // others are gathered from the message matrix when slivers are kept.
-        let secondary = RawBuffer(zeroedCount: (keepSlivers ? layout.n : layout.f) * layout.columnBytes)
-        let rowRecovery = secondary.bytes + (keepSlivers ? layout.nS * layout.columnBytes : 0)
-        // Primary slivers n_P... (rows of the expanded matrix below the message).
-        let primaryExtra = keepSlivers ? RawBuffer(zeroedCount: (layout.n - layout.nP) * layout.rowBytes) : nil
-        let leaves = RawBuffer(zeroedCount: layout.n * layout.n * 32)
+        // Secondary slivers n_S..<n: the row code's output. (Secondary slivers below n_S are columns
+        // of the message matrix, gathered from it when asked for.) Every buffer here is written in
+        // full before it is read.
+        let rowRecovery = RawBuffer(uninitializedCount: layout.f * layout.columnBytes)
+        // Primary slivers n_P..<n: the rows of the expanded matrix below the message.
+        let primaryExtra = keepSlivers ? RawBuffer(uninitializedCount: (layout.n - layout.nP) * layout.rowBytes) : nil
+        let leaves = RawBuffer(uninitializedCount: layout.n * layout.n * 32)
         let message = matrix.buffer.bytes
 
-        encodeRows(layout, message: message, rowRecovery: rowRecovery, leaves: leaves.bytes)
-        encodeColumns(
-            layout, message: message, rowRecovery: rowRecovery, primaryExtra: primaryExtra?.bytes,
-            secondary: keepSlivers ? secondary.bytes : nil, leaves: leaves.bytes)
+        encodeRows(layout, message: message, rowRecovery: rowRecovery.bytes, leaves: leaves.bytes)
+        encodeColumns(layout, message: message, rowRecovery: rowRecovery.bytes, primaryExtra: primaryExtra?.bytes, leaves: leaves.bytes)
         let hashes = sliverPairHashes(layout, leaves: leaves.bytes)
         let metadata = BlobMetadata(unencodedLength: matrix.unencodedLength, hashes: hashes)
         let withID = BlobMetadataWithID(blobID: metadata.blobID, metadata: metadata)
-        return EncodedBlob(
-            metadata: withID, matrix: matrix, primaryExtra: primaryExtra, secondary: keepSlivers ? secondary : nil)
+        return EncodedBlob(metadata: withID, matrix: matrix, primaryExtra: primaryExtra, rowRecovery: keepSlivers ? rowRecovery : nil)
     }
 
     /// Instances (rows or columns) per stripe, balanced so that every worker gets several stripes.
@@ -98,8 +95,7 @@ public struct BlobEncoder: Sendable {
     /// Phase 2: the primary code over every column; leaf hashes of rows n_P..<n; the kept slivers.
     private func encodeColumns(
         _ layout: ExpansionLayout, message: UnsafeMutablePointer<UInt8>, rowRecovery: UnsafeMutablePointer<UInt8>,
-        primaryExtra: UnsafeMutablePointer<UInt8>?, secondary: UnsafeMutablePointer<UInt8>?,
-        leaves: UnsafeMutablePointer<UInt8>
+        primaryExtra: UnsafeMutablePointer<UInt8>?, leaves: UnsafeMutablePointer<UInt8>
     ) {
         let (n, nP, nS, s) = (layout.n, layout.nP, layout.nS, layout.s)
         let repair = n - nP
@@ -108,7 +104,7 @@ public struct BlobEncoder: Sendable {
         let systematicStripes = (nS + perStripe - 1) / perStripe
         let stripes = systematicStripes + (n - nS + perStripe - 1) / perStripe
         let codes = (0..<workers).map { _ in StripeCode(originals: nP, recovery: repair, symbolSize: s, instances: perStripe) }
-        let scratches = (0..<workers).map { _ in RawBuffer(zeroedCount: repair * perStripe * s) }
+        let scratches = (0..<workers).map { _ in RawBuffer(uninitializedCount: repair * perStripe * s) }
         parallelForEach(stripes, workers: workers) { stripe, worker in
             let isSystematic = stripe < systematicStripes
             let c0 = isSystematic ? stripe * perStripe : nS + (stripe - systematicStripes) * perStripe
@@ -117,10 +113,6 @@ public struct BlobEncoder: Sendable {
             code.begin(instances: count)
             if isSystematic {
                 code.pack(message + c0 * s, shardStride: layout.rowBytes, instanceStride: s)
-                if let secondary {
-                    walrus_copy_strided(
-                        secondary + c0 * layout.columnBytes, s, layout.columnBytes, message + c0 * s, layout.rowBytes, s, s, nP, count)
-                }
             } else {
                 code.pack(rowRecovery + (c0 - nS) * layout.columnBytes, shardStride: s, instanceStride: layout.columnBytes)
             }

@@ -1,18 +1,20 @@
 public import WalrusCore
+import CReedSolomon
 
 /// A blob's metadata and all of its slivers, held in three buffers: the message matrix (primary
-/// slivers 0..<n_P), the primary slivers below it, and the secondary slivers.
+/// slivers 0..<n_P, and the columns that are secondary slivers 0..<n_S), the primary slivers below
+/// it, and the row code's output (secondary slivers n_S..<n).
 public final class EncodedBlob: @unchecked Sendable {
     public let metadata: BlobMetadataWithID
     let matrix: MessageMatrix
     let primaryExtra: RawBuffer?
-    let secondary: RawBuffer?
+    let rowRecovery: RawBuffer?
 
-    init(metadata: BlobMetadataWithID, matrix: MessageMatrix, primaryExtra: RawBuffer?, secondary: RawBuffer?) {
+    init(metadata: BlobMetadataWithID, matrix: MessageMatrix, primaryExtra: RawBuffer?, rowRecovery: RawBuffer?) {
         self.metadata = metadata
         self.matrix = matrix
         self.primaryExtra = primaryExtra
-        self.secondary = secondary
+        self.rowRecovery = rowRecovery
     }
 
     public var blobID: BlobID { metadata.blobID }
@@ -32,12 +34,21 @@ public final class EncodedBlob: @unchecked Sendable {
 
     /// Secondary sliver `index`: column `index` of the expanded matrix, first n_P symbols.
     public func secondarySliver(_ index: SliverIndex) -> SliverData {
-        let columnBytes = config.primarySourceSymbols * symbolSize
+        let s = symbolSize
+        let nP = config.primarySourceSymbols, nS = config.secondarySourceSymbols
+        let columnBytes = nP * s
         let i = Int(index.rawValue)
         precondition(i < config.n, "sliver index is below the shard count")
-        return SliverData(
-            axis: .secondary, index: index, symbolSize: UInt16(symbolSize),
-            symbols: secondary!.copy(offset: i * columnBytes, count: columnBytes))
+        let symbols: [UInt8]
+        if i < nS {
+            symbols = [UInt8](unsafeUninitializedCapacity: columnBytes) { out, initialized in
+                walrus_copy_strided(out.baseAddress!, s, 0, matrix.buffer.bytes + i * s, matrix.rowBytes, 0, s, nP, 1)
+                initialized = columnBytes
+            }
+        } else {
+            symbols = rowRecovery!.copy(offset: (i - nS) * columnBytes, count: columnBytes)
+        }
+        return SliverData(axis: .secondary, index: index, symbolSize: UInt16(s), symbols: symbols)
     }
 
     /// The sliver pair `pair`: primary sliver p and secondary sliver n-1-p.

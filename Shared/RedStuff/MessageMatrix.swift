@@ -17,7 +17,9 @@ public final class MessageMatrix: @unchecked Sendable {
         self.config = config
         unencodedLength = length
         symbolSize = try config.symbolSize(forLength: length)
-        buffer = RawBuffer(zeroedCount: config.sourceSymbolsPerBlob * symbolSize)
+        let total = config.sourceSymbolsPerBlob * symbolSize
+        buffer = RawBuffer(uninitializedCount: total)
+        (buffer.pointer + Int(length)).initializeMemory(as: UInt8.self, repeating: 0, count: total - Int(length))
         do { try fill(UnsafeMutableRawBufferPointer(start: buffer.pointer, count: Int(length))) } catch {
             throw RedStuffError(.malformed, "could not read the blob: \(error)")
         }

@@ -11,6 +11,13 @@ final class RawBuffer: @unchecked Sendable {
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
     }
 
+    /// `count` bytes with unspecified contents, for buffers that are written in full before they
+    /// are read: not touching them first halves the page faults of large encodes.
+    init(uninitializedCount count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+    }
+
     deinit { pointer.deallocate() }
 
     var bytes: UnsafeMutablePointer<UInt8> { pointer.assumingMemoryBound(to: UInt8.self) }

@@ -29,7 +29,7 @@ import Testing
     @Test func everySourceFolderIsInTheLayeringTable() throws {
         let known = Set(Layering.targets.map(\.path))
         var unknown: [String] = []
-        for group in ["Shared", "Chain", "Storage"] {
+        for group in ["Shared", "Chain", "Storage", "Benchmarks"] {
             let groupURL = Self.repository.appendingPathComponent(group)
             let children = (try? FileManager.default.contentsOfDirectory(atPath: groupURL.path)) ?? []
             for child in children where !known.contains("\(group)/\(child)") {
@@ -90,7 +90,7 @@ enum Layering {
         LayeredTarget(name: "ValidatorMain", path: "Chain/ValidatorMain", level: 6),
         LayeredTarget(name: "NodeMain", path: "Storage/NodeMain", level: 6),
         LayeredTarget(name: "walrus", path: "Storage/CLI", level: 6),
-        LayeredTarget(name: "Bench", path: "Storage/Bench", level: 6),
+        LayeredTarget(name: "walrus-bench", path: "Benchmarks/WalrusBench", level: 6),
     ]
 
     /// Modules every level may import: the standard library's companions.
