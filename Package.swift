@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(
             name: "RedStuffTests", dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "CReedSolomon"],
             path: "Tests/RedStuffTests", swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]
 )

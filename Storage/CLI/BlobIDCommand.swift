@@ -30,8 +30,14 @@ struct BlobIDCommand: ParsableCommand {
     func run() throws {
         let config: EncodingConfig
         do { config = try EncodingConfig(shardCount: shardCount) } catch { throw CLIError(error) }
+        let started = ContinuousClock.now
         let matrix = try BlobInput.read(file, config: config)
         let metadata = BlobEncoder(config: config).computeMetadata(matrix)
+        if global.verbose {
+            let elapsed = ContinuousClock.now - started
+            global.progress(
+                "\(matrix.unencodedLength) bytes, \(shardCount) shards, symbol size \(matrix.symbolSize) B: blob ID in \(elapsed.formatted(.units(allowed: [.milliseconds])))")
+        }
         let result = Result(
             blobId: metadata.blobID.description, unencodedLength: matrix.unencodedLength, nShards: shardCount,
             symbolSize: matrix.symbolSize,
