@@ -1,3 +1,5 @@
+public import WalrusCore
+
 /// A column family: a separate ordered key space inside one store.
 public struct ColumnFamily: Hashable, Sendable, CustomStringConvertible {
     public let name: String
@@ -94,8 +96,7 @@ public protocol KVStore: AnyObject, Sendable {
     var columnFamilies: Set<ColumnFamily> { get }
 
     func get(_ family: ColumnFamily, _ key: [UInt8]) throws(KVError) -> [UInt8]?
-    func put(_ family: ColumnFamily, _ key: [UInt8], _ value: [UInt8], durability: Durability) throws(KVError)
-    func delete(_ family: ColumnFamily, _ key: [UInt8], durability: Durability) throws(KVError)
+    /// Applies every operation of `batch` atomically; an unknown column family fails the whole batch.
     func write(_ batch: WriteBatch, durability: Durability) throws(KVError)
 
     /// Calls `body` for the entries of `range` in key order (descending when `reverse`), until it
@@ -110,12 +111,16 @@ public protocol KVStore: AnyObject, Sendable {
 }
 
 extension KVStore {
-    public func put(_ family: ColumnFamily, _ key: [UInt8], _ value: [UInt8]) throws(KVError) {
-        try put(family, key, value, durability: .buffered)
+    public func put(_ family: ColumnFamily, _ key: [UInt8], _ value: [UInt8], durability: Durability = .buffered) throws(KVError) {
+        var batch = WriteBatch()
+        batch.put(family, key: key, value: value)
+        try write(batch, durability: durability)
     }
 
-    public func delete(_ family: ColumnFamily, _ key: [UInt8]) throws(KVError) {
-        try delete(family, key, durability: .buffered)
+    public func delete(_ family: ColumnFamily, _ key: [UInt8], durability: Durability = .buffered) throws(KVError) {
+        var batch = WriteBatch()
+        batch.delete(family, key: key)
+        try write(batch, durability: durability)
     }
 
     public func write(_ batch: WriteBatch) throws(KVError) { try write(batch, durability: .buffered) }
@@ -146,12 +151,11 @@ extension KVStore {
 }
 
 /// The error of a key-value store.
-public struct KVError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct KVError: CodedError, Equatable {
     /// A stable error code.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: StableCode {
         public let rawValue: String
         public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// Another process (or another handle in this one) has the store open.
         public static let locked = Code("STORE_LOCKED")
@@ -175,6 +179,4 @@ public struct KVError: Error, Equatable, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code): \(message)" }
 }

@@ -127,17 +127,7 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         }
     }
 
-    public func put(_ family: ColumnFamily, _ key: [UInt8], _ value: [UInt8], durability: Durability) throws(KVError) {
-        var batch = WriteBatch()
-        batch.put(family, key: key, value: value)
-        try write(batch, durability: durability)
-    }
 
-    public func delete(_ family: ColumnFamily, _ key: [UInt8], durability: Durability) throws(KVError) {
-        var batch = WriteBatch()
-        batch.delete(family, key: key)
-        try write(batch, durability: durability)
-    }
 
     public func write(_ batch: WriteBatch, durability: Durability) throws(KVError) {
         try lock.withReadLock { () throws(KVError) in

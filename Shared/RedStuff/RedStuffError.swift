@@ -1,13 +1,12 @@
-import WalrusCore
+public import WalrusCore
 
 /// The error of the Red Stuff encoding: sizes out of range, data that does not verify against its
 /// metadata, too few slivers or symbols, and blobs whose writer encoded them inconsistently.
-public struct RedStuffError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct RedStuffError: CodedError, Equatable {
     /// A stable error code.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: StableCode {
         public let rawValue: String
         public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// The blob is larger than the largest blob this shard count can encode.
         public static let blobTooLarge = Code("BLOB_TOO_LARGE")
@@ -41,6 +40,4 @@ public struct RedStuffError: Error, Equatable, CustomStringConvertible, Sendable
     }
 
     init(_ error: CoreError) { self.init(.malformed, error.message) }
-
-    public var description: String { "\(code): \(message)" }
 }

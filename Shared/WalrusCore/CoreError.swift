@@ -2,12 +2,11 @@
 ///
 /// `code` is stable and machine-readable; `message` says what was wrong and, where there is one,
 /// what to do about it. Nothing in this module is retryable: the same input fails the same way.
-public struct CoreError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct CoreError: CodedError, Equatable {
     /// A stable error code. New codes may be added; existing ones never change meaning.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: StableCode {
         public let rawValue: String
         public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// BCS bytes that do not decode: truncated, trailing, non-canonical or out of bounds.
         public static let malformedBCS = Code("MALFORMED_BCS")
@@ -27,6 +26,4 @@ public struct CoreError: Error, Equatable, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code): \(message)" }
 }

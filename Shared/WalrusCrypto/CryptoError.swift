@@ -1,10 +1,11 @@
+public import WalrusCore
+
 /// The error of WalrusCrypto: bad keys, signatures, intents and key files.
-public struct CryptoError: Error, Equatable, CustomStringConvertible, Sendable {
+public struct CryptoError: CodedError, Equatable {
     /// A stable error code.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    public struct Code: StableCode {
         public let rawValue: String
         public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         public static let invalidKey = Code("INVALID_KEY")
         public static let invalidSignature = Code("INVALID_SIGNATURE")
@@ -22,6 +23,4 @@ public struct CryptoError: Error, Equatable, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(code): \(message)" }
 }
