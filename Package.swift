@@ -2,11 +2,13 @@
 // The Walrus-compatible blob store: one package, folders by architecture layer (Docs/ARCHITECTURE.md).
 import PackageDescription
 
-/// Strict settings for every Swift target: Swift 6 language mode is the tools-version default.
+/// Strict settings for every Swift target: Swift 6 language mode (complete concurrency checking) is
+/// the tools-version default; library and executable code also treats warnings as errors.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+let strictNoWarnings = strict + [.unsafeFlags(["-warnings-as-errors"])]
 
 let package = Package(
     name: "walrus-swift",
@@ -32,20 +34,20 @@ let package = Package(
         .target(
             name: "CReedSolomon", path: "Shared/CReedSolomon", exclude: ["README.md"],
             cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "WalrusCore", path: "Shared/WalrusCore", exclude: ["README.md"], swiftSettings: strict),
+        .target(name: "WalrusCore", path: "Shared/WalrusCore", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 1: crypto and storage.
         .target(
             name: "WalrusCrypto", dependencies: ["WalrusCore", "CBlake2b", "CSecp256k1"],
-            path: "Shared/WalrusCrypto", exclude: ["README.md"], swiftSettings: strict),
+            path: "Shared/WalrusCrypto", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .target(
             name: "KVStore", dependencies: ["WalrusCore", "CRocksDB"],
-            path: "Shared/KVStore", exclude: ["README.md"], swiftSettings: strict),
+            path: "Shared/KVStore", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 2: the Red Stuff encoding (a pure core).
         .target(
             name: "RedStuff", dependencies: ["WalrusCore", "WalrusCrypto", "CBlake2b", "CReedSolomon"],
-            path: "Shared/RedStuff", exclude: ["README.md"], swiftSettings: strict),
+            path: "Shared/RedStuff", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 6: executables.
         .executableTarget(
@@ -53,11 +55,11 @@ let package = Package(
             dependencies: [
                 "RedStuff", "WalrusCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Storage/CLI", swiftSettings: strict),
+            path: "Storage/CLI", swiftSettings: strictNoWarnings),
 
         .executableTarget(
             name: "walrus-bench", dependencies: ["RedStuff", "WalrusCore", "CReedSolomon", "CBlake2b"],
-            path: "Benchmarks/WalrusBench", swiftSettings: strict),
+            path: "Benchmarks/WalrusBench", swiftSettings: strictNoWarnings),
 
         // Tests: one target per library, plus the layering check.
         .testTarget(

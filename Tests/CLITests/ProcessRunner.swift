@@ -33,7 +33,7 @@ struct ProcessRunner {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         while process.isRunning {
             if Date() > deadline {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 break
             }
             Thread.sleep(forTimeInterval: 0.01)

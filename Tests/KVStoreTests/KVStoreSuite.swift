@@ -183,3 +183,50 @@ private func key(_ s: String) -> [UInt8] { Array(s.utf8) }
         }
     }
 }
+
+/// Another process holding the store's lock (as a running node would) makes opening fail with
+/// `locked`, and opening works again once that process is gone. The holder takes the same POSIX
+/// record lock on the LOCK file that RocksDB takes.
+@Suite struct CrossProcessLockTests {
+    @Test func aStoreHeldByAnotherProcessIsRefused() throws {
+        let fixture = try StoreFixture(.rocksdb)
+        fixture.store.close()
+        let path = fixture.directory.appendingPathComponent("db").path
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(20)",
+            path + "/LOCK",
+        ]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        // SIGKILL: the child may inherit a mask that blocks SIGTERM from the test runner.
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        let line = output.fileHandleForReading.availableDataOrWait()
+        #expect(line.contains("locked"))
+        #expect {
+            _ = try RocksDBStore(path: path, columnFamilies: [blobs])
+        } throws: { error in
+            let error = error as! KVError
+            return error.code == .locked && error.message.contains("stop that process")
+        }
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let reopened = try RocksDBStore(path: path, columnFamilies: [blobs])
+        reopened.close()
+    }
+}
+
+extension FileHandle {
+    /// The first output of a child process (waits up to ten seconds for it).
+    fileprivate func availableDataOrWait() -> String {
+        let deadline = Date().addingTimeInterval(10)
+        var text = ""
+        while !text.contains("\n"), Date() < deadline {
+            text += String(decoding: availableData, as: UTF8.self)
+        }
+        return text
+    }
+}

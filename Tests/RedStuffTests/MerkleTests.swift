@@ -1,0 +1,40 @@
+import Testing
+import WalrusCore
+import WalrusCrypto
+@testable import RedStuff
+
+@Suite struct MerkleTests {
+    @Test func edgeCases() {
+        #expect(Merkle.root(leafHashes: []) == .empty)
+        let leaf = Merkle.leafHash([1, 2, 3])
+        #expect(leaf == Blake2b256.hash([0, 1, 2, 3]))
+        #expect(Merkle.root(leafHashes: leaf) == .digest(leaf))
+        let other = Merkle.leafHash([4])
+        #expect(Merkle.root(leafHashes: leaf + other) == .digest(Blake2b256.hash([1] + leaf + other)))
+        // An odd level is padded with the Empty node (32 zero bytes, not hashed).
+        let third = Merkle.leafHash([5])
+        let expected = Blake2b256.hash([1] + Blake2b256.hash([1] + leaf + other) + Blake2b256.hash([1] + third + [UInt8](repeating: 0, count: 32)))
+        #expect(Merkle.root(leafHashes: leaf + other + third) == .digest(expected))
+    }
+
+    @Test(arguments: [1, 2, 3, 5, 7, 8, 9, 16, 17, 1000])
+    func everyProofVerifiesAndOnlyForItsLeaf(count: Int) throws {
+        let data = (0..<count).map { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
+        let leaves = data.flatMap(Merkle.leafHash)
+        let root = Merkle.root(leafHashes: leaves)
+        for i in [0, count / 2, count - 1] {
+            let proof = Merkle.proof(leafHashes: leaves, index: i)
+            #expect(proof.verifies(leafHash: Merkle.leafHash(data[i]), index: i, leafCount: count, root: root))
+            #expect(try MerkleProof.decode(bcs: proof.bcsBytes) == proof)
+            if count > 1 {
+                let j = (i + 1) % count
+                #expect(!proof.verifies(leafHash: Merkle.leafHash(data[j]), index: i, leafCount: count, root: root))
+                #expect(!proof.verifies(leafHash: Merkle.leafHash(data[i]), index: j, leafCount: count, root: root))
+            }
+            #expect(!proof.verifies(leafHash: Merkle.leafHash(data[i]), index: i + count, leafCount: count, root: root))
+            // A path longer than the tree is deep is refused.
+            let padded = MerkleProof(path: proof.path + [.empty])
+            #expect(!padded.verifies(leafHash: Merkle.leafHash(data[i]), index: i, leafCount: count, root: root))
+        }
+    }
+}
