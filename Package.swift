@@ -61,6 +61,11 @@ let package = Package(
             name: "walrus-bench", dependencies: ["RedStuff", "WalrusCore", "CReedSolomon", "CBlake2b"],
             path: "Benchmarks/WalrusBench", swiftSettings: strictNoWarnings),
 
+        // Level 3: the chain's pure cores.
+        .target(
+            name: "Consensus", dependencies: ["WalrusCore", "WalrusCrypto"], path: "Chain/Consensus",
+            exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         // Tests: one target per library, plus the layering check.
         .testTarget(
             name: "WalrusCoreTests", dependencies: ["WalrusCore"], path: "Tests/WalrusCoreTests",
@@ -74,6 +79,9 @@ let package = Package(
         .testTarget(
             name: "RedStuffTests", dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "CReedSolomon"],
             path: "Tests/RedStuffTests", swiftSettings: strict),
+        .testTarget(
+            name: "ConsensusTests", dependencies: ["Consensus", "WalrusCore", "WalrusCrypto"], path: "Tests/ConsensusTests",
+            swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]

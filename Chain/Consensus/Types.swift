@@ -1,0 +1,174 @@
+public import WalrusCore
+import WalrusCrypto
+
+/// A block height: chain time is heights and rounds, storage time is epochs.
+public typealias Height = UInt64
+/// A consensus round within a height.
+public typealias Round = UInt32
+
+/// The identity of a proposed value (a block hash): 32 bytes.
+public struct ValueID: Hashable, Comparable, Sendable, BCSCodable, CustomStringConvertible {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) {
+        precondition(bytes.count == 32, "a value ID has 32 bytes")
+        self.bytes = bytes
+    }
+    public static func < (a: Self, b: Self) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    public var description: String { String(Hex.encode(bytes).prefix(12)) }
+    public func encode(to writer: inout BCSWriter) { writer.writeFixed(bytes) }
+    public init(from reader: inout BCSReader) throws(CoreError) { bytes = try reader.readFixed(32) }
+}
+
+/// What consensus agrees on: any value with an ID (the chain's blocks; simple values in tests).
+public protocol ConsensusValue: Hashable, Sendable {
+    var valueID: ValueID { get }
+}
+
+/// The two kinds of votes.
+public enum VoteKind: UInt8, Hashable, Sendable, Comparable, BCSCodable {
+    case prevote = 1
+    case precommit = 2
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    public func encode(to writer: inout BCSWriter) { writer.write(rawValue) }
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        let raw = try reader.readU8()
+        guard let kind = VoteKind(rawValue: raw) else { throw CoreError(.malformedBCS, "vote kind \(raw) is not 1 or 2") }
+        self = kind
+    }
+}
+
+/// A prevote or precommit for a value (or for nil) at a height and round, by the validator at
+/// `validator` in the height's validator set. `signature` is BIP340 over `signBytes`; the core does
+/// not check it (the shell verifies every message before handing it in).
+public struct Vote: Hashable, Sendable, BCSCodable {
+    public let kind: VoteKind
+    public let height: Height
+    public let round: Round
+    public let valueID: ValueID?
+    public let validator: UInt16
+    public var signature: [UInt8]
+
+    public init(kind: VoteKind, height: Height, round: Round, valueID: ValueID?, validator: UInt16, signature: [UInt8] = []) {
+        self.kind = kind
+        self.height = height
+        self.round = round
+        self.valueID = valueID
+        self.validator = validator
+        self.signature = signature
+    }
+
+    /// The bytes a validator signs: the consensus intent, the chain ID, and the vote without its
+    /// signature.
+    public func signBytes(chainID: String) -> [UInt8] {
+        var writer = BCSWriter(capacity: 96)
+        writer.write(IntentHeader(type: .consensus, epoch: Epoch(0)))
+        writer.writeString(chainID)
+        writer.write(UInt8(1))  // Message type: vote.
+        writer.write(kind)
+        writer.write(height)
+        writer.write(round)
+        writer.writeOption(valueID)
+        writer.write(validator)
+        return writer.bytes
+    }
+
+    public func encode(to writer: inout BCSWriter) {
+        writer.write(kind)
+        writer.write(height)
+        writer.write(round)
+        writer.writeOption(valueID)
+        writer.write(validator)
+        writer.writeBytes(signature)
+    }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        kind = try reader.read(VoteKind.self)
+        height = try reader.readU64()
+        round = try reader.readU32()
+        valueID = try reader.readOption(of: ValueID.self)
+        validator = try reader.readU16()
+        signature = try reader.readBytes(max: 64)
+    }
+}
+
+/// A proposal of `value` for a height and round by that round's proposer, with the round in which
+/// the proposer saw the value become valid (`validRound`, nil for none).
+public struct Proposal<Value: ConsensusValue>: Hashable, Sendable {
+    public let height: Height
+    public let round: Round
+    public let value: Value
+    public let validRound: Round?
+    public let proposer: UInt16
+    public var signature: [UInt8]
+
+    public init(height: Height, round: Round, value: Value, validRound: Round?, proposer: UInt16, signature: [UInt8] = []) {
+        self.height = height
+        self.round = round
+        self.value = value
+        self.validRound = validRound
+        self.proposer = proposer
+        self.signature = signature
+    }
+
+    /// The bytes the proposer signs: the consensus intent, the chain ID and the proposal fields
+    /// with the value's ID in place of the value.
+    public func signBytes(chainID: String) -> [UInt8] {
+        var writer = BCSWriter(capacity: 96)
+        writer.write(IntentHeader(type: .consensus, epoch: Epoch(0)))
+        writer.writeString(chainID)
+        writer.write(UInt8(2))  // Message type: proposal.
+        writer.write(height)
+        writer.write(round)
+        writer.write(value.valueID)
+        writer.writeOption(validRound)
+        writer.write(proposer)
+        return writer.bytes
+    }
+}
+
+/// The proof that a value was decided at a height: precommits for it in one round from validators
+/// holding more than two thirds of the voting power. Stored with the block; the light client's
+/// certificate.
+public struct Commit: Hashable, Sendable, BCSCodable {
+    public let height: Height
+    public let round: Round
+    public let valueID: ValueID
+    /// The precommits, ordered by validator index.
+    public let precommits: [Vote]
+
+    public init(height: Height, round: Round, valueID: ValueID, precommits: [Vote]) {
+        self.height = height
+        self.round = round
+        self.valueID = valueID
+        self.precommits = precommits.sorted { $0.validator < $1.validator }
+    }
+
+    /// Checks the structure and power of the commit against `validators` (signatures are checked
+    /// by the caller, which has the keys and the chain ID).
+    public func hasQuorum(in validators: ValidatorSet) -> Bool {
+        var seen = Set<UInt16>()
+        var power: UInt64 = 0
+        for vote in precommits {
+            guard vote.kind == .precommit, vote.height == height, vote.round == round, vote.valueID == valueID,
+                Int(vote.validator) < validators.count, seen.insert(vote.validator).inserted
+            else { return false }
+            power += validators[Int(vote.validator)].power
+        }
+        return validators.isQuorum(power)
+    }
+
+    public func encode(to writer: inout BCSWriter) {
+        writer.write(height)
+        writer.write(round)
+        writer.write(valueID)
+        writer.writeSequence(precommits)
+    }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        height = try reader.readU64()
+        round = try reader.readU32()
+        valueID = try reader.read(ValueID.self)
+        precommits = try reader.readSequence(of: Vote.self, max: Int(UInt16.max), minElementBytes: 16)
+    }
+}
