@@ -66,6 +66,10 @@ let package = Package(
             name: "Consensus", dependencies: ["WalrusCore", "WalrusCrypto"], path: "Chain/Consensus",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
+        .target(
+            name: "Ledger", dependencies: ["WalrusCore", "WalrusCrypto", "KVStore", "RedStuff"], path: "Chain/Ledger",
+            exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         // Tests: one target per library, plus the layering check.
         .testTarget(
             name: "WalrusCoreTests", dependencies: ["WalrusCore"], path: "Tests/WalrusCoreTests",
@@ -82,6 +86,9 @@ let package = Package(
         .testTarget(
             name: "ConsensusTests", dependencies: ["Consensus", "WalrusCore", "WalrusCrypto"], path: "Tests/ConsensusTests",
             swiftSettings: strict),
+        .testTarget(
+            name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
+            path: "Tests/LedgerTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]

@@ -111,7 +111,7 @@ enum Layering {
 
     /// Modules a pure core may never import.
     static let networking: Set<String> = [
-        "NIOCore", "NIOPosix", "NIOHTTP1", "AsyncHTTPClient", "Hummingbird", "FoundationNetworking", "KVStore",
+        "NIOCore", "NIOPosix", "NIOHTTP1", "AsyncHTTPClient", "Hummingbird", "FoundationNetworking",
     ]
 
     static func swiftFiles(in directory: URL) throws -> [URL] {

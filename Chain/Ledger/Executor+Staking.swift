@@ -1,0 +1,85 @@
+import WalrusCore
+import WalrusCrypto
+
+extension Executor {
+    mutating func registerNode(
+        name: String, networkAddress: String, publicKey: Schnorr.PublicKey, commission: UInt16, storagePrice: FROST,
+        writePrice: FROST, capacity: UInt64
+    ) throws(LedgerError) {
+        guard !name.isEmpty, name.utf8.count <= StoragePool.nameBytesMax else {
+            throw LedgerError(.invalidArgument, "a node name has 1 to \(StoragePool.nameBytesMax) bytes")
+        }
+        guard !networkAddress.isEmpty, networkAddress.utf8.count <= Limits.networkAddressBytesMax else {
+            throw LedgerError(.invalidArgument, "a network address has 1 to \(Limits.networkAddressBytesMax) bytes")
+        }
+        guard commission <= 10_000 else { throw LedgerError(.invalidArgument, "commission is at most 10000 basis points") }
+        let pool = StoragePool(
+            nodeID: NodeID(unchecked: newObjectID().bytes), name: name, networkAddress: networkAddress, publicKey: publicKey,
+            operatorAddress: sender, commissionBasisPoints: commission, storagePriceVote: storagePrice, writePriceVote: writePrice,
+            capacityVote: capacity)
+        view.put(Keys.pool(pool.nodeID), pool)
+    }
+
+    /// The epoch from which a change made now takes effect: stake added before the midpoint counts
+    /// for the next committee, stake added later for the one after (PROTOCOL.md §4.3).
+    var nextEffectiveEpoch: Epoch {
+        if case .changeDone = system.epochState { return Epoch(epoch.rawValue + 1) }
+        return Epoch(epoch.rawValue + 2)
+    }
+
+    mutating func stake(_ node: NodeID, amount: FROST) throws(LedgerError) {
+        guard try view.get(StoragePool.self, Keys.pool(node)) != nil else { throw LedgerError(.notFound, "no storage node \(node)") }
+        guard amount > .zero else { throw LedgerError(.invalidArgument, "stake a positive amount") }
+        try debit(sender, amount)
+        let record = StakeRecord(id: newObjectID(), owner: sender, nodeID: node, amount: amount, activationEpoch: nextEffectiveEpoch, withdrawEpoch: nil)
+        view.put(Keys.stake(record.id), record)
+        setOwned(sender, Keys.ownedStake, record.id)
+    }
+
+    func ownedStake(_ id: ObjectID) throws(LedgerError) -> StakeRecord {
+        guard let record = try view.get(StakeRecord.self, Keys.stake(id)) else { throw LedgerError(.notFound, "no stake \(id)") }
+        guard record.owner == sender else { throw LedgerError(.notOwner, "stake \(id) belongs to \(record.owner)") }
+        return record
+    }
+
+    mutating func requestWithdrawal(_ id: ObjectID) throws(LedgerError) {
+        var record = try ownedStake(id)
+        guard record.withdrawEpoch == nil else { throw LedgerError(.duplicate, "withdrawal of stake \(id) was already requested") }
+        record.withdrawEpoch = max(nextEffectiveEpoch, record.activationEpoch)
+        view.put(Keys.stake(id), record)
+    }
+
+    mutating func withdraw(_ id: ObjectID) throws(LedgerError) {
+        let record = try ownedStake(id)
+        guard let withdrawEpoch = record.withdrawEpoch else {
+            throw LedgerError(.withdrawNotReady, "request the withdrawal of stake \(id) first")
+        }
+        guard epoch >= withdrawEpoch else {
+            throw LedgerError(.withdrawNotReady, "stake \(id) can be withdrawn from epoch \(withdrawEpoch.rawValue); this is epoch \(epoch.rawValue)")
+        }
+        view.delete(Keys.stake(id))
+        clearOwned(sender, Keys.ownedStake, id)
+        try credit(sender, record.amount)
+    }
+
+    /// The operator of a node of the new committee reports its shards synced (PROTOCOL.md §4.2);
+    /// at a quorum of weight the epoch change is done.
+    mutating func epochSyncDone(_ node: NodeID, epoch reported: Epoch) throws(LedgerError) {
+        guard let pool = try view.get(StoragePool.self, Keys.pool(node)) else { throw LedgerError(.notFound, "no storage node \(node)") }
+        guard pool.operatorAddress == sender else { throw LedgerError(.notOwner, "only the operator of \(node) reports for it") }
+        guard reported == epoch else { throw LedgerError(.wrongEpoch, "the report is for epoch \(reported.rawValue), this is epoch \(epoch.rawValue)") }
+        guard case .changeSync(let weight, let reportedNodes) = system.epochState else {
+            throw LedgerError(.wrongEpochState, "epoch \(epoch.rawValue) is not changing committees")
+        }
+        guard let member = system.committee.member(node) else { throw LedgerError(.notInCommittee, "\(node) is not in the committee of epoch \(epoch.rawValue)") }
+        guard !reportedNodes.contains(node) else { throw LedgerError(.duplicate, "\(node) already reported epoch \(epoch.rawValue)") }
+        let total = weight + member.weight
+        events.append(.shardsReceived(epoch: epoch, shards: member.shards))
+        if BFT.isQuorum(weight: total, totalWeight: UInt64(parameters.shardCount)) {
+            system.epochState = .changeDone(timeMs: context.timeMs)
+            events.append(.epochChangeDone(epoch: epoch))
+        } else {
+            system.epochState = .changeSync(weight: total, reported: reportedNodes + [node])
+        }
+    }
+}

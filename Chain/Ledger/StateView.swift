@@ -1,0 +1,93 @@
+import KVStore
+import WalrusCore
+
+/// Typed reads and writes of ledger records over a KVStore, with two layers of pending writes: the
+/// current transaction's (dropped if it fails) and the block's (written in one batch at the end).
+final class StateView {
+    let store: any KVStore
+    private var blockWrites: [[UInt8]: [UInt8]?] = [:]
+    private var transactionWrites: [[UInt8]: [UInt8]?] = [:]
+
+    init(store: any KVStore) { self.store = store }
+
+    func raw(_ key: [UInt8]) throws(KVError) -> [UInt8]? {
+        if let pending = transactionWrites[key] { return pending }
+        if let pending = blockWrites[key] { return pending }
+        return try store.get(Ledger.stateFamily, key)
+    }
+
+    func get<T: BCSDecodable>(_ type: T.Type, _ key: [UInt8]) throws(LedgerError) -> T? {
+        let bytes: [UInt8]?
+        do { bytes = try raw(key) } catch { throw LedgerError(.notFound, "state read failed: \(error.message)") }
+        guard let bytes else { return nil }
+        do { return try T.decode(bcs: bytes) } catch { preconditionFailure("stored \(T.self) does not decode: \(error)") }
+    }
+
+    func put<T: BCSEncodable>(_ key: [UInt8], _ value: T) { transactionWrites[key] = .some(value.bcsBytes) }
+    func delete(_ key: [UInt8]) { transactionWrites[key] = .some(nil) }
+
+    /// Keys (with values) under `prefix`, pending writes included, in key order.
+    func scan(prefix: [UInt8]) throws(LedgerError) -> [(key: [UInt8], value: [UInt8])] {
+        var merged: [[UInt8]: [UInt8]] = [:]
+        do {
+            for entry in try store.entries(Ledger.stateFamily, in: .prefix(prefix)) { merged[entry.key] = entry.value }
+        } catch { throw LedgerError(.notFound, "state scan failed: \(error.message)") }
+        for layer in [blockWrites, transactionWrites] {
+            for (key, value) in layer where key.starts(with: prefix) { merged[key] = value }
+        }
+        return merged.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { ($0, merged[$0]!) }
+    }
+
+    func commitTransaction() {
+        for (key, value) in transactionWrites { blockWrites[key] = value }
+        transactionWrites = [:]
+    }
+
+    func abortTransaction() { transactionWrites = [:] }
+
+    /// The block's writes as one batch.
+    func batch() -> WriteBatch {
+        precondition(transactionWrites.isEmpty, "no transaction is open")
+        var batch = WriteBatch()
+        for key in blockWrites.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            if let value = blockWrites[key]! { batch.put(Ledger.stateFamily, key: key, value: value) } else { batch.delete(Ledger.stateFamily, key: key) }
+        }
+        return batch
+    }
+}
+
+/// Keys of the state column family.
+enum Keys {
+    static let system = Array("system".utf8)
+    static func account(_ a: Address) -> [UInt8] { Array("acct:".utf8) + a.bytes }
+    static func storage(_ id: ObjectID) -> [UInt8] { Array("stor:".utf8) + id.bytes }
+    static func blob(_ id: ObjectID) -> [UInt8] { Array("blob:".utf8) + id.bytes }
+    static func blobIndex(_ blobID: BlobID) -> [UInt8] { Array("bidx:".utf8) + blobID.bytes }
+    static func blobIndex(_ blobID: BlobID, _ id: ObjectID) -> [UInt8] { blobIndex(blobID) + id.bytes }
+    static func invalid(_ blobID: BlobID) -> [UInt8] { Array("invl:".utf8) + blobID.bytes }
+    static func pool(_ node: NodeID) -> [UInt8] { Array("pool:".utf8) + node.bytes }
+    static let poolPrefix = Array("pool:".utf8)
+    static func stake(_ id: ObjectID) -> [UInt8] { Array("stak:".utf8) + id.bytes }
+    static let stakePrefix = Array("stak:".utf8)
+    static func owned(_ owner: Address, _ kind: UInt8) -> [UInt8] { Array("ownd:".utf8) + owner.bytes + [kind] }
+    static func owned(_ owner: Address, _ kind: UInt8, _ id: ObjectID) -> [UInt8] { owned(owner, kind) + id.bytes }
+    static func committee(_ epoch: Epoch) -> [UInt8] {
+        Array("comm:".utf8) + withUnsafeBytes(of: epoch.rawValue.bigEndian) { Array($0) }
+    }
+    /// Owned-object kinds in the owner index.
+    static let ownedStorage: UInt8 = 1
+    static let ownedBlob: UInt8 = 2
+    static let ownedStake: UInt8 = 3
+}
+
+/// An empty marker value for index keys.
+struct Marker: BCSCodable {
+    func encode(to writer: inout BCSWriter) {}
+    init() {}
+    init(from reader: inout BCSReader) throws(CoreError) {}
+}
+
+/// Decodes a stored record; stored records always decode (they were written by this code).
+func decodeRecord<T: BCSDecodable>(_ type: T.Type, _ bytes: [UInt8]) throws(LedgerError) -> T {
+    do { return try T.decode(bcs: bytes) } catch { throw LedgerError(.notFound, "stored \(T.self) does not decode: \(error.message)") }
+}

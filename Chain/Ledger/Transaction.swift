@@ -1,0 +1,171 @@
+public import WalrusCore
+public import WalrusCrypto
+
+/// Where a blob registration gets its storage: an owned resource, or a reservation made in the same
+/// transaction (the reference's reserve + register in one PTB).
+public enum StorageSource: Hashable, Sendable, BCSCodable {
+    case existing(ObjectID)
+    case reserve(epochs: UInt32)
+
+    public func encode(to w: inout BCSWriter) {
+        switch self {
+        case .existing(let id): w.writeVariant(0); w.write(id)
+        case .reserve(let epochs): w.writeVariant(1); w.write(epochs)
+        }
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        switch try r.readVariant(count: 2) {
+        case 0: self = .existing(try r.read(ObjectID.self))
+        default: self = .reserve(epochs: try r.readU32())
+        }
+    }
+}
+
+/// One ledger operation.
+public enum Operation: Hashable, Sendable, BCSCodable {
+    case transfer(to: Address, amount: FROST)
+    case reserveSpace(size: UInt64, epochs: UInt32)
+    case splitStorageBySize(storage: ObjectID, size: UInt64)
+    case splitStorageByEpoch(storage: ObjectID, epoch: Epoch)
+    case fuseStorage(first: ObjectID, second: ObjectID)
+    case transferStorage(storage: ObjectID, to: Address)
+    case registerBlob(storage: StorageSource, blobID: BlobID, rootHash: [UInt8], size: UInt64, encodingType: UInt8, deletable: Bool)
+    case certifyBlob(blob: ObjectID, certificate: CommitteeCertificate)
+    case extendBlob(blob: ObjectID, epochs: UInt32)
+    case deleteBlob(blob: ObjectID)
+    case invalidateBlob(certificate: CommitteeCertificate)
+    case registerNode(name: String, networkAddress: String, publicKey: Schnorr.PublicKey, commissionBasisPoints: UInt16,
+                      storagePrice: FROST, writePrice: FROST, capacity: UInt64)
+    case stake(node: NodeID, amount: FROST)
+    case requestWithdrawal(stake: ObjectID)
+    case withdraw(stake: ObjectID)
+    case epochSyncDone(node: NodeID, epoch: Epoch)
+
+    public func encode(to w: inout BCSWriter) {
+        switch self {
+        case let .transfer(to, amount): w.writeVariant(0); w.write(to); w.write(amount)
+        case let .reserveSpace(size, epochs): w.writeVariant(1); w.write(size); w.write(epochs)
+        case let .splitStorageBySize(storage, size): w.writeVariant(2); w.write(storage); w.write(size)
+        case let .splitStorageByEpoch(storage, epoch): w.writeVariant(3); w.write(storage); w.write(epoch)
+        case let .fuseStorage(first, second): w.writeVariant(4); w.write(first); w.write(second)
+        case let .transferStorage(storage, to): w.writeVariant(5); w.write(storage); w.write(to)
+        case let .registerBlob(storage, blobID, rootHash, size, encodingType, deletable):
+            w.writeVariant(6); w.write(storage); w.write(blobID); w.writeFixed(rootHash); w.write(size); w.write(encodingType)
+            w.write(deletable)
+        case let .certifyBlob(blob, certificate): w.writeVariant(7); w.write(blob); w.write(certificate)
+        case let .extendBlob(blob, epochs): w.writeVariant(8); w.write(blob); w.write(epochs)
+        case let .deleteBlob(blob): w.writeVariant(9); w.write(blob)
+        case let .invalidateBlob(certificate): w.writeVariant(10); w.write(certificate)
+        case let .registerNode(name, networkAddress, publicKey, commission, storagePrice, writePrice, capacity):
+            w.writeVariant(11); w.writeString(name); w.writeString(networkAddress); w.write(publicKey); w.write(commission)
+            w.write(storagePrice); w.write(writePrice); w.write(capacity)
+        case let .stake(node, amount): w.writeVariant(12); w.write(node); w.write(amount)
+        case let .requestWithdrawal(stake): w.writeVariant(13); w.write(stake)
+        case let .withdraw(stake): w.writeVariant(14); w.write(stake)
+        case let .epochSyncDone(node, epoch): w.writeVariant(15); w.write(node); w.write(epoch)
+        }
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        switch try r.readVariant(count: 16) {
+        case 0: self = .transfer(to: try r.read(Address.self), amount: try r.read(FROST.self))
+        case 1: self = .reserveSpace(size: try r.readU64(), epochs: try r.readU32())
+        case 2: self = .splitStorageBySize(storage: try r.read(ObjectID.self), size: try r.readU64())
+        case 3: self = .splitStorageByEpoch(storage: try r.read(ObjectID.self), epoch: try r.read(Epoch.self))
+        case 4: self = .fuseStorage(first: try r.read(ObjectID.self), second: try r.read(ObjectID.self))
+        case 5: self = .transferStorage(storage: try r.read(ObjectID.self), to: try r.read(Address.self))
+        case 6:
+            self = .registerBlob(
+                storage: try r.read(StorageSource.self), blobID: try r.read(BlobID.self), rootHash: try r.readFixed(32),
+                size: try r.readU64(), encodingType: try r.readU8(), deletable: try r.readBool())
+        case 7: self = .certifyBlob(blob: try r.read(ObjectID.self), certificate: try r.read(CommitteeCertificate.self))
+        case 8: self = .extendBlob(blob: try r.read(ObjectID.self), epochs: try r.readU32())
+        case 9: self = .deleteBlob(blob: try r.read(ObjectID.self))
+        case 10: self = .invalidateBlob(certificate: try r.read(CommitteeCertificate.self))
+        case 11:
+            self = .registerNode(
+                name: try r.readString(max: StoragePool.nameBytesMax), networkAddress: try r.readString(max: Limits.networkAddressBytesMax),
+                publicKey: try r.read(Schnorr.PublicKey.self), commissionBasisPoints: try r.readU16(), storagePrice: try r.read(FROST.self),
+                writePrice: try r.read(FROST.self), capacity: try r.readU64())
+        case 12: self = .stake(node: try r.read(NodeID.self), amount: try r.read(FROST.self))
+        case 13: self = .requestWithdrawal(stake: try r.read(ObjectID.self))
+        case 14: self = .withdraw(stake: try r.read(ObjectID.self))
+        default: self = .epochSyncDone(node: try r.read(NodeID.self), epoch: try r.read(Epoch.self))
+        }
+    }
+}
+
+/// A transaction: operations applied atomically for the account of `publicKey`, at its next nonce,
+/// on one chain.
+public struct Transaction: Hashable, Sendable, BCSCodable {
+    public let chainID: String
+    public let sender: Schnorr.PublicKey
+    public let nonce: UInt64
+    public let operations: [Operation]
+
+    public static let operationsMax = 32
+
+    public init(chainID: String, sender: Schnorr.PublicKey, nonce: UInt64, operations: [Operation]) {
+        self.chainID = chainID
+        self.sender = sender
+        self.nonce = nonce
+        self.operations = operations
+    }
+
+    public var senderAddress: Address { sender.address }
+
+    /// The signed bytes: the transaction intent header, then the transaction (chain ID included).
+    public var intentMessage: IntentMessage { IntentMessage(type: .transaction, epoch: Epoch(0), body: self) }
+
+    public func encode(to w: inout BCSWriter) {
+        w.writeString(chainID)
+        w.write(sender)
+        w.write(nonce)
+        w.writeSequence(operations)
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        chainID = try r.readString(max: 64)
+        sender = try r.read(Schnorr.PublicKey.self)
+        nonce = try r.readU64()
+        operations = try r.readSequence(of: Operation.self, max: Transaction.operationsMax)
+    }
+}
+
+/// A transaction with its BIP340 signature.
+public struct SignedTransaction: Hashable, Sendable, BCSCodable {
+    public let transaction: Transaction
+    public let signature: Schnorr.Signature
+
+    public init(transaction: Transaction, signature: Schnorr.Signature) {
+        self.transaction = transaction
+        self.signature = signature
+    }
+
+    /// Signs `transaction` with `key`, which must be its sender's.
+    public init(_ transaction: Transaction, signedBy key: Schnorr.PrivateKey) {
+        precondition(key.publicKey == transaction.sender, "the sender signs")
+        self.init(transaction: transaction, signature: key.sign(transaction.intentMessage))
+    }
+
+    /// The transaction's digest: BLAKE2b-256 of its signed bytes and signature.
+    public var digest: [UInt8] { Blake2b256.hash(bcsBytes) }
+
+    public var hasValidSignature: Bool {
+        transaction.sender.isValidSignature(signature, for: transaction.intentMessage.serialized)
+    }
+
+    /// The largest encoded transaction accepted.
+    public static let bytesMax = 64 * 1024
+
+    public func encode(to w: inout BCSWriter) {
+        w.write(transaction)
+        w.write(signature)
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        transaction = try r.read(Transaction.self)
+        signature = try r.read(Schnorr.Signature.self)
+    }
+}

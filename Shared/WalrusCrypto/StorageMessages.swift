@@ -1,0 +1,157 @@
+public import WalrusCore
+
+/// Whether a confirmed blob is permanent or deletable (and then which registration).
+public enum BlobPersistence: Hashable, Sendable, BCSCodable {
+    case permanent
+    case deletable(ObjectID)
+
+    public func encode(to writer: inout BCSWriter) {
+        switch self {
+        case .permanent: writer.writeVariant(0)
+        case .deletable(let id):
+            writer.writeVariant(1)
+            writer.write(id)
+        }
+    }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        switch try reader.readVariant(count: 2) {
+        case 0: self = .permanent
+        default: self = .deletable(try reader.read(ObjectID.self))
+        }
+    }
+}
+
+/// The message a storage node signs to confirm it holds a blob's slivers (PROTOCOL.md §3.5):
+/// intent (1, 0, 3) ‖ epoch u32 ‖ blob ID ‖ persistence.
+public struct ConfirmationMessage: Hashable, Sendable {
+    public let epoch: Epoch
+    public let blobID: BlobID
+    public let persistence: BlobPersistence
+
+    public init(epoch: Epoch, blobID: BlobID, persistence: BlobPersistence) {
+        self.epoch = epoch
+        self.blobID = blobID
+        self.persistence = persistence
+    }
+
+    public var intentMessage: IntentMessage {
+        var body = BCSWriter()
+        body.write(blobID)
+        body.write(persistence)
+        return IntentMessage(header: IntentHeader(type: .blobCertification, epoch: epoch), body: body.bytes)
+    }
+
+    /// Parses signed bytes. Trailing bytes after the persistence are ignored, as the reference's
+    /// contract does, for extensibility.
+    public init(serialized: [UInt8]) throws(CryptoError) {
+        let message = try IntentMessage(serialized: serialized, expecting: .blobCertification)
+        var reader = BCSReader(message.body)
+        do {
+            blobID = try reader.read(BlobID.self)
+            persistence = try reader.read(BlobPersistence.self)
+        } catch { throw CryptoError(.wrongIntent, "confirmation body: \(error.message)") }
+        epoch = message.header.epoch
+    }
+}
+
+/// The message a storage node signs to attest that a blob is inconsistently encoded (PROTOCOL.md
+/// §3.10): intent (2, 0, 3) ‖ epoch u32 ‖ blob ID.
+public struct InvalidBlobIDMessage: Hashable, Sendable {
+    public let epoch: Epoch
+    public let blobID: BlobID
+
+    public init(epoch: Epoch, blobID: BlobID) {
+        self.epoch = epoch
+        self.blobID = blobID
+    }
+
+    public var intentMessage: IntentMessage { IntentMessage(type: .invalidBlobID, epoch: epoch, body: blobID) }
+
+    public init(serialized: [UInt8]) throws(CryptoError) {
+        let message = try IntentMessage(serialized: serialized, expecting: .invalidBlobID)
+        var reader = BCSReader(message.body)
+        do { blobID = try reader.read(BlobID.self) } catch { throw CryptoError(.wrongIntent, "invalid-blob body: \(error.message)") }
+        epoch = message.header.epoch
+    }
+}
+
+/// One committee member as a certificate sees it: its key and its weight (shards).
+public struct CertificateSigner: Hashable, Sendable {
+    public let publicKey: Schnorr.PublicKey
+    public let weight: UInt64
+    public init(publicKey: Schnorr.PublicKey, weight: UInt64) {
+        self.publicKey = publicKey
+        self.weight = weight
+    }
+}
+
+/// A committee certificate over one message: a bitmap of signing members (bit i of byte i/8, least
+/// significant first, for member i in committee order) and one BIP340 signature per signer, in
+/// member order. It replaces the reference's aggregated BLS signature.
+public struct CommitteeCertificate: Hashable, Sendable, BCSCodable {
+    public let signersBitmap: [UInt8]
+    public let serializedMessage: [UInt8]
+    public let signatures: [Schnorr.Signature]
+
+    public init(signersBitmap: [UInt8], serializedMessage: [UInt8], signatures: [Schnorr.Signature]) {
+        self.signersBitmap = signersBitmap
+        self.serializedMessage = serializedMessage
+        self.signatures = signatures
+    }
+
+    /// Builds a certificate from (member index, signature) pairs.
+    public init(message: [UInt8], signatures bySigner: [(member: Int, signature: Schnorr.Signature)], memberCount: Int) {
+        var bitmap = [UInt8](repeating: 0, count: (memberCount + 7) / 8)
+        let sorted = bySigner.sorted { $0.member < $1.member }
+        for (member, _) in sorted { bitmap[member / 8] |= 1 << UInt8(member % 8) }
+        self.init(signersBitmap: bitmap, serializedMessage: message, signatures: sorted.map(\.signature))
+    }
+
+    /// The member indices whose bits are set.
+    public var signerIndices: [Int] {
+        var out: [Int] = []
+        for (byte, bits) in signersBitmap.enumerated() {
+            for bit in 0..<8 where bits & (1 << UInt8(bit)) != 0 { out.append(byte * 8 + bit) }
+        }
+        return out
+    }
+
+    /// Checks the bitmap against the committee, every signature, and returns the signers' weight.
+    public func verifiedWeight(committee: [CertificateSigner]) throws(CryptoError) -> UInt64 {
+        guard signersBitmap.count <= (committee.count + 7) / 8 else {
+            throw CryptoError(.invalidSignature, "the signer bitmap has \(signersBitmap.count) bytes for \(committee.count) members")
+        }
+        let signers = signerIndices
+        if let beyond = signers.first(where: { $0 >= committee.count }) {
+            throw CryptoError(.invalidSignature, "signer bit \(beyond) is beyond the committee of \(committee.count) members")
+        }
+        guard signers.count == signatures.count else {
+            throw CryptoError(.invalidSignature, "\(signers.count) signer bits but \(signatures.count) signatures")
+        }
+        var weight: UInt64 = 0
+        for (member, signature) in zip(signers, signatures) {
+            guard committee[member].publicKey.isValidSignature(signature, for: serializedMessage) else {
+                throw CryptoError(.invalidSignature, "the signature of committee member \(member) does not verify")
+            }
+            weight += committee[member].weight
+        }
+        return weight
+    }
+
+    /// The largest certificate accepted when decoding (members and message bytes).
+    public static let membersMax = 4096
+    public static let messageBytesMax = 1024
+
+    public func encode(to writer: inout BCSWriter) {
+        writer.writeBytes(signersBitmap)
+        writer.writeBytes(serializedMessage)
+        writer.writeSequence(signatures)
+    }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        signersBitmap = try reader.readBytes(max: CommitteeCertificate.membersMax / 8)
+        serializedMessage = try reader.readBytes(max: CommitteeCertificate.messageBytesMax)
+        signatures = try reader.readSequence(of: Schnorr.Signature.self, max: CommitteeCertificate.membersMax, minElementBytes: 64)
+    }
+}
