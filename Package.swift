@@ -23,6 +23,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // Level 0: native libraries and the core types.
@@ -61,14 +63,35 @@ let package = Package(
             name: "walrus-bench", dependencies: ["RedStuff", "WalrusCore", "CReedSolomon", "CBlake2b"],
             path: "Benchmarks/WalrusBench", swiftSettings: strictNoWarnings),
 
+        .target(
+            name: "ChainTypes", dependencies: ["WalrusCore", "WalrusCrypto"], path: "Shared/ChainTypes",
+            exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         // Level 3: the chain's pure cores.
         .target(
-            name: "Consensus", dependencies: ["WalrusCore", "WalrusCrypto"], path: "Chain/Consensus",
+            name: "Consensus", dependencies: ["ChainTypes", "WalrusCore", "WalrusCrypto"], path: "Chain/Consensus",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         .target(
             name: "Ledger", dependencies: ["WalrusCore", "WalrusCrypto", "KVStore", "RedStuff"], path: "Chain/Ledger",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
+        // Level 5: the validator node.
+        .target(
+            name: "ValidatorNode",
+            dependencies: [
+                "Consensus", "Ledger", "ChainTypes", "KVStore", "WalrusCore", "WalrusCrypto",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Chain/ValidatorNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+        .executableTarget(
+            name: "walrus-validator",
+            dependencies: [
+                "ValidatorNode", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Chain/ValidatorMain", swiftSettings: strictNoWarnings),
 
         // Tests: one target per library, plus the layering check.
         .testTarget(
@@ -84,7 +107,7 @@ let package = Package(
             name: "RedStuffTests", dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "CReedSolomon"],
             path: "Tests/RedStuffTests", swiftSettings: strict),
         .testTarget(
-            name: "ConsensusTests", dependencies: ["Consensus", "WalrusCore", "WalrusCrypto"], path: "Tests/ConsensusTests",
+            name: "ConsensusTests", dependencies: ["Consensus", "ChainTypes", "WalrusCore", "WalrusCrypto"], path: "Tests/ConsensusTests",
             swiftSettings: strict),
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],

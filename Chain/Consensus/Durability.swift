@@ -1,3 +1,4 @@
+public import ChainTypes
 /// An input of the consensus core, as the write-ahead log records it. Replaying the inputs of the
 /// current height, in order, into a fresh core rebuilds its state, locks included.
 public enum ConsensusInput<Value: ConsensusValue>: Hashable, Sendable {

@@ -1,3 +1,4 @@
+public import ChainTypes
 /// The steps of a round.
 public enum Step: UInt8, Comparable, Sendable {
     case propose, prevote, precommit

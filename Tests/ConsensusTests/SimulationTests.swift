@@ -1,3 +1,4 @@
+import ChainTypes
 import Consensus
 import Foundation
 import Testing

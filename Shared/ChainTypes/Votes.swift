@@ -172,3 +172,20 @@ public struct Commit: Hashable, Sendable, BCSCodable {
         precommits = try reader.readSequence(of: Vote.self, max: Int(UInt16.max), minElementBytes: 16)
     }
 }
+
+extension Proposal: BCSEncodable, BCSDecodable where Value: BCSCodable {
+    public func encode(to w: inout BCSWriter) {
+        w.write(height)
+        w.write(round)
+        w.write(value)
+        w.writeOption(validRound)
+        w.write(proposer)
+        w.writeBytes(signature)
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        self.init(
+            height: try r.readU64(), round: try r.readU32(), value: try r.read(Value.self), validRound: try r.readOption(of: Round.self),
+            proposer: try r.readU16(), signature: try r.readBytes(max: 64))
+    }
+}

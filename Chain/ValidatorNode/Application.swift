@@ -1,0 +1,108 @@
+import ChainTypes
+import Consensus
+import Ledger
+import Synchronization
+import WalrusCore
+import WalrusCrypto
+
+/// Builds and checks blocks against the ledger: a block is valid when it extends the last committed
+/// block, its time moves forward, every transaction is admissible, and re-executing it gives the
+/// header's roots. Executions are cached by block ID so that the decided block is not run twice.
+final class Application: Sendable {
+    let store: ChainStore
+    let chainID: String
+    let validators: ValidatorSet
+    private let cache = Mutex<[ValueID: BlockExecution]>([:])
+
+    init(store: ChainStore, chainID: String, validators: ValidatorSet) {
+        self.store = store
+        self.chainID = chainID
+        self.validators = validators
+    }
+
+    var ledger: Ledger { store.ledger }
+
+    /// Proposes a block at `height` with up to `limit` mempool transactions and time `nowMs`.
+    func buildBlock(height: UInt64, proposer: UInt16, nowMs: UInt64, mempool: Mempool, limit: Int) -> Block? {
+        guard let previous = previousHeader(height) else { return nil }
+        let time = max(nowMs, previous.time + 1)
+        var candidates = mempool.take(limit: limit)
+        // Keep only what executes as admissible in this order.
+        for _ in 0..<3 {
+            guard let execution = try? ledger.execute(BlockContext(height: height, timeMs: time), transactions: candidates) else { return nil }
+            if execution.isValid { break }
+            candidates = zip(candidates, execution.results).filter { if case .rejected = $0.1.status { false } else { true } }.map(\.0)
+        }
+        guard let execution = try? ledger.execute(BlockContext(height: height, timeMs: time), transactions: candidates), execution.isValid else {
+            return nil
+        }
+        let transactions = candidates.map(\.bcsBytes)
+        let header = makeHeader(height: height, time: time, previous: previous.hash, proposer: proposer, transactions: transactions, execution: execution)
+        let block = Block(header: header, transactions: transactions)
+        cache.withLock { $0[block.valueID] = execution }
+        return block
+    }
+
+    private func previousHeader(_ height: UInt64) -> (hash: [UInt8], time: UInt64)? {
+        if height == 1 {
+            let genesisTime = (try? ledger.system())?.epochState
+            var time: UInt64 = 0
+            if case .changeDone(let t)? = genesisTime { time = t }
+            return ([UInt8](repeating: 0, count: 32), time)
+        }
+        guard let block = store.block(height - 1) else { return nil }
+        return (block.header.hash, block.header.timeMs)
+    }
+
+    private func makeHeader(
+        height: UInt64, time: UInt64, previous: [UInt8], proposer: UInt16, transactions: [[UInt8]], execution: BlockExecution
+    ) -> BlockHeader {
+        BlockHeader(
+            chainID: chainID, height: height, timeMs: time, previousHash: previous, proposer: proposer, epoch: execution.system.epoch,
+            transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
+            resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: validators.hash,
+            nextValidatorsHash: validators.hash, committeeHash: execution.system.committee.hash)
+    }
+
+    /// `valid(v)` for consensus. The clock bound keeps proposers from running time ahead.
+    func isValid(_ block: Block, height: UInt64, nowMs: UInt64) -> Bool {
+        if cache.withLock({ $0[block.valueID] != nil }) { return true }
+        let header = block.header
+        guard header.chainID == chainID, header.height == height, let previous = previousHeader(height),
+            header.previousHash == previous.hash, header.timeMs > previous.time, header.timeMs <= nowMs + 30_000,
+            block.transactions.count <= Block.transactionsMax
+        else { return false }
+        var transactions: [SignedTransaction] = []
+        for bytes in block.transactions {
+            guard let tx = try? SignedTransaction.decode(bcs: bytes) else { return false }
+            transactions.append(tx)
+        }
+        guard let execution = try? ledger.execute(BlockContext(height: height, timeMs: header.timeMs), transactions: transactions),
+            execution.isValid
+        else { return false }
+        let expected = makeHeader(
+            height: height, time: header.timeMs, previous: previous.hash, proposer: header.proposer, transactions: block.transactions,
+            execution: execution)
+        guard expected == header else { return false }
+        cache.withLock { $0[block.valueID] = execution }
+        return true
+    }
+
+    /// Applies a decided block with its commit, atomically and durably.
+    func commit(_ block: Block, commit: Commit) throws(NodeError) -> BlockExecution {
+        let height = block.header.height
+        let execution: BlockExecution
+        if let cached = cache.withLock({ $0[block.valueID] }) {
+            execution = cached
+        } else {
+            let transactions = block.transactions.compactMap { try? SignedTransaction.decode(bcs: $0) }
+            do { execution = try ledger.execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions: transactions) } catch {
+                throw NodeError(.storage, "re-executing block \(height): \(error.message)")
+            }
+        }
+        let extra = store.recordBlock(block, commit: commit, execution: execution, transactions: [])
+        do { try ledger.commit(execution, with: extra) } catch { throw NodeError(.storage, "committing block \(height): \(error.message)") }
+        cache.withLock { $0 = [:] }
+        return execution
+    }
+}

@@ -1,0 +1,142 @@
+public import ChainTypes
+public import KVStore
+public import Ledger
+import WalrusCore
+import Consensus
+
+/// The validator's RocksDB: the ledger's state plus blocks, commits, events, a transaction index,
+/// the consensus write-ahead log and the signing guard. A decided block and every record it adds
+/// are written in one atomic, durable batch.
+public final class ChainStore: @unchecked Sendable {
+    static let blocks = ColumnFamily("blocks")
+    static let commits = ColumnFamily("commits")
+    static let events = ColumnFamily("events")
+    static let transactions = ColumnFamily("txindex")
+    static let meta = ColumnFamily("meta")
+    static let wal = ColumnFamily("wal")
+
+    public let kv: any KVStore
+    public let ledger: Ledger
+
+    /// Opens (creating) the store in `directory` for `genesis`; a store made for another genesis is
+    /// refused.
+    public init(directory: String, genesis: GenesisFile) throws(NodeError) {
+        do {
+            kv = try RocksDBStore(
+                path: directory, columnFamilies: [Ledger.stateFamily, Self.blocks, Self.commits, Self.events, Self.transactions, Self.meta, Self.wal])
+        } catch { throw NodeError(.storage, error.message) }
+        ledger = Ledger(store: kv)
+        let hash = genesis.hash
+        do {
+            if let stored = try kv.get(Self.meta, Array("genesis".utf8)) {
+                guard stored == hash else {
+                    throw NodeError(.wrongChain, "the data directory \(directory) belongs to another genesis; remove it or use the matching genesis file")
+                }
+            } else {
+                do { try Ledger.writeGenesis(genesis.ledgerGenesis(), to: kv) } catch let error as LedgerError {
+                    throw NodeError(.config, "genesis: \(error.message)")
+                }
+                try kv.put(Self.meta, Array("genesis".utf8), hash, durability: .durable)
+            }
+        } catch let error as NodeError { throw error } catch let error as KVError { throw NodeError(.storage, error.message) } catch {
+            throw NodeError(.storage, "\(error)")
+        }
+    }
+
+    public func close() { kv.close() }
+
+    static func heightKey(_ h: UInt64) -> [UInt8] { withUnsafeBytes(of: h.bigEndian) { Array($0) } }
+
+    /// The last committed height (0 before the first block).
+    public func height() -> UInt64 {
+        guard let bytes = try? kv.get(Self.meta, Array("height".utf8)), let h = try? UInt64.decode(bcs: bytes) else { return 0 }
+        return h
+    }
+
+    public func block(_ height: UInt64) -> Block? {
+        (try? kv.get(Self.blocks, Self.heightKey(height))).flatMap { $0 }.flatMap { try? Block.decode(bcs: $0) }
+    }
+
+    public func commit(_ height: UInt64) -> Commit? {
+        (try? kv.get(Self.commits, Self.heightKey(height))).flatMap { $0 }.flatMap { try? Commit.decode(bcs: $0) }
+    }
+
+    /// Where a transaction was included, and its result.
+    public func transaction(_ digest: [UInt8]) -> (height: UInt64, index: UInt32, result: TransactionResult)? {
+        guard let bytes = (try? kv.get(Self.transactions, digest)).flatMap({ $0 }) else { return nil }
+        var reader = BCSReader(bytes)
+        guard let h = try? reader.readU64(), let i = try? reader.readU32(), let result = try? reader.read(TransactionResult.self) else { return nil }
+        return (h, i, result)
+    }
+
+    /// Events after `cursor` (height, index), at most `limit`.
+    public func events(after cursor: (height: UInt64, index: UInt32)?, limit: Int) -> [EventRecord] {
+        var lower: [UInt8] = []
+        if let cursor {
+            lower = Self.heightKey(cursor.height) + withUnsafeBytes(of: cursor.index.bigEndian) { Array($0) }
+            lower = KeyRangeSuccessor.after(lower)
+        }
+        return ((try? kv.entries(Self.events, in: KeyRange(lower: lower), limit: limit)) ?? []).compactMap { try? EventRecord.decode(bcs: $0.value) }
+    }
+
+    /// The batch that records a decided block next to the ledger's writes.
+    func recordBlock(_ block: Block, commit: Commit, execution: BlockExecution, transactions: [SignedTransaction?]) -> WriteBatch {
+        var batch = WriteBatch()
+        let h = block.header.height
+        batch.put(Self.blocks, key: Self.heightKey(h), value: block.bcsBytes)
+        batch.put(Self.commits, key: Self.heightKey(h), value: commit.bcsBytes)
+        batch.put(Self.meta, key: Array("height".utf8), value: h.bcsBytes)
+        var index: UInt32 = 0
+        // Block-level events first (epoch logic), then each transaction's.
+        let transactionEvents = execution.results.reduce(0) { $0 + $1.events.count }
+        let blockEvents = execution.events.count - transactionEvents
+        for event in execution.events.prefix(blockEvents) {
+            let record = EventRecord(height: h, index: index, transaction: nil, event: LedgerEventBytes(bytes: event.bcsBytes))
+            batch.put(Self.events, key: Self.heightKey(h) + withUnsafeBytes(of: index.bigEndian) { Array($0) }, value: record.bcsBytes)
+            index += 1
+        }
+        for (i, result) in execution.results.enumerated() {
+            var w = BCSWriter()
+            w.write(h)
+            w.write(UInt32(i))
+            w.write(result)
+            batch.put(Self.transactions, key: result.digest, value: w.bytes)
+            for event in result.events {
+                let record = EventRecord(height: h, index: index, transaction: result.digest, event: LedgerEventBytes(bytes: event.bcsBytes))
+                batch.put(Self.events, key: Self.heightKey(h) + withUnsafeBytes(of: index.bigEndian) { Array($0) }, value: record.bcsBytes)
+                index += 1
+            }
+        }
+        // The write-ahead log of the finished height is no longer needed.
+        for entry in (try? kv.entries(Self.wal, in: .prefix(Self.heightKey(h)))) ?? [] { batch.delete(Self.wal, key: entry.key) }
+        return batch
+    }
+
+    // MARK: - Write-ahead log and signing guard
+
+    /// Appends a consensus input of `height` (buffered: the next durable write flushes it).
+    func appendWAL(height: UInt64, sequence: UInt32, _ input: ConsensusInput<Block>) {
+        try? kv.put(Self.wal, Self.heightKey(height) + withUnsafeBytes(of: sequence.bigEndian) { Array($0) }, WALRecord(input).bcsBytes)
+    }
+
+    func readWAL(height: UInt64) -> [ConsensusInput<Block>] {
+        ((try? kv.entries(Self.wal, in: .prefix(Self.heightKey(height)))) ?? []).compactMap { try? WALRecord.decode(bcs: $0.value).input }
+    }
+
+    func signingGuard() -> SigningGuard {
+        guard let bytes = (try? kv.get(Self.meta, Array("guard".utf8))).flatMap({ $0 }), let stored = try? StoredGuard.decode(bcs: bytes) else {
+            return SigningGuard()
+        }
+        return stored.state
+    }
+
+    /// Stores the guard durably (fsync): called before a signature leaves the node.
+    func storeGuard(_ state: SigningGuard) throws(KVError) {
+        try kv.put(Self.meta, Array("guard".utf8), StoredGuard(state).bcsBytes, durability: .durable)
+    }
+}
+
+/// The smallest key after every key that starts with a given one.
+enum KeyRangeSuccessor {
+    static func after(_ key: [UInt8]) -> [UInt8] { key + [0x00] }
+}

@@ -1,0 +1,272 @@
+import ChainTypes
+public import Consensus
+import Foundation
+import Ledger
+public import Synchronization
+import WalrusCore
+import WalrusCrypto
+
+/// Timing of the validator.
+public struct ConsensusTiming: Sendable, Hashable {
+    public var timeouts = TimeoutConfig(proposeMs: 1500, prevoteMs: 500, precommitMs: 500, deltaMs: 250)
+    /// Pause after a decision before the next height, so a block gathers transactions.
+    public var commitDelayMs: UInt64 = 20
+    /// How long a proposer waits for transactions before proposing an empty block.
+    public var emptyBlockWaitMs: UInt64 = 500
+    /// How often own and relayed messages are re-sent (the gossip layer).
+    public var gossipIntervalMs: UInt64 = 400
+    public var blockTransactionsMax = 5000
+    public init() {}
+}
+
+/// Drives the Tendermint core of one validator: records every input in the write-ahead log before
+/// the core sees it, stores the signing guard durably before any signature leaves, runs the core's
+/// timers, builds and checks blocks, commits decisions, and answers and asks for block sync.
+actor ConsensusDriver {
+    let chainID: String
+    let ownIndex: UInt16
+    let key: Schnorr.PrivateKey
+    let validators: ValidatorSet
+    let app: Application
+    let store: ChainStore
+    let mempool: Mempool
+    let timing: ConsensusTiming
+    var p2p: P2P?
+
+    private var core: Tendermint<Block>
+    private var walSequence: UInt32 = 0
+    private var guardState: SigningGuard
+    private var outbox: [PeerMessage] = []
+    private var running = true
+    let metrics: NodeMetrics
+
+    init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
+         mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics) {
+        self.chainID = chainID
+        self.ownIndex = ownIndex
+        self.key = key
+        self.validators = validators
+        self.app = app
+        self.store = store
+        self.mempool = mempool
+        self.timing = timing
+        self.metrics = metrics
+        let height = store.height() + 1
+        core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timing: timing, app: app)
+        guardState = store.signingGuard()
+        metrics.height.store(height - 1, ordering: .relaxed)
+    }
+
+    private static func makeCore(chainID: String, height: UInt64, validators: ValidatorSet, ownIndex: UInt16, timing: ConsensusTiming, app: Application) -> Tendermint<Block> {
+        Tendermint(
+            chainID: chainID, height: height, validators: validators.advanced(by: height), ownIndex: ownIndex, timeouts: timing.timeouts,
+            isValid: { block, height in app.isValid(block, height: height, nowMs: ConsensusDriver.nowMs()) })
+    }
+
+    static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    func attach(_ p2p: P2P) { self.p2p = p2p }
+
+    /// Starts (or, after a restart, resumes) the current height, then gossips periodically.
+    func start() {
+        let height = core.height
+        let recorded = store.readWAL(height: height)
+        if recorded.isEmpty {
+            input(.start)
+        } else {
+            // Replay the height: rebuilds locks; re-signed messages come back from the guard unchanged.
+            walSequence = UInt32(recorded.count)
+            for entry in recorded { perform(core.apply(entry)) }
+        }
+        Task { await self.gossipLoop() }
+    }
+
+    func stop() { running = false }
+
+    var height: UInt64 { core.height }
+    var summary: String { core.summary }
+
+    private func input(_ entry: ConsensusInput<Block>) {
+        store.appendWAL(height: core.height, sequence: walSequence, entry)
+        walSequence += 1
+        perform(core.apply(entry))
+    }
+
+    private func perform(_ actions: [ConsensusAction<Block>]) {
+        for action in actions {
+            switch action {
+            case .buildProposal(let height, let round): scheduleProposal(height: height, round: round, waitedMs: 0)
+            case .broadcastProposal(var proposal):
+                guard let signature = sign(proposal.signBytes(chainID: chainID), proposal.height, proposal.round, .proposal) else { continue }
+                proposal.signature = signature
+                outbox.append(.proposal(proposal))
+                p2p?.broadcast(.proposal(proposal))
+                input(.proposal(proposal))
+            case .broadcastVote(var vote):
+                guard let signature = sign(vote.signBytes(chainID: chainID), vote.height, vote.round, .init(vote.kind)) else { continue }
+                vote.signature = signature
+                outbox.append(.vote(vote))
+                p2p?.broadcast(.vote(vote))
+                input(.vote(vote))
+            case let .scheduleTimeout(step, height, round, afterMs):
+                Task {
+                    try? await Task.sleep(nanoseconds: afterMs * 1_000_000)
+                    self.timeoutFired(step, height: height, round: round)
+                }
+            case let .decide(height, block, commit):
+                decide(height: height, block: block, commit: commit)
+                return  // Actions after a decision belong to the finished height.
+            case .requestSync(let height):
+                if let peer = p2p?.connectedPeers.randomElement() { p2p?.send(.syncRequest(fromHeight: height), to: peer) }
+            }
+        }
+    }
+
+    private func scheduleProposal(height: UInt64, round: Round, waitedMs: UInt64) {
+        guard height == core.height, round == core.round else { return }
+        // Wait for transactions a little before proposing an empty block.
+        if mempool.count == 0 && waitedMs < timing.emptyBlockWaitMs {
+            Task {
+                try? await Task.sleep(nanoseconds: 20_000_000)
+                self.scheduleProposal(height: height, round: round, waitedMs: waitedMs + 20)
+            }
+            return
+        }
+        guard let block = app.buildBlock(height: height, proposer: ownIndex, nowMs: ConsensusDriver.nowMs(), mempool: mempool, limit: timing.blockTransactionsMax) else {
+            return
+        }
+        input(.proposalValue(block, height: height, round: round))
+    }
+
+    private func timeoutFired(_ step: Step, height: UInt64, round: Round) {
+        guard running, height == core.height else { return }
+        input(.timeout(step, height: height, round: round))
+    }
+
+    /// Signs if the guard allows it, storing the guard durably first (which also flushes the WAL).
+    private func sign(_ bytes: [UInt8], _ height: UInt64, _ round: Round, _ step: SigningGuard.SignStep) -> [UInt8]? {
+        switch guardState.check(height: height, round: round, step: step, signBytes: bytes) {
+        case .reuse(let signature): return signature
+        case .refuse: return nil
+        case .sign:
+            let signature = key.sign(bytes).bytes
+            var next = guardState
+            next.record(height: height, round: round, step: step, signBytes: bytes, signature: signature)
+            do { try store.storeGuard(next) } catch { return nil }  // Not durable: do not sign.
+            guardState = next
+            return signature
+        }
+    }
+
+    private func decide(height: UInt64, block: Block, commit: Commit) {
+        let execution: BlockExecution
+        do { execution = try app.commit(block, commit: commit) } catch {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            return
+        }
+        metrics.recordCommit(height: height, transactions: block.transactions.count, timeMs: block.header.timeMs)
+        mempool.removeIncluded(Set(execution.results.map(\.digest)), ledger: app.ledger)
+        outbox = []
+        let next = height + 1
+        var advanced = core
+        let actions = advanced.advance(to: next, validators: validators.advanced(by: next))
+        core = advanced
+        walSequence = 0
+        store.appendWAL(height: next, sequence: walSequence, .start)
+        walSequence += 1
+        if timing.commitDelayMs == 0 {
+            perform(actions)
+        } else {
+            let delay = timing.commitDelayMs
+            Task {
+                try? await Task.sleep(nanoseconds: delay * 1_000_000)
+                self.performLater(actions, height: next)
+            }
+        }
+    }
+
+    private func performLater(_ actions: [ConsensusAction<Block>], height: UInt64) {
+        guard core.height == height else { return }
+        perform(actions)
+    }
+
+    // MARK: - Network input
+
+    func receive(from sender: UInt16, _ message: PeerMessage) {
+        guard running else { return }
+        switch message {
+        case .proposal(let proposal):
+            guard Int(proposal.proposer) < validators.count,
+                isSigned(proposal.signature, proposal.signBytes(chainID: chainID), by: Int(proposal.proposer))
+            else { return }
+            if proposal.height == core.height || proposal.height > core.height { input(.proposal(proposal)) }
+        case .vote(let vote):
+            guard Int(vote.validator) < validators.count, isSigned(vote.signature, vote.signBytes(chainID: chainID), by: Int(vote.validator)) else { return }
+            if vote.height >= core.height { input(.vote(vote)) }
+        case .syncRequest(let from):
+            var blocks: [BlockAndCommit] = []
+            var h = from
+            while blocks.count < PeerMessage.syncBlocksMax, let block = store.block(h), let commit = store.commit(h) {
+                blocks.append(BlockAndCommit(block: block, commit: commit))
+                h += 1
+            }
+            if !blocks.isEmpty { p2p?.send(.syncResponse(blocks), to: Int(sender)) }
+        case .syncResponse(let blocks):
+            for entry in blocks where entry.block.header.height == core.height {
+                guard verifiedCommit(entry.commit) else { break }
+                perform(core.synced(entry.block, commit: entry.commit))
+            }
+            core.allowSyncRequest()
+        case .transactions(let encoded):
+            for bytes in encoded {
+                if let tx = try? SignedTransaction.decode(bcs: bytes) { try? mempool.add(tx, ledger: app.ledger) }
+            }
+        }
+    }
+
+    private func isSigned(_ signature: [UInt8], _ bytes: [UInt8], by validator: Int) -> Bool {
+        guard let key = try? Schnorr.PublicKey(bytes: validators[validator].publicKey), let signature = try? Schnorr.Signature(bytes: signature) else {
+            return false
+        }
+        return key.isValidSignature(signature, for: bytes)
+    }
+
+    /// A commit from a peer: every precommit signed by its validator.
+    func verifiedCommit(_ commit: Commit) -> Bool {
+        commit.precommits.allSatisfy { Int($0.validator) < validators.count && isSigned($0.signature, $0.signBytes(chainID: chainID), by: Int($0.validator)) }
+    }
+
+    /// A transaction submitted over RPC: into the mempool and to the other validators.
+    func submit(_ tx: SignedTransaction) throws(LedgerError) {
+        try mempool.add(tx, ledger: app.ledger)
+        p2p?.broadcast(.transactions([tx.bcsBytes]))
+    }
+
+    private func gossipLoop() async {
+        while running {
+            try? await Task.sleep(nanoseconds: timing.gossipIntervalMs * 1_000_000)
+            guard running, let p2p else { continue }
+            for message in outbox { p2p.broadcast(message) }
+            let (proposals, votes) = core.gossip()
+            for proposal in proposals where proposal.proposer != ownIndex { p2p.broadcast(.proposal(proposal)) }
+            for vote in votes where vote.validator != ownIndex { p2p.broadcast(.vote(vote)) }
+            core.allowSyncRequest()
+            // Announce our height so that laggards notice and sync.
+            if let peer = p2p.connectedPeers.randomElement() { p2p.send(.syncRequest(fromHeight: core.height), to: peer) }
+        }
+    }
+}
+
+/// Counters for /metrics and /v1/health.
+public final class NodeMetrics: Sendable {
+    public let height = Atomic<UInt64>(0)
+    public let committedTransactions = Atomic<UInt64>(0)
+    public let lastBlockTimeMs = Atomic<UInt64>(0)
+    public init() {}
+
+    func recordCommit(height: UInt64, transactions: Int, timeMs: UInt64) {
+        self.height.store(height, ordering: .relaxed)
+        committedTransactions.wrappingAdd(UInt64(transactions), ordering: .relaxed)
+        lastBlockTimeMs.store(timeMs, ordering: .relaxed)
+    }
+}

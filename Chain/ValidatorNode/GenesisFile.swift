@@ -1,0 +1,204 @@
+public import ChainTypes
+public import Ledger
+import WalrusCore
+import WalrusCrypto
+import Foundation
+import Yams
+
+/// The genesis file (YAML, snake_case keys): the chain's parameters, its validators, initial
+/// balances and storage nodes. Its hash is over the parsed content in BCS, so formatting and
+/// comments do not change it.
+public struct GenesisFile: Codable, Hashable, Sendable {
+    public struct ValidatorEntry: Codable, Hashable, Sendable {
+        public var name: String
+        public var publicKey: String
+        public var power: UInt64
+        public var p2pAddress: String
+        public var rpcAddress: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, power
+            case publicKey = "public_key"
+            case p2pAddress = "p2p_address"
+            case rpcAddress = "rpc_address"
+        }
+
+        public init(name: String, publicKey: String, power: UInt64, p2pAddress: String, rpcAddress: String) {
+            self.name = name
+            self.publicKey = publicKey
+            self.power = power
+            self.p2pAddress = p2pAddress
+            self.rpcAddress = rpcAddress
+        }
+    }
+
+    public struct BalanceEntry: Codable, Hashable, Sendable {
+        public var address: String
+        public var amountFrost: UInt64
+        enum CodingKeys: String, CodingKey {
+            case address
+            case amountFrost = "amount_frost"
+        }
+        public init(address: String, amountFrost: UInt64) {
+            self.address = address
+            self.amountFrost = amountFrost
+        }
+    }
+
+    public struct StorageNodeEntry: Codable, Hashable, Sendable {
+        public var name: String
+        public var networkAddress: String
+        public var publicKey: String
+        public var operatorAddress: String
+        public var commissionBps: UInt16
+        public var storagePriceFrost: UInt64
+        public var writePriceFrost: UInt64
+        public var capacityBytes: UInt64
+        public var stakeFrost: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case networkAddress = "network_address"
+            case publicKey = "public_key"
+            case operatorAddress = "operator"
+            case commissionBps = "commission_bps"
+            case storagePriceFrost = "storage_price_frost"
+            case writePriceFrost = "write_price_frost"
+            case capacityBytes = "capacity_bytes"
+            case stakeFrost = "stake_frost"
+        }
+
+        public init(
+            name: String, networkAddress: String, publicKey: String, operatorAddress: String, commissionBps: UInt16,
+            storagePriceFrost: UInt64, writePriceFrost: UInt64, capacityBytes: UInt64, stakeFrost: UInt64
+        ) {
+            self.name = name
+            self.networkAddress = networkAddress
+            self.publicKey = publicKey
+            self.operatorAddress = operatorAddress
+            self.commissionBps = commissionBps
+            self.storagePriceFrost = storagePriceFrost
+            self.writePriceFrost = writePriceFrost
+            self.capacityBytes = capacityBytes
+            self.stakeFrost = stakeFrost
+        }
+    }
+
+    public var chainID: String
+    public var genesisTimeMs: UInt64
+    public var shardCount: UInt16
+    public var epochDurationMs: UInt64
+    public var maxEpochsAhead: UInt32
+    public var validators: [ValidatorEntry]
+    public var balances: [BalanceEntry]
+    public var storageNodes: [StorageNodeEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case validators, balances
+        case chainID = "chain_id"
+        case genesisTimeMs = "genesis_time_ms"
+        case shardCount = "shard_count"
+        case epochDurationMs = "epoch_duration_ms"
+        case maxEpochsAhead = "max_epochs_ahead"
+        case storageNodes = "storage_nodes"
+    }
+
+    public init(
+        chainID: String, genesisTimeMs: UInt64, shardCount: UInt16, epochDurationMs: UInt64, maxEpochsAhead: UInt32,
+        validators: [ValidatorEntry], balances: [BalanceEntry], storageNodes: [StorageNodeEntry]
+    ) {
+        self.chainID = chainID
+        self.genesisTimeMs = genesisTimeMs
+        self.shardCount = shardCount
+        self.epochDurationMs = epochDurationMs
+        self.maxEpochsAhead = maxEpochsAhead
+        self.validators = validators
+        self.balances = balances
+        self.storageNodes = storageNodes
+    }
+
+    /// Reads and checks a genesis file.
+    public static func load(_ path: String) throws(NodeError) -> GenesisFile {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw NodeError(.config, "cannot read genesis file \(path): \(error.localizedDescription)")
+        }
+        let genesis: GenesisFile
+        do { genesis = try YAMLDecoder().decode(GenesisFile.self, from: text) } catch {
+            throw NodeError(.config, "genesis file \(path) is not valid: \(error)")
+        }
+        _ = try genesis.validatorSet()
+        _ = try genesis.ledgerGenesis()
+        return genesis
+    }
+
+    /// Writes the file as YAML.
+    public func write(to path: String) throws(NodeError) {
+        do {
+            let text = "# Walrus-swift genesis. Its hash pins the network: clients refuse another.\n" + (try YAMLEncoder().encode(self))
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch { throw NodeError(.config, "cannot write genesis file \(path): \(error)") }
+    }
+
+    /// The validators in genesis order, with Tendermint priorities at height 0.
+    public func validatorSet() throws(NodeError) -> ValidatorSet {
+        guard !validators.isEmpty else { throw NodeError(.config, "genesis has no validators") }
+        var list: [Validator] = []
+        for entry in validators {
+            let key: Schnorr.PublicKey
+            do { key = try Schnorr.PublicKey(hex: entry.publicKey) } catch {
+                throw NodeError(.config, "validator \(entry.name) has an invalid public key: \(error.message)")
+            }
+            guard entry.power > 0 else { throw NodeError(.config, "validator \(entry.name) has zero power") }
+            list.append(Validator(publicKey: key.bytes, power: entry.power, address: entry.p2pAddress))
+        }
+        return ValidatorSet(list)
+    }
+
+    /// The ledger's view of genesis.
+    public func ledgerGenesis() throws(NodeError) -> LedgerGenesis {
+        var balances: [(address: Address, amount: FROST)] = []
+        for entry in self.balances {
+            do { balances.append((try Address(parsing: entry.address), FROST(entry.amountFrost))) } catch {
+                throw NodeError(.config, "genesis balance: \(error.message)")
+            }
+        }
+        var nodes: [LedgerGenesis.Node] = []
+        for entry in storageNodes {
+            do {
+                nodes.append(LedgerGenesis.Node(
+                    name: entry.name, networkAddress: entry.networkAddress, publicKey: try Schnorr.PublicKey(hex: entry.publicKey),
+                    operatorAddress: try Address(parsing: entry.operatorAddress), commissionBasisPoints: entry.commissionBps,
+                    storagePrice: FROST(entry.storagePriceFrost), writePrice: FROST(entry.writePriceFrost), capacity: entry.capacityBytes,
+                    stake: FROST(entry.stakeFrost)))
+            } catch let error as CoreError {
+                throw NodeError(.config, "genesis storage node \(entry.name): \(error.message)")
+            } catch let error as CryptoError {
+                throw NodeError(.config, "genesis storage node \(entry.name): \(error.message)")
+            } catch { throw NodeError(.config, "genesis storage node \(entry.name): \(error)") }
+        }
+        return LedgerGenesis(
+            parameters: ChainParameters(chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead),
+            timeMs: genesisTimeMs, balances: balances, nodes: nodes)
+    }
+
+    /// BLAKE2b-256 of the genesis content in a canonical encoding.
+    public var hash: [UInt8] {
+        var w = BCSWriter()
+        w.writeString(chainID)
+        w.write(genesisTimeMs)
+        w.write(shardCount)
+        w.write(epochDurationMs)
+        w.write(maxEpochsAhead)
+        w.writeLength(validators.count)
+        for v in validators { w.writeString(v.name); w.writeString(v.publicKey.lowercased()); w.write(v.power); w.writeString(v.p2pAddress); w.writeString(v.rpcAddress) }
+        w.writeLength(balances.count)
+        for b in balances { w.writeString(b.address.lowercased()); w.write(b.amountFrost) }
+        w.writeLength(storageNodes.count)
+        for n in storageNodes {
+            w.writeString(n.name); w.writeString(n.networkAddress); w.writeString(n.publicKey.lowercased()); w.writeString(n.operatorAddress.lowercased())
+            w.write(n.commissionBps); w.write(n.storagePriceFrost); w.write(n.writePriceFrost); w.write(n.capacityBytes); w.write(n.stakeFrost)
+        }
+        return Blake2b256.hash(w.bytes)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A request as the router sees it.
+struct HTTPRequest: Sendable {
+    let method: HTTPMethod
+    let path: String
+    let query: [String: String]
+    let body: [UInt8]
+}
+
+/// A response: status, content type and body.
+struct HTTPResponse: Sendable {
+    var status: HTTPResponseStatus
+    var contentType: String
+    var body: [UInt8]
+
+    static func json(_ object: Any, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return HTTPResponse(status: status, contentType: "application/json", body: Array(data))
+    }
+
+    /// The JSON error body of the output contract.
+    static func error(_ status: HTTPResponseStatus, code: String, _ message: String, retryable: Bool = false) -> HTTPResponse {
+        json(["error": ["code": code, "message": message, "retryable": retryable]], status: status)
+    }
+
+    static func text(_ text: String, contentType: String = "text/plain; version=0.0.4") -> HTTPResponse {
+        HTTPResponse(status: .ok, contentType: contentType, body: Array(text.utf8))
+    }
+}
+
+/// A small HTTP/1.1 server on NIO: bounded request bodies (413 beyond the limit, without reading
+/// the rest), one async router.
+final class HTTPServer: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let bodyBytesMax: Int
+    let router: @Sendable (HTTPRequest) async -> HTTPResponse
+
+    init(group: MultiThreadedEventLoopGroup, bodyBytesMax: Int, router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
+        self.group = group
+        self.bodyBytesMax = bodyBytesMax
+        self.router = router
+    }
+
+    func listen(host: String, port: Int) async throws -> any Channel {
+        let router = self.router, limit = bodyBytesMax
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, bodyBytesMax: limit))
+                }
+            }
+            .bind(host: host, port: port).get()
+    }
+}
+
+final class HTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let router: @Sendable (HTTPRequest) async -> HTTPResponse
+    let bodyBytesMax: Int
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var rejected = false
+
+    init(router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse, bodyBytesMax: Int) {
+        self.router = router
+        self.bodyBytesMax = bodyBytesMax
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = []
+            rejected = false
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > bodyBytesMax {
+                reject(context)
+            }
+        case .body(var buffer):
+            guard !rejected else { return }
+            if body.count + buffer.readableBytes > bodyBytesMax {
+                reject(context)
+                return
+            }
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            guard !rejected, let head else { return }
+            let (path, query) = HTTPHandler.split(head.uri)
+            let request = HTTPRequest(method: head.method, path: path, query: query, body: body)
+            let router = self.router
+            let keepAlive = head.isKeepAlive
+            let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
+            Task {
+                let response = await router(request)
+                loopBound.eventLoop.execute {
+                    let (context, handler) = loopBound.value
+                    handler.write(response, keepAlive: keepAlive, context: context)
+                }
+            }
+        }
+    }
+
+    private func reject(_ context: ChannelHandlerContext) {
+        rejected = true
+        write(.error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \(bodyBytesMax) bytes"), keepAlive: false, context: context)
+    }
+
+    private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: response.contentType)
+        headers.add(name: "content-length", value: String(response.body.count))
+        headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    static func split(_ uri: String) -> (String, [String: String]) {
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var query: [String: String] = [:]
+        if parts.count > 1 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                query[String(kv[0]).removingPercentEncoding ?? String(kv[0])] = kv.count > 1 ? (String(kv[1]).removingPercentEncoding ?? String(kv[1])) : ""
+            }
+        }
+        return (String(parts[0]), query)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}

@@ -1,0 +1,68 @@
+import ChainTypes
+public import Ledger
+import Synchronization
+import WalrusCore
+import WalrusCrypto
+
+/// Pending transactions, admitted after signature, chain and nonce checks, in arrival order per
+/// sender. Bounded: a full pool refuses new transactions until blocks drain it.
+public final class Mempool: Sendable {
+    public static let transactionsMax = 50_000
+
+    private struct State {
+        var byDigest: [[UInt8]: SignedTransaction] = [:]
+        var order: [[UInt8]] = []
+        /// The next nonce each sender's pending transactions lead to.
+        var nextNonce: [Address: UInt64] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var count: Int { state.withLock { $0.byDigest.count } }
+
+    /// Admits a transaction whose nonce follows the sender's committed and pending ones.
+    public func add(_ tx: SignedTransaction, ledger: Ledger) throws(LedgerError) {
+        let sender = tx.transaction.senderAddress
+        let committed = try ledger.account(sender).nonce
+        let digest = tx.digest
+        let expected: UInt64 = state.withLock { s in max(s.nextNonce[sender] ?? committed, committed) }
+        if state.withLock({ $0.byDigest[digest] != nil }) { return }
+        try ledger.admissionCheck(tx, pendingNonce: expected)
+        try state.withLock { (s) throws(LedgerError) in
+            guard s.byDigest.count < Mempool.transactionsMax else {
+                throw LedgerError(.invalidArgument, "the mempool is full; retry shortly")
+            }
+            s.byDigest[digest] = tx
+            s.order.append(digest)
+            s.nextNonce[sender] = expected + 1
+        }
+    }
+
+    /// Up to `limit` transactions in arrival order, for a block proposal.
+    public func take(limit: Int) -> [SignedTransaction] {
+        state.withLock { s in s.order.prefix(limit).compactMap { s.byDigest[$0] } }
+    }
+
+    /// Forgets transactions that a block included, and re-bases nonces on the committed state.
+    public func removeIncluded(_ digests: Set<[UInt8]>, ledger: Ledger) {
+        state.withLock { s in
+            for digest in digests { s.byDigest.removeValue(forKey: digest) }
+            s.order.removeAll { !s.byDigest.keys.contains($0) }
+            // Drop transactions made stale by the committed nonces.
+            for digest in s.order {
+                guard let tx = s.byDigest[digest] else { continue }
+                let committed = (try? ledger.account(tx.transaction.senderAddress).nonce) ?? 0
+                if tx.transaction.nonce < committed { s.byDigest.removeValue(forKey: digest) }
+            }
+            s.order.removeAll { s.byDigest[$0] == nil }
+            s.nextNonce = [:]
+            for digest in s.order {
+                guard let tx = s.byDigest[digest] else { continue }
+                let sender = tx.transaction.senderAddress
+                s.nextNonce[sender] = max(s.nextNonce[sender] ?? 0, tx.transaction.nonce + 1)
+            }
+        }
+    }
+}

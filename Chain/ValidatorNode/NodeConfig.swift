@@ -1,0 +1,95 @@
+import Foundation
+import Yams
+
+/// A validator's configuration file (YAML, snake_case keys). Relative paths are relative to the
+/// file's directory. Every key but the first four has a default.
+public struct NodeConfig: Codable, Hashable, Sendable {
+    /// The validator's key file (mode 0600).
+    public var keyFile: String
+    /// Where RocksDB keeps the chain.
+    public var dataDir: String
+    public var genesisFile: String
+    /// host:port for validator-to-validator traffic.
+    public var p2pListen: String
+    /// host:port for the RPC (HTTP/JSON).
+    public var rpcListen: String = "127.0.0.1:26700"
+    public var proposeTimeoutMs: UInt64 = 1500
+    public var prevoteTimeoutMs: UInt64 = 500
+    public var precommitTimeoutMs: UInt64 = 500
+    public var timeoutDeltaMs: UInt64 = 250
+    public var commitDelayMs: UInt64 = 20
+    public var emptyBlockWaitMs: UInt64 = 500
+    /// The largest RPC request body (a signed transaction).
+    public var rpcBodyBytesMax: Int = 256 * 1024
+
+    enum CodingKeys: String, CodingKey {
+        case keyFile = "key_file"
+        case dataDir = "data_dir"
+        case genesisFile = "genesis_file"
+        case p2pListen = "p2p_listen"
+        case rpcListen = "rpc_listen"
+        case proposeTimeoutMs = "propose_timeout_ms"
+        case prevoteTimeoutMs = "prevote_timeout_ms"
+        case precommitTimeoutMs = "precommit_timeout_ms"
+        case timeoutDeltaMs = "timeout_delta_ms"
+        case commitDelayMs = "commit_delay_ms"
+        case emptyBlockWaitMs = "empty_block_wait_ms"
+        case rpcBodyBytesMax = "rpc_body_bytes_max"
+    }
+
+    public init(keyFile: String, dataDir: String, genesisFile: String, p2pListen: String, rpcListen: String) {
+        self.keyFile = keyFile
+        self.dataDir = dataDir
+        self.genesisFile = genesisFile
+        self.p2pListen = p2pListen
+        self.rpcListen = rpcListen
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        keyFile = try c.decode(String.self, forKey: .keyFile)
+        dataDir = try c.decode(String.self, forKey: .dataDir)
+        genesisFile = try c.decode(String.self, forKey: .genesisFile)
+        p2pListen = try c.decode(String.self, forKey: .p2pListen)
+        rpcListen = try c.decodeIfPresent(String.self, forKey: .rpcListen) ?? rpcListen
+        proposeTimeoutMs = try c.decodeIfPresent(UInt64.self, forKey: .proposeTimeoutMs) ?? proposeTimeoutMs
+        prevoteTimeoutMs = try c.decodeIfPresent(UInt64.self, forKey: .prevoteTimeoutMs) ?? prevoteTimeoutMs
+        precommitTimeoutMs = try c.decodeIfPresent(UInt64.self, forKey: .precommitTimeoutMs) ?? precommitTimeoutMs
+        timeoutDeltaMs = try c.decodeIfPresent(UInt64.self, forKey: .timeoutDeltaMs) ?? timeoutDeltaMs
+        commitDelayMs = try c.decodeIfPresent(UInt64.self, forKey: .commitDelayMs) ?? commitDelayMs
+        emptyBlockWaitMs = try c.decodeIfPresent(UInt64.self, forKey: .emptyBlockWaitMs) ?? emptyBlockWaitMs
+        rpcBodyBytesMax = try c.decodeIfPresent(Int.self, forKey: .rpcBodyBytesMax) ?? rpcBodyBytesMax
+    }
+
+    /// Reads a config file; relative paths in it become absolute.
+    public static func load(_ path: String) throws(NodeError) -> NodeConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw NodeError(.config, "cannot read config file \(path): \(error.localizedDescription); create one with `walrus-validator init`")
+        }
+        var config: NodeConfig
+        do { config = try YAMLDecoder().decode(NodeConfig.self, from: text) } catch {
+            throw NodeError(.config, "config file \(path) is not valid: \(error)")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).path }
+        config.keyFile = resolve(config.keyFile)
+        config.dataDir = resolve(config.dataDir)
+        config.genesisFile = resolve(config.genesisFile)
+        return config
+    }
+
+    public func write(to path: String) throws(NodeError) {
+        do { try ("# walrus-validator configuration\n" + YAMLEncoder().encode(self)).write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw NodeError(.config, "cannot write config file \(path): \(error)")
+        }
+    }
+
+    var timing: ConsensusTiming {
+        var timing = ConsensusTiming()
+        timing.timeouts = .init(proposeMs: proposeTimeoutMs, prevoteMs: prevoteTimeoutMs, precommitMs: precommitTimeoutMs, deltaMs: timeoutDeltaMs)
+        timing.commitDelayMs = commitDelayMs
+        timing.emptyBlockWaitMs = emptyBlockWaitMs
+        return timing
+    }
+}

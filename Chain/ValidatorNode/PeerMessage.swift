@@ -1,0 +1,94 @@
+import ChainTypes
+import Consensus
+import WalrusCore
+import WalrusCrypto
+
+/// What validators send each other.
+enum PeerMessage: BCSCodable {
+    case proposal(Proposal<Block>)
+    case vote(Vote)
+    /// Asks for decided blocks from `fromHeight` on.
+    case syncRequest(fromHeight: UInt64)
+    case syncResponse([BlockAndCommit])
+    /// Transactions for the other validators' mempools.
+    case transactions([[UInt8]])
+
+    func encode(to w: inout BCSWriter) {
+        switch self {
+        case .proposal(let p): w.writeVariant(0); w.write(p)
+        case .vote(let v): w.writeVariant(1); w.write(v)
+        case .syncRequest(let h): w.writeVariant(2); w.write(h)
+        case .syncResponse(let blocks): w.writeVariant(3); w.writeSequence(blocks)
+        case .transactions(let txs): w.writeVariant(4); w.writeLength(txs.count); for tx in txs { w.writeBytes(tx) }
+        }
+    }
+
+    init(from r: inout BCSReader) throws(CoreError) {
+        switch try r.readVariant(count: 5) {
+        case 0: self = .proposal(try r.read(Proposal<Block>.self))
+        case 1: self = .vote(try r.read(Vote.self))
+        case 2: self = .syncRequest(fromHeight: try r.readU64())
+        case 3: self = .syncResponse(try r.readSequence(of: BlockAndCommit.self, max: PeerMessage.syncBlocksMax))
+        default:
+            let count = try r.readLength(max: Block.transactionsMax)
+            var txs: [[UInt8]] = []
+            for _ in 0..<count { txs.append(try r.readBytes(max: Block.transactionBytesMax)) }
+            self = .transactions(txs)
+        }
+    }
+
+    static let syncBlocksMax = 20
+}
+
+struct BlockAndCommit: BCSCodable {
+    let block: Block
+    let commit: Commit
+    init(block: Block, commit: Commit) {
+        self.block = block
+        self.commit = commit
+    }
+    func encode(to w: inout BCSWriter) {
+        w.write(block)
+        w.write(commit)
+    }
+    init(from r: inout BCSReader) throws(CoreError) {
+        block = try r.read(Block.self)
+        commit = try r.read(Commit.self)
+    }
+}
+
+/// A frame's payload: the sending validator's index, the message, and its signature over both
+/// (with the peer-frame intent and the chain ID), so frames cannot be forged or replayed across
+/// chains.
+struct PeerEnvelope: BCSCodable {
+    let sender: UInt16
+    let message: [UInt8]
+    let signature: Schnorr.Signature
+
+    static func signBytes(chainID: String, sender: UInt16, message: [UInt8]) -> [UInt8] {
+        var w = BCSWriter(capacity: message.count + 64)
+        w.write(IntentHeader(type: .peerFrame, epoch: Epoch(0)))
+        w.writeString(chainID)
+        w.write(sender)
+        w.writeBytes(message)
+        return w.bytes
+    }
+
+    init(sender: UInt16, message: [UInt8], key: Schnorr.PrivateKey, chainID: String) {
+        self.sender = sender
+        self.message = message
+        signature = key.sign(PeerEnvelope.signBytes(chainID: chainID, sender: sender, message: message))
+    }
+
+    func encode(to w: inout BCSWriter) {
+        w.write(sender)
+        w.writeBytes(message)
+        w.write(signature)
+    }
+
+    init(from r: inout BCSReader) throws(CoreError) {
+        sender = try r.readU16()
+        message = try r.readBytes(max: P2P.frameBytesMax)
+        signature = try r.read(Schnorr.Signature.self)
+    }
+}

@@ -1,0 +1,228 @@
+import ChainTypes
+import Foundation
+import Ledger
+import NIOHTTP1
+import WalrusCore
+import WalrusCrypto
+
+/// The validator's RPC: JSON for queries, BCS for signed transactions, blocks and commits.
+struct RPC: Sendable {
+    let store: ChainStore
+    let driver: ConsensusDriver
+    let metrics: NodeMetrics
+    let genesisHash: [UInt8]
+    let chainID: String
+    let ownIndex: UInt16
+    let mempool: Mempool
+    let peers: @Sendable () -> Int
+
+    static let eventsPageMax = 1000
+    static let longPollMaxMs: UInt64 = 30_000
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let p = request.path.split(separator: "/").map(String.init)
+        let get = request.method == .GET
+        let argument = p.count == 3 && p[0] == "v1" ? p[2] : nil
+        switch (get, p.count >= 2 ? p[1] : p.first ?? "") {
+        case (true, "health") where p == ["v1", "health"]: return health()
+        case (true, "metrics") where p == ["metrics"]: return prometheus()
+        case (false, "transactions") where request.method == .POST && p == ["v1", "transactions"]: return await submit(request.body)
+        case (true, "transactions") where argument != nil: return transaction(argument!)
+        case (true, "blocks") where argument == "latest": return block(String(store.height()), request.query)
+        case (true, "blocks") where argument != nil: return block(argument!, request.query)
+        case (true, "commits") where argument != nil: return commit(argument!)
+        case (true, "accounts") where argument != nil: return account(argument!)
+        case (true, "epoch") where p == ["v1", "epoch"]: return epoch()
+        case (true, "committee") where argument != nil: return committee(argument!)
+        case (true, "blobs") where argument != nil: return blob(argument!)
+        case (true, "storage") where p == ["v1", "storage"]: return storage(request.query["owner"] ?? "")
+        case (true, "events") where p == ["v1", "events"]: return await events(request.query)
+        default: return .error(.notFound, code: "NOT_FOUND", "no route \(request.method) \(request.path); see Docs/VALIDATOR.md")
+        }
+    }
+
+    private func health() -> HTTPResponse {
+        let system = try? store.ledger.system()
+        return .json([
+            "status": "ok", "chainId": chainID, "genesisHash": Hex.encode(genesisHash), "height": store.height(),
+            "epoch": system?.epoch.rawValue ?? 0, "validatorIndex": ownIndex, "peers": peers(), "mempool": mempool.count,
+        ])
+    }
+
+    private func prometheus() -> HTTPResponse {
+        let lines = [
+            "# HELP walrus_chain_height Last committed block height.", "# TYPE walrus_chain_height gauge",
+            "walrus_chain_height \(metrics.height.load(ordering: .relaxed))",
+            "# HELP walrus_chain_transactions_total Transactions in committed blocks.", "# TYPE walrus_chain_transactions_total counter",
+            "walrus_chain_transactions_total \(metrics.committedTransactions.load(ordering: .relaxed))",
+            "# HELP walrus_chain_mempool_transactions Pending transactions.", "# TYPE walrus_chain_mempool_transactions gauge",
+            "walrus_chain_mempool_transactions \(mempool.count)",
+            "# HELP walrus_chain_peers Connected peers.", "# TYPE walrus_chain_peers gauge", "walrus_chain_peers \(peers())",
+        ]
+        return .text(lines.joined(separator: "\n") + "\n")
+    }
+
+    private func submit(_ body: [UInt8]) async -> HTTPResponse {
+        guard !body.isEmpty else { return .error(.badRequest, code: "INVALID_ARGUMENT", "the body is a BCS SignedTransaction") }
+        let tx: SignedTransaction
+        do { tx = try SignedTransaction.decode(bcs: body) } catch {
+            return .error(.badRequest, code: "MALFORMED", "not a BCS SignedTransaction: \(error.message)")
+        }
+        do { try await driver.submit(tx) } catch {
+            return .error(.badRequest, code: error.code.rawValue, error.message, retryable: error.isRetryable)
+        }
+        return .json(["digest": Hex.encode(tx.digest)], status: .accepted)
+    }
+
+    private func transaction(_ digestHex: String) -> HTTPResponse {
+        guard let digest = try? Hex.decode(digestHex), digest.count == 32 else {
+            return .error(.badRequest, code: "INVALID_ARGUMENT", "a transaction digest is 64 hex digits")
+        }
+        guard let (height, index, result) = store.transaction(digest) else {
+            return .error(.notFound, code: "NOT_FOUND", "transaction \(digestHex) is not in a committed block (yet)", retryable: true)
+        }
+        var object: [String: Any] = ["height": height, "index": index, "digest": digestHex, "events": result.events.map(EventJSON.object)]
+        switch result.status {
+        case .success: object["status"] = "success"
+        case let .failure(code, message), let .rejected(code, message):
+            object["status"] = "failure"
+            object["error"] = ["code": code, "message": message]
+        }
+        return .json(object)
+    }
+
+    private func block(_ heightText: String, _ query: [String: String]) -> HTTPResponse {
+        guard let height = UInt64(heightText), let block = store.block(height) else {
+            return .error(.notFound, code: "NOT_FOUND", "no committed block at height \(heightText)")
+        }
+        if query["format"] == "bcs" { return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: block.bcsBytes) }
+        let h = block.header
+        return .json([
+            "height": h.height, "timeMs": h.timeMs, "hash": Hex.encode(h.hash), "previousHash": Hex.encode(h.previousHash),
+            "proposer": h.proposer, "epoch": h.epoch.rawValue, "transactions": block.transactions.count,
+            "transactionsRoot": Hex.encode(h.transactionsRoot), "eventsRoot": Hex.encode(h.eventsRoot),
+            "validatorsHash": Hex.encode(h.validatorsHash), "committeeHash": Hex.encode(h.committeeHash),
+        ])
+    }
+
+    private func commit(_ heightText: String) -> HTTPResponse {
+        guard let height = UInt64(heightText), let commit = store.commit(height) else {
+            return .error(.notFound, code: "NOT_FOUND", "no commit at height \(heightText)")
+        }
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: commit.bcsBytes)
+    }
+
+    private func account(_ text: String) -> HTTPResponse {
+        guard let address = try? Address(parsing: text) else {
+            return .error(.badRequest, code: "INVALID_ARGUMENT", "an address is 0x and 64 hex digits")
+        }
+        guard let account = try? store.ledger.account(address) else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
+        return .json(["address": address.description, "balance": account.balance.rawValue, "nonce": account.nonce])
+    }
+
+    private func epoch() -> HTTPResponse {
+        guard let system = try? store.ledger.system() else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
+        let state: String = switch system.epochState {
+        case .changeSync: "changeSync"
+        case .changeDone: "changeDone"
+        case .nextParamsSelected: "nextParamsSelected"
+        }
+        return .json([
+            "epoch": system.epoch.rawValue, "state": state, "storagePrice": system.storagePrice.rawValue, "writePrice": system.writePrice.rawValue,
+            "totalCapacity": system.totalCapacity, "shardCount": system.parameters.shardCount,
+            "epochDurationMs": system.parameters.epochDurationMs, "maxEpochsAhead": system.parameters.maxEpochsAhead,
+            "height": store.height(),
+        ])
+    }
+
+    private func committee(_ text: String) -> HTTPResponse {
+        let committee: Committee?
+        if text == "current" { committee = try? store.ledger.system().committee } else { committee = UInt32(text).flatMap { try? store.ledger.committee(Epoch($0)) } }
+        guard let committee else { return .error(.notFound, code: "NOT_FOUND", "no committee for epoch \(text)") }
+        let members: [[String: Any]] = committee.members.map { member in
+            let pool = try? store.ledger.pool(member.nodeID)
+            return [
+                "nodeId": member.nodeID.description, "shards": member.shards.map(\.rawValue), "weight": member.weight,
+                "publicKey": pool.map { Hex.encode($0.publicKey.bytes) } ?? "", "networkAddress": pool?.networkAddress ?? "", "name": pool?.name ?? "",
+            ]
+        }
+        return .json(["epoch": committee.epoch.rawValue, "members": members])
+    }
+
+    private func blob(_ text: String) -> HTTPResponse {
+        guard let blobID = try? BlobID(parsing: text) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "not a blob ID: \(text)") }
+        let records = (try? store.ledger.blobs(withBlobID: blobID)) ?? []
+        let invalid = (try? store.ledger.isInvalid(blobID)) ?? false
+        return .json([
+            "blobId": blobID.description, "invalid": invalid,
+            "registrations": records.map { r -> [String: Any] in
+                ["objectId": r.id.description, "owner": r.owner.description, "registeredEpoch": r.registeredEpoch.rawValue,
+                 "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull(), "endEpoch": r.endEpoch.rawValue,
+                 "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size]
+            },
+        ])
+    }
+
+    private func storage(_ owner: String) -> HTTPResponse {
+        guard let address = try? Address(parsing: owner) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "owner=0x… is required") }
+        let resources = (try? store.ledger.storageResources(ownedBy: address)) ?? []
+        return .json(["storage": resources.map { ["id": $0.id.description, "startEpoch": $0.startEpoch.rawValue, "endEpoch": $0.endEpoch.rawValue, "size": $0.size] }])
+    }
+
+    /// Events after a cursor `height:index`; waits up to `timeout_ms` for new ones.
+    private func events(_ query: [String: String]) async -> HTTPResponse {
+        var cursor: (UInt64, UInt32)?
+        if let after = query["after"], !after.isEmpty {
+            let parts = after.split(separator: ":")
+            guard parts.count == 2, let h = UInt64(parts[0]), let i = UInt32(parts[1]) else {
+                return .error(.badRequest, code: "INVALID_ARGUMENT", "after is a cursor height:index")
+            }
+            cursor = (h, i)
+        }
+        let limit = min(Int(query["limit"] ?? "") ?? 100, RPC.eventsPageMax)
+        let timeout = min(UInt64(query["timeout_ms"] ?? "") ?? 0, RPC.longPollMaxMs)
+        let deadline = DispatchTime.now().uptimeNanoseconds + timeout * 1_000_000
+        var records = store.events(after: cursor, limit: limit)
+        while records.isEmpty && DispatchTime.now().uptimeNanoseconds < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
+            records = store.events(after: cursor, limit: limit)
+        }
+        let next = records.last.map { "\($0.height):\($0.index)" } ?? (cursor.map { "\($0.0):\($0.1)" } ?? "")
+        return .json([
+            "events": records.map { record -> [String: Any] in
+                var object = (try? LedgerEvent.decode(bcs: record.event.bytes)).map(EventJSON.object) ?? [:]
+                object["height"] = record.height
+                object["index"] = record.index
+                object["cursor"] = "\(record.height):\(record.index)"
+                object["transaction"] = record.transaction.map(Hex.encode) ?? NSNull()
+                object["bcs"] = Data(record.event.bytes).base64EncodedString()
+                return object
+            },
+            "next": next,
+        ])
+    }
+}
+
+/// Events as JSON: the reference's type name and fields in camelCase.
+enum EventJSON {
+    static func object(_ event: LedgerEvent) -> [String: Any] {
+        var fields: [String: Any]
+        switch event {
+        case let .blobRegistered(epoch, blobID, size, encodingType, endEpoch, deletable, objectID):
+            fields = ["epoch": epoch.rawValue, "blobId": blobID.description, "size": size, "encodingType": encodingType,
+                      "endEpoch": endEpoch.rawValue, "deletable": deletable, "objectId": objectID.description]
+        case let .blobCertified(epoch, blobID, endEpoch, deletable, objectID, isExtension):
+            fields = ["epoch": epoch.rawValue, "blobId": blobID.description, "endEpoch": endEpoch.rawValue, "deletable": deletable,
+                      "objectId": objectID.description, "isExtension": isExtension]
+        case let .blobDeleted(epoch, blobID, endEpoch, objectID, wasCertified):
+            fields = ["epoch": epoch.rawValue, "blobId": blobID.description, "endEpoch": endEpoch.rawValue, "objectId": objectID.description,
+                      "wasCertified": wasCertified]
+        case let .invalidBlobID(epoch, blobID): fields = ["epoch": epoch.rawValue, "blobId": blobID.description]
+        case let .epochChangeStart(epoch), let .epochChangeDone(epoch): fields = ["epoch": epoch.rawValue]
+        case let .shardsReceived(epoch, shards): fields = ["epoch": epoch.rawValue, "shards": shards.map(\.rawValue)]
+        case let .epochParametersSelected(next): fields = ["nextEpoch": next.rawValue]
+        case let .pricesUpdated(epoch, storage, write): fields = ["epoch": epoch.rawValue, "storagePrice": storage.rawValue, "writePrice": write.rawValue]
+        }
+        return ["type": event.name, "fields": fields]
+    }
+}

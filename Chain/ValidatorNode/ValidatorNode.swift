@@ -1,0 +1,81 @@
+import ChainTypes
+import Foundation
+import NIOCore
+import NIOPosix
+import WalrusCore
+import WalrusCrypto
+
+/// A running validator: chain store, consensus driver, P2P and RPC.
+public final class ValidatorNode: Sendable {
+    public let config: NodeConfig
+    let store: ChainStore
+    let driver: ConsensusDriver
+    let p2p: P2P
+    let group: MultiThreadedEventLoopGroup
+    let channels: [any Channel]
+
+    /// Starts a validator from its config; returns once it listens.
+    public static func start(_ config: NodeConfig, log: @escaping @Sendable (String) -> Void) async throws(NodeError) -> ValidatorNode {
+        let genesis = try GenesisFile.load(config.genesisFile)
+        let key: Schnorr.PrivateKey
+        do { key = try KeyFile.load(from: config.keyFile) } catch { throw NodeError(.config, error.message) }
+        let validators = try genesis.validatorSet()
+        guard let index = validators.firstIndex(where: { $0.publicKey == key.publicKey.bytes }) else {
+            throw NodeError(.config, "the key in \(config.keyFile) (\(key.publicKey)) is not a validator of genesis \(config.genesisFile)")
+        }
+        let store = try ChainStore(directory: config.dataDir, genesis: genesis)
+        let metrics = NodeMetrics()
+        let mempool = Mempool()
+        let app = Application(store: store, chainID: genesis.chainID, validators: validators)
+        let driver = ConsensusDriver(
+            chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, app: app, store: store, mempool: mempool,
+            timing: config.timing, metrics: metrics)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let p2p = P2P(chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, group: group) { sender, message in
+            Task { await driver.receive(from: sender, message) }
+        }
+        await driver.attach(p2p)
+        let rpc = RPC(
+            store: store, driver: driver, metrics: metrics, genesisHash: genesis.hash, chainID: genesis.chainID, ownIndex: UInt16(index),
+            mempool: mempool, peers: { p2p.connectedPeers.count })
+        let server = HTTPServer(group: group, bodyBytesMax: config.rpcBodyBytesMax) { await rpc.handle($0) }
+        var channels: [any Channel] = []
+        do {
+            guard let (p2pHost, p2pPort) = P2P.split(config.p2pListen), let (rpcHost, rpcPort) = P2P.split(config.rpcListen) else {
+                throw NodeError(.config, "listen addresses are host:port")
+            }
+            channels.append(try await p2p.listen(host: p2pHost, port: p2pPort))
+            channels.append(try await server.listen(host: rpcHost, port: rpcPort))
+        } catch let error as NodeError {
+            try? await group.shutdownGracefully()
+            store.close()
+            throw error
+        } catch {
+            try? await group.shutdownGracefully()
+            store.close()
+            throw NodeError(.network, "cannot listen on \(config.p2pListen) / \(config.rpcListen): \(error)")
+        }
+        p2p.connectToPeers()
+        await driver.start()
+        log("validator \(index) of \(validators.count) on chain \(genesis.chainID): p2p \(config.p2pListen), rpc http://\(config.rpcListen), height \(store.height())")
+        return ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels)
+    }
+
+    private init(config: NodeConfig, store: ChainStore, driver: ConsensusDriver, p2p: P2P, group: MultiThreadedEventLoopGroup, channels: [any Channel]) {
+        self.config = config
+        self.store = store
+        self.driver = driver
+        self.p2p = p2p
+        self.group = group
+        self.channels = channels
+    }
+
+    /// Stops consensus and the listeners, then closes the store.
+    public func shutdown() async {
+        await driver.stop()
+        p2p.shutdown()
+        for channel in channels { try? await channel.close() }
+        try? await group.shutdownGracefully()
+        store.close()
+    }
+}

@@ -1,0 +1,147 @@
+public import WalrusCore
+import WalrusCrypto
+
+/// A block header: what validators commit to and what light clients check.
+public struct BlockHeader: Hashable, Sendable, BCSCodable {
+    public let chainID: String
+    public let height: Height
+    /// Block time in milliseconds since the Unix epoch; strictly increasing.
+    public let timeMs: UInt64
+    public let previousHash: [UInt8]
+    public let proposer: UInt16
+    /// The storage epoch after executing this block.
+    public let epoch: Epoch
+    /// Merkle root over the transactions' BCS bytes.
+    public let transactionsRoot: [UInt8]
+    /// Merkle root over the BCS bytes of the block's events, in order.
+    public let eventsRoot: [UInt8]
+    /// BLAKE2b-256 of the transactions' results.
+    public let resultsHash: [UInt8]
+    public let validatorsHash: [UInt8]
+    public let nextValidatorsHash: [UInt8]
+    /// BLAKE2b-256 of the storage committee after executing this block.
+    public let committeeHash: [UInt8]
+
+    public init(
+        chainID: String, height: Height, timeMs: UInt64, previousHash: [UInt8], proposer: UInt16, epoch: Epoch,
+        transactionsRoot: [UInt8], eventsRoot: [UInt8], resultsHash: [UInt8], validatorsHash: [UInt8],
+        nextValidatorsHash: [UInt8], committeeHash: [UInt8]
+    ) {
+        self.chainID = chainID
+        self.height = height
+        self.timeMs = timeMs
+        self.previousHash = previousHash
+        self.proposer = proposer
+        self.epoch = epoch
+        self.transactionsRoot = transactionsRoot
+        self.eventsRoot = eventsRoot
+        self.resultsHash = resultsHash
+        self.validatorsHash = validatorsHash
+        self.nextValidatorsHash = nextValidatorsHash
+        self.committeeHash = committeeHash
+    }
+
+    /// The block's hash (and consensus value ID): BLAKE2b-256 of the header.
+    public var hash: [UInt8] { Blake2b256.hash(bcsBytes) }
+
+    public func encode(to w: inout BCSWriter) {
+        w.writeString(chainID)
+        w.write(height)
+        w.write(timeMs)
+        w.writeFixed(previousHash)
+        w.write(proposer)
+        w.write(epoch)
+        w.writeFixed(transactionsRoot)
+        w.writeFixed(eventsRoot)
+        w.writeFixed(resultsHash)
+        w.writeFixed(validatorsHash)
+        w.writeFixed(nextValidatorsHash)
+        w.writeFixed(committeeHash)
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        chainID = try r.readString(max: 64)
+        height = try r.readU64()
+        timeMs = try r.readU64()
+        previousHash = try r.readFixed(32)
+        proposer = try r.readU16()
+        epoch = try r.read(Epoch.self)
+        transactionsRoot = try r.readFixed(32)
+        eventsRoot = try r.readFixed(32)
+        resultsHash = try r.readFixed(32)
+        validatorsHash = try r.readFixed(32)
+        nextValidatorsHash = try r.readFixed(32)
+        committeeHash = try r.readFixed(32)
+    }
+}
+
+/// A block: its header and its transactions as signed BCS bytes (the ledger decodes them).
+public struct Block: ConsensusValue, BCSCodable {
+    public let header: BlockHeader
+    public let transactions: [[UInt8]]
+
+    public init(header: BlockHeader, transactions: [[UInt8]]) {
+        self.header = header
+        self.transactions = transactions
+    }
+
+    public var valueID: ValueID { ValueID(header.hash) }
+
+    /// Limits of one block.
+    public static let transactionsMax = 10_000
+    public static let transactionBytesMax = 64 * 1024
+
+    public func encode(to w: inout BCSWriter) {
+        w.write(header)
+        w.writeLength(transactions.count)
+        for tx in transactions { w.writeBytes(tx) }
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        header = try r.read(BlockHeader.self)
+        let count = try r.readLength(max: Block.transactionsMax)
+        var transactions: [[UInt8]] = []
+        transactions.reserveCapacity(count)
+        for _ in 0..<count { transactions.append(try r.readBytes(max: Block.transactionBytesMax)) }
+        self.transactions = transactions
+    }
+}
+
+/// Merkle roots for headers: leaves are BLAKE2b-256(0x00 ‖ item), inner nodes BLAKE2b-256(0x01 ‖ l ‖ r),
+/// odd levels padded with 32 zero bytes (the same tree as Walrus's metadata).
+public enum ChainMerkle {
+    public static func root(_ items: [[UInt8]]) -> [UInt8] {
+        var level = items.map { Blake2b256.hash([0x00] + $0) }
+        guard !level.isEmpty else { return [UInt8](repeating: 0, count: 32) }
+        while level.count > 1 {
+            if level.count % 2 == 1 { level.append([UInt8](repeating: 0, count: 32)) }
+            level = stride(from: 0, to: level.count, by: 2).map { Blake2b256.hash([0x01] + level[$0] + level[$0 + 1]) }
+        }
+        return level[0]
+    }
+
+    /// The sibling path of item `index` (for event inclusion proofs).
+    public static func proof(_ items: [[UInt8]], index: Int) -> [[UInt8]] {
+        var level = items.map { Blake2b256.hash([0x00] + $0) }
+        var path: [[UInt8]] = []
+        var i = index
+        while level.count > 1 {
+            if level.count % 2 == 1 { level.append([UInt8](repeating: 0, count: 32)) }
+            path.append(level[i ^ 1])
+            level = stride(from: 0, to: level.count, by: 2).map { Blake2b256.hash([0x01] + level[$0] + level[$0 + 1]) }
+            i /= 2
+        }
+        return path
+    }
+
+    /// Whether `item` is at `index` under `root` with sibling path `path`.
+    public static func verify(item: [UInt8], index: Int, path: [[UInt8]], root: [UInt8]) -> Bool {
+        var current = Blake2b256.hash([0x00] + item)
+        var i = index
+        for sibling in path {
+            current = i & 1 == 0 ? Blake2b256.hash([0x01] + current + sibling) : Blake2b256.hash([0x01] + sibling + current)
+            i >>= 1
+        }
+        return i == 0 && current == root
+    }
+}
