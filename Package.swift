@@ -112,6 +112,9 @@ let package = Package(
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LedgerTests", swiftSettings: strict),
+        .testTarget(
+            name: "ChainIntegrationTests", dependencies: ["walrus-validator", "Ledger", "WalrusCore", "WalrusCrypto"],
+            path: "Tests/ChainIntegrationTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]

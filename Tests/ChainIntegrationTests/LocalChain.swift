@@ -1,0 +1,133 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import WalrusCore
+import WalrusCrypto
+
+/// A local network of walrus-validator processes on 127.0.0.1, in a temporary directory, stopped
+/// (SIGKILL) when the test is done.
+final class LocalChain {
+    let directory: URL
+    let basePort: Int
+    let count: Int
+    private var processes: [Int: Process] = [:]
+
+    static var binary: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while url.pathExtension == "xctest" { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("walrus-validator")
+    }
+
+    init(validators: Int) throws {
+        count = validators
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-chain-\(UUID().uuidString)")
+        basePort = LocalChain.freeBasePort()
+        let genesis = Process()
+        genesis.executableURL = LocalChain.binary
+        genesis.arguments = ["genesis", "--dir", directory.path, "--validators", "\(validators)", "--storage-nodes", "4", "--shards", "40",
+                             "--base-port", "\(basePort)", "--chain-id", "walrus-test"]
+        genesis.standardOutput = FileHandle.nullDevice
+        try genesis.run()
+        genesis.waitUntilExit()
+        guard genesis.terminationStatus == 0 else { throw TestFailure("walrus-validator genesis failed") }
+    }
+
+    deinit {
+        for process in processes.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A base port whose p2p (+i), rpc (+100+i) and storage (+200+i) ports are free now.
+    static func freeBasePort() -> Int {
+        for _ in 0..<50 {
+            let base = Int.random(in: 20_000...40_000)
+            if (0..<8).allSatisfy({ isFree(base + $0) && isFree(base + 100 + $0) }) { return base }
+        }
+        return 31_000
+    }
+
+    static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
+    func start(_ i: Int) throws {
+        let process = Process()
+        process.executableURL = LocalChain.binary
+        process.arguments = ["run", "--config", directory.appendingPathComponent("validator-\(i)/config.yaml").path]
+        let log = directory.appendingPathComponent("validator-\(i).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        processes[i] = process
+    }
+
+    func startAll() throws { for i in 0..<count { try start(i) } }
+
+    func kill9(_ i: Int) {
+        guard let process = processes[i], process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM and wait: a clean stop.
+    func stop(_ i: Int) {
+        guard let process = processes[i], process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill9(i) }
+    }
+
+    func wipe(_ i: Int) throws { try FileManager.default.removeItem(at: directory.appendingPathComponent("validator-\(i)/data")) }
+
+    func rpc(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 100 + i)")! }
+
+    func get(_ i: Int, _ path: String) async -> [String: Any]? {
+        var request = URLRequest(url: rpc(i).appendingPathComponent(path))
+        request.timeoutInterval = 2
+        guard let (data, _) = try? await URLSession.shared.data(for: request) else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    func height(_ i: Int) async -> UInt64? { (await get(i, "v1/health"))?["height"] as? UInt64 }
+
+    func submit(_ i: Int, _ tx: SignedTransaction) async throws -> (Int, [String: Any]) {
+        var request = URLRequest(url: rpc(i).appendingPathComponent("v1/transactions"))
+        request.httpMethod = "POST"
+        request.httpBody = Data(tx.bcsBytes)
+        request.timeoutInterval = 5
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    /// Waits (bounded) until `condition` holds.
+    func waitUntil(_ what: String, timeoutSeconds: Double = 30, _ condition: () async -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            if await condition() { return }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        let logs = (0..<count).map { i in
+            "validator-\(i): " + ((try? String(contentsOf: directory.appendingPathComponent("validator-\(i).log"), encoding: .utf8)) ?? "").suffix(600)
+        }
+        throw TestFailure("timed out after \(timeoutSeconds) s waiting for \(what)\n" + logs.joined(separator: "\n"))
+    }
+
+    func walletKey() throws -> Schnorr.PrivateKey { try KeyFile.load(from: directory.appendingPathComponent("client/wallet.key").path) }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,104 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import Testing
+import WalrusCore
+import WalrusCrypto
+
+/// Four validator processes on 127.0.0.1: they commit, keep a transfer, survive one killed, let it
+/// catch up after a restart, re-sync one whose data was wiped, and keep their state when all four
+/// are stopped and restarted.
+@Suite(.serialized) struct ValidatorProcessTests {
+    @Test(.timeLimit(.minutes(3))) func fourValidatorsSurviveFailures() async throws {
+        let chain = try LocalChain(validators: 4)
+        try chain.startAll()
+        try await chain.waitUntil("all four at height 3") {
+            for i in 0..<4 where (await chain.height(i) ?? 0) < 3 { return false }
+            return true
+        }
+
+        // A transfer, submitted to validator 0, lands on every validator.
+        let wallet = try chain.walletKey()
+        let recipient = Schnorr.PrivateKey.generate().publicKey.address
+        let tx = SignedTransaction(
+            Transaction(chainID: "walrus-test", sender: wallet.publicKey, nonce: 0, operations: [.transfer(to: recipient, amount: FROST(12345))]),
+            signedBy: wallet)
+        let (status, body) = try await chain.submit(0, tx)
+        #expect(status == 202, "\(body)")
+        let digest = Hex.encode(tx.digest)
+        try await chain.waitUntil("the transfer to commit") { (await chain.get(0, "v1/transactions/\(digest)"))?["status"] as? String == "success" }
+        for i in 0..<4 {
+            try await chain.waitUntil("validator \(i) to see the balance") {
+                (await chain.get(i, "v1/accounts/\(recipient)"))?["balance"] as? UInt64 == 12345
+            }
+        }
+        // The same transaction again is refused (its nonce is spent).
+        let (replayStatus, replay) = try await chain.submit(1, tx)
+        #expect(replayStatus == 400 && (replay["error"] as? [String: Any])?["code"] as? String == "BAD_NONCE")
+
+        // One validator killed: the other three keep committing.
+        chain.kill9(3)
+        let atKill = await chain.height(0) ?? 0
+        try await chain.waitUntil("progress without validator 3") { (await chain.height(0) ?? 0) >= atKill + 3 }
+
+        // Restarted, it catches up.
+        try chain.start(3)
+        try await chain.waitUntil("validator 3 to catch up") {
+            let leader = await chain.height(0) ?? 0
+            return (await chain.height(3) ?? 0) + 1 >= leader && leader > atKill + 3
+        }
+
+        // Wiped and restarted, validator 2 re-syncs from its peers, transfer included.
+        chain.kill9(2)
+        try chain.wipe(2)
+        try chain.start(2)
+        try await chain.waitUntil("validator 2 to re-sync") {
+            let leader = await chain.height(0) ?? 0
+            return (await chain.height(2) ?? 0) + 1 >= leader
+        }
+        #expect((await chain.get(2, "v1/accounts/\(recipient)"))?["balance"] as? UInt64 == 12345)
+
+        // All four stopped and restarted: state and height are kept, and blocks continue.
+        for i in 0..<4 { chain.stop(i) }
+        let before = await chain.height(0)
+        #expect(before == nil)
+        try chain.startAll()
+        var restartedAt: UInt64 = 0
+        try await chain.waitUntil("the restarted network to answer") {
+            restartedAt = await chain.height(1) ?? 0
+            return restartedAt > atKill
+        }
+        try await chain.waitUntil("blocks after the restart") { (await chain.height(1) ?? 0) >= restartedAt + 2 }
+        for i in 0..<4 {
+            #expect((await chain.get(i, "v1/accounts/\(recipient)"))?["balance"] as? UInt64 == 12345)
+        }
+        for i in 0..<4 { chain.stop(i) }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func rpcRefusesBadInput() async throws {
+        let chain = try LocalChain(validators: 1)
+        try chain.start(0)
+        try await chain.waitUntil("height 1") { (await chain.height(0) ?? 0) >= 1 }
+        var request = URLRequest(url: chain.rpc(0).appendingPathComponent("v1/transactions"))
+        request.httpMethod = "POST"
+        request.httpBody = Data([1, 2, 3])
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 400)
+        #expect(String(decoding: data, as: UTF8.self).contains("MALFORMED"))
+        // A body beyond the limit is refused with 413.
+        request.httpBody = Data(count: 300 * 1024)
+        let (_, big) = try await URLSession.shared.data(for: request)
+        #expect((big as? HTTPURLResponse)?.statusCode == 413)
+        // A forged signature.
+        let wallet = try chain.walletKey()
+        let tx = Transaction(chainID: "walrus-test", sender: wallet.publicKey, nonce: 0, operations: [.transfer(to: wallet.publicKey.address, amount: FROST(1))])
+        let forged = SignedTransaction(transaction: tx, signature: Schnorr.PrivateKey.generate().sign(tx.intentMessage))
+        let (status, body) = try await chain.submit(0, forged)
+        #expect(status == 400 && (body["error"] as? [String: Any])?["code"] as? String == "BAD_SIGNATURE")
+        #expect((await chain.get(0, "v1/accounts/not-an-address"))?["error"] != nil)
+        #expect((await chain.get(0, "v1/nothing/here"))?["error"] != nil)
+        chain.stop(0)
+    }
+}
