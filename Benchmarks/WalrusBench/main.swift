@@ -2,6 +2,7 @@
 // on stdout) or JSON. Usage:
 //   walrus-bench [--json] [--quick] [--only rs|encode|decode]
 //   walrus-bench encode-once SIZE_MIB [--metadata-only]   (one encode, then peak RSS: for memory)
+//   walrus-bench chain [--transactions N] [--senders K] [--rate PER_SECOND] [--json]   (4 validators on loopback)
 import CBlake2b
 import CReedSolomon
 import Foundation
@@ -169,6 +170,14 @@ func machine() -> [String: String] {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "chain" {
+    func value(_ flag: String, _ fallback: Int) -> Int {
+        arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? fallback
+    }
+    await runChainBench(
+        transactions: value("--transactions", 4000), senders: value("--senders", 16), rate: value("--rate", 0), json: arguments.contains("--json"))
+    exit(0)
+}
 let config = try! EncodingConfig(shardCount: 1000)
 if arguments.first == "encode-once" {
     // One encode in a fresh process: peak RSS relative to the blob.

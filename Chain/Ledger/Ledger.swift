@@ -153,8 +153,13 @@ public final class Ledger: @unchecked Sendable {
 
     /// Executes a block on top of the stored state without writing anything: begin-block epoch
     /// logic at `context.timeMs`, then each transaction atomically.
-    public func execute(_ context: BlockContext, transactions: [SignedTransaction]) throws(LedgerError) -> BlockExecution {
+    /// `verified` names transactions (by digest, which covers the signature) whose signature was
+    /// already checked, so that it is not checked again.
+    public func execute(
+        _ context: BlockContext, transactions: [SignedTransaction], verified: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }
+    ) throws(LedgerError) -> BlockExecution {
         var executor = try Executor(view: StateView(store: store), context: context)
+        executor.isVerified = verified
         var events = try executor.beginBlock()
         var results: [TransactionResult] = []
         var nonces: [Address: UInt64] = [:]

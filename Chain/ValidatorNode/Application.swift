@@ -14,10 +14,18 @@ final class Application: Sendable {
     let validators: ValidatorSet
     private let cache = Mutex<[ValueID: BlockExecution]>([:])
 
-    init(store: ChainStore, chainID: String, validators: ValidatorSet) {
+    let mempool: Mempool
+
+    init(store: ChainStore, chainID: String, validators: ValidatorSet, mempool: Mempool) {
         self.store = store
         self.chainID = chainID
         self.validators = validators
+        self.mempool = mempool
+    }
+
+    private func execute(_ context: BlockContext, _ transactions: [SignedTransaction]) throws(LedgerError) -> BlockExecution {
+        let mempool = self.mempool
+        return try ledger.execute(context, transactions: transactions, verified: { mempool.isVerified($0) })
     }
 
     var ledger: Ledger { store.ledger }
@@ -28,14 +36,16 @@ final class Application: Sendable {
         let time = max(nowMs, previous.time + 1)
         var candidates = mempool.take(limit: limit)
         // Keep only what executes as admissible in this order.
+        var attempt: BlockExecution?
         for _ in 0..<3 {
-            guard let execution = try? ledger.execute(BlockContext(height: height, timeMs: time), transactions: candidates) else { return nil }
-            if execution.isValid { break }
+            guard let execution = try? execute(BlockContext(height: height, timeMs: time), candidates) else { return nil }
+            if execution.isValid {
+                attempt = execution
+                break
+            }
             candidates = zip(candidates, execution.results).filter { if case .rejected = $0.1.status { false } else { true } }.map(\.0)
         }
-        guard let execution = try? ledger.execute(BlockContext(height: height, timeMs: time), transactions: candidates), execution.isValid else {
-            return nil
-        }
+        guard let execution = attempt else { return nil }
         let transactions = candidates.map(\.bcsBytes)
         let header = makeHeader(height: height, time: time, previous: previous.hash, proposer: proposer, transactions: transactions, execution: execution)
         let block = Block(header: header, transactions: transactions)
@@ -77,7 +87,7 @@ final class Application: Sendable {
             guard let tx = try? SignedTransaction.decode(bcs: bytes) else { return false }
             transactions.append(tx)
         }
-        guard let execution = try? ledger.execute(BlockContext(height: height, timeMs: header.timeMs), transactions: transactions),
+        guard let execution = try? execute(BlockContext(height: height, timeMs: header.timeMs), transactions),
             execution.isValid
         else { return false }
         let expected = makeHeader(
@@ -96,7 +106,7 @@ final class Application: Sendable {
             execution = cached
         } else {
             let transactions = block.transactions.compactMap { try? SignedTransaction.decode(bcs: $0) }
-            do { execution = try ledger.execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions: transactions) } catch {
+            do { execution = try execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions) } catch {
                 throw NodeError(.storage, "re-executing block \(height): \(error.message)")
             }
         }

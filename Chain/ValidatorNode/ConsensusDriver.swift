@@ -38,6 +38,8 @@ actor ConsensusDriver {
     private var guardState: SigningGuard
     private var outbox: [PeerMessage] = []
     private var running = true
+    private var pendingGossip: [[UInt8]] = []
+    private var gossipFlushScheduled = false
     let metrics: NodeMetrics
 
     init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
@@ -236,10 +238,26 @@ actor ConsensusDriver {
         commit.precommits.allSatisfy { Int($0.validator) < validators.count && isSigned($0.signature, $0.signBytes(chainID: chainID), by: Int($0.validator)) }
     }
 
-    /// A transaction submitted over RPC: into the mempool and to the other validators.
+    /// A transaction submitted over RPC: into the mempool, and to the other validators with the
+    /// next batch (one signed frame carries many transactions).
     func submit(_ tx: SignedTransaction) throws(LedgerError) {
         try mempool.add(tx, ledger: app.ledger)
-        p2p?.broadcast(.transactions([tx.bcsBytes]))
+        pendingGossip.append(tx.bcsBytes)
+        if pendingGossip.count >= 500 { flushGossip() }
+        if !gossipFlushScheduled {
+            gossipFlushScheduled = true
+            Task {
+                try? await Task.sleep(nanoseconds: 5_000_000)
+                self.flushGossip()
+            }
+        }
+    }
+
+    private func flushGossip() {
+        gossipFlushScheduled = false
+        guard !pendingGossip.isEmpty else { return }
+        p2p?.broadcast(.transactions(pendingGossip))
+        pendingGossip = []
     }
 
     private func gossipLoop() async {

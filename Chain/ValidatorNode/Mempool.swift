@@ -17,8 +17,26 @@ public final class Mempool: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Digests of transactions whose signatures this node verified (bounded; oldest dropped).
+    private let verified = Mutex<(set: Set<[UInt8]>, order: [[UInt8]])>(([], []))
+    static let verifiedMax = 200_000
 
     public init() {}
+
+    /// Whether this node already verified the signature of the transaction with `digest`.
+    public func isVerified(_ digest: [UInt8]) -> Bool { verified.withLock { $0.set.contains(digest) } }
+
+    private func markVerified(_ digest: [UInt8]) {
+        verified.withLock { v in
+            guard v.set.insert(digest).inserted else { return }
+            v.order.append(digest)
+            if v.order.count > Mempool.verifiedMax {
+                let drop = v.order.prefix(v.order.count / 2)
+                for d in drop { v.set.remove(d) }
+                v.order.removeFirst(drop.count)
+            }
+        }
+    }
 
     public var count: Int { state.withLock { $0.byDigest.count } }
 
@@ -30,6 +48,7 @@ public final class Mempool: Sendable {
         let expected: UInt64 = state.withLock { s in max(s.nextNonce[sender] ?? committed, committed) }
         if state.withLock({ $0.byDigest[digest] != nil }) { return }
         try ledger.admissionCheck(tx, pendingNonce: expected)
+        markVerified(digest)
         try state.withLock { (s) throws(LedgerError) in
             guard s.byDigest.count < Mempool.transactionsMax else {
                 throw LedgerError(.invalidArgument, "the mempool is full; retry shortly")

@@ -20,7 +20,7 @@ public struct NodeConfig: Codable, Hashable, Sendable {
     public var commitDelayMs: UInt64 = 20
     public var emptyBlockWaitMs: UInt64 = 500
     /// The largest RPC request body (a signed transaction).
-    public var rpcBodyBytesMax: Int = 256 * 1024
+    public var rpcBodyBytesMax: Int = 1024 * 1024
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"

@@ -27,6 +27,7 @@ struct RPC: Sendable {
         case (true, "health") where p == ["v1", "health"]: return health()
         case (true, "metrics") where p == ["metrics"]: return prometheus()
         case (false, "transactions") where request.method == .POST && p == ["v1", "transactions"]: return await submit(request.body)
+        case (false, "transactions") where request.method == .POST && p == ["v1", "transactions", "batch"]: return await submitBatch(request.body)
         case (true, "transactions") where argument != nil: return transaction(argument!)
         case (true, "blocks") where argument == "latest": return block(String(store.height()), request.query)
         case (true, "blocks") where argument != nil: return block(argument!, request.query)
@@ -73,6 +74,29 @@ struct RPC: Sendable {
         }
         return .json(["digest": Hex.encode(tx.digest)], status: .accepted)
     }
+
+    /// Many transactions in one request: BCS `Vec<SignedTransaction>`; each is admitted or refused
+    /// on its own.
+    private func submitBatch(_ body: [UInt8]) async -> HTTPResponse {
+        var reader = BCSReader(body)
+        let transactions: [SignedTransaction]
+        do {
+            transactions = try reader.readSequence(of: SignedTransaction.self, max: RPC.batchTransactionsMax, minElementBytes: 100)
+            try reader.finish()
+        } catch { return .error(.badRequest, code: "MALFORMED", "not a BCS Vec<SignedTransaction>: \(error.message)") }
+        var results: [[String: Any]] = []
+        for tx in transactions {
+            do {
+                try await driver.submit(tx)
+                results.append(["digest": Hex.encode(tx.digest), "accepted": true])
+            } catch {
+                results.append(["digest": Hex.encode(tx.digest), "accepted": false, "error": ["code": error.code.rawValue, "message": error.message]])
+            }
+        }
+        return .json(["results": results], status: .accepted)
+    }
+
+    static let batchTransactionsMax = 1000
 
     private func transaction(_ digestHex: String) -> HTTPResponse {
         guard let digest = try? Hex.decode(digestHex), digest.count == 32 else {

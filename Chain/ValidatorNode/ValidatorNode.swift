@@ -26,7 +26,7 @@ public final class ValidatorNode: Sendable {
         let store = try ChainStore(directory: config.dataDir, genesis: genesis)
         let metrics = NodeMetrics()
         let mempool = Mempool()
-        let app = Application(store: store, chainID: genesis.chainID, validators: validators)
+        let app = Application(store: store, chainID: genesis.chainID, validators: validators, mempool: mempool)
         let driver = ConsensusDriver(
             chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, app: app, store: store, mempool: mempool,
             timing: config.timing, metrics: metrics)

@@ -88,7 +88,7 @@ import WalrusCrypto
         #expect((response as? HTTPURLResponse)?.statusCode == 400)
         #expect(String(decoding: data, as: UTF8.self).contains("MALFORMED"))
         // A body beyond the limit is refused with 413.
-        request.httpBody = Data(count: 300 * 1024)
+        request.httpBody = Data(count: 2 * 1024 * 1024)
         let (_, big) = try await URLSession.shared.data(for: request)
         #expect((big as? HTTPURLResponse)?.statusCode == 413)
         // A forged signature.
