@@ -104,7 +104,7 @@ enum Layering {
         "Collections": 0, "DequeModule": 0, "OrderedCollections": 0, "HeapModule": 0,
         "Crypto": 1,
         "Logging": 3, "Metrics": 4,
-        "AsyncHTTPClient": 4, "NIOCore": 4, "NIOPosix": 4, "NIOHTTP1": 4, "NIOFoundationCompat": 4,
+        "AsyncHTTPClient": 4, "FoundationNetworking": 4, "NIOCore": 4, "NIOPosix": 4, "NIOHTTP1": 4, "NIOFoundationCompat": 4,
         "NIOConcurrencyHelpers": 4, "Yams": 4,
         "Hummingbird": 5, "HummingbirdCore": 5, "ServiceLifecycle": 5, "Prometheus": 5, "NIOExtras": 5,
         "ArgumentParser": 6,
