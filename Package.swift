@@ -76,6 +76,11 @@ let package = Package(
             name: "Ledger", dependencies: ["WalrusCore", "WalrusCrypto", "KVStore", "RedStuff"], path: "Chain/Ledger",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
+        // Level 4: the chain's client side.
+        .target(
+            name: "ChainClient", dependencies: ["ChainTypes", "Ledger", "WalrusCore", "WalrusCrypto"], path: "Chain/ChainClient",
+            exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         // Level 5: the validator node.
         .target(
             name: "ValidatorNode",
@@ -113,7 +118,8 @@ let package = Package(
             name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LedgerTests", swiftSettings: strict),
         .testTarget(
-            name: "ChainIntegrationTests", dependencies: ["walrus-validator", "Ledger", "WalrusCore", "WalrusCrypto"],
+            name: "ChainIntegrationTests",
+            dependencies: ["walrus-validator", "ChainClient", "ChainTypes", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto", "ValidatorNode"],
             path: "Tests/ChainIntegrationTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),

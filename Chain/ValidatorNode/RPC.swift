@@ -37,6 +37,7 @@ struct RPC: Sendable {
         case (true, "committee") where argument != nil: return committee(argument!)
         case (true, "blobs") where argument != nil: return blob(argument!)
         case (true, "storage") where p == ["v1", "storage"]: return storage(request.query["owner"] ?? "")
+        case (true, "objects") where argument != nil: return object(argument!)
         case (true, "events") where p == ["v1", "events"]: return await events(request.query)
         default: return .error(.notFound, code: "NOT_FOUND", "no route \(request.method) \(request.path); see Docs/VALIDATOR.md")
         }
@@ -105,7 +106,12 @@ struct RPC: Sendable {
         guard let (height, index, result) = store.transaction(digest) else {
             return .error(.notFound, code: "NOT_FOUND", "transaction \(digestHex) is not in a committed block (yet)", retryable: true)
         }
-        var object: [String: Any] = ["height": height, "index": index, "digest": digestHex, "events": result.events.map(EventJSON.object)]
+        let events = result.events.map { event -> [String: Any] in
+            var object = EventJSON.object(event)
+            object["bcs"] = Data(event.bcsBytes).base64EncodedString()
+            return object
+        }
+        var object: [String: Any] = ["height": height, "index": index, "digest": digestHex, "events": events]
         switch result.status {
         case .success: object["status"] = "success"
         case let .failure(code, message), let .rejected(code, message):
@@ -185,6 +191,23 @@ struct RPC: Sendable {
                  "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size]
             },
         ])
+    }
+
+    /// A blob registration or storage resource by object ID.
+    private func object(_ text: String) -> HTTPResponse {
+        guard let id = try? ObjectID(parsing: text) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "an object ID is 0x and 64 hex digits") }
+        if let r = try? store.ledger.blob(id) {
+            return .json([
+                "kind": "blob", "objectId": r.id.description, "blobId": r.blobID.description, "owner": r.owner.description,
+                "registeredEpoch": r.registeredEpoch.rawValue, "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull(),
+                "endEpoch": r.endEpoch.rawValue, "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size,
+            ])
+        }
+        if let s = try? store.ledger.storageResource(id) {
+            return .json(["kind": "storage", "id": s.id.description, "owner": s.owner.description, "startEpoch": s.startEpoch.rawValue,
+                          "endEpoch": s.endEpoch.rawValue, "size": s.size])
+        }
+        return .error(.notFound, code: "NOT_FOUND", "no object \(text)")
     }
 
     private func storage(_ owner: String) -> HTTPResponse {

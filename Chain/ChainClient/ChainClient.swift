@@ -1,0 +1,199 @@
+public import ChainTypes
+public import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+public import Ledger
+public import WalrusCore
+import WalrusCrypto
+
+/// The error of the chain client. `unavailable` is retryable (no validator answered in time).
+public struct ChainClientError: CodedError, Equatable {
+    public struct Code: StableCode {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public static let unavailable = Code("CHAIN_UNAVAILABLE")
+        public static let rejected = Code("TRANSACTION_REJECTED")
+        public static let failed = Code("TRANSACTION_FAILED")
+        public static let notFound = Code("NOT_FOUND")
+        public static let verification = Code("VERIFICATION_FAILED")
+        public static let malformed = Code("MALFORMED_RESPONSE")
+    }
+
+    public let code: Code
+    public let message: String
+    public var isRetryable: Bool { code == .unavailable }
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// A typed client of the validators' RPC. It tries the endpoints in turn, so one validator down
+/// does not stop it; every call has a timeout.
+public final class ChainClient: Sendable {
+    public let endpoints: [URL]
+    public let timeoutSeconds: Double
+    private let session: URLSession
+
+    public init(endpoints: [URL], timeoutSeconds: Double = 10) {
+        precondition(!endpoints.isEmpty, "at least one RPC endpoint")
+        self.endpoints = endpoints
+        self.timeoutSeconds = timeoutSeconds
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeoutSeconds
+        session = URLSession(configuration: configuration)
+    }
+
+    // MARK: - Transport
+
+    struct Response {
+        let status: Int
+        let body: Data
+    }
+
+    private func send(_ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil) async throws(ChainClientError) -> Response {
+        var lastError = "no endpoint answered"
+        for endpoint in endpoints {
+            var request = URLRequest(url: URL(string: endpoint.absoluteString + path)!)
+            request.httpMethod = method
+            request.timeoutInterval = timeout ?? timeoutSeconds
+            if let body { request.httpBody = Data(body) }
+            do {
+                let (data, response) = try await session.data(for: request)
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                if status >= 500 {
+                    lastError = "\(endpoint) answered \(status)"
+                    continue
+                }
+                return Response(status: status, body: data)
+            } catch {
+                lastError = "\(endpoint): \(error.localizedDescription)"
+            }
+        }
+        throw ChainClientError(.unavailable, "no validator answered (\(lastError)); check that the chain is running and the RPC URLs in the config")
+    }
+
+    private func json(_ path: String, timeout: Double? = nil) async throws(ChainClientError) -> [String: Any] {
+        let response = try await send(path, timeout: timeout)
+        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
+            throw ChainClientError(.malformed, "\(path) did not answer JSON")
+        }
+        if response.status == 404 { throw ChainClientError(.notFound, errorMessage(object) ?? "\(path) not found") }
+        guard response.status < 400 else { throw ChainClientError(.malformed, errorMessage(object) ?? "\(path) failed with \(response.status)") }
+        return object
+    }
+
+    private func errorMessage(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["message"] as? String }
+
+    private func bcs<T: BCSDecodable>(_ type: T.Type, _ path: String) async throws(ChainClientError) -> T {
+        let response = try await send(path)
+        guard response.status == 200 else { throw ChainClientError(.notFound, "\(path): status \(response.status)") }
+        do { return try T.decode(bcs: Array(response.body)) } catch { throw ChainClientError(.malformed, "\(path): \(error.message)") }
+    }
+
+    // MARK: - Queries
+
+    public struct Health: Sendable {
+        public let chainID: String
+        public let genesisHash: String
+        public let height: UInt64
+        public let epoch: Epoch
+    }
+
+    public func health() async throws(ChainClientError) -> Health {
+        let o = try await json("/v1/health")
+        guard let chainID = o["chainId"] as? String, let hash = o["genesisHash"] as? String, let height = (o["height"] as? NSNumber)?.uint64Value,
+            let epoch = (o["epoch"] as? NSNumber)?.uint32Value
+        else { throw ChainClientError(.malformed, "health answer is incomplete") }
+        return Health(chainID: chainID, genesisHash: hash, height: height, epoch: Epoch(epoch))
+    }
+
+    public func account(_ address: Address) async throws(ChainClientError) -> Account {
+        let o = try await json("/v1/accounts/\(address)")
+        guard let balance = (o["balance"] as? NSNumber)?.uint64Value, let nonce = (o["nonce"] as? NSNumber)?.uint64Value else {
+            throw ChainClientError(.malformed, "account answer is incomplete")
+        }
+        return Account(balance: FROST(balance), nonce: nonce)
+    }
+
+    public func block(_ height: UInt64) async throws(ChainClientError) -> Block { try await bcs(Block.self, "/v1/blocks/\(height)?format=bcs") }
+    public func commit(_ height: UInt64) async throws(ChainClientError) -> Commit { try await bcs(Commit.self, "/v1/commits/\(height)") }
+
+    // MARK: - Transactions
+
+    /// Submits a signed transaction; returns its digest.
+    @discardableResult
+    public func submit(_ tx: SignedTransaction) async throws(ChainClientError) -> [UInt8] {
+        let response = try await send("/v1/transactions", method: "POST", body: tx.bcsBytes)
+        guard response.status == 202 else {
+            let object = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]) ?? [:]
+            let error = object["error"] as? [String: Any]
+            throw ChainClientError(.rejected, "\(error?["code"] as? String ?? "\(response.status)"): \(error?["message"] as? String ?? "refused")")
+        }
+        return tx.digest
+    }
+
+    /// The outcome of a committed transaction: its block and the events it emitted.
+    public struct Outcome: Sendable {
+        public let height: UInt64
+        public let events: [LedgerEvent]
+    }
+
+    /// Submits and waits (bounded) for the transaction to be committed; throws `failed` when it
+    /// executed without success.
+    public func submitAndWait(_ tx: SignedTransaction, timeoutSeconds: Double = 30) async throws(ChainClientError) -> Outcome {
+        let digest = try await submit(tx)
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            if let o = try? await json("/v1/transactions/\(Hex.encode(digest))") {
+                guard o["status"] as? String == "success" else {
+                    let error = o["error"] as? [String: Any]
+                    throw ChainClientError(.failed, "\(error?["code"] as? String ?? "FAILED"): \(error?["message"] as? String ?? "")")
+                }
+                let events = (o["events"] as? [[String: Any]] ?? []).compactMap { entry -> LedgerEvent? in
+                    (entry["bcs"] as? String).flatMap { Data(base64Encoded: $0) }.flatMap { try? LedgerEvent.decode(bcs: Array($0)) }
+                }
+                return Outcome(height: (o["height"] as? NSNumber)?.uint64Value ?? 0, events: events)
+            }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        throw ChainClientError(.unavailable, "transaction \(Hex.encode(digest)) was not committed within \(Int(timeoutSeconds)) s")
+    }
+
+    // MARK: - Events
+
+    /// Events after `cursor`, waiting up to `waitMs` for new ones.
+    public func events(after cursor: EventCursor?, limit: Int = 100, waitMs: UInt64 = 0) async throws(ChainClientError) -> (events: [ChainEvent], next: EventCursor?) {
+        let after = cursor.map { "\($0.height):\($0.index)" } ?? ""
+        let o = try await json("/v1/events?after=\(after)&limit=\(limit)&timeout_ms=\(waitMs)", timeout: timeoutSeconds + Double(waitMs) / 1000)
+        var events: [ChainEvent] = []
+        for entry in o["events"] as? [[String: Any]] ?? [] {
+            guard let height = (entry["height"] as? NSNumber)?.uint64Value, let index = (entry["index"] as? NSNumber)?.uint32Value,
+                let bcs = (entry["bcs"] as? String).flatMap({ Data(base64Encoded: $0) }), let event = try? LedgerEvent.decode(bcs: Array(bcs))
+            else { throw ChainClientError(.malformed, "an event in the answer does not decode") }
+            events.append(ChainEvent(cursor: EventCursor(height: height, index: index), event: event, bytes: Array(bcs)))
+        }
+        return (events, events.last?.cursor ?? cursor)
+    }
+}
+
+/// Where an event stands in the chain: block height and index within the block.
+public struct EventCursor: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let height: UInt64
+    public let index: UInt32
+    public init(height: UInt64, index: UInt32) {
+        self.height = height
+        self.index = index
+    }
+    public static func < (a: Self, b: Self) -> Bool { (a.height, a.index) < (b.height, b.index) }
+    public var description: String { "\(height):\(index)" }
+}
+
+/// A ledger event with its position and BCS bytes.
+public struct ChainEvent: Hashable, Sendable {
+    public let cursor: EventCursor
+    public let event: LedgerEvent
+    public let bytes: [UInt8]
+}

@@ -1,0 +1,36 @@
+public import Ledger
+public import WalrusCore
+public import WalrusCrypto
+
+/// Builds and signs transactions for one account, keeping its nonce.
+public actor TransactionBuilder {
+    public let key: Schnorr.PrivateKey
+    public let chainID: String
+    private let client: ChainClient
+    private var nextNonce: UInt64?
+
+    public init(key: Schnorr.PrivateKey, chainID: String, client: ChainClient) {
+        self.key = key
+        self.chainID = chainID
+        self.client = client
+    }
+
+    public var address: Address { key.publicKey.address }
+
+    /// A signed transaction of `operations` at the account's next nonce.
+    public func build(_ operations: [Operation]) async throws(ChainClientError) -> SignedTransaction {
+        let nonce: UInt64
+        if let next = nextNonce { nonce = next } else { nonce = try await client.account(address).nonce }
+        nextNonce = nonce + 1
+        return SignedTransaction(Transaction(chainID: chainID, sender: key.publicKey, nonce: nonce, operations: operations), signedBy: key)
+    }
+
+    /// Builds, submits and waits for the transaction; refetches the nonce if it was refused.
+    public func execute(_ operations: [Operation], timeoutSeconds: Double = 30) async throws(ChainClientError) -> ChainClient.Outcome {
+        let tx = try await build(operations)
+        do { return try await client.submitAndWait(tx, timeoutSeconds: timeoutSeconds) } catch {
+            if error.code == .rejected { nextNonce = nil }
+            throw error
+        }
+    }
+}

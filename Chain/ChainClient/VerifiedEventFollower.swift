@@ -1,0 +1,75 @@
+public import ChainTypes
+import Ledger
+import WalrusCore
+import WalrusCrypto
+
+/// Follows ledger events from a cursor and hands them out only after checking them like a light
+/// client: each block's commit must hold precommits of more than two thirds of the validator set's
+/// power, every precommit signed by its validator over the chain's vote bytes, for the block's
+/// hash; the block's validators hash must be the known set's (the set is fixed at genesis and a
+/// hand-over would have to be committed by the current set); and the events the RPC returned for
+/// the block must rebuild the header's events root.
+public actor VerifiedEventFollower {
+    public let client: ChainClient
+    public let chainID: String
+    public let validators: ValidatorSet
+    public private(set) var cursor: EventCursor?
+    private var verifiedHeights: [UInt64: [[UInt8]]] = [:]
+
+    public init(client: ChainClient, chainID: String, validators: ValidatorSet, cursor: EventCursor? = nil) {
+        self.client = client
+        self.chainID = chainID
+        self.validators = validators
+        self.cursor = cursor
+    }
+
+    /// The next verified events after the cursor (waiting up to `waitMs`), advancing the cursor.
+    public func next(limit: Int = 100, waitMs: UInt64 = 1000) async throws(ChainClientError) -> [ChainEvent] {
+        let (events, _) = try await client.events(after: cursor, limit: limit, waitMs: waitMs)
+        for event in events { try await verify(event) }
+        if let last = events.last { cursor = last.cursor }
+        return events
+    }
+
+    private func verify(_ event: ChainEvent) async throws(ChainClientError) {
+        let height = event.cursor.height
+        if verifiedHeights[height] == nil {
+            let block = try await client.block(height)
+            let commit = try await client.commit(height)
+            try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
+            // All events of the block, in order, must rebuild its events root.
+            var all: [[UInt8]] = []
+            var page: EventCursor? = height > 0 ? EventCursor(height: height - 1, index: UInt32.max) : nil
+            while true {
+                let (batch, next) = try await client.events(after: page, limit: 500)
+                let inBlock = batch.filter { $0.cursor.height == height }
+                all += inBlock.map(\.bytes)
+                if inBlock.count < batch.count || batch.isEmpty { break }
+                page = next
+            }
+            guard ChainMerkle.root(all) == block.header.eventsRoot else {
+                throw ChainClientError(.verification, "the events served for block \(height) do not match its events root")
+            }
+            verifiedHeights = [height: all]
+        }
+        guard verifiedHeights[height]!.indices.contains(Int(event.cursor.index)), verifiedHeights[height]![Int(event.cursor.index)] == event.bytes else {
+            throw ChainClientError(.verification, "event \(event.cursor) is not in block \(height)")
+        }
+    }
+
+    /// The light-client check of one block and its commit.
+    public static func check(block: Block, commit: Commit, validators: ValidatorSet, chainID: String) throws(ChainClientError) {
+        guard block.header.chainID == chainID else { throw ChainClientError(.verification, "block \(block.header.height) is from chain \(block.header.chainID)") }
+        guard block.header.validatorsHash == validators.hash else {
+            throw ChainClientError(.verification, "block \(block.header.height) names another validator set")
+        }
+        guard commit.height == block.header.height, commit.valueID == block.valueID, commit.hasQuorum(in: validators) else {
+            throw ChainClientError(.verification, "the commit of block \(block.header.height) is not a quorum for it")
+        }
+        for vote in commit.precommits {
+            guard let key = try? Schnorr.PublicKey(bytes: validators[Int(vote.validator)].publicKey),
+                let signature = try? Schnorr.Signature(bytes: vote.signature), key.isValidSignature(signature, for: vote.signBytes(chainID: chainID))
+            else { throw ChainClientError(.verification, "precommit of validator \(vote.validator) on block \(block.header.height) is not validly signed") }
+        }
+    }
+}
