@@ -81,11 +81,19 @@ let package = Package(
             name: "ChainClient", dependencies: ["ChainTypes", "Ledger", "WalrusCore", "WalrusCrypto"], path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
+        .target(
+            name: "HTTPKit",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         // Level 5: the validator node.
         .target(
             name: "ValidatorNode",
             dependencies: [
-                "Consensus", "Ledger", "ChainTypes", "KVStore", "WalrusCore", "WalrusCrypto",
+                "Consensus", "Ledger", "ChainTypes", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],

@@ -1,5 +1,6 @@
 import ChainTypes
 import Foundation
+import HTTPKit
 import Ledger
 import NIOHTTP1
 import WalrusCore

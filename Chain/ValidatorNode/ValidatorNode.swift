@@ -1,5 +1,6 @@
 import ChainTypes
 import Foundation
+import HTTPKit
 import NIOCore
 import NIOPosix
 import WalrusCore

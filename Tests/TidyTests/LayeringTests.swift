@@ -85,6 +85,7 @@ enum Layering {
         LayeredTarget(name: "Ledger", path: "Chain/Ledger", level: 3, isPureCore: true),
         LayeredTarget(name: "ChainClient", path: "Chain/ChainClient", level: 4),
         LayeredTarget(name: "WalrusClient", path: "Storage/WalrusClient", level: 4),
+        LayeredTarget(name: "HTTPKit", path: "Shared/HTTPKit", level: 4),
         LayeredTarget(name: "ValidatorNode", path: "Chain/ValidatorNode", level: 5),
         LayeredTarget(name: "StorageNode", path: "Storage/StorageNode", level: 5),
         LayeredTarget(name: "Gateway", path: "Storage/Gateway", level: 5),

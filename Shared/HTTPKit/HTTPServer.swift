@@ -1,58 +1,77 @@
 import Foundation
-import NIOCore
-import NIOHTTP1
-import NIOPosix
+public import NIOCore
+public import NIOHTTP1
+public import NIOPosix
 
 /// A request as the router sees it.
-struct HTTPRequest: Sendable {
-    let method: HTTPMethod
-    let path: String
-    let query: [String: String]
-    let body: [UInt8]
+public struct HTTPRequest: Sendable {
+    public let method: HTTPMethod
+    public let path: String
+    public let query: [String: String]
+    public let body: [UInt8]
+    public let headers: [String: String]
+
+    /// The path's components.
+    public var components: [String] { path.split(separator: "/").map(String.init) }
 }
 
 /// A response: status, content type and body.
-struct HTTPResponse: Sendable {
-    var status: HTTPResponseStatus
-    var contentType: String
-    var body: [UInt8]
+public struct HTTPResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var contentType: String
+    public var body: [UInt8]
+    public var headers: [(String, String)] = []
 
-    static func json(_ object: Any, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    public static func json(_ object: Any, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return HTTPResponse(status: status, contentType: "application/json", body: Array(data))
     }
 
     /// The JSON error body of the output contract.
-    static func error(_ status: HTTPResponseStatus, code: String, _ message: String, retryable: Bool = false) -> HTTPResponse {
+    public static func error(_ status: HTTPResponseStatus, code: String, _ message: String, retryable: Bool = false) -> HTTPResponse {
         json(["error": ["code": code, "message": message, "retryable": retryable]], status: status)
     }
 
-    static func text(_ text: String, contentType: String = "text/plain; version=0.0.4") -> HTTPResponse {
+    public static func text(_ text: String, contentType: String = "text/plain; version=0.0.4") -> HTTPResponse {
         HTTPResponse(status: .ok, contentType: contentType, body: Array(text.utf8))
     }
 }
 
 /// A small HTTP/1.1 server on NIO: bounded request bodies (413 beyond the limit, without reading
 /// the rest), one async router.
-final class HTTPServer: Sendable {
+public final class HTTPServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let bodyBytesMax: Int
     let router: @Sendable (HTTPRequest) async -> HTTPResponse
+    let tooLarge: @Sendable (Int) -> HTTPResponse
 
-    init(group: MultiThreadedEventLoopGroup, bodyBytesMax: Int, router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
+    /// A server whose router answers every request; `tooLarge` is the answer to a body over
+    /// `bodyBytesMax` (by default the JSON error body with code BODY_TOO_LARGE).
+    public init(
+        group: MultiThreadedEventLoopGroup, bodyBytesMax: Int,
+        tooLarge: @escaping @Sendable (Int) -> HTTPResponse = { .error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \($0) bytes") },
+        router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
+    ) {
         self.group = group
         self.bodyBytesMax = bodyBytesMax
+        self.tooLarge = tooLarge
         self.router = router
     }
 
-    func listen(host: String, port: Int) async throws -> any Channel {
-        let router = self.router, limit = bodyBytesMax
+    public func listen(host: String, port: Int) async throws -> any Channel {
+        let router = self.router, limit = bodyBytesMax, tooLarge = self.tooLarge
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, bodyBytesMax: limit))
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, bodyBytesMax: limit, tooLarge: tooLarge))
                 }
             }
             .bind(host: host, port: port).get()
@@ -65,13 +84,15 @@ final class HTTPHandler: ChannelInboundHandler {
 
     let router: @Sendable (HTTPRequest) async -> HTTPResponse
     let bodyBytesMax: Int
+    let tooLarge: @Sendable (Int) -> HTTPResponse
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var rejected = false
 
-    init(router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse, bodyBytesMax: Int) {
+    init(router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse, bodyBytesMax: Int, tooLarge: @escaping @Sendable (Int) -> HTTPResponse) {
         self.router = router
         self.bodyBytesMax = bodyBytesMax
+        self.tooLarge = tooLarge
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -93,7 +114,9 @@ final class HTTPHandler: ChannelInboundHandler {
         case .end:
             guard !rejected, let head else { return }
             let (path, query) = HTTPHandler.split(head.uri)
-            let request = HTTPRequest(method: head.method, path: path, query: query, body: body)
+            var headerMap: [String: String] = [:]
+            for (name, value) in head.headers { headerMap[name.lowercased()] = value }
+            let request = HTTPRequest(method: head.method, path: path, query: query, body: body, headers: headerMap)
             let router = self.router
             let keepAlive = head.isKeepAlive
             let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
@@ -109,7 +132,7 @@ final class HTTPHandler: ChannelInboundHandler {
 
     private func reject(_ context: ChannelHandlerContext) {
         rejected = true
-        write(.error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \(bodyBytesMax) bytes"), keepAlive: false, context: context)
+        write(tooLarge(bodyBytesMax), keepAlive: false, context: context)
     }
 
     private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
@@ -117,6 +140,7 @@ final class HTTPHandler: ChannelInboundHandler {
         headers.add(name: "content-type", value: response.contentType)
         headers.add(name: "content-length", value: String(response.body.count))
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
