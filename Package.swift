@@ -78,7 +78,9 @@ let package = Package(
 
         // Level 4: the chain's client side.
         .target(
-            name: "ChainClient", dependencies: ["ChainTypes", "Ledger", "WalrusCore", "WalrusCrypto"], path: "Chain/ChainClient",
+            name: "ChainClient",
+            dependencies: ["ChainTypes", "Ledger", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
+            path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         .target(
@@ -93,7 +95,7 @@ let package = Package(
         .target(
             name: "ValidatorNode",
             dependencies: [
-                "Consensus", "Ledger", "ChainTypes", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "Consensus", "Ledger", "ChainTypes", "ChainClient", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
@@ -101,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "walrus-validator",
             dependencies: [
-                "ValidatorNode", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto",
+                "ValidatorNode", "ChainClient", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Chain/ValidatorMain", swiftSettings: strictNoWarnings),

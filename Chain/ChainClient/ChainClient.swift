@@ -18,6 +18,8 @@ public struct ChainClientError: CodedError, Equatable {
         public static let notFound = Code("NOT_FOUND")
         public static let verification = Code("VERIFICATION_FAILED")
         public static let malformed = Code("MALFORMED_RESPONSE")
+        /// A genesis or config file that is missing or wrong.
+        public static let config = Code("CONFIG")
     }
 
     public let code: Code

@@ -1,3 +1,4 @@
+import ChainClient
 import ArgumentParser
 import Dispatch
 import Foundation

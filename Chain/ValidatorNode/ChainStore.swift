@@ -1,3 +1,4 @@
+public import ChainClient
 public import ChainTypes
 public import KVStore
 public import Ledger
@@ -33,7 +34,9 @@ public final class ChainStore: @unchecked Sendable {
                     throw NodeError(.wrongChain, "the data directory \(directory) belongs to another genesis; remove it or use the matching genesis file")
                 }
             } else {
-                do { try Ledger.writeGenesis(genesis.ledgerGenesis(), to: kv) } catch let error as LedgerError {
+                let ledgerGenesis: LedgerGenesis
+                do { ledgerGenesis = try genesis.ledgerGenesis() } catch { throw NodeError(.config, error.message) }
+                do { try Ledger.writeGenesis(ledgerGenesis, to: kv) } catch {
                     throw NodeError(.config, "genesis: \(error.message)")
                 }
                 try kv.put(Self.meta, Array("genesis".utf8), hash, durability: .durable)

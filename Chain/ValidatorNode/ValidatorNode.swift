@@ -1,3 +1,4 @@
+import ChainClient
 import ChainTypes
 import Foundation
 import HTTPKit
@@ -17,10 +18,14 @@ public final class ValidatorNode: Sendable {
 
     /// Starts a validator from its config; returns once it listens.
     public static func start(_ config: NodeConfig, log: @escaping @Sendable (String) -> Void) async throws(NodeError) -> ValidatorNode {
-        let genesis = try GenesisFile.load(config.genesisFile)
+        let genesis: GenesisFile
+        let validators: ValidatorSet
+        do {
+            genesis = try GenesisFile.load(config.genesisFile)
+            validators = try genesis.validatorSet()
+        } catch { throw NodeError(.config, error.message) }
         let key: Schnorr.PrivateKey
         do { key = try KeyFile.load(from: config.keyFile) } catch { throw NodeError(.config, error.message) }
-        let validators = try genesis.validatorSet()
         guard let index = validators.firstIndex(where: { $0.publicKey == key.publicKey.bytes }) else {
             throw NodeError(.config, "the key in \(config.keyFile) (\(key.publicKey)) is not a validator of genesis \(config.genesisFile)")
         }

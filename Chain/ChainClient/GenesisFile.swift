@@ -118,14 +118,14 @@ public struct GenesisFile: Codable, Hashable, Sendable {
     }
 
     /// Reads and checks a genesis file.
-    public static func load(_ path: String) throws(NodeError) -> GenesisFile {
+    public static func load(_ path: String) throws(ChainClientError) -> GenesisFile {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw NodeError(.config, "cannot read genesis file \(path): \(error.localizedDescription)")
+            throw ChainClientError(.config, "cannot read genesis file \(path): \(error.localizedDescription)")
         }
         let genesis: GenesisFile
         do { genesis = try YAMLDecoder().decode(GenesisFile.self, from: text) } catch {
-            throw NodeError(.config, "genesis file \(path) is not valid: \(error)")
+            throw ChainClientError(.config, "genesis file \(path) is not valid: \(error)")
         }
         _ = try genesis.validatorSet()
         _ = try genesis.ledgerGenesis()
@@ -133,34 +133,34 @@ public struct GenesisFile: Codable, Hashable, Sendable {
     }
 
     /// Writes the file as YAML.
-    public func write(to path: String) throws(NodeError) {
+    public func write(to path: String) throws(ChainClientError) {
         do {
             let text = "# Walrus-swift genesis. Its hash pins the network: clients refuse another.\n" + (try YAMLEncoder().encode(self))
             try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch { throw NodeError(.config, "cannot write genesis file \(path): \(error)") }
+        } catch { throw ChainClientError(.config, "cannot write genesis file \(path): \(error)") }
     }
 
     /// The validators in genesis order, with Tendermint priorities at height 0.
-    public func validatorSet() throws(NodeError) -> ValidatorSet {
-        guard !validators.isEmpty else { throw NodeError(.config, "genesis has no validators") }
+    public func validatorSet() throws(ChainClientError) -> ValidatorSet {
+        guard !validators.isEmpty else { throw ChainClientError(.config, "genesis has no validators") }
         var list: [Validator] = []
         for entry in validators {
             let key: Schnorr.PublicKey
             do { key = try Schnorr.PublicKey(hex: entry.publicKey) } catch {
-                throw NodeError(.config, "validator \(entry.name) has an invalid public key: \(error.message)")
+                throw ChainClientError(.config, "validator \(entry.name) has an invalid public key: \(error.message)")
             }
-            guard entry.power > 0 else { throw NodeError(.config, "validator \(entry.name) has zero power") }
+            guard entry.power > 0 else { throw ChainClientError(.config, "validator \(entry.name) has zero power") }
             list.append(Validator(publicKey: key.bytes, power: entry.power, address: entry.p2pAddress))
         }
         return ValidatorSet(list)
     }
 
     /// The ledger's view of genesis.
-    public func ledgerGenesis() throws(NodeError) -> LedgerGenesis {
+    public func ledgerGenesis() throws(ChainClientError) -> LedgerGenesis {
         var balances: [(address: Address, amount: FROST)] = []
         for entry in self.balances {
             do { balances.append((try Address(parsing: entry.address), FROST(entry.amountFrost))) } catch {
-                throw NodeError(.config, "genesis balance: \(error.message)")
+                throw ChainClientError(.config, "genesis balance: \(error.message)")
             }
         }
         var nodes: [LedgerGenesis.Node] = []
@@ -172,10 +172,10 @@ public struct GenesisFile: Codable, Hashable, Sendable {
                     storagePrice: FROST(entry.storagePriceFrost), writePrice: FROST(entry.writePriceFrost), capacity: entry.capacityBytes,
                     stake: FROST(entry.stakeFrost)))
             } catch let error as CoreError {
-                throw NodeError(.config, "genesis storage node \(entry.name): \(error.message)")
+                throw ChainClientError(.config, "genesis storage node \(entry.name): \(error.message)")
             } catch let error as CryptoError {
-                throw NodeError(.config, "genesis storage node \(entry.name): \(error.message)")
-            } catch { throw NodeError(.config, "genesis storage node \(entry.name): \(error)") }
+                throw ChainClientError(.config, "genesis storage node \(entry.name): \(error.message)")
+            } catch { throw ChainClientError(.config, "genesis storage node \(entry.name): \(error)") }
         }
         return LedgerGenesis(
             parameters: ChainParameters(chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead),
