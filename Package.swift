@@ -100,6 +100,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Chain/ValidatorNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+        .target(
+            name: "StorageNode",
+            dependencies: [
+                "ChainClient", "ChainTypes", "Ledger", "RedStuff", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Storage/StorageNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+        .executableTarget(
+            name: "walrus-node",
+            dependencies: ["StorageNode", "WalrusCore", "WalrusCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Storage/NodeMain", swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-validator",
             dependencies: [
@@ -128,9 +140,12 @@ let package = Package(
             name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LedgerTests", swiftSettings: strict),
         .testTarget(
-            name: "ChainIntegrationTests",
-            dependencies: ["walrus-validator", "ChainClient", "ChainTypes", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto", "ValidatorNode"],
-            path: "Tests/ChainIntegrationTests", swiftSettings: strict),
+            name: "IntegrationTests",
+            dependencies: [
+                "walrus-validator", "walrus-node", "ChainClient", "ChainTypes", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "ValidatorNode",
+            ],
+            path: "Tests/IntegrationTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]

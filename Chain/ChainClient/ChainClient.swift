@@ -77,7 +77,7 @@ public final class ChainClient: Sendable {
         throw ChainClientError(.unavailable, "no validator answered (\(lastError)); check that the chain is running and the RPC URLs in the config")
     }
 
-    private func json(_ path: String, timeout: Double? = nil) async throws(ChainClientError) -> [String: Any] {
+    func json(_ path: String, timeout: Double? = nil) async throws(ChainClientError) -> [String: Any] {
         let response = try await send(path, timeout: timeout)
         guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
             throw ChainClientError(.malformed, "\(path) did not answer JSON")

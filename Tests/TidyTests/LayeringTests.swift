@@ -90,7 +90,7 @@ enum Layering {
         LayeredTarget(name: "StorageNode", path: "Storage/StorageNode", level: 5),
         LayeredTarget(name: "Gateway", path: "Storage/Gateway", level: 5),
         LayeredTarget(name: "walrus-validator", path: "Chain/ValidatorMain", level: 6),
-        LayeredTarget(name: "NodeMain", path: "Storage/NodeMain", level: 6),
+        LayeredTarget(name: "walrus-node", path: "Storage/NodeMain", level: 6),
         LayeredTarget(name: "walrus", path: "Storage/CLI", level: 6),
         LayeredTarget(name: "walrus-bench", path: "Benchmarks/WalrusBench", level: 6),
     ]

@@ -13,20 +13,23 @@ final class LocalChain {
     let basePort: Int
     let count: Int
     private var processes: [Int: Process] = [:]
+    private var storageProcesses: [Int: Process] = [:]
 
-    static var binary: URL {
+    static var products: URL {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while url.pathExtension == "xctest" { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("walrus-validator")
+        return url
     }
 
-    init(validators: Int) throws {
+    static var binary: URL { products.appendingPathComponent("walrus-validator") }
+
+    init(validators: Int, storageNodes: Int = 4, shards: Int = 40) throws {
         count = validators
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-chain-\(UUID().uuidString)")
         basePort = LocalChain.freeBasePort()
         let genesis = Process()
         genesis.executableURL = LocalChain.binary
-        genesis.arguments = ["genesis", "--dir", directory.path, "--validators", "\(validators)", "--storage-nodes", "4", "--shards", "40",
+        genesis.arguments = ["genesis", "--dir", directory.path, "--validators", "\(validators)", "--storage-nodes", "\(storageNodes)", "--shards", "\(shards)",
                              "--base-port", "\(basePort)", "--chain-id", "walrus-test"]
         genesis.standardOutput = FileHandle.nullDevice
         try genesis.run()
@@ -36,6 +39,7 @@ final class LocalChain {
 
     deinit {
         for process in processes.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in storageProcesses.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -73,6 +77,44 @@ final class LocalChain {
     }
 
     func startAll() throws { for i in 0..<count { try start(i) } }
+
+    /// The REST URL of storage node `i`.
+    func storageURL(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 200 + i)")! }
+
+    /// Starts storage node `i` of the genesis (configured on first start with `walrus-node init`).
+    func startStorageNode(_ i: Int) throws {
+        let home = directory.appendingPathComponent("storage-node-\(i)")
+        if !FileManager.default.fileExists(atPath: home.appendingPathComponent("config.yaml").path) {
+            let initialize = Process()
+            initialize.executableURL = LocalChain.products.appendingPathComponent("walrus-node")
+            initialize.arguments = ["init", "--dir", home.path, "--listen", "127.0.0.1:\(basePort + 200 + i)"]
+                + (0..<count).flatMap { ["--chain-rpc", "http://127.0.0.1:\(basePort + 100 + $0)"] }
+            initialize.standardOutput = FileHandle.nullDevice
+            try initialize.run()
+            initialize.waitUntilExit()
+        }
+        let process = Process()
+        process.executableURL = LocalChain.products.appendingPathComponent("walrus-node")
+        process.arguments = ["run", "--config", home.appendingPathComponent("config.yaml").path]
+        let log = directory.appendingPathComponent("storage-node-\(i).log")
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        storageProcesses[i] = process
+    }
+
+    func killStorageNode(_ i: Int) {
+        guard let process = storageProcesses[i], process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func storageNodeKey(_ i: Int) throws -> Schnorr.PrivateKey {
+        try KeyFile.load(from: directory.appendingPathComponent("storage-node-\(i)/node.key").path)
+    }
 
     func kill9(_ i: Int) {
         guard let process = processes[i], process.isRunning else { return }

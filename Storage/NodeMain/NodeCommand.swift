@@ -1,0 +1,79 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import StorageNode
+import WalrusCore
+import WalrusCrypto
+
+func log(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    log("error: \(message)")
+    exit(code)
+}
+
+/// `walrus-node`: run a storage node.
+@main
+struct WalrusNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "walrus-node", abstract: "Run a Walrus-compatible storage node.", subcommands: [Init.self, Run.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the node and operator keys (unless present) and a config; prints the keys for registering the node.")
+
+        @Option(help: "The node's directory.") var dir: String
+        @Option(name: .customLong("genesis-file"), help: "The chain's genesis file, relative to the directory.") var genesisFile = "../genesis.yaml"
+        @Option(help: "host:port of the REST API.") var listen = "127.0.0.1:9185"
+        @Option(name: .customLong("chain-rpc"), help: "A validator RPC URL (repeatable).") var chainRPC: [String] = ["http://127.0.0.1:26700"]
+
+        func run() throws {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { fail("cannot create \(dir)") }
+            if FileManager.default.fileExists(atPath: "\(dir)/config.yaml") { fail("\(dir)/config.yaml exists; edit it or choose another directory") }
+            func key(_ name: String) -> Schnorr.PrivateKey {
+                let path = "\(dir)/\(name)"
+                if FileManager.default.fileExists(atPath: path) {
+                    do { return try KeyFile.load(from: path) } catch { fail(error.message) }
+                }
+                let key = Schnorr.PrivateKey.generate()
+                do { try KeyFile.write(key, to: path) } catch { fail(error.message) }
+                return key
+            }
+            let node = key("node.key"), operatorKey = key("operator.key")
+            let config = StorageConfig(keyFile: "node.key", operatorKeyFile: "operator.key", dataDir: "data", genesisFile: genesisFile, listen: listen, chainRPC: chainRPC)
+            do { try config.write(to: "\(dir)/config.yaml") } catch { fail(error.message) }
+            print("node public key: \(Hex.encode(node.publicKey.bytes))")
+            print("operator address: \(operatorKey.publicKey.address)")
+            print("config: \(dir)/config.yaml")
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the storage node until interrupted.")
+
+        @Option(help: "The node's config file.") var config: String
+
+        func run() async throws {
+            let loaded: StorageConfig
+            do { loaded = try StorageConfig.load(config) } catch { fail(error.message) }
+            let node: StorageNode
+            do { node = try await StorageNode.start(loaded, log: log) } catch { fail(error.message, code: 5) }
+            let stop = AsyncStream<Int32> { continuation in
+                for sig in [SIGINT, SIGTERM] {
+                    signal(sig, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: sig)
+                    source.setEventHandler { continuation.yield(sig) }
+                    source.resume()
+                    nonisolated(unsafe) let keep = source
+                    continuation.onTermination = { _ in keep.cancel() }
+                }
+            }
+            for await sig in stop {
+                log("signal \(sig): stopping")
+                break
+            }
+            await node.shutdown()
+            log("stopped")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import ChainTypes
+
+typealias ChainTypesValidatorSet = ValidatorSet

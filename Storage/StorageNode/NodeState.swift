@@ -1,0 +1,108 @@
+import ChainClient
+import ChainTypes
+import Foundation
+import Ledger
+import WalrusCore
+import WalrusCrypto
+
+/// What the storage node knows of the chain: the current committee and its own shards, and the
+/// blob infos built from verified events, which it follows from a persisted cursor.
+actor NodeState {
+    let client: ChainClient
+    let follower: VerifiedEventFollower
+    let store: SliverStore
+    let key: Schnorr.PrivateKey
+    private(set) var committee: CommitteeInfo
+    private(set) var eventsApplied: UInt64 = 0
+    private(set) var lastCursor: EventCursor?
+    private var running = true
+    let started = Date()
+
+    init(client: ChainClient, follower: VerifiedEventFollower, store: SliverStore, key: Schnorr.PrivateKey, committee: CommitteeInfo) {
+        self.client = client
+        self.follower = follower
+        self.store = store
+        self.key = key
+        self.committee = committee
+        lastCursor = store.cursor()
+    }
+
+    var epoch: Epoch { committee.epoch }
+    var shardCount: UInt16 { committee.shardCount }
+    var me: CommitteeMember? { committee.members.first { $0.publicKey == key.publicKey } }
+    var ownShards: [ShardIndex] { me?.shards ?? [] }
+
+    func stop() { running = false }
+
+    /// Follows verified events until stopped; applies each page atomically with its cursor.
+    func followLoop() async {
+        while running {
+            do {
+                let events = try await follower.next(limit: 200, waitMs: 500)
+                guard !events.isEmpty else { continue }
+                var changed: [BlobID: BlobInfo] = [:]
+                var refresh = false
+                for event in events { apply(event.event, to: &changed, refresh: &refresh) }
+                try store.apply(changed, cursor: events.last!.cursor)
+                eventsApplied += UInt64(events.count)
+                lastCursor = events.last!.cursor
+                if refresh, let next = try? await client.committee() { committee = next }
+            } catch {
+                try? await Task.sleep(nanoseconds: 500_000_000)  // The chain is unreachable: retry.
+            }
+        }
+    }
+
+    private func apply(_ event: LedgerEvent, to changed: inout [BlobID: BlobInfo], refresh: inout Bool) {
+        func update(_ id: BlobID, _ body: (inout BlobInfo) -> Void) {
+            var info = changed[id] ?? store.blobInfo(id) ?? BlobInfo()
+            body(&info)
+            changed[id] = info
+        }
+        switch event {
+        case let .blobRegistered(_, blobID, _, _, endEpoch, deletable, objectID):
+            update(blobID) { info in
+                if deletable { info.deletableObjects.append(objectID) } else { info.permanentRegistered += 1 }
+                info.endEpoch = max(info.endEpoch, endEpoch)
+            }
+        case let .blobCertified(epoch, blobID, endEpoch, deletable, objectID, isExtension):
+            update(blobID) { info in
+                if !isExtension {
+                    if deletable { info.deletableCertified.append(objectID) } else { info.permanentCertified += 1 }
+                    info.initialCertifiedEpoch = min(info.initialCertifiedEpoch ?? epoch, epoch)
+                }
+                info.endEpoch = max(info.endEpoch, endEpoch)
+            }
+        case let .blobDeleted(_, blobID, _, objectID, _):
+            update(blobID) { info in
+                info.deletableObjects.removeAll { $0 == objectID }
+                info.deletableCertified.removeAll { $0 == objectID }
+            }
+        case let .invalidBlobID(_, blobID):
+            update(blobID) { $0.invalid = true }
+        case .epochChangeStart, .epochChangeDone:
+            refresh = true
+        default:
+            break
+        }
+    }
+
+    /// Waits (bounded) until the blob is registered at the current epoch.
+    func waitForRegistration(_ blobID: BlobID, persistence: BlobPersistence, millis: UInt64) async -> Bool {
+        let deadline = Date().addingTimeInterval(Double(min(millis, 10_000)) / 1000)
+        repeat {
+            if isRegistered(blobID, persistence) { return true }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        } while Date() < deadline
+        return isRegistered(blobID, persistence)
+    }
+
+    func isRegistered(_ blobID: BlobID, _ persistence: BlobPersistence?) -> Bool {
+        guard let info = store.blobInfo(blobID), info.isRegistered(at: epoch) else { return false }
+        switch persistence {
+        case nil: return true
+        case .permanent?: return info.permanentRegistered > 0
+        case .deletable(let object)?: return info.deletableObjects.contains(object)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+public import KVStore
+public import RedStuff
+public import WalrusCore
+public import ChainClient
+
+/// The storage node's RocksDB: blob metadata, primary and secondary slivers keyed by shard then
+/// blob ID (so a shard can be handed over in blob-ID order), blob info from the chain, and the
+/// event cursor. Every acknowledged write is durable (fsynced) before it returns.
+public final class SliverStore: @unchecked Sendable {
+    static let metadata = ColumnFamily("metadata")
+    static let primary = ColumnFamily("primary")
+    static let secondary = ColumnFamily("secondary")
+    static let blobInfo = ColumnFamily("blobinfo")
+    static let meta = ColumnFamily("meta")
+
+    public let kv: any KVStore
+
+    public init(directory: String) throws(KVError) {
+        kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta])
+    }
+
+    public func close() { kv.close() }
+
+    static func family(_ axis: SliverAxis) -> ColumnFamily { axis == .primary ? primary : secondary }
+    static func sliverKey(_ shard: ShardIndex, _ blobID: BlobID) -> [UInt8] { withUnsafeBytes(of: shard.rawValue.bigEndian) { Array($0) } + blobID.bytes }
+
+    public func metadata(_ blobID: BlobID) -> BlobMetadata? {
+        (try? kv.get(Self.metadata, blobID.bytes)).flatMap { $0 }.flatMap { try? BlobMetadata.decode(bcs: $0) }
+    }
+
+    public func putMetadata(_ blobID: BlobID, _ metadata: BlobMetadata) throws(KVError) {
+        try kv.put(Self.metadata, blobID.bytes, metadata.bcsBytes, durability: .durable)
+    }
+
+    public func sliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> [UInt8]? {
+        (try? kv.get(Self.family(axis), Self.sliverKey(shard, blobID))).flatMap { $0 }
+    }
+
+    public func hasSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> Bool { sliver(axis, shard: shard, blobID: blobID) != nil }
+
+    /// Stores a verified sliver's wire bytes, durably.
+    public func putSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID, bytes: [UInt8]) throws(KVError) {
+        try kv.put(Self.family(axis), Self.sliverKey(shard, blobID), bytes, durability: .durable)
+    }
+
+    public func blobInfo(_ blobID: BlobID) -> BlobInfo? {
+        (try? kv.get(Self.blobInfo, blobID.bytes)).flatMap { $0 }.flatMap { try? BlobInfo.decode(bcs: $0) }
+    }
+
+    /// The cursor of the last applied chain event.
+    public func cursor() -> EventCursor? {
+        guard let bytes = (try? kv.get(Self.meta, Array("cursor".utf8))).flatMap({ $0 }), bytes.count == 12 else { return nil }
+        var reader = BCSReader(bytes)
+        guard let h = try? reader.readU64(), let i = try? reader.readU32() else { return nil }
+        return EventCursor(height: h, index: i)
+    }
+
+    /// Applies blob-info changes and the new cursor in one durable batch: an event is applied
+    /// exactly once, whenever the node stops.
+    func apply(_ infos: [BlobID: BlobInfo], cursor: EventCursor) throws(KVError) {
+        var batch = WriteBatch()
+        for (id, info) in infos { batch.put(Self.blobInfo, key: id.bytes, value: info.bcsBytes) }
+        var w = BCSWriter()
+        w.write(cursor.height)
+        w.write(cursor.index)
+        batch.put(Self.meta, key: Array("cursor".utf8), value: w.bytes)
+        try kv.write(batch, durability: .durable)
+    }
+}

@@ -1,0 +1,214 @@
+import ChainClient
+import Foundation
+import HTTPKit
+import NIOHTTP1
+import RedStuff
+import WalrusCore
+import WalrusCrypto
+
+/// The storage node's REST API: the reference's paths, BCS bodies and JSON answers (PROTOCOL.md
+/// §6.1). Errors are the AIP-193 JSON body with a stable reason.
+struct StorageAPI: Sendable {
+    let state: NodeState
+    let store: SliverStore
+    let key: Schnorr.PrivateKey
+
+    /// An error answer with the reference's shape.
+    static func error(_ status: HTTPResponseStatus, _ reason: String, _ message: String) -> HTTPResponse {
+        let statusName: String = switch status.code {
+        case 400: "FAILED_PRECONDITION"
+        case 404: "NOT_FOUND"
+        case 403: "PERMISSION_DENIED"
+        case 413: "SIZE_EXCEEDED"
+        case 503: "UNAVAILABLE"
+        default: "INTERNAL"
+        }
+        return .json([
+            "error": [
+                "code": Int(status.code), "status": statusName, "message": message,
+                "details": [["@type": "ErrorInfo", "reason": reason, "domain": "walrus.storage"]],
+            ],
+        ], status: status)
+    }
+
+    static func success(_ data: Any, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        .json(["success": ["code": Int(status.code), "data": data]], status: status)
+    }
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let p = request.components
+        if request.method == .GET && p == ["v1", "health"] { return await health() }
+        if request.method == .GET && p == ["metrics"] { return await metrics() }
+        guard p.count >= 4, p[0] == "v1", p[1] == "blobs" else { return Self.error(.notFound, "NOT_FOUND", "no route \(request.path)") }
+        guard let blobID = try? BlobID(parsing: p[2]) else { return Self.error(.badRequest, "INVALID_BLOB_ID", "'\(p[2])' is not a blob ID") }
+        let rest = Array(p[3...])
+        switch (request.method, rest.count, rest.first ?? "") {
+        case (.GET, 1, "status"): return await status(blobID)
+        case (.PUT, 1, "metadata"): return await putMetadata(blobID, request.body)
+        case (.GET, 1, "metadata"): return getMetadata(blobID)
+        case (.GET, 2, "metadata") where rest[1] == "status": return Self.success(store.metadata(blobID) == nil ? "nonexistent" : "stored")
+        case (.PUT, 3, "slivers"): return await putSliver(blobID, rest[1], rest[2], request.body)
+        case (.GET, 3, "slivers"): return await getSliver(blobID, rest[1], rest[2], statusOnly: false)
+        case (.GET, 4, "slivers") where rest[3] == "status": return await getSliver(blobID, rest[1], rest[2], statusOnly: true)
+        case (.GET, 2, "confirmation") where rest[1] == "permanent": return await confirm(blobID, .permanent, request.query)
+        case (.GET, 3, "confirmation") where rest[1] == "deletable":
+            guard let object = try? ObjectID(parsing: rest[2]) else { return Self.error(.badRequest, "INVALID_ARGUMENT", "an object ID is 0x and 64 hex digits") }
+            return await confirm(blobID, .deletable(object), request.query)
+        default:
+            return Self.error(.notFound, "NOT_FOUND", "no route \(request.method) \(request.path)")
+        }
+    }
+
+    private func health() async -> HTTPResponse {
+        let owned = await state.ownShards.count
+        return Self.success([
+            "uptime": Int(Date().timeIntervalSince(state.started)), "epoch": await state.epoch.rawValue, "publicKey": Hex.encode(key.publicKey.bytes),
+            "nodeStatus": owned > 0 ? "Active" : "Standby",
+            "eventProgress": ["persisted": await state.eventsApplied, "pending": 0, "highestFinishedEventIndex": await state.lastCursor?.description ?? ""],
+            "shardSummary": ["owned": owned, "ownedShardStatus": ["unknown": 0, "ready": owned, "inTransfer": 0, "inRecovery": 0], "readOnly": 0],
+        ])
+    }
+
+    private func metrics() async -> HTTPResponse {
+        .text("""
+            # HELP walrus_node_events_applied_total Chain events applied.
+            # TYPE walrus_node_events_applied_total counter
+            walrus_node_events_applied_total \(await state.eventsApplied)
+            # HELP walrus_node_owned_shards Shards this node owns in the current epoch.
+            # TYPE walrus_node_owned_shards gauge
+            walrus_node_owned_shards \(await state.ownShards.count)
+
+            """)
+    }
+
+    private func status(_ blobID: BlobID) async -> HTTPResponse {
+        guard let info = store.blobInfo(blobID) else { return Self.success("nonexistent") }
+        if info.invalid { return Self.success(["invalid": ["event": NSNull()]]) }
+        let counts: [String: Any] = ["count_deletable_total": info.deletableObjects.count, "count_deletable_certified": info.deletableCertified.count]
+        let certifiedEpoch: Any = info.initialCertifiedEpoch.map { $0.rawValue as Any } ?? NSNull()
+        if info.permanentRegistered > 0 {
+            return Self.success(["permanent": [
+                "end_epoch": info.endEpoch.rawValue, "is_certified": info.permanentCertified > 0, "status_event": NSNull(),
+                "deletable_counts": counts, "initial_certified_epoch": certifiedEpoch,
+            ]])
+        }
+        if !info.deletableObjects.isEmpty {
+            return Self.success(["deletable": ["initial_certified_epoch": certifiedEpoch, "deletable_counts": counts]])
+        }
+        return Self.success("nonexistent")
+    }
+
+    private func putMetadata(_ blobID: BlobID, _ body: [UInt8]) async -> HTTPResponse {
+        if store.metadata(blobID) != nil { return Self.success("metadata already stored", status: .ok) }
+        let metadata: BlobMetadata
+        do { metadata = try BlobMetadata.decode(bcs: body) } catch {
+            return Self.error(.badRequest, error.message.contains("encoding type") ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", "the body is not BCS BlobMetadata: \(error.message)")
+        }
+        guard await state.isRegistered(blobID, nil) else {
+            return Self.error(.badRequest, "NOT_REGISTERED", "blob \(blobID) is not registered on chain (or expired); register it first")
+        }
+        do { try metadata.verify(against: blobID, shardCount: await state.shardCount) } catch {
+            return Self.error(.badRequest, error.code == .unsupportedEncodingType ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", error.message)
+        }
+        do { try store.putMetadata(blobID, metadata) } catch { return Self.error(.internalServerError, "STORAGE_FAILED", error.message) }
+        return Self.success("metadata stored", status: .created)
+    }
+
+    private func getMetadata(_ blobID: BlobID) -> HTTPResponse {
+        guard let metadata = store.metadata(blobID) else { return Self.error(.notFound, "METADATA_NOT_FOUND", "no metadata for blob \(blobID)") }
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: BlobMetadataWithID(blobID: blobID, metadata: metadata).bcsBytes)
+    }
+
+    /// Resolves a pair index and axis to the shard this node must own for the blob.
+    private func locate(_ blobID: BlobID, _ pairText: String, _ axisText: String) async -> Result<(SliverPairIndex, SliverAxis, ShardIndex), HTTPError> {
+        let n = await state.shardCount
+        guard let pair = UInt16(pairText), pair < n else { return .failure(HTTPError(.badRequest, "INVALID_ARGUMENT", "sliver pair index \(pairText) is not below \(n)")) }
+        let axis: SliverAxis
+        switch axisText {
+        case "primary": axis = .primary
+        case "secondary": axis = .secondary
+        default: return .failure(HTTPError(.badRequest, "INVALID_ARGUMENT", "sliver type '\(axisText)' is not primary or secondary"))
+        }
+        let shard = SliverPairIndex(pair).shardIndex(rotationOffset: blobID.rotationOffset(shardCount: n), shardCount: n)
+        guard await state.ownShards.contains(shard) else {
+            return .failure(HTTPError(.badRequest, "SHARD_NOT_ASSIGNED", "pair \(pair) of blob \(blobID) is stored on \(shard), which this node does not own"))
+        }
+        return .success((SliverPairIndex(pair), axis, shard))
+    }
+
+    private func putSliver(_ blobID: BlobID, _ pairText: String, _ axisText: String, _ body: [UInt8]) async -> HTTPResponse {
+        let (pair, axis, shard): (SliverPairIndex, SliverAxis, ShardIndex)
+        switch await locate(blobID, pairText, axisText) {
+        case .failure(let e): return e.response
+        case .success(let found): (pair, axis, shard) = found
+        }
+        guard await state.isRegistered(blobID, nil) else {
+            return Self.error(.badRequest, "NOT_REGISTERED", "blob \(blobID) is not registered on chain (or expired)")
+        }
+        guard let metadata = store.metadata(blobID) else { return Self.error(.badRequest, "METADATA_NOT_FOUND", "store the metadata of blob \(blobID) first") }
+        if store.hasSliver(axis, shard: shard, blobID: blobID) { return Self.success("sliver already stored") }
+        let n = await state.shardCount
+        let sliver: SliverData
+        do { sliver = try SliverData(bcs: body, axis: axis) } catch { return Self.error(.badRequest, "INVALID_SLIVER", "the body is not a BCS sliver: \(error.message)") }
+        let expected = axis == .primary ? pair.primarySliverIndex : pair.secondarySliverIndex(shardCount: n)
+        guard sliver.index == expected else {
+            return Self.error(.badRequest, "SLIVER_INDEX_MISMATCH", "pair \(pair.rawValue) holds \(axis) sliver \(expected.rawValue), the body is sliver \(sliver.index.rawValue)")
+        }
+        do {
+            let config = try EncodingConfig(shardCount: n)
+            try sliver.verify(against: metadata, config: config)
+        } catch { return Self.error(.badRequest, "INVALID_SLIVER", error.message) }
+        do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body) } catch {
+            return Self.error(.internalServerError, "STORAGE_FAILED", error.message)
+        }
+        return Self.success("sliver stored", status: .created)
+    }
+
+    private func getSliver(_ blobID: BlobID, _ pairText: String, _ axisText: String, statusOnly: Bool) async -> HTTPResponse {
+        let (axis, shard): (SliverAxis, ShardIndex)
+        switch await locate(blobID, pairText, axisText) {
+        case .failure(let e): return e.response
+        case .success(let found): (axis, shard) = (found.1, found.2)
+        }
+        if let info = store.blobInfo(blobID), info.invalid { return Self.error(.notFound, "BLOB_INVALID", "blob \(blobID) was found inconsistently encoded") }
+        guard let bytes = store.sliver(axis, shard: shard, blobID: blobID) else {
+            return statusOnly ? Self.success("nonexistent") : Self.error(.notFound, "SLIVER_NOT_FOUND", "no \(axis) sliver of pair \(pairText) for blob \(blobID)")
+        }
+        return statusOnly ? Self.success("stored") : HTTPResponse(status: .ok, contentType: "application/octet-stream", body: bytes)
+    }
+
+    /// Signs a confirmation only when the blob is registered and every shard this node owns holds
+    /// both of its slivers (PROTOCOL.md §3.5).
+    private func confirm(_ blobID: BlobID, _ persistence: BlobPersistence, _ query: [String: String]) async -> HTTPResponse {
+        var registered = await state.isRegistered(blobID, persistence)
+        if !registered, query["wait_for_registration"] == "true" {
+            registered = await state.waitForRegistration(blobID, persistence: persistence, millis: UInt64(query["wait_millis"] ?? "") ?? 1000)
+        }
+        guard registered else { return Self.error(.badRequest, "NOT_REGISTERED", "blob \(blobID) is not registered with that persistence") }
+        let n = await state.shardCount
+        let offset = blobID.rotationOffset(shardCount: n)
+        for shard in await state.ownShards {
+            guard store.hasSliver(.primary, shard: shard, blobID: blobID), store.hasSliver(.secondary, shard: shard, blobID: blobID) else {
+                let pair = shard.pairIndex(rotationOffset: offset, shardCount: n)
+                return Self.error(.badRequest, "MISSING_SLIVERS", "\(shard) (pair \(pair.rawValue)) does not hold both slivers of blob \(blobID) yet")
+            }
+        }
+        let message = ConfirmationMessage(epoch: await state.epoch, blobID: blobID, persistence: persistence).intentMessage
+        let signature = key.sign(message)
+        return Self.success(["signed": [
+            "serializedMessage": Data(message.serialized).base64EncodedString(), "signature": Data(signature.bytes).base64EncodedString(),
+        ]])
+    }
+}
+
+struct HTTPError: Error {
+    let status: HTTPResponseStatus
+    let reason: String
+    let message: String
+    init(_ status: HTTPResponseStatus, _ reason: String, _ message: String) {
+        self.status = status
+        self.reason = reason
+        self.message = message
+    }
+    var response: HTTPResponse { StorageAPI.error(status, reason, message) }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Yams
+
+/// A storage node's configuration (YAML, snake_case keys, paths relative to the file).
+public struct StorageConfig: Codable, Hashable, Sendable {
+    /// The node's key (BIP340), registered on chain; signs confirmations.
+    public var keyFile: String
+    /// The operator's key: owns the node's stake and sends its transactions.
+    public var operatorKeyFile: String
+    public var dataDir: String
+    /// The genesis file: pins the validator set whose commits the node checks.
+    public var genesisFile: String
+    /// host:port of the REST API.
+    public var listen: String
+    /// RPC URLs of validators.
+    public var chainRPC: [String]
+    public var chainTimeoutMs: UInt64 = 5000
+
+    enum CodingKeys: String, CodingKey {
+        case keyFile = "key_file"
+        case operatorKeyFile = "operator_key_file"
+        case dataDir = "data_dir"
+        case genesisFile = "genesis_file"
+        case listen
+        case chainRPC = "chain_rpc"
+        case chainTimeoutMs = "chain_timeout_ms"
+    }
+
+    public init(keyFile: String, operatorKeyFile: String, dataDir: String, genesisFile: String, listen: String, chainRPC: [String]) {
+        self.keyFile = keyFile
+        self.operatorKeyFile = operatorKeyFile
+        self.dataDir = dataDir
+        self.genesisFile = genesisFile
+        self.listen = listen
+        self.chainRPC = chainRPC
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        keyFile = try c.decode(String.self, forKey: .keyFile)
+        operatorKeyFile = try c.decode(String.self, forKey: .operatorKeyFile)
+        dataDir = try c.decode(String.self, forKey: .dataDir)
+        genesisFile = try c.decode(String.self, forKey: .genesisFile)
+        listen = try c.decode(String.self, forKey: .listen)
+        chainRPC = try c.decode([String].self, forKey: .chainRPC)
+        chainTimeoutMs = try c.decodeIfPresent(UInt64.self, forKey: .chainTimeoutMs) ?? chainTimeoutMs
+    }
+
+    public static func load(_ path: String) throws(StorageNodeError) -> StorageConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw StorageNodeError("cannot read config file \(path): \(error.localizedDescription); create one with `walrus-node init`")
+        }
+        var config: StorageConfig
+        do { config = try YAMLDecoder().decode(StorageConfig.self, from: text) } catch { throw StorageNodeError("config file \(path) is not valid: \(error)") }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).path }
+        config.keyFile = resolve(config.keyFile)
+        config.operatorKeyFile = resolve(config.operatorKeyFile)
+        config.dataDir = resolve(config.dataDir)
+        config.genesisFile = resolve(config.genesisFile)
+        return config
+    }
+
+    public func write(to path: String) throws(StorageNodeError) {
+        do { try ("# walrus-node configuration\n" + YAMLEncoder().encode(self)).write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw StorageNodeError("cannot write \(path): \(error)")
+        }
+    }
+}
+
+/// A storage node that cannot start, with the reason and what to do.
+public struct StorageNodeError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,93 @@
+import ChainClient
+import Foundation
+import HTTPKit
+import NIOCore
+import NIOPosix
+import RedStuff
+import WalrusCore
+import WalrusCrypto
+
+/// A running storage node: the sliver store, the chain follower and the REST API.
+public final class StorageNode: Sendable {
+    let store: SliverStore
+    let state: NodeState
+    let group: MultiThreadedEventLoopGroup
+    let channel: any Channel
+
+    /// Starts the node; returns once it serves. Fails when the chain cannot be reached or the key
+    /// is not a registered storage node.
+    public static func start(_ config: StorageConfig, log: @escaping @Sendable (String) -> Void) async throws(StorageNodeError) -> StorageNode {
+        let key: Schnorr.PrivateKey
+        do { key = try KeyFile.load(from: config.keyFile) } catch { throw StorageNodeError(error.message) }
+        let genesis: GenesisFile
+        let validators: ValidatorSetBox
+        do {
+            genesis = try GenesisFile.load(config.genesisFile)
+            validators = ValidatorSetBox(try genesis.validatorSet())
+        } catch { throw StorageNodeError(error.message) }
+        let endpoints = config.chainRPC.compactMap(URL.init(string:))
+        guard !endpoints.isEmpty else { throw StorageNodeError("chain_rpc lists no validator RPC URL") }
+        let client = ChainClient(endpoints: endpoints, timeoutSeconds: Double(config.chainTimeoutMs) / 1000)
+        let committee: CommitteeInfo
+        do {
+            let health = try await client.health()
+            guard health.genesisHash == Hex.encode(genesis.hash) else {
+                throw StorageNodeError("the chain at \(config.chainRPC[0]) runs another genesis (\(health.genesisHash)); check genesis_file and chain_rpc")
+            }
+            committee = try await client.committee()
+        } catch let error as StorageNodeError { throw error } catch {
+            throw StorageNodeError("cannot reach the chain at \(config.chainRPC.joined(separator: ", ")): \(error); is it running?")
+        }
+        let store: SliverStore
+        do { store = try SliverStore(directory: config.dataDir) } catch { throw StorageNodeError(error.message) }
+        let follower = VerifiedEventFollower(client: client, chainID: genesis.chainID, validators: validators.set, cursor: store.cursor())
+        let state = NodeState(client: client, follower: follower, store: store, key: key, committee: committee)
+        let api = StorageAPI(state: state, store: store, key: key)
+        // The largest legal body: a primary sliver of the largest symbols at this shard count.
+        let n = committee.shardCount
+        let bodyMax = (try? EncodingConfig(shardCount: max(n, 4)).secondarySourceSymbols).map { $0 * Int(Limits.symbolBytesMax) + 64 } ?? (64 << 20)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let server = HTTPServer(
+            group: group, bodyBytesMax: bodyMax,
+            tooLarge: { StorageAPI.error(.payloadTooLarge, "SLIVER_TOO_LARGE", "the body exceeds the largest sliver, \($0) bytes") },
+            router: { await api.handle($0) })
+        let channel: any Channel
+        do {
+            let parts = config.listen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { throw StorageNodeError("listen is host:port, not \(config.listen)") }
+            channel = try await server.listen(host: String(parts[0]), port: port)
+        } catch let error as StorageNodeError {
+            try? await group.shutdownGracefully()
+            store.close()
+            throw error
+        } catch {
+            try? await group.shutdownGracefully()
+            store.close()
+            throw StorageNodeError("cannot listen on \(config.listen): \(error)")
+        }
+        Task { await state.followLoop() }
+        let me = await state.me
+        log("storage node \(me?.name ?? "(not in the committee)") on http://\(config.listen): epoch \(committee.epoch.rawValue), \(me?.shards.count ?? 0) of \(n) shards, public key \(key.publicKey)")
+        return StorageNode(store: store, state: state, group: group, channel: channel)
+    }
+
+    private init(store: SliverStore, state: NodeState, group: MultiThreadedEventLoopGroup, channel: any Channel) {
+        self.store = store
+        self.state = state
+        self.group = group
+        self.channel = channel
+    }
+
+    public func shutdown() async {
+        await state.stop()
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+        store.close()
+    }
+}
+
+/// Carries a validator set across an `await` without a Sendable warning.
+struct ValidatorSetBox: Sendable {
+    let set: ChainTypesValidatorSet
+    init(_ set: ChainTypesValidatorSet) { self.set = set }
+}

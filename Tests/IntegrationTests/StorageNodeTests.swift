@@ -1,0 +1,196 @@
+import ChainClient
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import RedStuff
+import Testing
+import WalrusCore
+import WalrusCrypto
+
+/// A storage node as a real process against a real chain: the REST API's successes and refusals,
+/// the store path up to certification on chain, and durability across SIGKILL.
+@Suite(.serialized) struct StorageNodeTests {
+    struct Answer {
+        let status: Int
+        let body: Data
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+        var reason: String? { (((json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first)?["reason"] as? String }
+        var data: Any? { (json["success"] as? [String: Any])?["data"] }
+    }
+
+    static func request(_ url: URL, _ method: String = "GET", body: [UInt8]? = nil) async throws -> Answer {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let body { request.httpBody = Data(body) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+    }
+
+    /// A chain with one validator and two storage nodes sharing ten shards, both nodes running.
+    static func network() async throws -> (LocalChain, ChainClient, EncodingConfig) {
+        let chain = try LocalChain(validators: 1, storageNodes: 2, shards: 10)
+        try chain.start(0)
+        try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
+        try chain.startStorageNode(0)
+        try chain.startStorageNode(1)
+        for i in 0..<2 {
+            try await chain.waitUntil("storage node \(i)") {
+                (try? await request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200
+            }
+        }
+        return (chain, ChainClient(endpoints: [chain.rpc(0)]), try EncodingConfig(shardCount: 10))
+    }
+
+    /// The node (0 or 1) storing each sliver pair of a blob.
+    static func placement(_ client: ChainClient, _ chain: LocalChain, _ blobID: BlobID) async throws -> [Int] {
+        let committee = try await client.committee()
+        let keys = try (0..<2).map { try chain.storageNodeKey($0).publicKey }
+        return (0..<10).map { p -> Int in
+            let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: blobID.rotationOffset(shardCount: 10), shardCount: 10)
+            return keys.firstIndex(of: committee.owner(of: shard)!.publicKey)!
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2))) func storeCertifyAndRefuse() async throws {
+        let (chain, client, config) = try await Self.network()
+        let node0 = chain.storageURL(0), node1 = chain.storageURL(1)
+        let encoded = try BlobEncoder(config: config).encode(Array("a blob stored on two storage nodes".utf8))
+        let blobID = encoded.blobID
+        let blobURL = { (node: URL, path: String) in node.appendingPathComponent("v1/blobs/\(blobID)/\(path)") }
+        let metadataBytes = encoded.metadata.metadata.bcsBytes
+
+        // Before registration: refused, nothing stored.
+        #expect(try await Self.request(blobURL(node0, "metadata"), "PUT", body: metadataBytes).reason == "NOT_REGISTERED")
+        #expect(try await Self.request(blobURL(node0, "metadata/status")).data as? String == "nonexistent")
+        #expect(try await Self.request(blobURL(node0, "status")).data as? String == "nonexistent")
+
+        // Register on chain, wait for the nodes to see it.
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        let outcome = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 3), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = outcome.events.first else { Issue.record("not registered"); return }
+        for node in [node0, node1] {
+            try await chain.waitUntil("the node to see the registration") {
+                ((try? await Self.request(blobURL(node, "status")))?.data as? [String: Any])?["permanent"] != nil
+            }
+        }
+
+        // Metadata whose blob ID does not recompute, then the real one.
+        let forged = BlobMetadata(unencodedLength: encoded.metadata.metadata.unencodedLength + 1, hashes: encoded.metadata.metadata.hashes)
+        #expect(try await Self.request(blobURL(node0, "metadata"), "PUT", body: forged.bcsBytes).reason == "INVALID_METADATA")
+        #expect(try await Self.request(blobURL(node0, "metadata"), "PUT", body: [1, 2, 3]).reason == "INVALID_METADATA")
+        #expect(try await Self.request(blobURL(node0, "metadata/status")).data as? String == "nonexistent")
+        for node in [node0, node1] { #expect(try await Self.request(blobURL(node, "metadata"), "PUT", body: metadataBytes).status == 201) }
+        #expect(try await Self.request(blobURL(node0, "metadata"), "PUT", body: metadataBytes).status == 200)
+        let fetched = try await Self.request(blobURL(node1, "metadata"))
+        #expect(try BlobMetadataWithID.decode(bcs: Array(fetched.body)) == encoded.metadata)
+
+        // Slivers: refusals first.
+        let placement = try await Self.placement(client, chain, blobID)
+        let mine = placement.firstIndex(of: 0)!, theirs = placement.firstIndex(of: 1)!
+        let pair = encoded.sliverPair(SliverPairIndex(UInt16(mine)))
+        #expect(try await Self.request(blobURL(node0, "confirmation/permanent")).reason == "MISSING_SLIVERS")
+        #expect(try await Self.request(blobURL(node0, "slivers/\(theirs)/primary"), "PUT",
+                                       body: encoded.sliverPair(SliverPairIndex(UInt16(theirs))).primary.bcsBytes()).reason == "SHARD_NOT_ASSIGNED")
+        var tampered = pair.primary.symbols
+        tampered[0] ^= 1
+        let bad = SliverData(axis: .primary, index: pair.primary.index, symbolSize: pair.primary.symbolSize, symbols: tampered)
+        #expect(try await Self.request(blobURL(node0, "slivers/\(mine)/primary"), "PUT", body: bad.bcsBytes()).reason == "INVALID_SLIVER")
+        let other = encoded.sliverPair(SliverPairIndex(UInt16(theirs))).primary
+        #expect(try await Self.request(blobURL(node0, "slivers/\(mine)/primary"), "PUT", body: other.bcsBytes()).reason == "SLIVER_INDEX_MISMATCH")
+        #expect(try await Self.request(blobURL(node0, "slivers/99/primary"), "PUT", body: pair.primary.bcsBytes()).status == 400)
+        #expect(try await Self.request(blobURL(node0, "slivers/\(mine)/primary/status")).data as? String == "nonexistent")
+        #expect(try await Self.request(blobURL(node0, "slivers/\(mine)/primary")).reason == "SLIVER_NOT_FOUND")
+
+        // Every pair to its node; then each node confirms.
+        for p in 0..<10 {
+            let node = placement[p] == 0 ? node0 : node1
+            let pairP = encoded.sliverPair(SliverPairIndex(UInt16(p)))
+            #expect(try await Self.request(blobURL(node, "slivers/\(p)/primary"), "PUT", body: pairP.primary.bcsBytes()).status == 201)
+            #expect(try await Self.request(blobURL(node, "slivers/\(p)/secondary"), "PUT", body: pairP.secondary.bcsBytes()).status == 201)
+        }
+        let back = try await Self.request(blobURL(node0, "slivers/\(mine)/secondary"))
+        #expect(try SliverData(bcs: Array(back.body), axis: .secondary) == pair.secondary)
+
+        var signatures: [(member: Int, signature: Schnorr.Signature)] = []
+        let committee = try await client.committee()
+        var message: [UInt8] = []
+        for i in 0..<2 {
+            let answer = try await Self.request(blobURL(i == 0 ? node0 : node1, "confirmation/permanent"))
+            let signed = (answer.data as? [String: Any])?["signed"] as? [String: Any]
+            message = Array(Data(base64Encoded: signed?["serializedMessage"] as? String ?? "") ?? Data())
+            let signature = try Schnorr.Signature(bytes: Array(Data(base64Encoded: signed?["signature"] as? String ?? "") ?? Data()))
+            let key = try chain.storageNodeKey(i).publicKey
+            try key.verify(signature, serializedMessage: message, expecting: .blobCertification)
+            signatures.append((committee.members.firstIndex { $0.publicKey == key }!, signature))
+        }
+        #expect(try ConfirmationMessage(serialized: message) == ConfirmationMessage(epoch: Epoch(1), blobID: blobID, persistence: .permanent))
+        // A deletable confirmation for a permanent registration is refused.
+        #expect(try await Self.request(blobURL(node0, "confirmation/deletable/\(objectID)")).reason == "NOT_REGISTERED")
+
+        // The confirmations make a certificate the chain accepts: the blob is available.
+        let certificate = CommitteeCertificate(message: message, signatures: signatures, memberCount: committee.members.count)
+        let certified = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)])
+        #expect(certified.events.first == .blobCertified(epoch: Epoch(1), blobID: blobID, endEpoch: Epoch(4), deletable: false, objectID: objectID, isExtension: false))
+        try await chain.waitUntil("the node to see the certification") {
+            (((try? await Self.request(blobURL(node1, "status")))?.data as? [String: Any])?["permanent"] as? [String: Any])?["is_certified"] as? Bool == true
+        }
+
+        // A 2 GiB body is refused from its Content-Length, before anything is read.
+        #expect(Self.rawStatus(port: chain.basePort + 200, path: "/v1/blobs/\(blobID)/slivers/\(mine)/primary", contentLength: 2 << 30) == 413)
+    }
+
+    @Test(.timeLimit(.minutes(2))) func acknowledgedSliversSurviveAKill() async throws {
+        let (chain, client, config) = try await Self.network()
+        let encoded = try BlobEncoder(config: config).encode((0..<5000).map { UInt8($0 % 251) })
+        let blobID = encoded.blobID
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        _ = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        let node = chain.storageURL(0)
+        try await chain.waitUntil("registration") {
+            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
+        }
+        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
+        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+        for p in mine {
+            let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
+            #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/primary"), "PUT", body: pair.primary.bcsBytes()).status == 201)
+        }
+        // Killed right after the acknowledgements: everything acknowledged is there after restart.
+        chain.killStorageNode(0)
+        try chain.startStorageNode(0)
+        try await chain.waitUntil("the restarted node") { (try? await Self.request(node.appendingPathComponent("v1/health")))?.status == 200 }
+        for p in mine {
+            let answer = try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/primary"))
+            #expect(answer.status == 200)
+            #expect(try SliverData(bcs: Array(answer.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).primary)
+        }
+        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata/status")).data as? String == "stored")
+    }
+
+    /// Sends only a request head with a huge Content-Length and returns the status the server answers.
+    static func rawStatus(port: Int, path: String, contentLength: Int) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { return -1 }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let head = "PUT \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: \(contentLength)\r\n\r\n"
+        _ = head.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 12 else { return -2 }
+        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -3
+    }
+}
