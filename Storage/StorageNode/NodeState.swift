@@ -17,6 +17,10 @@ actor NodeState {
     private(set) var lastCursor: EventCursor?
     private var running = true
     let started = Date()
+    /// Told about every newly certified blob (set once at start).
+    var onCertified: (@Sendable (BlobID) async -> Void)?
+
+    func setOnCertified(_ handler: @escaping @Sendable (BlobID) async -> Void) { onCertified = handler }
 
     init(client: ChainClient, follower: VerifiedEventFollower, store: SliverStore, key: Schnorr.PrivateKey, committee: CommitteeInfo) {
         self.client = client
@@ -44,6 +48,9 @@ actor NodeState {
                 var refresh = false
                 for event in events { apply(event.event, to: &changed, refresh: &refresh) }
                 try store.apply(changed, cursor: events.last!.cursor)
+                for event in events {
+                    if case .blobCertified(_, let blobID, _, _, _, false) = event.event { await onCertified?(blobID) }
+                }
                 eventsApplied += UInt64(events.count)
                 lastCursor = events.last!.cursor
                 if refresh, let next = try? await client.committee() { committee = next }

@@ -51,6 +51,7 @@ struct StorageAPI: Sendable {
         case (.GET, 3, "slivers"): return await getSliver(blobID, rest[1], rest[2], statusOnly: false)
         case (.GET, 4, "slivers") where rest[3] == "status": return await getSliver(blobID, rest[1], rest[2], statusOnly: true)
         case (.GET, 2, "confirmation") where rest[1] == "permanent": return await confirm(blobID, .permanent, request.query)
+        case (.GET, 1, "recoverySymbols"): return await recoverySymbols(blobID, request.query)
         case (.GET, 3, "confirmation") where rest[1] == "deletable":
             guard let object = try? ObjectID(parsing: rest[2]) else { return Self.error(.badRequest, "INVALID_ARGUMENT", "an object ID is 0x and 64 hex digits") }
             return await confirm(blobID, .deletable(object), request.query)
@@ -175,6 +176,28 @@ struct StorageAPI: Sendable {
             return statusOnly ? Self.success("nonexistent") : Self.error(.notFound, "SLIVER_NOT_FOUND", "no \(axis) sliver of pair \(pairText) for blob \(blobID)")
         }
         return statusOnly ? Self.success("stored") : HTTPResponse(status: .ok, contentType: "application/octet-stream", body: bytes)
+    }
+
+    /// Recovery symbols for sliver `targetSliver` of axis `targetType`: one from each sliver of the
+    /// other axis this node holds, with its Merkle proof (BCS `Vec<GeneralRecoverySymbol>`).
+    private func recoverySymbols(_ blobID: BlobID, _ query: [String: String]) async -> HTTPResponse {
+        let n = await state.shardCount
+        guard let targetText = query["targetSliver"], let target = UInt16(targetText), target < n,
+            let axis: SliverAxis = query["targetType"] == "primary" ? .primary : query["targetType"] == "secondary" ? .secondary : nil
+        else { return Self.error(.badRequest, "INVALID_ARGUMENT", "give targetSliver (below \(n)) and targetType (primary or secondary)") }
+        if let info = store.blobInfo(blobID), info.invalid { return Self.error(.notFound, "BLOB_INVALID", "blob \(blobID) is invalid") }
+        guard let config = try? EncodingConfig(shardCount: n) else { return Self.error(.internalServerError, "INTERNAL", "bad shard count") }
+        var symbols: [RecoverySymbol] = []
+        for shard in await state.ownShards {
+            guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
+                let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal)
+            else { continue }
+            symbols.append(RecoverySymbolSource(sliver: sliver, config: config).symbol(for: SliverIndex(target)))
+        }
+        guard !symbols.isEmpty else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
+        var writer = BCSWriter()
+        writer.writeSequence(symbols)
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
     }
 
     /// Signs a confirmation only when the blob is registered and every shard this node owns holds

@@ -65,21 +65,28 @@ public final class StorageNode: Sendable {
             store.close()
             throw StorageNodeError("cannot listen on \(config.listen): \(error)")
         }
+        let recovery = RecoveryWorker(state: state, store: store)
+        await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
+        Task { await recovery.run() }
         Task { await state.followLoop() }
         let me = await state.me
         log("storage node \(me?.name ?? "(not in the committee)") on http://\(config.listen): epoch \(committee.epoch.rawValue), \(me?.shards.count ?? 0) of \(n) shards, public key \(key.publicKey)")
-        return StorageNode(store: store, state: state, group: group, channel: channel)
+        return StorageNode(store: store, state: state, recovery: recovery, group: group, channel: channel)
     }
 
-    private init(store: SliverStore, state: NodeState, group: MultiThreadedEventLoopGroup, channel: any Channel) {
+    let recovery: RecoveryWorker
+
+    private init(store: SliverStore, state: NodeState, recovery: RecoveryWorker, group: MultiThreadedEventLoopGroup, channel: any Channel) {
         self.store = store
         self.state = state
+        self.recovery = recovery
         self.group = group
         self.channel = channel
     }
 
     public func shutdown() async {
         await state.stop()
+        await recovery.stop()
         try? await channel.close()
         try? await group.shutdownGracefully()
         store.close()

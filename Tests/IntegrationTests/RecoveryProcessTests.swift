@@ -1,0 +1,96 @@
+import ChainClient
+import Foundation
+import Ledger
+import RedStuff
+import Testing
+import WalrusCore
+import WalrusCrypto
+
+/// Self-healing: a storage node that missed the upload, and one whose data directory was wiped,
+/// recover all their slivers after certification from the other nodes' recovery symbols.
+@Suite(.serialized) struct RecoveryProcessTests {
+    typealias R = StorageNodeTests
+
+    @Test(.timeLimit(.minutes(3))) func missedAndWipedNodesRecover() async throws {
+        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10)
+        try chain.start(0)
+        try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
+        for i in 0..<3 { try chain.startStorageNode(i) }
+        for i in 0..<3 {
+            try await chain.waitUntil("storage node \(i)") { (try? await R.request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200 }
+        }
+        let client = ChainClient(endpoints: [chain.rpc(0)])
+        let committee = try await client.committee()
+        let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
+        let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
+        // Upload to the two heaviest nodes (a quorum), leave the lightest out.
+        let left = weights.firstIndex(of: weights.min()!)!
+        let uploaders = (0..<3).filter { $0 != left }
+        #expect(uploaders.reduce(UInt64(0)) { $0 + weights[$1] } >= 7)
+
+        let config = try EncodingConfig(shardCount: 10)
+        let encoded = try BlobEncoder(config: config).encode((0..<30_000).map { UInt8(($0 * 7) % 256) })
+        let blobID = encoded.blobID
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        let registered = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 3), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = registered.events.first else { Issue.record("not registered"); return }
+
+        let offset = blobID.rotationOffset(shardCount: 10)
+        func owner(_ p: Int) -> Int {
+            let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: offset, shardCount: 10)
+            return keys.firstIndex(of: committee.owner(of: shard)!.publicKey)!
+        }
+        func url(_ node: Int, _ path: String) -> URL { chain.storageURL(node).appendingPathComponent("v1/blobs/\(blobID)/\(path)") }
+        for node in uploaders {
+            try await chain.waitUntil("registration seen by \(node)") { ((try? await R.request(url(node, "status")))?.data as? [String: Any]) != nil }
+            #expect(try await R.request(url(node, "metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
+        }
+        for p in 0..<10 where owner(p) != left {
+            let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
+            #expect(try await R.request(url(owner(p), "slivers/\(p)/primary"), "PUT", body: pair.primary.bcsBytes()).status == 201)
+            #expect(try await R.request(url(owner(p), "slivers/\(p)/secondary"), "PUT", body: pair.secondary.bcsBytes()).status == 201)
+        }
+        var signatures: [(member: Int, signature: Schnorr.Signature)] = []
+        var message: [UInt8] = []
+        for node in uploaders {
+            let signed = ((try await R.request(url(node, "confirmation/permanent"))).data as? [String: Any])?["signed"] as? [String: Any]
+            message = Array(Data(base64Encoded: signed?["serializedMessage"] as? String ?? "") ?? Data())
+            let signature = try Schnorr.Signature(bytes: Array(Data(base64Encoded: signed?["signature"] as? String ?? "") ?? Data()))
+            signatures.append((committee.members.firstIndex { $0.publicKey == keys[node] }!, signature))
+        }
+        _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: CommitteeCertificate(message: message, signatures: signatures, memberCount: 3))])
+
+        // The node that missed the upload rebuilds its pairs after the certification.
+        let mine = (0..<10).filter { owner($0) == left }
+        #expect(!mine.isEmpty)
+        func holdsEverything(_ node: Int, _ pairs: [Int]) async -> Bool {
+            for p in pairs {
+                for axis in ["primary", "secondary"] {
+                    guard let answer = try? await R.request(url(node, "slivers/\(p)/\(axis)")), answer.status == 200 else { return false }
+                }
+            }
+            return true
+        }
+        try await chain.waitUntil("the missed node to recover", timeoutSeconds: 60) { await holdsEverything(left, mine) }
+        for p in mine {
+            let answer = try await R.request(url(left, "slivers/\(p)/primary"))
+            #expect(try SliverData(bcs: Array(answer.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).primary)
+        }
+        // It now confirms too.
+        #expect(try await R.request(url(left, "confirmation/permanent")).status == 200)
+
+        // A node whose data directory is wiped replays the chain's events and recovers everything.
+        let wiped = uploaders[0]
+        chain.killStorageNode(wiped)
+        try FileManager.default.removeItem(at: chain.directory.appendingPathComponent("storage-node-\(wiped)/data"))
+        try chain.startStorageNode(wiped)
+        let wipedPairs = (0..<10).filter { owner($0) == wiped }
+        try await chain.waitUntil("the wiped node to recover", timeoutSeconds: 60) { await holdsEverything(wiped, wipedPairs) }
+        for p in wipedPairs {
+            let answer = try await R.request(url(wiped, "slivers/\(p)/secondary"))
+            #expect(try SliverData(bcs: Array(answer.body), axis: .secondary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).secondary)
+        }
+    }
+}
