@@ -21,9 +21,12 @@ actor RecoveryWorker {
     private(set) var recovered: UInt64 = 0
     private(set) var inconsistent: [BlobID: InconsistencyProof] = [:]
 
-    init(state: NodeState, store: SliverStore) {
+    let invalidator: Invalidator?
+
+    init(state: NodeState, store: SliverStore, invalidator: Invalidator?) {
         self.state = state
         self.store = store
+        self.invalidator = invalidator
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 5
         session = URLSession(configuration: configuration)
@@ -79,8 +82,10 @@ actor RecoveryWorker {
                         recovered += 1
                     } catch { complete = false }
                 case .inconsistent(let proof)?:
+                    // The writer encoded the blob inconsistently: prove it to the committee and
+                    // invalidate it on chain; retried until that succeeds.
                     inconsistent[blobID] = proof
-                    return true  // The blob is invalid; invalidation is the node's next duty.
+                    return await invalidator?.invalidate(blobID, proof: proof) ?? true
                 case nil:
                     complete = false
                 }

@@ -47,6 +47,28 @@ public final class SliverStore: @unchecked Sendable {
         (try? kv.get(Self.blobInfo, blobID.bytes)).flatMap { $0 }.flatMap { try? BlobInfo.decode(bcs: $0) }
     }
 
+    /// Every blob info, by blob ID.
+    func allBlobInfos() -> [(BlobID, BlobInfo)] {
+        ((try? kv.entries(Self.blobInfo)) ?? []).compactMap { entry in
+            guard entry.key.count == 32, let info = try? BlobInfo.decode(bcs: entry.value) else { return nil }
+            return (BlobID(unchecked: entry.key), info)
+        }
+    }
+
+    func isCollected(_ blobID: BlobID) -> Bool { (try? kv.get(Self.meta, Array("collected:".utf8) + blobID.bytes)).flatMap { $0 } != nil }
+
+    /// Removes a blob's metadata and slivers from every shard, in one durable batch.
+    func deleteBlobData(_ blobID: BlobID, shardCount n: UInt16) throws(KVError) {
+        var batch = WriteBatch()
+        batch.delete(Self.metadata, key: blobID.bytes)
+        for shard in 0..<n {
+            batch.delete(Self.primary, key: Self.sliverKey(ShardIndex(shard), blobID))
+            batch.delete(Self.secondary, key: Self.sliverKey(ShardIndex(shard), blobID))
+        }
+        batch.put(Self.meta, key: Array("collected:".utf8) + blobID.bytes, value: [])
+        try kv.write(batch, durability: .durable)
+    }
+
     /// The cursor of the last applied chain event.
     public func cursor() -> EventCursor? {
         guard let bytes = (try? kv.get(Self.meta, Array("cursor".utf8))).flatMap({ $0 }), bytes.count == 12 else { return nil }

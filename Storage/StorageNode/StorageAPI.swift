@@ -52,6 +52,7 @@ struct StorageAPI: Sendable {
         case (.GET, 4, "slivers") where rest[3] == "status": return await getSliver(blobID, rest[1], rest[2], statusOnly: true)
         case (.GET, 2, "confirmation") where rest[1] == "permanent": return await confirm(blobID, .permanent, request.query)
         case (.GET, 1, "recoverySymbols"): return await recoverySymbols(blobID, request.query)
+        case (.POST, 2, "inconsistencyProof"): return await inconsistencyProof(blobID, rest[1], request.body)
         case (.GET, 3, "confirmation") where rest[1] == "deletable":
             guard let object = try? ObjectID(parsing: rest[2]) else { return Self.error(.badRequest, "INVALID_ARGUMENT", "an object ID is 0x and 64 hex digits") }
             return await confirm(blobID, .deletable(object), request.query)
@@ -198,6 +199,28 @@ struct StorageAPI: Sendable {
         var writer = BCSWriter()
         writer.writeSequence(symbols)
         return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
+    }
+
+    /// Checks an inconsistency proof and, when it proves the blob inconsistent, signs the
+    /// invalid-blob message for the current epoch.
+    private func inconsistencyProof(_ blobID: BlobID, _ axisText: String, _ body: [UInt8]) async -> HTTPResponse {
+        let axis: SliverAxis
+        switch axisText {
+        case "primary": axis = .primary
+        case "secondary": axis = .secondary
+        default: return Self.error(.badRequest, "INVALID_ARGUMENT", "the proof's sliver type is primary or secondary")
+        }
+        guard let metadata = store.metadata(blobID) else { return Self.error(.badRequest, "METADATA_NOT_FOUND", "this node has no metadata for blob \(blobID)") }
+        let n = await state.shardCount
+        do {
+            let proof = try InconsistencyProof(bcs: body, axis: axis)
+            try proof.verify(against: metadata, config: try EncodingConfig(shardCount: n))
+        } catch { return Self.error(.badRequest, "INVALID_PROOF", error.message) }
+        let message = InvalidBlobIDMessage(epoch: await state.epoch, blobID: blobID).intentMessage
+        let signature = key.sign(message)
+        return Self.success(["signed": [
+            "serializedMessage": Data(message.serialized).base64EncodedString(), "signature": Data(signature.bytes).base64EncodedString(),
+        ]])
     }
 
     /// Signs a confirmation only when the blob is registered and every shard this node owns holds

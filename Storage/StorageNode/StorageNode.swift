@@ -65,21 +65,33 @@ public final class StorageNode: Sendable {
             store.close()
             throw StorageNodeError("cannot listen on \(config.listen): \(error)")
         }
-        let recovery = RecoveryWorker(state: state, store: store)
+        var invalidator: Invalidator?
+        if let operatorKey = try? KeyFile.load(from: config.operatorKeyFile) {
+            invalidator = Invalidator(state: state, builder: TransactionBuilder(key: operatorKey, chainID: genesis.chainID, client: client))
+        } else {
+            log("warning: no operator key at \(config.operatorKeyFile): this node cannot submit invalidations")
+        }
+        let recovery = RecoveryWorker(state: state, store: store, invalidator: invalidator)
+        let collector = Collector(state: state, store: store)
+        Task { await collector.run() }
         await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
         Task { await recovery.run() }
         Task { await state.followLoop() }
         let me = await state.me
         log("storage node \(me?.name ?? "(not in the committee)") on http://\(config.listen): epoch \(committee.epoch.rawValue), \(me?.shards.count ?? 0) of \(n) shards, public key \(key.publicKey)")
-        return StorageNode(store: store, state: state, recovery: recovery, group: group, channel: channel)
+        return StorageNode(store: store, state: state, recovery: recovery, collector: collector, group: group, channel: channel)
     }
 
     let recovery: RecoveryWorker
+    let collector: Collector
 
-    private init(store: SliverStore, state: NodeState, recovery: RecoveryWorker, group: MultiThreadedEventLoopGroup, channel: any Channel) {
+    private init(
+        store: SliverStore, state: NodeState, recovery: RecoveryWorker, collector: Collector, group: MultiThreadedEventLoopGroup, channel: any Channel
+    ) {
         self.store = store
         self.state = state
         self.recovery = recovery
+        self.collector = collector
         self.group = group
         self.channel = channel
     }
@@ -87,6 +99,7 @@ public final class StorageNode: Sendable {
     public func shutdown() async {
         await state.stop()
         await recovery.stop()
+        await collector.stop()
         try? await channel.close()
         try? await group.shutdownGracefully()
         store.close()

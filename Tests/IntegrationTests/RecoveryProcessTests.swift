@@ -93,4 +93,88 @@ import WalrusCrypto
             #expect(try SliverData(bcs: Array(answer.body), axis: .secondary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).secondary)
         }
     }
+
+    @Test(.timeLimit(.minutes(3))) func aMaliciouslyEncodedBlobEndsUpInvalidEverywhere() async throws {
+        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10)
+        try chain.start(0)
+        try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
+        for i in 0..<3 { try chain.startStorageNode(i) }
+        for i in 0..<3 {
+            try await chain.waitUntil("storage node \(i)") { (try? await R.request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200 }
+        }
+        let client = ChainClient(endpoints: [chain.rpc(0)])
+        let committee = try await client.committee()
+        let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
+        let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
+        let left = weights.firstIndex(of: weights.min()!)!
+        let uploaders = (0..<3).filter { $0 != left }
+
+        // An honest encoding, then one secondary sliver of a pair the left-out node holds is
+        // altered and the metadata commits to the altered sliver's own expansion.
+        let config = try EncodingConfig(shardCount: 10)
+        let honest = try BlobEncoder(config: config).encode((0..<20_000).map { UInt8(($0 * 13) % 256) })
+        var hashes = honest.metadata.metadata.hashes
+        // The blob ID decides the placement, so pick the altered pair after trying the candidates.
+        var chosen: (pair: Int, metadata: BlobMetadata)?
+        for p in 0..<10 where chosen == nil {
+            let original = honest.secondarySliver(SliverIndex(UInt16(9 - p)))
+            var symbols = original.symbols
+            symbols[0] ^= 0x5a
+            let altered = SliverData(axis: .secondary, index: original.index, symbolSize: original.symbolSize, symbols: symbols)
+            hashes = honest.metadata.metadata.hashes
+            hashes[p] = SliverPairMetadata(primaryHash: hashes[p].primaryHash, secondaryHash: altered.merkleRoot(config: config))
+            let metadata = BlobMetadata(unencodedLength: honest.metadata.metadata.unencodedLength, hashes: hashes)
+            let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: metadata.blobID.rotationOffset(shardCount: 10), shardCount: 10)
+            if committee.owner(of: shard)!.publicKey == keys[left] { chosen = (p, metadata) }
+        }
+        guard let (alteredPair, metadata) = chosen else { Issue.record("no pair of the left-out node could be altered"); return }
+        let blobID = metadata.blobID
+        let offset = blobID.rotationOffset(shardCount: 10)
+        func owner(_ p: Int) -> Int {
+            keys.firstIndex(of: committee.owner(of: SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: offset, shardCount: 10))!.publicKey)!
+        }
+        func url(_ node: Int, _ path: String) -> URL { chain.storageURL(node).appendingPathComponent("v1/blobs/\(blobID)/\(path)") }
+
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        let registered = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 3), blobID: blobID, rootHash: metadata.rootHash.bytes, size: metadata.unencodedLength, encodingType: 1, deletable: false)])
+        guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = registered.events.first else { Issue.record("not registered"); return }
+        for node in uploaders {
+            try await chain.waitUntil("registration seen") { ((try? await R.request(url(node, "status")))?.data as? [String: Any]) != nil }
+            #expect(try await R.request(url(node, "metadata"), "PUT", body: metadata.bcsBytes).status == 201)
+        }
+        for p in 0..<10 where owner(p) != left {
+            #expect(p != alteredPair)
+            let pair = honest.sliverPair(SliverPairIndex(UInt16(p)))
+            #expect(try await R.request(url(owner(p), "slivers/\(p)/primary"), "PUT", body: pair.primary.bcsBytes()).status == 201)
+            #expect(try await R.request(url(owner(p), "slivers/\(p)/secondary"), "PUT", body: pair.secondary.bcsBytes()).status == 201)
+        }
+        var signatures: [(member: Int, signature: Schnorr.Signature)] = []
+        var message: [UInt8] = []
+        for node in uploaders {
+            let signed = ((try await R.request(url(node, "confirmation/permanent"))).data as? [String: Any])?["signed"] as? [String: Any]
+            message = Array(Data(base64Encoded: signed?["serializedMessage"] as? String ?? "") ?? Data())
+            signatures.append((committee.members.firstIndex { $0.publicKey == keys[node] }!,
+                               try Schnorr.Signature(bytes: Array(Data(base64Encoded: signed?["signature"] as? String ?? "") ?? Data()))))
+        }
+        _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: CommitteeCertificate(message: message, signatures: signatures, memberCount: 3))])
+
+        // The left-out node's recovery finds the inconsistency; the blob becomes invalid on chain.
+        try await chain.waitUntil("the blob to be invalid on chain", timeoutSeconds: 60) {
+            (await chain.get(0, "v1/blobs/\(blobID)"))?["invalid"] as? Bool == true
+        }
+        // Every node marks it invalid and deletes its slivers.
+        for node in 0..<3 {
+            try await chain.waitUntil("node \(node) to mark it invalid") {
+                ((try? await R.request(url(node, "status")))?.data as? [String: Any])?["invalid"] != nil
+            }
+        }
+        for node in uploaders {
+            let p = (0..<10).first { owner($0) == node }!
+            try await chain.waitUntil("node \(node) to delete the slivers") {
+                (try? await R.request(url(node, "metadata/status")))?.data as? String == "nonexistent"
+            }
+            #expect(try await R.request(url(node, "slivers/\(p)/primary")).reason == "BLOB_INVALID")
+        }
+    }
 }
