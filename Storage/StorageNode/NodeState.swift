@@ -19,8 +19,16 @@ actor NodeState {
     let started = Date()
     /// Told about every newly certified blob (set once at start).
     var onCertified: (@Sendable (BlobID) async -> Void)?
+    /// Told about every committee change: the new committee and the one before.
+    var onEpochChange: (@Sendable (CommitteeInfo, CommitteeInfo) async -> Void)?
+    /// Shards this node owned in the previous committee: read-only, still served.
+    private(set) var previousShards: [ShardIndex] = []
 
     func setOnCertified(_ handler: @escaping @Sendable (BlobID) async -> Void) { onCertified = handler }
+    func setOnEpochChange(_ handler: @escaping @Sendable (CommitteeInfo, CommitteeInfo) async -> Void) { onEpochChange = handler }
+
+    /// Shards this node serves reads for: owned now, or owned in the previous epoch.
+    var readableShards: [ShardIndex] { Array(Set(ownShards).union(previousShards)) }
 
     init(client: ChainClient, follower: VerifiedEventFollower, store: SliverStore, key: Schnorr.PrivateKey, committee: CommitteeInfo) {
         self.client = client
@@ -53,7 +61,14 @@ actor NodeState {
                 }
                 eventsApplied += UInt64(events.count)
                 lastCursor = events.last!.cursor
-                if refresh, let next = try? await client.committee() { committee = next }
+                if refresh, let next = try? await client.committee(), next.epoch != committee.epoch {
+                    let previous = committee
+                    previousShards = previous.members.first { $0.publicKey == key.publicKey }?.shards ?? []
+                    committee = next
+                    if let onEpochChange {
+                        Task { await onEpochChange(next, previous) }
+                    }
+                }
             } catch {
                 try? await Task.sleep(nanoseconds: 500_000_000)  // The chain is unreachable: retry.
             }

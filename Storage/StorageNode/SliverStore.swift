@@ -47,6 +47,13 @@ public final class SliverStore: @unchecked Sendable {
         (try? kv.get(Self.blobInfo, blobID.bytes)).flatMap { $0 }.flatMap { try? BlobInfo.decode(bcs: $0) }
     }
 
+    /// Slivers of `axis` in `shard` from `start` on, in blob-ID order (for shard hand-over).
+    func slivers(_ axis: SliverAxis, shard: ShardIndex, from start: BlobID, limit: Int) -> [(BlobID, [UInt8])] {
+        let prefix = withUnsafeBytes(of: shard.rawValue.bigEndian) { Array($0) }
+        let range = KeyRange(lower: prefix + start.bytes, upper: KeyRange.prefix(prefix).upper)
+        return ((try? kv.entries(Self.family(axis), in: range, limit: limit)) ?? []).map { (BlobID(unchecked: Array($0.key.suffix(32))), $0.value) }
+    }
+
     /// Every blob info, by blob ID.
     func allBlobInfos() -> [(BlobID, BlobInfo)] {
         ((try? kv.entries(Self.blobInfo)) ?? []).compactMap { entry in

@@ -39,6 +39,7 @@ struct StorageAPI: Sendable {
         let p = request.components
         if request.method == .GET && p == ["v1", "health"] { return await health() }
         if request.method == .GET && p == ["metrics"] { return await metrics() }
+        if request.method == .POST && p == ["v1", "migrate", "sync_shard"] { return await syncShard(request) }
         guard p.count >= 4, p[0] == "v1", p[1] == "blobs" else { return Self.error(.notFound, "NOT_FOUND", "no route \(request.path)") }
         guard let blobID = try? BlobID(parsing: p[2]) else { return Self.error(.badRequest, "INVALID_BLOB_ID", "'\(p[2])' is not a blob ID") }
         let rest = Array(p[3...])
@@ -121,8 +122,9 @@ struct StorageAPI: Sendable {
         return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: BlobMetadataWithID(blobID: blobID, metadata: metadata).bcsBytes)
     }
 
-    /// Resolves a pair index and axis to the shard this node must own for the blob.
-    private func locate(_ blobID: BlobID, _ pairText: String, _ axisText: String) async -> Result<(SliverPairIndex, SliverAxis, ShardIndex), HTTPError> {
+    /// Resolves a pair index and axis to the shard this node must own for the blob (for reads, a
+    /// shard it owned in the previous epoch is enough: it stays readable during the hand-over).
+    private func locate(_ blobID: BlobID, _ pairText: String, _ axisText: String, forReading: Bool = false) async -> Result<(SliverPairIndex, SliverAxis, ShardIndex), HTTPError> {
         let n = await state.shardCount
         guard let pair = UInt16(pairText), pair < n else { return .failure(HTTPError(.badRequest, "INVALID_ARGUMENT", "sliver pair index \(pairText) is not below \(n)")) }
         let axis: SliverAxis
@@ -132,7 +134,7 @@ struct StorageAPI: Sendable {
         default: return .failure(HTTPError(.badRequest, "INVALID_ARGUMENT", "sliver type '\(axisText)' is not primary or secondary"))
         }
         let shard = SliverPairIndex(pair).shardIndex(rotationOffset: blobID.rotationOffset(shardCount: n), shardCount: n)
-        guard await state.ownShards.contains(shard) else {
+        guard await (forReading ? state.readableShards : state.ownShards).contains(shard) else {
             return .failure(HTTPError(.badRequest, "SHARD_NOT_ASSIGNED", "pair \(pair) of blob \(blobID) is stored on \(shard), which this node does not own"))
         }
         return .success((SliverPairIndex(pair), axis, shard))
@@ -168,7 +170,7 @@ struct StorageAPI: Sendable {
 
     private func getSliver(_ blobID: BlobID, _ pairText: String, _ axisText: String, statusOnly: Bool) async -> HTTPResponse {
         let (axis, shard): (SliverAxis, ShardIndex)
-        switch await locate(blobID, pairText, axisText) {
+        switch await locate(blobID, pairText, axisText, forReading: true) {
         case .failure(let e): return e.response
         case .success(let found): (axis, shard) = (found.1, found.2)
         }
@@ -177,6 +179,35 @@ struct StorageAPI: Sendable {
             return statusOnly ? Self.success("nonexistent") : Self.error(.notFound, "SLIVER_NOT_FOUND", "no \(axis) sliver of pair \(pairText) for blob \(blobID)")
         }
         return statusOnly ? Self.success("stored") : HTTPResponse(status: .ok, contentType: "application/octet-stream", body: bytes)
+    }
+
+    /// Shard sync (PROTOCOL.md §4.5): a node that owns `shard` now pulls its slivers from the
+    /// previous owner. The request is signed by the requester's key (given in the Authorization
+    /// header) and is refused unless that key owns the shard in the current committee.
+    private func syncShard(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let header = request.headers["authorization"], let keyBytes = Data(base64Encoded: header),
+            let requester = try? Schnorr.PublicKey(bytes: Array(keyBytes))
+        else { return Self.error(.unauthorized, "REQUEST_UNAUTHORIZED", "the Authorization header carries the requester's public key in base64") }
+        guard let signed = try? SignedRequest.decode(bcs: request.body),
+            let message = try? requester.verify(signed.signature, serializedMessage: signed.serializedMessage, expecting: .syncShard),
+            let sync = try? SyncShardRequest.decode(bcs: message.body), sync.epoch == message.header.epoch
+        else { return Self.error(.badRequest, "INVALID_REQUEST", "the body is not a validly signed SyncShardRequest") }
+        let committee = await state.committee
+        guard sync.epoch == committee.epoch, committee.owner(of: sync.shard)?.publicKey == requester else {
+            return Self.error(.forbidden, "REQUEST_UNAUTHORIZED", "the requester does not own \(sync.shard) in epoch \(committee.epoch.rawValue)")
+        }
+        let limit = Int(min(sync.count, SyncShardRequest.countMax))
+        var writer = BCSWriter()
+        let entries = store.slivers(sync.axis, shard: sync.shard, from: sync.startingBlobID, limit: limit).filter { entry in
+            guard let info = store.blobInfo(entry.0), !info.invalid, let certified = info.initialCertifiedEpoch else { return false }
+            return certified < sync.epoch
+        }
+        writer.writeLength(entries.count)
+        for (blobID, bytes) in entries {
+            writer.write(blobID)
+            writer.writeBytes(bytes)
+        }
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
     }
 
     /// Recovery symbols for sliver `targetSliver` of axis `targetType`: one from each sliver of the
@@ -189,7 +220,7 @@ struct StorageAPI: Sendable {
         if let info = store.blobInfo(blobID), info.invalid { return Self.error(.notFound, "BLOB_INVALID", "blob \(blobID) is invalid") }
         guard let config = try? EncodingConfig(shardCount: n) else { return Self.error(.internalServerError, "INTERNAL", "bad shard count") }
         var symbols: [RecoverySymbol] = []
-        for shard in await state.ownShards {
+        for shard in await state.readableShards {
             guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
                 let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal)
             else { continue }

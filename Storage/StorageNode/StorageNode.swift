@@ -66,13 +66,18 @@ public final class StorageNode: Sendable {
             throw StorageNodeError("cannot listen on \(config.listen): \(error)")
         }
         var invalidator: Invalidator?
+        var operatorBuilder: TransactionBuilder?
         if let operatorKey = try? KeyFile.load(from: config.operatorKeyFile) {
-            invalidator = Invalidator(state: state, builder: TransactionBuilder(key: operatorKey, chainID: genesis.chainID, client: client))
+            let builder = TransactionBuilder(key: operatorKey, chainID: genesis.chainID, client: client)
+            operatorBuilder = builder
+            invalidator = Invalidator(state: state, builder: builder)
         } else {
             log("warning: no operator key at \(config.operatorKeyFile): this node cannot submit invalidations")
         }
         let recovery = RecoveryWorker(state: state, store: store, invalidator: invalidator)
         let collector = Collector(state: state, store: store)
+        let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder)
+        await state.setOnEpochChange { next, previous in await handOver.epochChanged(to: next, previous: previous) }
         Task { await collector.run() }
         await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
         Task { await recovery.run() }

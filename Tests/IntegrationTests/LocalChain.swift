@@ -23,14 +23,14 @@ final class LocalChain {
 
     static var binary: URL { products.appendingPathComponent("walrus-validator") }
 
-    init(validators: Int, storageNodes: Int = 4, shards: Int = 40) throws {
+    init(validators: Int, storageNodes: Int = 4, shards: Int = 40, epochDurationMs: Int = 60_000) throws {
         count = validators
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-chain-\(UUID().uuidString)")
         basePort = LocalChain.freeBasePort()
         let genesis = Process()
         genesis.executableURL = LocalChain.binary
         genesis.arguments = ["genesis", "--dir", directory.path, "--validators", "\(validators)", "--storage-nodes", "\(storageNodes)", "--shards", "\(shards)",
-                             "--base-port", "\(basePort)", "--chain-id", "walrus-test"]
+                             "--base-port", "\(basePort)", "--chain-id", "walrus-test", "--epoch-duration-ms", "\(epochDurationMs)"]
         genesis.standardOutput = FileHandle.nullDevice
         try genesis.run()
         genesis.waitUntilExit()

@@ -1,0 +1,200 @@
+import ChainClient
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import RedStuff
+import WalrusCore
+import WalrusCrypto
+
+/// The body of a shard-sync request (PROTOCOL.md §3.12, intent 3): which shard and axis, from which
+/// blob ID on, how many slivers, for which epoch.
+struct SyncShardRequest: BCSCodable, Equatable {
+    let shard: ShardIndex
+    let axis: SliverAxis
+    let startingBlobID: BlobID
+    let count: UInt64
+    let epoch: Epoch
+
+    static let countMax: UInt64 = 200
+
+    func encode(to w: inout BCSWriter) {
+        w.writeVariant(0)  // SyncShardRequest::V1
+        w.write(shard)
+        w.write(axis.rawValue)
+        w.write(startingBlobID)
+        w.write(count)
+        w.write(epoch)
+    }
+
+    init(shard: ShardIndex, axis: SliverAxis, startingBlobID: BlobID, count: UInt64, epoch: Epoch) {
+        self.shard = shard
+        self.axis = axis
+        self.startingBlobID = startingBlobID
+        self.count = count
+        self.epoch = epoch
+    }
+
+    init(from r: inout BCSReader) throws(CoreError) {
+        _ = try r.readVariant(count: 1)
+        shard = try r.read(ShardIndex.self)
+        let raw = try r.readU8()
+        guard let axis = SliverAxis(rawValue: raw) else { throw CoreError(.malformedBCS, "sliver type \(raw)") }
+        self.axis = axis
+        startingBlobID = try r.read(BlobID.self)
+        count = try r.readU64()
+        epoch = try r.read(Epoch.self)
+    }
+}
+
+/// A signed message as sent: the serialized intent message and the signature over it.
+struct SignedRequest: BCSCodable {
+    let serializedMessage: [UInt8]
+    let signature: Schnorr.Signature
+
+    func encode(to w: inout BCSWriter) {
+        w.writeBytes(serializedMessage)
+        w.write(signature)
+    }
+
+    init(serializedMessage: [UInt8], signature: Schnorr.Signature) {
+        self.serializedMessage = serializedMessage
+        self.signature = signature
+    }
+
+    init(from r: inout BCSReader) throws(CoreError) {
+        serializedMessage = try r.readBytes(max: 1024)
+        signature = try r.read(Schnorr.Signature.self)
+    }
+}
+
+/// What a node does at an epoch change: pull the shards it gained from their previous owners (or
+/// recover them when an owner is unreachable), then report its shards synced on chain.
+actor HandOver {
+    let state: NodeState
+    let store: SliverStore
+    let recovery: RecoveryWorker
+    let builder: TransactionBuilder?
+    private let session: URLSession
+    private(set) var inTransfer: Set<ShardIndex> = []
+    private(set) var inRecovery: Set<ShardIndex> = []
+    private var reported: Set<Epoch> = []
+
+    init(state: NodeState, store: SliverStore, recovery: RecoveryWorker, builder: TransactionBuilder?) {
+        self.state = state
+        self.store = store
+        self.recovery = recovery
+        self.builder = builder
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 10
+        session = URLSession(configuration: configuration)
+    }
+
+    func epochChanged(to committee: CommitteeInfo, previous: CommitteeInfo) async {
+        let me = state.key.publicKey
+        let now = Set(committee.members.first { $0.publicKey == me }?.shards ?? [])
+        let before = Set(previous.members.first { $0.publicKey == me }?.shards ?? [])
+        let gained = now.subtracting(before).sorted()
+        inTransfer = Set(gained)
+        var needRecovery = false
+        for shard in gained {
+            let owner = previous.owner(of: shard)
+            var synced = false
+            if let owner, owner.publicKey != me {
+                for attempt in 0..<3 where !synced {
+                    synced = await pull(shard, from: owner, epoch: committee.epoch)
+                    if !synced { try? await Task.sleep(nanoseconds: UInt64(200 << attempt) * 1_000_000) }
+                }
+            }
+            inTransfer.remove(shard)
+            if !synced {
+                inRecovery.insert(shard)
+                needRecovery = true
+            }
+        }
+        if needRecovery {
+            // The previous owner is down: rebuild the gained shards' slivers from the other nodes.
+            for (blobID, info) in store.allBlobInfos() where info.isCertified(at: committee.epoch) { await recovery.enqueue(blobID) }
+        }
+        // Report only once nothing of the new shards is left to recover (bounded).
+        let deadline = Date().addingTimeInterval(120)
+        while await recovery.pending > 0 && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
+        inRecovery = []
+        await reportSynced(committee)
+    }
+
+    /// Pulls one shard's primary and secondary slivers of blobs certified before the new epoch.
+    private func pull(_ shard: ShardIndex, from owner: CommitteeMember, epoch: Epoch) async -> Bool {
+        for axis in [SliverAxis.primary, .secondary] {
+            var start = BlobID(unchecked: [UInt8](repeating: 0, count: 32))
+            while true {
+                let request = SyncShardRequest(shard: shard, axis: axis, startingBlobID: start, count: SyncShardRequest.countMax, epoch: epoch)
+                let message = IntentMessage(type: .syncShard, epoch: epoch, body: request)
+                let signed = SignedRequest(serializedMessage: message.serialized, signature: state.key.sign(message))
+                var http = URLRequest(url: URL(string: "http://\(owner.networkAddress)/v1/migrate/sync_shard")!)
+                http.httpMethod = "POST"
+                http.httpBody = Data(signed.bcsBytes)
+                http.setValue(Data(state.key.publicKey.bytes).base64EncodedString(), forHTTPHeaderField: "Authorization")
+                guard let (data, response) = try? await session.data(for: http), (response as? HTTPURLResponse)?.statusCode == 200 else { return false }
+                var reader = BCSReader(Array(data))
+                guard let count = try? reader.readLength(max: Int(SyncShardRequest.countMax)) else { return false }
+                var last: BlobID?
+                for _ in 0..<count {
+                    guard let blobID = try? reader.read(BlobID.self), let bytes = try? reader.readBytes(max: SliverData.symbolBytesMax + 16) else { return false }
+                    last = blobID
+                    guard await verifyAndStore(bytes, axis: axis, shard: shard, blobID: blobID) else { return false }
+                }
+                guard let last, UInt64(count) == SyncShardRequest.countMax else { break }
+                start = BlobID.successor(of: last)
+            }
+        }
+        return true
+    }
+
+    private func verifyAndStore(_ bytes: [UInt8], axis: SliverAxis, shard: ShardIndex, blobID: BlobID) async -> Bool {
+        let n = await state.shardCount
+        guard let metadata = store.metadata(blobID), let config = try? EncodingConfig(shardCount: n),
+            let sliver = try? SliverData(bcs: bytes, axis: axis), (try? sliver.verify(against: metadata, config: config)) != nil
+        else {
+            // Without metadata or with a bad sliver, recovery rebuilds it instead.
+            await recovery.enqueue(blobID)
+            return true
+        }
+        return (try? store.putSliver(axis, shard: shard, blobID: blobID, bytes: bytes)) != nil
+    }
+
+    private func reportSynced(_ committee: CommitteeInfo) async {
+        guard let builder, !reported.contains(committee.epoch),
+            let me = committee.members.first(where: { $0.publicKey == state.key.publicKey })
+        else { return }
+        for attempt in 0..<10 {
+            do {
+                _ = try await builder.execute([.epochSyncDone(node: me.nodeID, epoch: committee.epoch)])
+                reported.insert(committee.epoch)
+                return
+            } catch {
+                if error.message.contains("DUPLICATE") || error.message.contains("E_WRONG_EPOCH_STATE") {
+                    reported.insert(committee.epoch)
+                    return
+                }
+                try? await Task.sleep(nanoseconds: UInt64(200 << min(attempt, 5)) * 1_000_000)
+            }
+        }
+    }
+}
+
+extension BlobID {
+    /// The next blob ID in byte order (for paging), or the same one at the maximum.
+    static func successor(of id: BlobID) -> BlobID {
+        var bytes = id.bytes
+        for i in stride(from: 31, through: 0, by: -1) {
+            if bytes[i] < 0xff {
+                bytes[i] += 1
+                return BlobID(unchecked: bytes)
+            }
+            bytes[i] = 0
+        }
+        return id
+    }
+}
