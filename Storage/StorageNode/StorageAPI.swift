@@ -12,6 +12,8 @@ struct StorageAPI: Sendable {
     let state: NodeState
     let store: SliverStore
     let key: Schnorr.PrivateKey
+    let handOver: HandOver
+    let recovery: RecoveryWorker
 
     /// An error answer with the reference's shape.
     static func error(_ status: HTTPResponseStatus, _ reason: String, _ message: String) -> HTTPResponse {
@@ -63,12 +65,23 @@ struct StorageAPI: Sendable {
     }
 
     private func health() async -> HTTPResponse {
-        let owned = await state.ownShards.count
+        let owned = await state.ownShards
+        let transfer = await handOver.inTransfer, recovering = await handOver.inRecovery
+        let readOnly = Set(await state.previousShards).subtracting(owned)
+        let inTransfer = owned.filter { transfer.contains($0) }.count
+        let inRecovery = owned.filter { recovering.contains($0) }.count
         return Self.success([
             "uptime": Int(Date().timeIntervalSince(state.started)), "epoch": await state.epoch.rawValue, "publicKey": Hex.encode(key.publicKey.bytes),
-            "nodeStatus": owned > 0 ? "Active" : "Standby",
-            "eventProgress": ["persisted": await state.eventsApplied, "pending": 0, "highestFinishedEventIndex": await state.lastCursor?.description ?? ""],
-            "shardSummary": ["owned": owned, "ownedShardStatus": ["unknown": 0, "ready": owned, "inTransfer": 0, "inRecovery": 0], "readOnly": 0],
+            "nodeStatus": owned.isEmpty ? "Standby" : "Active",
+            "eventProgress": [
+                "persisted": await state.eventsApplied, "pending": await recovery.pending,
+                "highestFinishedEventIndex": await state.lastCursor?.description ?? "",
+            ],
+            "shardSummary": [
+                "owned": owned.count,
+                "ownedShardStatus": ["unknown": 0, "ready": owned.count - inTransfer - inRecovery, "inTransfer": inTransfer, "inRecovery": inRecovery],
+                "readOnly": readOnly.count,
+            ],
         ])
     }
 

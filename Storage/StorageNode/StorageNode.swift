@@ -42,7 +42,21 @@ public final class StorageNode: Sendable {
         do { store = try SliverStore(directory: config.dataDir) } catch { throw StorageNodeError(error.message) }
         let follower = VerifiedEventFollower(client: client, chainID: genesis.chainID, validators: validators.set, cursor: store.cursor())
         let state = NodeState(client: client, follower: follower, store: store, key: key, committee: committee)
-        let api = StorageAPI(state: state, store: store, key: key)
+        var invalidator: Invalidator?
+        var operatorBuilder: TransactionBuilder?
+        if let operatorKey = try? KeyFile.load(from: config.operatorKeyFile) {
+            let builder = TransactionBuilder(key: operatorKey, chainID: genesis.chainID, client: client)
+            operatorBuilder = builder
+            invalidator = Invalidator(state: state, builder: builder)
+        } else {
+            log("warning: no operator key at \(config.operatorKeyFile): this node cannot submit invalidations")
+        }
+        let recovery = RecoveryWorker(state: state, store: store, invalidator: invalidator)
+        let collector = Collector(state: state, store: store)
+        let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder)
+        await state.setOnEpochChange { next, previous in await handOver.epochChanged(to: next, previous: previous) }
+        await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
+        let api = StorageAPI(state: state, store: store, key: key, handOver: handOver, recovery: recovery)
         // The largest legal body: a primary sliver of the largest symbols at this shard count.
         let n = committee.shardCount
         let bodyMax = (try? EncodingConfig(shardCount: max(n, 4)).secondarySourceSymbols).map { $0 * Int(Limits.symbolBytesMax) + 64 } ?? (64 << 20)
@@ -65,22 +79,8 @@ public final class StorageNode: Sendable {
             store.close()
             throw StorageNodeError("cannot listen on \(config.listen): \(error)")
         }
-        var invalidator: Invalidator?
-        var operatorBuilder: TransactionBuilder?
-        if let operatorKey = try? KeyFile.load(from: config.operatorKeyFile) {
-            let builder = TransactionBuilder(key: operatorKey, chainID: genesis.chainID, client: client)
-            operatorBuilder = builder
-            invalidator = Invalidator(state: state, builder: builder)
-        } else {
-            log("warning: no operator key at \(config.operatorKeyFile): this node cannot submit invalidations")
-        }
-        let recovery = RecoveryWorker(state: state, store: store, invalidator: invalidator)
-        let collector = Collector(state: state, store: store)
-        let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder)
-        await state.setOnEpochChange { next, previous in await handOver.epochChanged(to: next, previous: previous) }
-        Task { await collector.run() }
-        await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
         Task { await recovery.run() }
+        Task { await collector.run() }
         Task { await state.followLoop() }
         let me = await state.me
         log("storage node \(me?.name ?? "(not in the committee)") on http://\(config.listen): epoch \(committee.epoch.rawValue), \(me?.shards.count ?? 0) of \(n) shards, public key \(key.publicKey)")

@@ -140,6 +140,28 @@ import WalrusCrypto
             (((try? await Self.request(blobURL(node1, "status")))?.data as? [String: Any])?["permanent"] as? [String: Any])?["is_certified"] as? Bool == true
         }
 
+        // The other endpoints: health, recovery symbols, proofs and shard sync refusals.
+        let health = try await Self.request(node0.appendingPathComponent("v1/health"))
+        let summary = (health.data as? [String: Any])?["shardSummary"] as? [String: Any]
+        #expect(summary?["owned"] as? Int == 5 && (summary?["ownedShardStatus"] as? [String: Any])?["ready"] as? Int == 5)
+        let symbols = try await Self.request(URL(string: "\(node0.absoluteString)/v1/blobs/\(blobID)/recoverySymbols?targetSliver=\(theirs)&targetType=primary")!)
+        var reader = BCSReader(Array(symbols.body))
+        let list = try reader.readSequence(of: RecoverySymbol.self, max: 100)
+        #expect(list.count == 5)
+        for symbol in list { try symbol.verify(against: encoded.metadata.metadata, config: config) }
+        #expect(try await Self.request(URL(string: "\(node0.absoluteString)/v1/blobs/\(blobID)/recoverySymbols?targetSliver=99&targetType=primary")!).reason == "INVALID_ARGUMENT")
+        // A proof made of valid symbols of a consistent blob proves nothing.
+        let honestSymbols = (0..<config.primarySourceSymbols).map {
+            RecoverySymbolSource(sliver: encoded.primarySliver(SliverIndex(UInt16($0))), config: config).symbol(for: SliverIndex(2))
+        }
+        let bogus = InconsistencyProof(axis: .secondary, targetIndex: SliverIndex(2), symbols: honestSymbols)
+        #expect(try await Self.request(blobURL(node0, "inconsistencyProof/secondary"), "POST", body: bogus.bcsBytes).reason == "INVALID_PROOF")
+        #expect(try await Self.request(blobURL(node0, "inconsistencyProof/secondary"), "POST", body: [9, 9]).reason == "INVALID_PROOF")
+        #expect(try await Self.request(node0.appendingPathComponent("v1/migrate/sync_shard"), "POST", body: [1, 2, 3]).reason == "REQUEST_UNAUTHORIZED")
+        let unknown = try BlobID(parsing: "M4hsZGQ1oCktdzegB6HnI6Mi28S2nqOPHxK-W7_4BUk")
+        #expect(try await Self.request(node0.appendingPathComponent("v1/blobs/\(unknown)/metadata")).reason == "METADATA_NOT_FOUND")
+        #expect(try await Self.request(node0.appendingPathComponent("v1/blobs/\(unknown)/confirmation/permanent")).reason == "NOT_REGISTERED")
+
         // A 2 GiB body is refused from its Content-Length, before anything is read.
         #expect(Self.rawStatus(port: chain.basePort + 200, path: "/v1/blobs/\(blobID)/slivers/\(mine)/primary", contentLength: 2 << 30) == 413)
     }
