@@ -60,7 +60,8 @@ let package = Package(
             path: "Storage/CLI", swiftSettings: strictNoWarnings),
 
         .executableTarget(
-            name: "walrus-bench", dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "Ledger", "CReedSolomon", "CBlake2b"],
+            name: "walrus-bench",
+            dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "Ledger", "ChainClient", "CReedSolomon", "CBlake2b"],
             path: "Benchmarks/WalrusBench", swiftSettings: strictNoWarnings),
 
         .target(

@@ -2,6 +2,7 @@
 // on stdout) or JSON. Usage:
 //   walrus-bench [--json] [--quick] [--only rs|encode|decode]
 //   walrus-bench encode-once SIZE_MIB [--metadata-only]   (one encode, then peak RSS: for memory)
+//   walrus-bench storage [--blobs 100] [--blob-mib 1] [--concurrency 8]   (1 validator, 5 storage nodes)
 //   walrus-bench chain [--transactions N] [--senders K] [--rate PER_SECOND] [--json]   (4 validators on loopback)
 import CBlake2b
 import CReedSolomon
@@ -170,6 +171,13 @@ func machine() -> [String: String] {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "storage" {
+    func value(_ flag: String, _ fallback: Int) -> Int {
+        arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? fallback
+    }
+    await runStorageBench(blobs: value("--blobs", 100), blobMiB: value("--blob-mib", 1), concurrency: value("--concurrency", 8))
+    exit(0)
+}
 if arguments.first == "chain" {
     func value(_ flag: String, _ fallback: Int) -> Int {
         arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? fallback

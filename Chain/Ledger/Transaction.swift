@@ -169,3 +169,7 @@ public struct SignedTransaction: Hashable, Sendable, BCSCodable {
         signature = try r.read(Schnorr.Signature.self)
     }
 }
+
+/// `Operation` under a name that Foundation's `Operation` does not shadow (the module is also named
+/// after its `Ledger` class, so `Ledger.Operation` cannot be written).
+public typealias LedgerOperation = Operation

@@ -41,6 +41,9 @@ actor RecoveryWorker {
 
     var pending: Int { queue.count }
 
+    /// Blobs recovered at once (their network waits overlap).
+    static let concurrentBlobsMax = 8
+
     func run() async {
         var backoffMs: UInt64 = 200
         while running {
@@ -48,14 +51,26 @@ actor RecoveryWorker {
                 try? await Task.sleep(nanoseconds: 100_000_000)
                 continue
             }
-            let blobID = queue.removeFirst()
-            if await recover(blobID) {
-                queued.remove(blobID)
-                backoffMs = 200
-            } else {
-                queue.append(blobID)  // Not yet possible (peers lack data or are down): later.
+            let batch = Array(queue.prefix(RecoveryWorker.concurrentBlobsMax))
+            queue.removeFirst(batch.count)
+            let outcomes = await withTaskGroup(of: (BlobID, Bool).self) { group in
+                for blobID in batch { group.addTask { (blobID, await self.recover(blobID)) } }
+                var results: [(BlobID, Bool)] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            var failed = false
+            for (blobID, done) in outcomes {
+                if done { queued.remove(blobID) } else {
+                    queue.append(blobID)  // Not yet possible (peers lack data or are down): later.
+                    failed = true
+                }
+            }
+            if failed {
                 try? await Task.sleep(nanoseconds: backoffMs * 1_000_000)
                 backoffMs = min(backoffMs * 2, 5000)
+            } else {
+                backoffMs = 200
             }
         }
     }
@@ -70,11 +85,17 @@ actor RecoveryWorker {
         let offset = blobID.rotationOffset(shardCount: n)
         var complete = true
         for axis in [SliverAxis.secondary, .primary] {
-            for shard in await state.ownShards where !store.hasSliver(axis, shard: shard, blobID: blobID) {
+            let missing = await state.ownShards.filter { !store.hasSliver(axis, shard: $0, blobID: blobID) }.map { shard -> (ShardIndex, SliverIndex) in
                 let pair = shard.pairIndex(rotationOffset: offset, shardCount: n)
-                let target = axis == .primary ? pair.primarySliverIndex : pair.secondarySliverIndex(shardCount: n)
-                let symbols = await localSymbols(blobID, target: target, axis: axis, n: n, config: config)
-                    + (await remoteSymbols(blobID, target: target, axis: axis))
+                return (shard, axis == .primary ? pair.primarySliverIndex : pair.secondarySliverIndex(shardCount: n))
+            }
+            guard !missing.isEmpty else { continue }
+            // All targets of this axis at once: each source sliver is expanded once.
+            let targets = missing.map(\.1)
+            let all = await localSymbols(blobID, targets: targets, axis: axis, config: config) + (await remoteSymbols(blobID, targets: targets, axis: axis))
+            let byTarget = Dictionary(grouping: all, by: \.targetIndex)
+            for (shard, target) in missing {
+                let symbols = byTarget[target] ?? []
                 switch try? SliverRecovery(config: config, metadata: metadata).recover(axis, target: target, from: symbols) {
                 case .recovered(let sliver)?:
                     do {
@@ -94,14 +115,15 @@ actor RecoveryWorker {
         return complete
     }
 
-    /// Symbols from this node's own slivers of the orthogonal axis.
-    private func localSymbols(_ blobID: BlobID, target: SliverIndex, axis: SliverAxis, n: UInt16, config: EncodingConfig) async -> [RecoverySymbol] {
+    /// Symbols from this node's own slivers of the orthogonal axis, for every target.
+    private func localSymbols(_ blobID: BlobID, targets: [SliverIndex], axis: SliverAxis, config: EncodingConfig) async -> [RecoverySymbol] {
         var symbols: [RecoverySymbol] = []
-        for shard in await state.ownShards {
+        for shard in await state.readableShards {
             guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
                 let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal)
             else { continue }
-            symbols.append(RecoverySymbolSource(sliver: sliver, config: config).symbol(for: target))
+            let source = RecoverySymbolSource(sliver: sliver, config: config)
+            for target in targets { symbols.append(source.symbol(for: target)) }
         }
         return symbols
     }
@@ -111,17 +133,27 @@ actor RecoveryWorker {
         return await state.committee.members.filter { $0.publicKey != me }.compactMap { URL(string: "http://\($0.networkAddress)") }
     }
 
-    private func remoteSymbols(_ blobID: BlobID, target: SliverIndex, axis: SliverAxis) async -> [RecoverySymbol] {
-        var symbols: [RecoverySymbol] = []
-        for peer in await peers() {
-            let url = peer.appendingPathComponent("v1/blobs/\(blobID)/recoverySymbols")
-            guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { continue }
-            components.queryItems = [URLQueryItem(name: "targetSliver", value: String(target.rawValue)), URLQueryItem(name: "targetType", value: "\(axis)")]
-            guard let (data, response) = try? await session.data(from: components.url!), (response as? HTTPURLResponse)?.statusCode == 200 else { continue }
-            var reader = BCSReader(Array(data))
-            if let list = try? reader.readSequence(of: RecoverySymbol.self, max: Int(Limits.shardCountMax), minElementBytes: 8) { symbols += list }
+    /// Symbols from every peer, asked in parallel.
+    private func remoteSymbols(_ blobID: BlobID, targets: [SliverIndex], axis: SliverAxis) async -> [RecoverySymbol] {
+        let session = self.session
+        let list = targets.map { String($0.rawValue) }.joined(separator: ",")
+        let urls: [URL] = await peers().compactMap { peer in
+            var components = URLComponents(url: peer.appendingPathComponent("v1/blobs/\(blobID)/recoverySymbols"), resolvingAgainstBaseURL: false)
+            components?.queryItems = [URLQueryItem(name: "targetSlivers", value: list), URLQueryItem(name: "targetType", value: "\(axis)")]
+            return components?.url
         }
-        return symbols
+        return await withTaskGroup(of: [RecoverySymbol].self) { group in
+            for url in urls {
+                group.addTask {
+                    guard let (data, response) = try? await session.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200 else { return [] }
+                    var reader = BCSReader(Array(data))
+                    return (try? reader.readSequence(of: RecoverySymbol.self, max: Int(Limits.shardCountMax), minElementBytes: 8)) ?? []
+                }
+            }
+            var symbols: [RecoverySymbol] = []
+            for await part in group { symbols += part }
+            return symbols
+        }
     }
 
     /// The blob's metadata: stored, or fetched from a peer and checked against the blob ID.

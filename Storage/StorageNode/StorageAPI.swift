@@ -93,6 +93,12 @@ struct StorageAPI: Sendable {
             # HELP walrus_node_owned_shards Shards this node owns in the current epoch.
             # TYPE walrus_node_owned_shards gauge
             walrus_node_owned_shards \(await state.ownShards.count)
+            # HELP walrus_node_recovered_slivers_total Slivers rebuilt from recovery symbols.
+            # TYPE walrus_node_recovered_slivers_total counter
+            walrus_node_recovered_slivers_total \(await recovery.recovered)
+            # HELP walrus_node_recovery_pending Blobs waiting for recovery.
+            # TYPE walrus_node_recovery_pending gauge
+            walrus_node_recovery_pending \(await recovery.pending)
 
             """)
     }
@@ -227,9 +233,13 @@ struct StorageAPI: Sendable {
     /// other axis this node holds, with its Merkle proof (BCS `Vec<GeneralRecoverySymbol>`).
     private func recoverySymbols(_ blobID: BlobID, _ query: [String: String]) async -> HTTPResponse {
         let n = await state.shardCount
-        guard let targetText = query["targetSliver"], let target = UInt16(targetText), target < n,
+        // One target (`targetSliver`, as the reference), or several (`targetSlivers=1,2,3`), so that
+        // each source sliver is expanded once for all of them.
+        let targetTexts = query["targetSlivers"].map { $0.split(separator: ",").map(String.init) } ?? query["targetSliver"].map { [$0] } ?? []
+        let targets = targetTexts.compactMap { UInt16($0) }.filter { $0 < n }
+        guard !targets.isEmpty, targets.count == targetTexts.count, targets.count <= Int(n),
             let axis: SliverAxis = query["targetType"] == "primary" ? .primary : query["targetType"] == "secondary" ? .secondary : nil
-        else { return Self.error(.badRequest, "INVALID_ARGUMENT", "give targetSliver (below \(n)) and targetType (primary or secondary)") }
+        else { return Self.error(.badRequest, "INVALID_ARGUMENT", "give targetSliver or targetSlivers (below \(n)) and targetType (primary or secondary)") }
         if let info = store.blobInfo(blobID), info.invalid { return Self.error(.notFound, "BLOB_INVALID", "blob \(blobID) is invalid") }
         guard let config = try? EncodingConfig(shardCount: n) else { return Self.error(.internalServerError, "INTERNAL", "bad shard count") }
         var symbols: [RecoverySymbol] = []
@@ -237,7 +247,8 @@ struct StorageAPI: Sendable {
             guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
                 let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal)
             else { continue }
-            symbols.append(RecoverySymbolSource(sliver: sliver, config: config).symbol(for: SliverIndex(target)))
+            let source = RecoverySymbolSource(sliver: sliver, config: config)
+            for target in targets { symbols.append(source.symbol(for: SliverIndex(target))) }
         }
         guard !symbols.isEmpty else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
         var writer = BCSWriter()
