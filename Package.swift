@@ -111,12 +111,14 @@ let package = Package(
             path: "Storage/StorageNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-node",
-            dependencies: ["StorageNode", "WalrusCore", "WalrusCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "StorageNode", "HTTPKit", "WalrusCore", "WalrusCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Storage/NodeMain", swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-validator",
             dependencies: [
-                "ValidatorNode", "ChainClient", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto",
+                "ValidatorNode", "ChainClient", "HTTPKit", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Chain/ValidatorMain", swiftSettings: strictNoWarnings),

@@ -1,6 +1,6 @@
 import ChainClient
 import ArgumentParser
-import Dispatch
+import HTTPKit
 import Foundation
 import ValidatorNode
 import WalrusCore
@@ -129,20 +129,8 @@ extension WalrusValidator {
             do { loaded = try NodeConfig.load(config) } catch { fail(error.message) }
             let node: ValidatorNode
             do { node = try await ValidatorNode.start(loaded, log: log) } catch { fail(error.message, code: error.code == .network ? 5 : 2) }
-            let stop = AsyncStream<Int32> { continuation in
-                for sig in [SIGINT, SIGTERM] {
-                    signal(sig, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: sig)
-                    source.setEventHandler { continuation.yield(sig) }
-                    source.resume()
-                    nonisolated(unsafe) let keep = source
-                    continuation.onTermination = { _ in keep.cancel() }
-                }
-            }
-            for await sig in stop {
-                log("signal \(sig): stopping")
-                break
-            }
+            let sig = await waitForTerminationSignal()
+            log("signal \(sig): stopping")
             await node.shutdown()
             log("stopped")
         }

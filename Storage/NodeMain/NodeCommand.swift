@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dispatch
+import HTTPKit
 import Foundation
 import StorageNode
 import WalrusCore
@@ -58,20 +58,8 @@ struct WalrusNode: AsyncParsableCommand {
             do { loaded = try StorageConfig.load(config) } catch { fail(error.message) }
             let node: StorageNode
             do { node = try await StorageNode.start(loaded, log: log) } catch { fail(error.message, code: 5) }
-            let stop = AsyncStream<Int32> { continuation in
-                for sig in [SIGINT, SIGTERM] {
-                    signal(sig, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: sig)
-                    source.setEventHandler { continuation.yield(sig) }
-                    source.resume()
-                    nonisolated(unsafe) let keep = source
-                    continuation.onTermination = { _ in keep.cancel() }
-                }
-            }
-            for await sig in stop {
-                log("signal \(sig): stopping")
-                break
-            }
+            let sig = await waitForTerminationSignal()
+            log("signal \(sig): stopping")
             await node.shutdown()
             log("stopped")
         }

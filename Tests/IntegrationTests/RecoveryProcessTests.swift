@@ -11,7 +11,9 @@ import WalrusCrypto
 @Suite(.serialized) struct RecoveryProcessTests {
     typealias R = StorageNodeTests
 
-    @Test(.timeLimit(.minutes(3))) func missedAndWipedNodesRecover() async throws {
+    /// One validator and three running storage nodes sharing ten shards (4, 3, 3): the chain, a
+    /// client, the committee, the nodes' keys and weights in node order.
+    static func threeNodes() async throws -> (LocalChain, ChainClient, CommitteeInfo, [Schnorr.PublicKey], [UInt64]) {
         let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10)
         try chain.start(0)
         try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
@@ -23,6 +25,11 @@ import WalrusCrypto
         let committee = try await client.committee()
         let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
         let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
+        return (chain, client, committee, keys, weights)
+    }
+
+    @Test(.timeLimit(.minutes(3))) func missedAndWipedNodesRecover() async throws {
+        let (chain, client, committee, keys, weights) = try await Self.threeNodes()
         // Upload to the two heaviest nodes (a quorum), leave the lightest out.
         let left = weights.firstIndex(of: weights.min()!)!
         let uploaders = (0..<3).filter { $0 != left }
@@ -95,17 +102,7 @@ import WalrusCrypto
     }
 
     @Test(.timeLimit(.minutes(3))) func aMaliciouslyEncodedBlobEndsUpInvalidEverywhere() async throws {
-        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10)
-        try chain.start(0)
-        try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
-        for i in 0..<3 { try chain.startStorageNode(i) }
-        for i in 0..<3 {
-            try await chain.waitUntil("storage node \(i)") { (try? await R.request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200 }
-        }
-        let client = ChainClient(endpoints: [chain.rpc(0)])
-        let committee = try await client.committee()
-        let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
-        let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
+        let (chain, client, committee, keys, weights) = try await Self.threeNodes()
         let left = weights.firstIndex(of: weights.min()!)!
         let uploaders = (0..<3).filter { $0 != left }
 
