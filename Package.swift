@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "walrus",
             dependencies: [
-                "RedStuff", "WalrusCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RedStuff", "WalrusCore", "WalrusClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strictNoWarnings),
 
@@ -91,6 +91,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
+        .target(
+            name: "WalrusClient",
+            dependencies: ["ChainClient", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
+            path: "Storage/WalrusClient", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 5: the validator node.
         .target(

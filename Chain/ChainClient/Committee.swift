@@ -64,3 +64,27 @@ extension ChainClient {
             epochDurationMs: (o["epochDurationMs"] as? NSNumber)?.uint64Value ?? 0, maxEpochsAhead: (o["maxEpochsAhead"] as? NSNumber)?.uint32Value ?? 0)
     }
 }
+
+/// One registration of a blob ID, as the chain reports it.
+public struct BlobRegistration: Hashable, Sendable {
+    public let objectID: ObjectID
+    public let certifiedEpoch: Epoch?
+    public let endEpoch: Epoch
+    public let deletable: Bool
+    /// Who owns the registration (nil when the server did not say).
+    public let owner: Address?
+}
+
+extension ChainClient {
+    /// Every registration of a blob ID, and whether it was found invalid.
+    public func registrations(_ blobID: BlobID) async throws(ChainClientError) -> (registrations: [BlobRegistration], invalid: Bool) {
+        let o = try await json("/v1/blobs/\(blobID)")
+        let list = (o["registrations"] as? [[String: Any]] ?? []).compactMap { r -> BlobRegistration? in
+            guard let id = (r["objectId"] as? String).flatMap({ try? ObjectID(parsing: $0) }), let end = (r["endEpoch"] as? NSNumber)?.uint32Value else { return nil }
+            return BlobRegistration(
+                objectID: id, certifiedEpoch: (r["certifiedEpoch"] as? NSNumber).map { Epoch($0.uint32Value) }, endEpoch: Epoch(end),
+                deletable: r["deletable"] as? Bool ?? false, owner: (r["owner"] as? String).flatMap { try? Address(parsing: $0) })
+        }
+        return (list, o["invalid"] as? Bool ?? false)
+    }
+}

@@ -15,7 +15,7 @@ public actor TransactionBuilder {
         self.client = client
     }
 
-    public var address: Address { key.publicKey.address }
+    public nonisolated var address: Address { key.publicKey.address }
 
     /// A signed transaction of `operations` at the account's next nonce.
     public func build(_ operations: [Operation]) async throws(ChainClientError) -> SignedTransaction {

@@ -1,4 +1,5 @@
 import RedStuff
+import WalrusClient
 import WalrusCore
 
 /// A failure the CLI reports to the user: a stable code (JSON `error.code`), a message that says
@@ -28,6 +29,18 @@ struct CLIError: Error, CustomStringConvertible {
     }
 
     static func usage(_ message: String) -> CLIError { CLIError(code: "INVALID_ARGUMENT", message, exit: .usage) }
+
+    init(_ error: ClientError) {
+        let exit: Exit = switch error.code {
+        case .config, .invalidArgument: .usage
+        case .notFound: .notFound
+        case .insufficientFunds: .insufficientFunds
+        case .unavailable: .unavailable
+        case .verification: .verificationFailed
+        default: .internalError
+        }
+        self.init(code: error.code.rawValue, error.message, exit: exit)
+    }
 
     init(_ error: RedStuffError) {
         switch error.code {

@@ -11,6 +11,15 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print more progress on stderr.")
     var verbose = false
 
+    @Option(name: .long, help: "The client config file (default: $WALRUS_CONFIG, ./client_config.yaml, ~/.config/walrus/client_config.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "The context of the client config to use.")
+    var context: String?
+
+    @Option(name: .long, help: "Seconds to wait for the network before giving up.")
+    var timeout: Double = 120
+
     /// Progress for humans, on stderr; silent with --quiet.
     func progress(_ text: String) {
         if !quiet { Output.log(text) }

@@ -2,20 +2,24 @@ import ArgumentParser
 import Foundation
 
 /// The `walrus` command: store, read and inspect blobs.
-struct WalrusCommand: ParsableCommand {
+struct WalrusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "walrus",
         abstract: "Store, read and verify blobs on a Walrus-compatible network.",
-        subcommands: [BlobIDCommand.self])
+        subcommands: [StoreCommand.self, ReadCommand.self, BlobIDCommand.self, DevnetCommand.self])
 }
 
 @main
 enum WalrusMain {
-    static func main() {
+    static func main() async {
         let json = CommandLine.arguments.contains("--json")
         do {
             var command = try WalrusCommand.parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as CLIError {
             exit(Output.failure(error, json: json))
         } catch {

@@ -64,7 +64,7 @@ import Testing
     }
 
     /// The help text users see is kept in a golden file; regenerate it with WALRUS_UPDATE_GOLDEN=1.
-    @Test(arguments: [["--help"], ["blob-id", "--help"]])
+    @Test(arguments: [["--help"], ["blob-id", "--help"], ["store", "--help"], ["read", "--help"], ["devnet", "up", "--help"]])
     func helpMatchesTheGoldenFile(arguments: [String]) throws {
         let result = try ProcessRunner.run("walrus", arguments)
         #expect(result.status == 0)

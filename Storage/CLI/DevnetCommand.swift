@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import WalrusClient
+import WalrusCore
+
+/// `walrus devnet up|status|down`: a local network of validators and storage nodes on 127.0.0.1,
+/// run as background processes from the binaries next to `walrus`.
+struct DevnetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnet", abstract: "Run a local network (validators and storage nodes on 127.0.0.1).",
+        subcommands: [Up.self, Status.self, Down.self])
+
+    struct Process: Codable {
+        var name: String
+        var kind: String
+        var pid: Int32
+        var address: String
+    }
+
+    static func binary(_ name: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    static func launch(_ binary: String, _ arguments: [String], log: String) throws -> Int32 {
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process.processIdentifier
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+
+    static func healthy(_ url: String) async -> Bool {
+        guard let url = URL(string: url) else { return false }
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 2
+        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return false }
+        return (response as? HTTPURLResponse)?.statusCode == 200
+    }
+
+    static func waitUntil(_ what: String, seconds: Double, _ condition: () async -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if await condition() { return }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        throw CLIError(code: "UNAVAILABLE", "\(what) did not come up within \(Int(seconds)) s; see the logs in the devnet directory", exit: .unavailable)
+    }
+
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start the local network (creating it on first use).")
+        @Option(help: "The network's directory.") var dir = "devnet"
+        @Option(help: "Number of validators.") var validators = 4
+        @Option(help: "Number of storage nodes.") var nodes = 5
+        @Option(help: "Number of shards.") var shards = 100
+        @Option(name: .customLong("epoch-duration"), help: "Epoch length in seconds.") var epochDuration = 60
+        @Option(name: .customLong("base-port"), help: "First port: validators at +i (p2p) and +100+i (rpc), storage nodes at +200+i (default: 26600, or what the network was created with).") var basePortOption: Int?
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let state = "\(dir)/devnet.json"
+            if let data = FileManager.default.contents(atPath: state), let running = try? JSONDecoder().decode([Process].self, from: data),
+                running.contains(where: { DevnetCommand.isAlive($0.pid) }) {
+                throw CLIError.usage("a devnet is already running in \(dir); `walrus devnet status --dir \(dir)` shows it, `walrus devnet down --dir \(dir)` stops it")
+            }
+            let fresh = !FileManager.default.fileExists(atPath: "\(dir)/genesis.yaml")
+            // The ports are part of the genesis and the node configs, so an existing network keeps its own.
+            let portFile = "\(dir)/base-port"
+            let saved = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if !fresh, let saved, let basePortOption, basePortOption != saved {
+                throw CLIError.usage("the devnet in \(dir) was created with --base-port \(saved); drop --base-port, or use another --dir")
+            }
+            let basePort = fresh ? (basePortOption ?? 26600) : (saved ?? basePortOption ?? 26600)
+            if fresh {
+                let genesis = Foundation.Process()
+                genesis.executableURL = URL(fileURLWithPath: DevnetCommand.binary("walrus-validator"))
+                genesis.arguments = ["genesis", "--dir", dir, "--validators", "\(validators)", "--storage-nodes", "\(nodes)", "--shards", "\(shards)",
+                                     "--epoch-duration-ms", "\(epochDuration * 1000)", "--base-port", "\(basePort)"]
+                genesis.standardOutput = FileHandle.nullDevice
+                try genesis.run()
+                genesis.waitUntilExit()
+                guard genesis.terminationStatus == 0 else { throw CLIError(code: "INTERNAL", "walrus-validator genesis failed", exit: .internalError) }
+                try Data("\(basePort)\n".utf8).write(to: URL(fileURLWithPath: portFile))
+            }
+            try FileManager.default.createDirectory(atPath: "\(dir)/logs", withIntermediateDirectories: true)
+            let validatorCount = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasPrefix("validator-") }.count ?? validators
+            let nodeCount = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasPrefix("storage-node-") }.count ?? nodes
+            var processes: [Process] = []
+            for i in 0..<validatorCount {
+                let pid = try DevnetCommand.launch(DevnetCommand.binary("walrus-validator"), ["run", "--config", "\(dir)/validator-\(i)/config.yaml"], log: "\(dir)/logs/validator-\(i).log")
+                processes.append(Process(name: "validator-\(i)", kind: "validator", pid: pid, address: "127.0.0.1:\(basePort + 100 + i)"))
+            }
+            try writeState(processes, state)
+            let rpcs = (0..<validatorCount).map { "http://127.0.0.1:\(basePort + 100 + $0)" }
+            if !global.quiet { Output.log("starting \(validatorCount) validators…") }
+            try await DevnetCommand.waitUntil("the validators", seconds: 60) { await DevnetCommand.healthy(rpcs[0] + "/v1/health") }
+            for i in 0..<nodeCount {
+                let home = "\(dir)/storage-node-\(i)"
+                if !FileManager.default.fileExists(atPath: "\(home)/config.yaml") {
+                    let initialize = Foundation.Process()
+                    initialize.executableURL = URL(fileURLWithPath: DevnetCommand.binary("walrus-node"))
+                    initialize.arguments = ["init", "--dir", home, "--listen", "127.0.0.1:\(basePort + 200 + i)"] + rpcs.flatMap { ["--chain-rpc", $0] }
+                    initialize.standardOutput = FileHandle.nullDevice
+                    try initialize.run()
+                    initialize.waitUntilExit()
+                }
+                let pid = try DevnetCommand.launch(DevnetCommand.binary("walrus-node"), ["run", "--config", "\(home)/config.yaml"], log: "\(dir)/logs/storage-node-\(i).log")
+                processes.append(Process(name: "storage-node-\(i)", kind: "storage-node", pid: pid, address: "127.0.0.1:\(basePort + 200 + i)"))
+            }
+            try writeState(processes, state)
+            if !global.quiet { Output.log("starting \(nodeCount) storage nodes…") }
+            for i in 0..<nodeCount {
+                try await DevnetCommand.waitUntil("storage node \(i)", seconds: 60) { await DevnetCommand.healthy("http://127.0.0.1:\(basePort + 200 + i)/v1/health") }
+            }
+            // The client config, with the genesis hash pinned.
+            guard let (data, _) = try? await URLSession.shared.data(from: URL(string: rpcs[0] + "/v1/health")!),
+                let health = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let hash = health["genesisHash"] as? String
+            else { throw CLIError(code: "UNAVAILABLE", "the chain did not report its genesis", exit: .unavailable) }
+            let config = ClientConfig(defaultContext: "devnet", contexts: [
+                "devnet": .init(chainRPC: rpcs, genesisHash: hash, walletKeyFile: "client/wallet.key", defaultEpochs: 5),
+            ])
+            do { try config.write(to: "\(dir)/client_config.yaml") } catch { throw CLIError(error) }
+            let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
+            if global.json {
+                let rows: [[String: Any]] = processes.map { ["name": $0.name, "kind": $0.kind, "pid": Int($0.pid), "address": $0.address, "state": "running"] }
+                let object: [String: Any] = ["processes": rows, "config": "\(absolute)/client_config.yaml"]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                Output.result(String(decoding: data, as: UTF8.self))
+            } else {
+                Output.result("devnet \(fresh ? "created and " : "")started in \(absolute):")
+                for p in processes { Output.result("  \(p.name.padding(toLength: 16, withPad: " ", startingAt: 0)) pid \(p.pid)  http://\(p.address)") }
+                Output.result("client config: \(absolute)/client_config.yaml (export WALRUS_CONFIG=\(absolute)/client_config.yaml)")
+            }
+        }
+
+        private func writeState(_ processes: [Process], _ path: String) throws {
+            try JSONEncoder().encode(processes).write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the local network's processes.")
+        @Option(help: "The network's directory.") var dir = "devnet"
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: "\(dir)/devnet.json"), let processes = try? JSONDecoder().decode([Process].self, from: data) else {
+                throw CLIError(code: "NOT_FOUND", "no devnet in \(dir); start one with `walrus devnet up --dir \(dir)`", exit: .notFound)
+            }
+            var rows: [[String: Any]] = []
+            for p in processes {
+                let alive = DevnetCommand.isAlive(p.pid)
+                let state = !alive ? "stopped" : (await DevnetCommand.healthy("http://\(p.address)/v1/health") ? "running" : "starting")
+                rows.append(["name": p.name, "kind": p.kind, "pid": Int(p.pid), "address": p.address, "state": state])
+            }
+            if global.json {
+                let data = try JSONSerialization.data(withJSONObject: ["processes": rows], options: [.sortedKeys])
+                Output.result(String(decoding: data, as: UTF8.self))
+            } else {
+                for row in rows { Output.result("\(row["name"]!)\t\(row["kind"]!)\tpid \(row["pid"]!)\t\(row["address"]!)\t\(row["state"]!)") }
+            }
+        }
+    }
+
+    struct Down: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the local network (its data stays; `up` starts it again).")
+        @Option(help: "The network's directory.") var dir = "devnet"
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: "\(dir)/devnet.json"), let processes = try? JSONDecoder().decode([Process].self, from: data) else {
+                throw CLIError(code: "NOT_FOUND", "no devnet in \(dir)", exit: .notFound)
+            }
+            // Storage nodes first, then validators; SIGTERM, then SIGKILL after ten seconds.
+            for p in processes.reversed() where DevnetCommand.isAlive(p.pid) { kill(p.pid, SIGTERM) }
+            let deadline = Date().addingTimeInterval(10)
+            while processes.contains(where: { DevnetCommand.isAlive($0.pid) }) && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+            for p in processes where DevnetCommand.isAlive(p.pid) { kill(p.pid, SIGKILL) }
+            if !global.quiet { Output.log("stopped \(processes.count) processes") }
+        }
+    }
+}

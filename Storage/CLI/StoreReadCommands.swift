@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import RedStuff
+import WalrusClient
+import WalrusCore
+
+/// Connects the SDK with the global options.
+func connect(_ global: GlobalOptions) async throws -> (WalrusClient, ClientConfig.Context) {
+    do {
+        let (config, _) = try ClientConfig.load(explicit: global.config)
+        let context = try config.context(global.context)
+        return (try await WalrusClient.connect(context, timeoutSeconds: global.timeout), context)
+    } catch { throw CLIError(error) }
+}
+
+/// `walrus store <FILE|-> [FILE…]`.
+struct StoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store", abstract: "Store files as blobs; prints each blob ID.",
+        discussion: "Blobs are deletable unless --permanent is given. Progress goes to stderr, blob IDs to stdout.")
+
+    @Argument(help: "Files to store, or - for standard input.") var files: [String]
+    @Option(help: "Epochs to store for (or max).") var epochs: String?
+    @Flag(help: "Store permanently (cannot be deleted before it expires).") var permanent = false
+    @Flag(help: "Store again even if the blob is already certified.") var force = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let (client, context) = try await connect(global)
+        var count = context.defaultEpochs
+        if let epochs {
+            if epochs == "max" {
+                guard let info = try? await client.chain.epochInfo() else { throw CLIError(code: "UNAVAILABLE", "cannot reach the chain", exit: .unavailable) }
+                count = info.maxEpochsAhead
+            } else {
+                guard let value = UInt32(epochs), value > 0 else { throw CLIError.usage("--epochs is a positive number or max") }
+                count = value
+            }
+        }
+        var results: [[String: Any]] = []
+        for file in files {
+            let bytes: [UInt8]
+            if file == "-" {
+                bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+            } else {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw CLIError(code: "FILE_NOT_FOUND", "cannot read '\(file)'", exit: .usage)
+                }
+                bytes = Array(data)
+            }
+            let result: StoreResult
+            do {
+                result = try await client.store(bytes, epochs: count, permanent: permanent, force: force) { message in
+                    if !global.quiet { Output.log(message) }
+                }
+            } catch { throw CLIError(error) }
+            switch result {
+            case let .newlyCreated(blobID, objectID, endEpoch, cost, encoded, size):
+                results.append(["newlyCreated": [
+                    "blobObject": ["blobId": blobID.description, "id": objectID.description, "endEpoch": endEpoch.rawValue, "size": size, "encodedLength": encoded],
+                    "cost": cost, "file": file,
+                ]])
+                if !global.json { Output.result(blobID.description) }
+                if !global.quiet { Output.log("stored \(file) as \(blobID) until epoch \(endEpoch.rawValue), cost \(FROST(cost))") }
+            case let .alreadyCertified(blobID, objectID, endEpoch):
+                results.append(["alreadyCertified": ["blobId": blobID.description, "objectId": objectID.description, "endEpoch": endEpoch.rawValue, "file": file]])
+                if !global.json { Output.result(blobID.description) }
+                if !global.quiet { Output.log("\(file) is already stored as \(blobID) until epoch \(endEpoch.rawValue)") }
+            }
+        }
+        if global.json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .withoutEscapingSlashes])
+            Output.result(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// `walrus read <BLOB_ID> [--out PATH|-]`.
+struct ReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "read", abstract: "Read a blob; writes its bytes to stdout or --out.")
+
+    @Argument(help: "The blob ID.") var blobID: String
+    @Option(help: "Write the blob to this file (- for stdout).") var out: String?
+    @Flag(name: .customLong("strict-consistency-check"), help: "Re-encode the blob and check the blob ID.") var strict = false
+    @Flag(name: .customLong("skip-consistency-check"), help: "Skip the check after decoding (trusted writers only).") var skip = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        guard !(strict && skip) else { throw CLIError.usage("--strict-consistency-check and --skip-consistency-check exclude each other") }
+        let id: BlobID
+        do { id = try BlobID(parsing: blobID) } catch { throw CLIError.usage(error.message) }
+        let (client, _) = try await connect(global)
+        let blob: [UInt8]
+        do {
+            blob = try await client.read(id, check: strict ? .strict : skip ? .skip : .default) { message in
+                if global.verbose { Output.log(message) }
+            }
+        } catch { throw CLIError(error) }
+        if let out, out != "-" {
+            guard FileManager.default.createFile(atPath: out, contents: Data(blob)) else {
+                throw CLIError(code: "FILE_UNWRITABLE", "cannot write '\(out)'", exit: .usage)
+            }
+            if !global.quiet { Output.log("wrote \(blob.count) bytes to \(out)") }
+        } else {
+            FileHandle.standardOutput.write(Data(blob))
+        }
+    }
+}
