@@ -55,7 +55,8 @@ let package = Package(
         .executableTarget(
             name: "walrus",
             dependencies: [
-                "RedStuff", "WalrusCore", "WalrusClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RedStuff", "WalrusCore", "WalrusClient", "Gateway", "HTTPKit",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strictNoWarnings),
 
@@ -114,6 +115,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Storage/StorageNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+        .target(
+            name: "Gateway",
+            dependencies: ["WalrusClient", "HTTPKit", "WalrusCore", .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Storage/Gateway", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-node",
             dependencies: [

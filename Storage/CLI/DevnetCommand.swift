@@ -20,8 +20,10 @@ struct DevnetCommand: AsyncParsableCommand {
         var address: String
     }
 
+    /// A binary next to this one (found through /proc/self/exe, so `walrus` may come from PATH).
     static func binary(_ name: String) -> String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     static func launch(_ binary: String, _ arguments: [String], log: String) throws -> Int32 {
@@ -129,6 +131,15 @@ struct DevnetCommand: AsyncParsableCommand {
                 "devnet": .init(chainRPC: rpcs, genesisHash: hash, walletKeyFile: "client/wallet.key", defaultEpochs: 5),
             ])
             do { try config.write(to: "\(dir)/client_config.yaml") } catch { throw CLIError(error) }
+            // The gateway (aggregator and publisher) of the devnet, on loopback.
+            let gatewayAddress = "127.0.0.1:\(basePort + 300)"
+            let gatewayPID = try DevnetCommand.launch(
+                DevnetCommand.binary("walrus"),
+                ["daemon", "--bind-address", gatewayAddress, "--config", "\(dir)/client_config.yaml", "--default-epochs", "\(config.contexts["devnet"]!.defaultEpochs)"],
+                log: "\(dir)/logs/gateway.log")
+            processes.append(Process(name: "gateway", kind: "gateway", pid: gatewayPID, address: gatewayAddress))
+            try writeState(processes, state)
+            try await DevnetCommand.waitUntil("the gateway", seconds: 60) { await DevnetCommand.healthy("http://\(gatewayAddress)/status") }
             let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
             if global.json {
                 let rows: [[String: Any]] = processes.map { ["name": $0.name, "kind": $0.kind, "pid": Int($0.pid), "address": $0.address, "state": "running"] }
@@ -159,7 +170,8 @@ struct DevnetCommand: AsyncParsableCommand {
             var rows: [[String: Any]] = []
             for p in processes {
                 let alive = DevnetCommand.isAlive(p.pid)
-                let state = !alive ? "stopped" : (await DevnetCommand.healthy("http://\(p.address)/v1/health") ? "running" : "starting")
+                let probe = p.kind == "gateway" ? "/status" : "/v1/health"
+                let state = !alive ? "stopped" : (await DevnetCommand.healthy("http://\(p.address)\(probe)") ? "running" : "starting")
                 rows.append(["name": p.name, "kind": p.kind, "pid": Int(p.pid), "address": p.address, "state": state])
             }
             if global.json {

@@ -55,15 +55,12 @@ struct StoreCommand: AsyncParsableCommand {
                 }
             } catch { throw CLIError(error) }
             switch result {
-            case let .newlyCreated(blobID, objectID, endEpoch, cost, encoded, size):
-                results.append(["newlyCreated": [
-                    "blobObject": ["blobId": blobID.description, "id": objectID.description, "endEpoch": endEpoch.rawValue, "size": size, "encodedLength": encoded],
-                    "cost": cost, "file": file,
-                ]])
+            case let .newlyCreated(blobID, _, endEpoch, cost, _, _):
+                results.append(["blobStoreResult": result.jsonObject, "path": file])
                 if !global.json { Output.result(blobID.description) }
                 if !global.quiet { Output.log("stored \(file) as \(blobID) until epoch \(endEpoch.rawValue), cost \(FROST(cost))") }
-            case let .alreadyCertified(blobID, objectID, endEpoch):
-                results.append(["alreadyCertified": ["blobId": blobID.description, "objectId": objectID.description, "endEpoch": endEpoch.rawValue, "file": file]])
+            case let .alreadyCertified(blobID, _, endEpoch):
+                results.append(["blobStoreResult": result.jsonObject, "path": file])
                 if !global.json { Output.result(blobID.description) }
                 if !global.quiet { Output.log("\(file) is already stored as \(blobID) until epoch \(endEpoch.rawValue)") }
             }

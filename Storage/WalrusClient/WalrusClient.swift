@@ -20,6 +20,21 @@ public enum StoreResult: Sendable, Equatable {
     }
 }
 
+extension StoreResult {
+    /// The JSON the CLI and the publisher print, shaped like the reference's `BlobStoreResult`.
+    public var jsonObject: [String: Any] {
+        switch self {
+        case let .newlyCreated(blobID, objectID, endEpoch, cost, encoded, size):
+            ["newlyCreated": [
+                "blobObject": ["blobId": blobID.description, "id": objectID.description, "endEpoch": endEpoch.rawValue, "size": size, "encodedLength": encoded] as [String: Any],
+                "cost": cost,
+            ] as [String: Any]]
+        case let .alreadyCertified(blobID, objectID, endEpoch):
+            ["alreadyCertified": ["blobId": blobID.description, "objectId": objectID.description, "endEpoch": endEpoch.rawValue] as [String: Any]]
+        }
+    }
+}
+
 /// The SDK: stores and reads blobs on a network of validators and storage nodes.
 public final class WalrusClient: Sendable {
     public let chain: ChainClient

@@ -55,6 +55,10 @@ import Testing
         (["blob-id"], "Missing expected argument"),
         (["blob-id", "/tmp", "--n-shards", "10"], "not a regular file"),
         (["frobnicate"], "Unexpected argument"),
+        (["publisher", "--bind-address", "0.0.0.0:31999"], "--auth-token-file"),
+        (["daemon", "--bind-address", "localhost"], "host:port"),
+        (["read", "not-a-blob-id"], "blob ID"),
+        (["read", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--config", "/nonexistent/client_config.yaml"], "/nonexistent/client_config.yaml"),
     ])
     func usageErrorsExitTwo(arguments: [String], message: String) throws {
         let result = try ProcessRunner.run("walrus", arguments, stdin: Data())
@@ -64,7 +68,7 @@ import Testing
     }
 
     /// The help text users see is kept in a golden file; regenerate it with WALRUS_UPDATE_GOLDEN=1.
-    @Test(arguments: [["--help"], ["blob-id", "--help"], ["store", "--help"], ["read", "--help"], ["devnet", "up", "--help"]])
+    @Test(arguments: [["--help"], ["blob-id", "--help"], ["store", "--help"], ["read", "--help"], ["devnet", "up", "--help"], ["daemon", "--help"]])
     func helpMatchesTheGoldenFile(arguments: [String]) throws {
         let result = try ProcessRunner.run("walrus", arguments)
         #expect(result.status == 0)

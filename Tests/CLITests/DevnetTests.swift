@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// The newcomer's path, as real processes: `walrus devnet up`, `store`, `read`, `devnet down`.
@@ -24,19 +27,39 @@ import Testing
         } == 0
     }
 
-    @Test func upStoreReadDown() throws {
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let body: Data
+    }
+
+    /// One HTTP request, with a time limit.
+    static func http(_ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.timeoutInterval = 120
+        request.httpBody = body
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields[String(describing: name).lowercased()] = String(describing: value) }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    @Test func upStoreReadDown() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let net = ["--dir", dir.path]
-        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "1", "--nodes", "3", "--shards", "10",
+        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "1", "--nodes", "3", "--shards", "40",
                                                   "--base-port", "\(Self.freeBasePort())"] + net, timeoutSeconds: 120)
         defer { _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net) }
         #expect(up.status == 0, "stderr: \(up.stderr)")
         let config = ["--config", dir.appendingPathComponent("client_config.yaml").path]
 
         var storedIDs: [String] = []
-        // Files of 0 B, 1 B and 1 MiB go in and come back byte for byte.
-        for size in [0, 1, 1 << 20] {
+        // Files of 0 B, 1 B, 1 MiB and 20 MiB go in and come back byte for byte.
+        for size in [0, 1, 1 << 20, 20 << 20] {
             var generator = SystemRandomNumberGenerator()
             let bytes = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
             let file = dir.appendingPathComponent("file-\(size)")
@@ -48,7 +71,7 @@ import Testing
             #expect(blobID.count == 43, "stdout: \(store.stdout)")
 
             // The ID the network took is the one computed locally.
-            let local = try ProcessRunner.run("walrus", ["blob-id", file.path, "--n-shards", "10"])
+            let local = try ProcessRunner.run("walrus", ["blob-id", file.path, "--n-shards", "40"])
             #expect(local.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == blobID)
 
             let out = dir.appendingPathComponent("read-\(size)")
@@ -67,8 +90,77 @@ import Testing
         #expect(unknown.status == 3, "stderr: \(unknown.stderr)")
         #expect(unknown.stdout.isEmpty)
 
-        // With every storage node gone, reads and stores fail as "unavailable" (exit 5), within the timeout.
+        // The devnet's gateway: the publisher stores bodies, the aggregator serves them.
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("devnet.json"))) as? [[String: Any]] ?? []
+        let gatewayAddress = try #require(state.first { $0["kind"] as? String == "gateway" }?["address"] as? String)
+        let gateway = "http://\(gatewayAddress)"
+        for size in [0, 1, 1 << 20] {
+            let bytes = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+            let put = try await Self.http("PUT", "\(gateway)/v1/blobs?epochs=2", body: bytes)
+            #expect(put.status == 200, "PUT \(size) B: \(String(decoding: put.body, as: UTF8.self))")
+            let result = try JSONSerialization.jsonObject(with: put.body) as? [String: Any]
+            // The empty blob went in through the CLI already, from the same wallet: it is reused.
+            let created = (result?["newlyCreated"] as? [String: Any])?["blobObject"] as? [String: Any] ?? result?["alreadyCertified"] as? [String: Any]
+            #expect((result?["alreadyCertified"] != nil) == (size == 0))
+            let blobID = try #require(created?["blobId"] as? String, "\(String(decoding: put.body, as: UTF8.self))")
+            let file = dir.appendingPathComponent("gateway-\(size)")
+            try bytes.write(to: file)
+            let local = try ProcessRunner.run("walrus", ["blob-id", file.path, "--n-shards", "40"])
+            #expect(local.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == blobID)
+
+            let get = try await Self.http("GET", "\(gateway)/v1/blobs/\(blobID)")
+            #expect(get.status == 200)
+            #expect(get.body == bytes)
+            #expect(get.headers["etag"] == "\"\(blobID)\"")
+            #expect(get.headers["cache-control"]?.contains("immutable") == true)
+            #expect(get.headers["access-control-allow-origin"] == "*")
+            let cached = try await Self.http("GET", "\(gateway)/v1/blobs/\(blobID)", headers: ["If-None-Match": "\"\(blobID)\""])
+            #expect(cached.status == 304)
+            if size >= 20 {
+                let range = try await Self.http("GET", "\(gateway)/v1/blobs/\(blobID)", headers: ["Range": "bytes=10-19"])
+                #expect(range.status == 206)
+                #expect(range.body == bytes[10..<20])
+                #expect(range.headers["content-range"] == "bytes 10-19/\(size)")
+            }
+            let outside = try await Self.http("GET", "\(gateway)/v1/blobs/\(blobID)", headers: ["Range": "bytes=\(size + 5)-"])
+            #expect(outside.status == 416)
+        }
+        #expect(try await Self.http("GET", "\(gateway)/v1/blobs/\(String(repeating: "A", count: 43))").status == 404)
+        #expect(try await Self.http("GET", "\(gateway)/v1/blobs/not-a-blob-id").status == 400)
+        #expect(try await Self.http("PUT", "\(gateway)/v1/blobs?epochs=zero", body: Data([1])).status == 400)
+        #expect(try await Self.http("PUT", "\(gateway)/v1/blobs", body: Data(count: (10 << 20) + 1)).status == 413)
+        #expect(try await Self.http("DELETE", "\(gateway)/v1/blobs").status == 405)
+        let api = try await Self.http("GET", "\(gateway)/v1/api")
+        #expect(api.status == 200)
+        #expect(String(decoding: api.body, as: UTF8.self).contains("\"/v1/blobs/{blob_id}\""))
+
+        // A publisher with a token refuses requests without it, and serves no reads.
+        let tokenFile = dir.appendingPathComponent("token")
+        try Data("s3cret\n".utf8).write(to: tokenFile)
+        let publisherPort = Self.freeBasePort() + 300
+        let publisher = Process()
+        publisher.executableURL = ProcessRunner.productsDirectory.appendingPathComponent("walrus")
+        publisher.arguments = ["publisher", "--bind-address", "127.0.0.1:\(publisherPort)", "--auth-token-file", tokenFile.path, "-q"] + config
+        publisher.standardOutput = FileHandle.nullDevice
+        publisher.standardError = FileHandle.nullDevice
+        try publisher.run()
+        defer { if publisher.isRunning { kill(publisher.processIdentifier, SIGKILL) } }
+        let publisherURL = "http://127.0.0.1:\(publisherPort)"
+        var listening = false
+        for _ in 0..<100 where !listening {
+            listening = (try? await Self.http("GET", "\(publisherURL)/status"))?.status == 200
+            if !listening { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(listening)
+        #expect(try await Self.http("PUT", "\(publisherURL)/v1/blobs", body: Data([7])).status == 401)
+        #expect(try await Self.http("PUT", "\(publisherURL)/v1/blobs", body: Data([7]), headers: ["Authorization": "Bearer wrong"]).status == 401)
+        #expect(try await Self.http("PUT", "\(publisherURL)/v1/blobs?epochs=1", body: Data([7]), headers: ["Authorization": "Bearer s3cret"]).status == 200)
+        #expect(try await Self.http("GET", "\(publisherURL)/v1/blobs/\(storedIDs[1])").status == 404)
+        publisher.terminate()
+        publisher.waitUntilExit()
+        #expect(publisher.terminationStatus == 0)
+
+        // With every storage node gone, reads and stores fail as "unavailable" (exit 5), within the timeout.
         for process in state where process["kind"] as? String == "storage-node" {
             if let pid = process["pid"] as? Int { kill(Int32(pid), SIGKILL) }
         }
@@ -79,6 +171,8 @@ import Testing
         #expect(refused.status == 5, "stderr: \(refused.stderr)")
         #expect(refused.stdout.isEmpty)
         #expect(Date().timeIntervalSince(started) < 40)
+        let unavailable = try await Self.http("GET", "\(gateway)/v1/blobs/\(storedIDs[0])")
+        #expect(unavailable.status == 503)
 
         // A second `up` on a running network is refused without touching it.
         let twice = try ProcessRunner.run("walrus", ["devnet", "up"] + net, timeoutSeconds: 60)

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import HTTPKit
+import NIOCore
+import NIOPosix
+
+/// The options `daemon`, `publisher` and `aggregator` share.
+struct GatewayOptions: ParsableArguments {
+    @Option(name: .customLong("bind-address"), help: "Where to listen (host:port).") var bindAddress = "127.0.0.1:31415"
+    @Option(name: .customLong("max-body-size"), help: "The largest blob the publisher takes, in KiB.") var maxBodyKiB = 10_240
+    @Option(name: .customLong("default-epochs"), help: "Epochs when a store names none.") var defaultEpochs: UInt32 = 1
+    @Option(name: .customLong("auth-token-file"), help: "A file holding the bearer token PUT requests must carry (also $WALRUS_PUBLISHER_TOKEN); required when the publisher listens beyond loopback.")
+    var authTokenFile: String?
+}
+
+enum GatewayRunner {
+    static func run(aggregator: Bool, publisher: Bool, _ options: GatewayOptions, _ global: GlobalOptions) async throws {
+        let parts = options.bindAddress.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]), (0...65_535).contains(port) else {
+            throw CLIError.usage("--bind-address is host:port, not '\(options.bindAddress)'")
+        }
+        let host = String(parts[0])
+        var token = ProcessInfo.processInfo.environment["WALRUS_PUBLISHER_TOKEN"]
+        if let file = options.authTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw CLIError.usage("cannot read a token from --auth-token-file \(file)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1"
+        if publisher && !loopback && token == nil {
+            throw CLIError.usage("a publisher on \(host) is open to anyone who can reach it and spends this wallet's WAL; give --auth-token-file (or $WALRUS_PUBLISHER_TOKEN), or bind to 127.0.0.1")
+        }
+        guard options.maxBodyKiB > 0 else { throw CLIError.usage("--max-body-size must be positive") }
+        let (client, _) = try await connect(global)
+        var gatewayOptions = Gateway.Options()
+        gatewayOptions.aggregator = aggregator
+        gatewayOptions.publisher = publisher
+        gatewayOptions.maxBodyBytes = options.maxBodyKiB * 1024
+        gatewayOptions.bearerToken = token
+        gatewayOptions.defaultEpochs = options.defaultEpochs
+        let gateway = Gateway(client: client, options: gatewayOptions)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let server = HTTPServer(
+            group: group, bodyBytesMax: publisher ? gatewayOptions.maxBodyBytes : 64 << 10,
+            tooLarge: { .error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \($0) bytes (--max-body-size)") },
+            router: { await gateway.handle($0) })
+        let channel: any Channel
+        do { channel = try await server.listen(host: host, port: port) } catch {
+            try? await group.shutdownGracefully()
+            throw CLIError(code: "UNAVAILABLE", "cannot listen on \(options.bindAddress): \(error)", exit: .unavailable)
+        }
+        let roles = [aggregator ? "aggregator" : nil, publisher ? "publisher" : nil].compactMap { $0 }.joined(separator: " and ")
+        if !global.quiet { Output.log("\(roles) on http://\(options.bindAddress) (OpenAPI at /v1/api); Ctrl-C stops it") }
+        let signal = await waitForTerminationSignal()
+        if !global.quiet { Output.log("signal \(signal): stopping") }
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "daemon", abstract: "Run an HTTP aggregator and publisher (GET and PUT /v1/blobs).")
+    @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var global: GlobalOptions
+    func run() async throws { try await GatewayRunner.run(aggregator: true, publisher: true, gateway, global) }
+}
+
+struct PublisherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "publisher", abstract: "Run an HTTP publisher (PUT /v1/blobs stores the body).")
+    @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var global: GlobalOptions
+    func run() async throws { try await GatewayRunner.run(aggregator: false, publisher: true, gateway, global) }
+}
+
+struct AggregatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "aggregator", abstract: "Run an HTTP aggregator (GET /v1/blobs/{id} serves blobs).")
+    @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var global: GlobalOptions
+    func run() async throws { try await GatewayRunner.run(aggregator: true, publisher: false, gateway, global) }
+}

@@ -1,0 +1,174 @@
+import Foundation
+public import HTTPKit
+import NIOHTTP1
+public import WalrusClient
+import WalrusCore
+
+/// The HTTP gateway (PROTOCOL.md §6.2, §6.3): an aggregator that serves blobs by ID and a publisher
+/// that stores request bodies as blobs, over one `WalrusClient`.
+public struct Gateway: Sendable {
+    public struct Options: Sendable {
+        /// Serve `GET /v1/blobs/{id}`.
+        public var aggregator = true
+        /// Serve `PUT /v1/blobs`.
+        public var publisher = true
+        /// The largest body the publisher takes (the reference's default is 10 MiB).
+        public var maxBodyBytes = 10 << 20
+        /// When set, `PUT` needs `Authorization: Bearer <token>`.
+        public var bearerToken: String?
+        /// Epochs when the request names none (the reference's default is 1).
+        public var defaultEpochs: UInt32 = 1
+        public init() {}
+    }
+
+    public let client: WalrusClient
+    public let options: Options
+
+    public init(client: WalrusClient, options: Options) {
+        self.client = client
+        self.options = options
+    }
+
+    /// The answer to one request.
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        var response = await route(request)
+        response.headers.append(("access-control-allow-origin", "*"))
+        return response
+    }
+
+    private func route(_ request: HTTPRequest) async -> HTTPResponse {
+        let parts = request.components
+        let isBlobs = parts.count >= 2 && parts[0] == "v1" && parts[1] == "blobs" && parts.count <= 3
+        if request.method == .OPTIONS {
+            var response = HTTPResponse(status: .noContent, contentType: "text/plain", body: [])
+            response.headers += [
+                ("access-control-allow-methods", "GET, HEAD, PUT, OPTIONS"),
+                ("access-control-allow-headers", "authorization, content-type, range, if-none-match"),
+                ("access-control-max-age", "86400"),
+            ]
+            return response
+        }
+        if request.method == .GET && parts == ["v1", "api"] {
+            return HTTPResponse(status: .ok, contentType: "application/json", body: Array(Gateway.openAPI(options).utf8))
+        }
+        if request.method == .GET && parts == ["status"] {
+            return .json(["aggregator": options.aggregator, "publisher": options.publisher, "maxBodyBytes": options.maxBodyBytes])
+        }
+        if isBlobs && parts.count == 3 && (request.method == .GET || request.method == .HEAD) {
+            guard options.aggregator else { return .error(.notFound, code: "NOT_FOUND", "this gateway does not serve blobs (it runs as a publisher only)") }
+            return await read(parts[2], request)
+        }
+        if isBlobs && parts.count == 2 && request.method == .PUT {
+            guard options.publisher else { return .error(.notFound, code: "NOT_FOUND", "this gateway does not store blobs (it runs as an aggregator only)") }
+            return await store(request)
+        }
+        if isBlobs {
+            return .error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", "use GET /v1/blobs/{blob_id} or PUT /v1/blobs")
+        }
+        return .error(.notFound, code: "NOT_FOUND", "no route \(request.method) \(request.path); see GET /v1/api")
+    }
+
+    // MARK: Aggregator
+
+    private func read(_ text: String, _ request: HTTPRequest) async -> HTTPResponse {
+        guard let blobID = try? BlobID(parsing: text) else {
+            return .error(.badRequest, code: "INVALID_BLOB_ID", "not a blob ID: \(text) (43 characters of URL-safe base64)")
+        }
+        let strict = request.query["strict_consistency_check"] == "true", skip = request.query["skip_consistency_check"] == "true"
+        if strict && skip {
+            return .error(.badRequest, code: "INVALID_ARGUMENT", "strict_consistency_check and skip_consistency_check exclude each other")
+        }
+        let etag = "\"\(blobID)\""
+        if request.headers["if-none-match"] == etag {
+            var response = HTTPResponse(status: .notModified, contentType: "application/octet-stream", body: [])
+            response.headers += Gateway.cacheHeaders(etag)
+            return response
+        }
+        let blob: [UInt8]
+        do {
+            blob = try await client.read(blobID, check: strict ? .strict : skip ? .skip : .default)
+        } catch {
+            return Gateway.errorResponse(error)
+        }
+        var status = HTTPResponseStatus.ok
+        var body = blob
+        var extra = Gateway.cacheHeaders(etag) + [("accept-ranges", "bytes")]
+        if let range = request.headers["range"] {
+            switch Gateway.byteRange(range, size: blob.count) {
+            case .some(let r):
+                status = .partialContent
+                body = Array(blob[r])
+                extra.append(("content-range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(blob.count)"))
+            case .none:
+                var response = HTTPResponse.error(.rangeNotSatisfiable, code: "RANGE_NOT_SATISFIABLE", "the range '\(range)' is outside the blob's \(blob.count) bytes")
+                response.headers.append(("content-range", "bytes */\(blob.count)"))
+                return response
+            }
+        }
+        var response = HTTPResponse(status: status, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : body)
+        response.headers += extra
+        return response
+    }
+
+    static func cacheHeaders(_ etag: String) -> [(String, String)] {
+        // A blob ID names its content for ever: caches may keep it as long as they like.
+        [("etag", etag), ("cache-control", "public, max-age=31536000, immutable"), ("x-content-type-options", "nosniff")]
+    }
+
+    /// One range of `bytes=a-b`, `bytes=a-` or `bytes=-n` within `size` bytes; nil when unsatisfiable
+    /// or malformed (several ranges included).
+    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
+        let spec = header.trimmingCharacters(in: .whitespaces)
+        guard spec.hasPrefix("bytes="), !spec.contains(",") else { return nil }
+        let bounds = spec.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard bounds.count == 2 else { return nil }
+        switch (Int(bounds[0]), Int(bounds[1])) {
+        case let (start?, end?) where start >= 0 && start <= end && start < size:
+            return start..<(min(end, size - 1) + 1)
+        case let (start?, nil) where bounds[1].isEmpty && start >= 0 && start < size:
+            return start..<size
+        case let (nil, suffix?) where bounds[0].isEmpty && suffix > 0 && size > 0:
+            return max(0, size - suffix)..<size
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Publisher
+
+    private func store(_ request: HTTPRequest) async -> HTTPResponse {
+        if let token = options.bearerToken, request.headers["authorization"] != "Bearer \(token)" {
+            var response = HTTPResponse.error(.unauthorized, code: "UNAUTHENTICATED", "this publisher needs 'Authorization: Bearer <token>'")
+            response.headers.append(("www-authenticate", "Bearer"))
+            return response
+        }
+        var epochs = options.defaultEpochs
+        if let text = request.query["epochs"] {
+            guard let value = UInt32(text), value > 0 else { return .error(.badRequest, code: "INVALID_ARGUMENT", "epochs must be a positive number, not '\(text)'") }
+            epochs = value
+        }
+        let permanent = request.query["permanent"] == "true"
+        if permanent && request.query["deletable"] == "true" {
+            return .error(.badRequest, code: "INVALID_ARGUMENT", "a blob is either permanent or deletable")
+        }
+        let force = request.query["force"] == "true"
+        let result: StoreResult
+        do {
+            result = try await client.store(request.body, epochs: epochs, permanent: permanent, force: force)
+        } catch {
+            return Gateway.errorResponse(error)
+        }
+        return .json(result.jsonObject)
+    }
+
+    static func errorResponse(_ error: ClientError) -> HTTPResponse {
+        switch error.code {
+        case .notFound: .error(.notFound, code: error.code.rawValue, error.message)
+        case .unavailable: .error(.serviceUnavailable, code: error.code.rawValue, error.message, retryable: true)
+        case .insufficientFunds: .error(.paymentRequired, code: error.code.rawValue, error.message)
+        case .invalidArgument: .error(.badRequest, code: error.code.rawValue, error.message)
+        case .verification: .error(.unprocessableEntity, code: error.code.rawValue, error.message)
+        default: .error(.internalServerError, code: error.code.rawValue, error.message)
+        }
+    }
+}
