@@ -11,10 +11,20 @@ struct WalrusCommand: AsyncParsableCommand {
 
 @main
 enum WalrusMain {
+    /// A blob ID is URL-safe base64 and may start with '-' (say `-hX…`), which the parser would take
+    /// for options. Such arguments move behind a `--`, where only positional arguments are parsed.
+    static func protectingBlobIDs(_ arguments: [String]) -> [String] {
+        guard !arguments.contains("--") else { return arguments }
+        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let isBlobID = { (a: String) in a.count == 43 && a.hasPrefix("-") && a.allSatisfy(alphabet.contains) }
+        let ids = arguments.filter(isBlobID)
+        return ids.isEmpty ? arguments : arguments.filter { !isBlobID($0) } + ["--"] + ids
+    }
+
     static func main() async {
         let json = CommandLine.arguments.contains("--json")
         do {
-            var command = try WalrusCommand.parseAsRoot()
+            var command = try WalrusCommand.parseAsRoot(WalrusMain.protectingBlobIDs(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -58,6 +58,8 @@ import Testing
         (["publisher", "--bind-address", "0.0.0.0:31999"], "--auth-token-file"),
         (["daemon", "--bind-address", "localhost"], "host:port"),
         (["read", "not-a-blob-id"], "blob ID"),
+        // A blob ID may start with '-': it is still the blob ID, not options (-h would print help).
+        (["read", "-hAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--config", "/nonexistent/c.yaml"], "/nonexistent/c.yaml"),
         (["read", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--config", "/nonexistent/client_config.yaml"], "/nonexistent/client_config.yaml"),
     ])
     func usageErrorsExitTwo(arguments: [String], message: String) throws {
