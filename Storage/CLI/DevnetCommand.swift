@@ -11,7 +11,7 @@ import WalrusCore
 struct DevnetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devnet", abstract: "Run a local network (validators and storage nodes on 127.0.0.1).",
-        subcommands: [Up.self, Status.self, Down.self])
+        subcommands: [Up.self, Status.self, Down.self, Kill.self, Restart.self])
 
     struct Process: Codable {
         var name: String
@@ -39,7 +39,37 @@ struct DevnetCommand: AsyncParsableCommand {
         return process.processIdentifier
     }
 
-    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+    /// Whether the process runs: it exists and is not a zombie waiting for a parent to reap it.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")") else { return true }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
+    }
+
+    /// How `up` starts a process of the devnet in `dir`: its binary, arguments and log.
+    static func launchSpec(_ p: Process, dir: String) -> (binary: String, arguments: [String], log: String) {
+        switch p.kind {
+        case "validator": (binary("walrus-validator"), ["run", "--config", "\(dir)/\(p.name)/config.yaml"], "\(dir)/logs/\(p.name).log")
+        case "storage-node": (binary("walrus-node"), ["run", "--config", "\(dir)/\(p.name)/config.yaml"], "\(dir)/logs/\(p.name).log")
+        default: (binary("walrus"), ["daemon", "--bind-address", p.address, "--config", "\(dir)/client_config.yaml", "-q"], "\(dir)/logs/\(p.name).log")
+        }
+    }
+
+    static func loadState(_ dir: String) throws -> [Process] {
+        guard let data = FileManager.default.contents(atPath: "\(dir)/devnet.json"), let processes = try? JSONDecoder().decode([Process].self, from: data) else {
+            throw CLIError(code: "NOT_FOUND", "no devnet in \(dir); start one with `walrus devnet up --dir \(dir)`", exit: .notFound)
+        }
+        return processes
+    }
+
+    static func find(_ name: String, in processes: [Process], dir: String) throws -> Int {
+        guard let index = processes.firstIndex(where: { $0.name == name }) else {
+            throw CLIError(code: "NOT_FOUND", "no process \(name) in \(dir); `walrus devnet status --dir \(dir)` lists them: \(processes.map(\.name).joined(separator: ", "))", exit: .notFound)
+        }
+        return index
+    }
 
     static func healthy(_ url: String) async -> Bool {
         guard let url = URL(string: url) else { return false }
@@ -98,8 +128,10 @@ struct DevnetCommand: AsyncParsableCommand {
             let nodeCount = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasPrefix("storage-node-") }.count ?? nodes
             var processes: [Process] = []
             for i in 0..<validatorCount {
-                let pid = try DevnetCommand.launch(DevnetCommand.binary("walrus-validator"), ["run", "--config", "\(dir)/validator-\(i)/config.yaml"], log: "\(dir)/logs/validator-\(i).log")
-                processes.append(Process(name: "validator-\(i)", kind: "validator", pid: pid, address: "127.0.0.1:\(basePort + 100 + i)"))
+                var p = Process(name: "validator-\(i)", kind: "validator", pid: 0, address: "127.0.0.1:\(basePort + 100 + i)")
+                let spec = DevnetCommand.launchSpec(p, dir: dir)
+                p.pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
+                processes.append(p)
             }
             try writeState(processes, state)
             let rpcs = (0..<validatorCount).map { "http://127.0.0.1:\(basePort + 100 + $0)" }
@@ -115,8 +147,10 @@ struct DevnetCommand: AsyncParsableCommand {
                     try initialize.run()
                     initialize.waitUntilExit()
                 }
-                let pid = try DevnetCommand.launch(DevnetCommand.binary("walrus-node"), ["run", "--config", "\(home)/config.yaml"], log: "\(dir)/logs/storage-node-\(i).log")
-                processes.append(Process(name: "storage-node-\(i)", kind: "storage-node", pid: pid, address: "127.0.0.1:\(basePort + 200 + i)"))
+                var p = Process(name: "storage-node-\(i)", kind: "storage-node", pid: 0, address: "127.0.0.1:\(basePort + 200 + i)")
+                let spec = DevnetCommand.launchSpec(p, dir: dir)
+                p.pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
+                processes.append(p)
             }
             try writeState(processes, state)
             if !global.quiet { Output.log("starting \(nodeCount) storage nodes…") }
@@ -133,11 +167,10 @@ struct DevnetCommand: AsyncParsableCommand {
             do { try config.write(to: "\(dir)/client_config.yaml") } catch { throw CLIError(error) }
             // The gateway (aggregator and publisher) of the devnet, on loopback.
             let gatewayAddress = "127.0.0.1:\(basePort + 300)"
-            let gatewayPID = try DevnetCommand.launch(
-                DevnetCommand.binary("walrus"),
-                ["daemon", "--bind-address", gatewayAddress, "--config", "\(dir)/client_config.yaml", "--default-epochs", "\(config.contexts["devnet"]!.defaultEpochs)"],
-                log: "\(dir)/logs/gateway.log")
-            processes.append(Process(name: "gateway", kind: "gateway", pid: gatewayPID, address: gatewayAddress))
+            var gateway = Process(name: "gateway", kind: "gateway", pid: 0, address: gatewayAddress)
+            let gatewaySpec = DevnetCommand.launchSpec(gateway, dir: dir)
+            gateway.pid = try DevnetCommand.launch(gatewaySpec.binary, gatewaySpec.arguments, log: gatewaySpec.log)
+            processes.append(gateway)
             try writeState(processes, state)
             try await DevnetCommand.waitUntil("the gateway", seconds: 60) { await DevnetCommand.healthy("http://\(gatewayAddress)/status") }
             let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
@@ -198,6 +231,46 @@ struct DevnetCommand: AsyncParsableCommand {
             while processes.contains(where: { DevnetCommand.isAlive($0.pid) }) && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
             for p in processes where DevnetCommand.isAlive(p.pid) { kill(p.pid, SIGKILL) }
             if !global.quiet { Output.log("stopped \(processes.count) processes") }
+        }
+    }
+
+    struct Kill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Kill one process of the local network (SIGKILL), to see how the rest copes.")
+        @Argument(help: "The process, as `status` names it (validator-0, storage-node-2, gateway).") var name: String
+        @Option(help: "The network's directory.") var dir = "devnet"
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let processes = try DevnetCommand.loadState(dir)
+            let p = processes[try DevnetCommand.find(name, in: processes, dir: dir)]
+            guard DevnetCommand.isAlive(p.pid) else { throw CLIError.usage("\(name) is not running; `walrus devnet restart \(name) --dir \(dir)` starts it") }
+            kill(p.pid, SIGKILL)
+            if !global.quiet { Output.log("killed \(name) (pid \(p.pid)); `walrus devnet restart \(name) --dir \(dir)` starts it again") }
+        }
+    }
+
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restart one process of the local network with its data.")
+        @Argument(help: "The process, as `status` names it.") var name: String
+        @Option(help: "The network's directory.") var dir = "devnet"
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            var processes = try DevnetCommand.loadState(dir)
+            let index = try DevnetCommand.find(name, in: processes, dir: dir)
+            let old = processes[index]
+            if DevnetCommand.isAlive(old.pid) {
+                kill(old.pid, SIGTERM)
+                let deadline = Date().addingTimeInterval(10)
+                while DevnetCommand.isAlive(old.pid) && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+                if DevnetCommand.isAlive(old.pid) { kill(old.pid, SIGKILL) }
+            }
+            let spec = DevnetCommand.launchSpec(old, dir: dir)
+            processes[index].pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
+            try JSONEncoder().encode(processes).write(to: URL(fileURLWithPath: "\(dir)/devnet.json"))
+            let probe = old.kind == "gateway" ? "/status" : "/v1/health"
+            try await DevnetCommand.waitUntil(name, seconds: 60) { await DevnetCommand.healthy("http://\(old.address)\(probe)") }
+            if !global.quiet { Output.log("restarted \(name) (pid \(processes[index].pid))") }
         }
     }
 }

@@ -6,7 +6,10 @@ struct WalrusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "walrus",
         abstract: "Store, read and verify blobs on a Walrus-compatible network.",
-        subcommands: [StoreCommand.self, ReadCommand.self, BlobIDCommand.self, DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self])
+        subcommands: [
+            StoreCommand.self, ReadCommand.self, BlobStatusCommand.self, BlobIDCommand.self, InfoCommand.self, HealthCommand.self, WalletCommand.self,
+            DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self,
+        ])
 }
 
 @main

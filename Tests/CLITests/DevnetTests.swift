@@ -184,4 +184,48 @@ import Testing
         let status = try ProcessRunner.run("walrus", ["devnet", "status", "--json"] + net)
         #expect(!status.stdout.contains("\"running\""), "stdout: \(status.stdout)")
     }
+
+    /// A validator killed while a store runs does not make the store fail; `devnet kill` and
+    /// `devnet restart` take one process down and bring it back with its data.
+    @Test func aValidatorKilledDuringAStore() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let net = ["--dir", dir.path]
+        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "4", "--nodes", "3", "--shards", "10",
+                                                  "--base-port", "\(Self.freeBasePort())"] + net, timeoutSeconds: 120)
+        defer { _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net) }
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        let config = ["--config", dir.appendingPathComponent("client_config.yaml").path]
+        let file = dir.appendingPathComponent("blob")
+        try Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: file)
+
+        // The first RPC endpoint the client tries dies as the store starts.
+        let store = Process()
+        store.executableURL = ProcessRunner.productsDirectory.appendingPathComponent("walrus")
+        store.arguments = ["store", file.path, "--epochs", "2", "-q"] + config
+        let out = Pipe()
+        store.standardOutput = out
+        store.standardError = FileHandle.nullDevice
+        try store.run()
+        let kill = try ProcessRunner.run("walrus", ["devnet", "kill", "validator-0"] + net)
+        #expect(kill.status == 0, "stderr: \(kill.stderr)")
+        let blobID = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        store.waitUntilExit()
+        #expect(store.terminationStatus == 0)
+        #expect(blobID.count == 43)
+
+        let read = try ProcessRunner.run("walrus", ["read", blobID, "--out", dir.appendingPathComponent("back").path] + config, timeoutSeconds: 120)
+        #expect(read.status == 0, "stderr: \(read.stderr)")
+        #expect(FileManager.default.contents(atPath: dir.appendingPathComponent("back").path) == (try Data(contentsOf: file)))
+
+        let status = try ProcessRunner.run("walrus", ["devnet", "status", "--json"] + net)
+        #expect(status.stdout.contains("\"stopped\""), "stdout: \(status.stdout)")
+        let restart = try ProcessRunner.run("walrus", ["devnet", "restart", "validator-0"] + net, timeoutSeconds: 90)
+        #expect(restart.status == 0, "stderr: \(restart.stderr)")
+        let after = try ProcessRunner.run("walrus", ["devnet", "status", "--json"] + net)
+        #expect(!after.stdout.contains("\"stopped\""), "stdout: \(after.stdout)")
+        let unknown = try ProcessRunner.run("walrus", ["devnet", "kill", "validator-9"] + net)
+        #expect(unknown.status == 3)
+        #expect(unknown.stderr.contains("validator-0"))
+    }
 }
