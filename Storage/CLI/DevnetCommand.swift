@@ -39,6 +39,16 @@ struct DevnetCommand: AsyncParsableCommand {
         return process.processIdentifier
     }
 
+    /// Seconds from `90`, `90s`, `10m` or `1h`.
+    static func parseDuration(_ text: String) throws -> Int {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]
+        let (number, unit) = text.last.flatMap { units[$0] }.map { (String(text.dropLast()), $0) } ?? (text, 1)
+        guard let value = Int(number), value > 0, value <= 365 * 86_400 / unit else {
+            throw ValidationError("--epoch-duration is a positive length like 90s, 10m or 1h, not '\(text)'")
+        }
+        return value * unit
+    }
+
     /// Whether the process runs: it exists and is not a zombie waiting for a parent to reap it.
     static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
@@ -94,7 +104,7 @@ struct DevnetCommand: AsyncParsableCommand {
         @Option(help: "Number of validators.") var validators = 4
         @Option(help: "Number of storage nodes.") var nodes = 5
         @Option(help: "Number of shards.") var shards = 100
-        @Option(name: .customLong("epoch-duration"), help: "Epoch length in seconds.") var epochDuration = 60
+        @Option(name: .customLong("epoch-duration"), help: "Epoch length: 90s, 10m, 1h, or seconds (default: 60s).", transform: DevnetCommand.parseDuration) var epochDuration = 60
         @Option(name: .customLong("base-port"), help: "First port: validators at +i (p2p) and +100+i (rpc), storage nodes at +200+i (default: 26600, or what the network was created with).") var basePortOption: Int?
         @OptionGroup var global: GlobalOptions
 

@@ -57,6 +57,7 @@ import Testing
         (["frobnicate"], "Unexpected argument"),
         (["publisher", "--bind-address", "0.0.0.0:31999"], "--auth-token-file"),
         (["daemon", "--bind-address", "localhost"], "host:port"),
+        (["devnet", "up", "--epoch-duration", "soon"], "90s, 10m or 1h"),
         (["read", "not-a-blob-id"], "blob ID"),
         // A blob ID may start with '-': it is still the blob ID, not options (-h would print help).
         (["read", "-hAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--config", "/nonexistent/c.yaml"], "/nonexistent/c.yaml"),

@@ -224,6 +224,26 @@ import Testing
         #expect(restart.status == 0, "stderr: \(restart.stderr)")
         let after = try ProcessRunner.run("walrus", ["devnet", "status", "--json"] + net)
         #expect(!after.stdout.contains("\"stopped\""), "stdout: \(after.stdout)")
+
+        // With the storage node holding the fewest shards (at most f = 3 of 10) down, stores and reads go on.
+        let info = try ProcessRunner.run("walrus", ["info", "--json"] + config)
+        let nodes = (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["storageNodes"] as? [[String: Any]] ?? []
+        let smallest = try #require(nodes.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) })
+        #expect((smallest["nShards"] as? Int ?? 99) <= 3)
+        let victim = try #require(smallest["name"] as? String)
+        #expect(try ProcessRunner.run("walrus", ["devnet", "kill", victim] + net).status == 0)
+        let second = dir.appendingPathComponent("second")
+        try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }).write(to: second)
+        let degradedStore = try ProcessRunner.run("walrus", ["store", second.path, "--epochs", "2", "--timeout", "30"] + config, timeoutSeconds: 90)
+        #expect(degradedStore.status == 0, "stderr: \(degradedStore.stderr)")
+        let secondID = degradedStore.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for id in [blobID, secondID] {
+            let back = dir.appendingPathComponent("back-\(id)")
+            let degradedRead = try ProcessRunner.run("walrus", ["read", id, "--out", back.path] + config, timeoutSeconds: 90)
+            #expect(degradedRead.status == 0, "stderr: \(degradedRead.stderr)")
+        }
+        #expect(FileManager.default.contents(atPath: dir.appendingPathComponent("back-\(secondID)").path) == (try Data(contentsOf: second)))
+
         let unknown = try ProcessRunner.run("walrus", ["devnet", "kill", "validator-9"] + net)
         #expect(unknown.status == 3)
         #expect(unknown.stderr.contains("validator-0"))
