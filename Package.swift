@@ -69,6 +69,11 @@ let package = Package(
             name: "ChainTypes", dependencies: ["WalrusCore", "WalrusCrypto"], path: "Shared/ChainTypes",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
+        // Level 2: the light client's checks over the chain's wire types.
+        .target(
+            name: "LightClient", dependencies: ["ChainTypes", "WalrusCore", "WalrusCrypto"], path: "Shared/LightClient",
+            exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         // Level 3: the chain's pure cores.
         .target(
             name: "Consensus", dependencies: ["ChainTypes", "WalrusCore", "WalrusCrypto"], path: "Chain/Consensus",
@@ -81,7 +86,7 @@ let package = Package(
         // Level 4: the chain's client side.
         .target(
             name: "ChainClient",
-            dependencies: ["ChainTypes", "Ledger", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ChainTypes", "LightClient", "Ledger", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
             path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
@@ -95,14 +100,14 @@ let package = Package(
 
         .target(
             name: "WalrusClient",
-            dependencies: ["ChainClient", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ChainClient", "ChainTypes", "LightClient", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
             path: "Storage/WalrusClient", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 5: the validator node.
         .target(
             name: "ValidatorNode",
             dependencies: [
-                "Consensus", "Ledger", "ChainTypes", "ChainClient", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
@@ -149,6 +154,9 @@ let package = Package(
         .testTarget(
             name: "ConsensusTests", dependencies: ["Consensus", "ChainTypes", "WalrusCore", "WalrusCrypto"], path: "Tests/ConsensusTests",
             swiftSettings: strict),
+        .testTarget(
+            name: "LightClientTests", dependencies: ["LightClient", "ChainTypes", "WalrusCore", "WalrusCrypto"],
+            path: "Tests/LightClientTests", swiftSettings: strict),
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LedgerTests", swiftSettings: strict),

@@ -1,5 +1,6 @@
 public import ChainTypes
 import Ledger
+import LightClient
 import WalrusCore
 import WalrusCrypto
 
@@ -59,17 +60,8 @@ public actor VerifiedEventFollower {
 
     /// The light-client check of one block and its commit.
     public static func check(block: Block, commit: Commit, validators: ValidatorSet, chainID: String) throws(ChainClientError) {
-        guard block.header.chainID == chainID else { throw ChainClientError(.verification, "block \(block.header.height) is from chain \(block.header.chainID)") }
-        guard block.header.validatorsHash == validators.hash else {
-            throw ChainClientError(.verification, "block \(block.header.height) names another validator set")
-        }
-        guard commit.height == block.header.height, commit.valueID == block.valueID, commit.hasQuorum(in: validators) else {
-            throw ChainClientError(.verification, "the commit of block \(block.header.height) is not a quorum for it")
-        }
-        for vote in commit.precommits {
-            guard let key = try? Schnorr.PublicKey(bytes: validators[Int(vote.validator)].publicKey),
-                let signature = try? Schnorr.Signature(bytes: vote.signature), key.isValidSignature(signature, for: vote.signBytes(chainID: chainID))
-            else { throw ChainClientError(.verification, "precommit of validator \(vote.validator) on block \(block.header.height) is not validly signed") }
+        do { try LightClient(chainID: chainID, genesisValidators: validators).verify(block.header, commit: commit) } catch {
+            throw ChainClientError(.verification, error.message)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ChainTypes
 import Consensus
 import Ledger
+import LightClient
 import Synchronization
 import WalrusCore
 import WalrusCrypto
@@ -13,6 +14,8 @@ final class Application: Sendable {
     let chainID: String
     let validators: ValidatorSet
     private let cache = Mutex<[ValueID: BlockExecution]>([:])
+    /// The last committee's hash and its commitment's hash: committees change once an epoch.
+    private let commitmentCache = Mutex<(committee: [UInt8], commitment: [UInt8])?>(nil)
 
     let mempool: Mempool
 
@@ -71,7 +74,16 @@ final class Application: Sendable {
             chainID: chainID, height: height, timeMs: time, previousHash: previous, proposer: proposer, epoch: execution.system.epoch,
             transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
             resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: validators.hash,
-            nextValidatorsHash: validators.hash, committeeHash: execution.system.committee.hash)
+            nextValidatorsHash: validators.hash, committeeHash: commitmentHash(execution.system.committee))
+    }
+
+    /// The hash of the committee with its members' keys, which light clients check certificates with.
+    private func commitmentHash(_ committee: Committee) -> [UInt8] {
+        let key = committee.hash
+        if let cached = commitmentCache.withLock({ $0 }), cached.committee == key { return cached.commitment }
+        let hash = store.commitment(of: committee).hash
+        commitmentCache.withLock { $0 = (key, hash) }
+        return hash
     }
 
     /// `valid(v)` for consensus. The clock bound keeps proposers from running time ahead.

@@ -2,7 +2,8 @@ public import ChainClient
 public import ChainTypes
 public import KVStore
 public import Ledger
-import WalrusCore
+public import LightClient
+public import WalrusCore
 import Consensus
 
 /// The validator's RocksDB: the ledger's state plus blocks, commits, events, a transaction index,
@@ -15,6 +16,8 @@ public final class ChainStore: @unchecked Sendable {
     static let transactions = ColumnFamily("txindex")
     static let meta = ColumnFamily("meta")
     static let wal = ColumnFamily("wal")
+    /// Where each blob registration was certified: object ID → height, event index.
+    static let certifications = ColumnFamily("certifications")
 
     public let kv: any KVStore
     public let ledger: Ledger
@@ -24,7 +27,7 @@ public final class ChainStore: @unchecked Sendable {
     public init(directory: String, genesis: GenesisFile) throws(NodeError) {
         do {
             kv = try RocksDBStore(
-                path: directory, columnFamilies: [Ledger.stateFamily, Self.blocks, Self.commits, Self.events, Self.transactions, Self.meta, Self.wal])
+                path: directory, columnFamilies: [Ledger.stateFamily, Self.blocks, Self.commits, Self.events, Self.transactions, Self.meta, Self.wal, Self.certifications])
         } catch { throw NodeError(.storage, error.message) }
         ledger = Ledger(store: kv)
         let hash = genesis.hash
@@ -82,6 +85,41 @@ public final class ChainStore: @unchecked Sendable {
         return ((try? kv.entries(Self.events, in: KeyRange(lower: lower), limit: limit)) ?? []).compactMap { try? EventRecord.decode(bcs: $0.value) }
     }
 
+    /// The committee with its members' keys, as headers commit to it. Members' pools exist in the
+    /// committed state: a pool joins a committee only at an epoch change after it registered.
+    public func commitment(of committee: Committee) -> CommitteeCommitment {
+        CommitteeCommitment(
+            epoch: committee.epoch,
+            members: committee.members.compactMap { member in
+                guard let pool = try? ledger.pool(member.nodeID) else { return nil }
+                return CommitteeCommitment.Member(nodeID: member.nodeID, publicKey: pool.publicKey, shards: member.shards)
+            })
+    }
+
+    /// Where registration `objectID` was certified (not extended): the block height and the event's
+    /// index in the block.
+    public func certification(of objectID: ObjectID) -> (height: UInt64, index: UInt32)? {
+        guard let bytes = (try? kv.get(Self.certifications, objectID.bytes)).flatMap({ $0 }) else { return nil }
+        var reader = BCSReader(bytes)
+        guard let h = try? reader.readU64(), let i = try? reader.readU32() else { return nil }
+        return (h, i)
+    }
+
+    /// The events of block `height`, in order.
+    public func blockEvents(_ height: UInt64) -> [EventRecord] {
+        let all = events(after: height > 0 ? (height - 1, UInt32.max) : nil, limit: Int(UInt16.max))
+        return all.filter { $0.height == height }
+    }
+
+    /// Notes a certification event in the batch that records its block.
+    private func indexCertification(_ event: LedgerEvent, height: UInt64, index: UInt32, in batch: inout WriteBatch) {
+        guard case let .blobCertified(_, _, _, _, objectID, isExtension) = event, !isExtension else { return }
+        var w = BCSWriter()
+        w.write(height)
+        w.write(index)
+        batch.put(Self.certifications, key: objectID.bytes, value: w.bytes)
+    }
+
     /// The batch that records a decided block next to the ledger's writes.
     func recordBlock(_ block: Block, commit: Commit, execution: BlockExecution, transactions: [SignedTransaction?]) -> WriteBatch {
         var batch = WriteBatch()
@@ -107,6 +145,7 @@ public final class ChainStore: @unchecked Sendable {
             for event in result.events {
                 let record = EventRecord(height: h, index: index, transaction: result.digest, event: LedgerEventBytes(bytes: event.bcsBytes))
                 batch.put(Self.events, key: Self.heightKey(h) + withUnsafeBytes(of: index.bigEndian) { Array($0) }, value: record.bcsBytes)
+                indexCertification(event, height: h, index: index, in: &batch)
                 index += 1
             }
         }

@@ -1,7 +1,9 @@
+import ChainClient
 import ChainTypes
 import Foundation
 import HTTPKit
 import Ledger
+import LightClient
 import NIOHTTP1
 import WalrusCore
 import WalrusCrypto
@@ -11,6 +13,7 @@ struct RPC: Sendable {
     let store: ChainStore
     let driver: ConsensusDriver
     let metrics: NodeMetrics
+    let genesis: GenesisFile
     let genesisHash: [UInt8]
     let chainID: String
     let ownIndex: UInt16
@@ -40,6 +43,8 @@ struct RPC: Sendable {
         case (true, "storage") where p == ["v1", "storage"]: return storage(request.query["owner"] ?? "")
         case (true, "objects") where argument != nil: return object(argument!)
         case (true, "events") where p == ["v1", "events"]: return await events(request.query)
+        case (true, "genesis") where p == ["v1", "genesis"]: return genesisFile()
+        case (true, "proofs") where p.count == 4 && p[2] == "certification": return certificationProof(p[3])
         default: return .error(.notFound, code: "NOT_FOUND", "no route \(request.method) \(request.path); see Docs/VALIDATOR.md")
         }
     }
@@ -50,6 +55,33 @@ struct RPC: Sendable {
             "status": "ok", "chainId": chainID, "genesisHash": Hex.encode(genesisHash), "height": store.height(),
             "epoch": system?.epoch.rawValue ?? 0, "validatorIndex": ownIndex, "peers": peers(), "mempool": mempool.count,
         ])
+    }
+
+    /// The genesis as JSON: a light client checks it against the hash it pins.
+    private func genesisFile() -> HTTPResponse {
+        guard let data = try? JSONEncoder().encode(genesis) else { return .error(.internalServerError, code: "INTERNAL", "genesis does not encode") }
+        return HTTPResponse(status: .ok, contentType: "application/json", body: Array(data))
+    }
+
+    /// The proof that registration `objectId` was certified (BCS `CertificationProof`): the block
+    /// with the certification event, its commit, the event and the certifying transaction with
+    /// their Merkle paths, and the committee the block commits to.
+    private func certificationProof(_ text: String) -> HTTPResponse {
+        guard let objectID = try? ObjectID(parsing: text) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "an object ID is 0x and 64 hex digits") }
+        guard let (height, index) = store.certification(of: objectID) else {
+            return .error(.notFound, code: "NOT_FOUND", "registration \(text) was not certified on this chain")
+        }
+        let events = store.blockEvents(height)
+        guard let block = store.block(height), let commit = store.commit(height), Int(index) < events.count,
+            let digest = events[Int(index)].transaction, let (_, txIndex, _) = store.transaction(digest), Int(txIndex) < block.transactions.count,
+            let committee = try? store.ledger.committee(block.header.epoch)
+        else { return .error(.internalServerError, code: "INTERNAL", "the records of block \(height) are incomplete") }
+        let items = events.map(\.event.bytes)
+        let proof = CertificationProof(
+            header: block.header, commit: commit, eventIndex: index, event: items[Int(index)],
+            eventPath: ChainMerkle.proof(items, index: Int(index)), transactionIndex: txIndex, transaction: block.transactions[Int(txIndex)],
+            transactionPath: ChainMerkle.proof(block.transactions, index: Int(txIndex)), committee: store.commitment(of: committee))
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: proof.bcsBytes)
     }
 
     private func prometheus() -> HTTPResponse {

@@ -42,7 +42,7 @@ public final class ValidatorNode: Sendable {
         }
         await driver.attach(p2p)
         let rpc = RPC(
-            store: store, driver: driver, metrics: metrics, genesisHash: genesis.hash, chainID: genesis.chainID, ownIndex: UInt16(index),
+            store: store, driver: driver, metrics: metrics, genesis: genesis, genesisHash: genesis.hash, chainID: genesis.chainID, ownIndex: UInt16(index),
             mempool: mempool, peers: { p2p.connectedPeers.count })
         let server = HTTPServer(group: group, bodyBytesMax: config.rpcBodyBytesMax) { await rpc.handle($0) }
         var channels: [any Channel] = []

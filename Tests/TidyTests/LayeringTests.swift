@@ -81,7 +81,7 @@ enum Layering {
         LayeredTarget(name: "WalrusCrypto", path: "Shared/WalrusCrypto", level: 1),
         LayeredTarget(name: "KVStore", path: "Shared/KVStore", level: 1),
         LayeredTarget(name: "RedStuff", path: "Shared/RedStuff", level: 2, isPureCore: true),
-        LayeredTarget(name: "LightClient", path: "Shared/LightClient", level: 2),
+        LayeredTarget(name: "LightClient", path: "Shared/LightClient", level: 2, sameLevelBase: ["ChainTypes"]),
         LayeredTarget(name: "ChainTypes", path: "Shared/ChainTypes", level: 2),
         LayeredTarget(name: "Consensus", path: "Chain/Consensus", level: 3, isPureCore: true),
         LayeredTarget(name: "Ledger", path: "Chain/Ledger", level: 3, isPureCore: true),
