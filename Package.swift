@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "walrus",
             dependencies: [
-                "RedStuff", "WalrusCore", "WalrusClient", "ChainClient", "Gateway", "HTTPKit",
+                "RedStuff", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strictNoWarnings),

@@ -55,7 +55,7 @@ public final class ChainClient: Sendable {
         let body: Data
     }
 
-    private func send(_ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil) async throws(ChainClientError) -> Response {
+    func send(_ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil) async throws(ChainClientError) -> Response {
         var lastError = "no endpoint answered"
         for endpoint in endpoints {
             var request = URLRequest(url: URL(string: endpoint.absoluteString + path)!)
@@ -89,7 +89,7 @@ public final class ChainClient: Sendable {
 
     private func errorMessage(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["message"] as? String }
 
-    private func bcs<T: BCSDecodable>(_ type: T.Type, _ path: String) async throws(ChainClientError) -> T {
+    func bcs<T: BCSDecodable>(_ type: T.Type, _ path: String) async throws(ChainClientError) -> T {
         let response = try await send(path)
         guard response.status == 200 else { throw ChainClientError(.notFound, "\(path): status \(response.status)") }
         do { return try T.decode(bcs: Array(response.body)) } catch { throw ChainClientError(.malformed, "\(path): \(error.message)") }

@@ -68,23 +68,78 @@ extension ChainClient {
 /// One registration of a blob ID, as the chain reports it.
 public struct BlobRegistration: Hashable, Sendable {
     public let objectID: ObjectID
+    public let blobID: BlobID
+    public let size: UInt64
     public let certifiedEpoch: Epoch?
     public let endEpoch: Epoch
     public let deletable: Bool
     /// Who owns the registration (nil when the server did not say).
     public let owner: Address?
+
+    init?(json r: [String: Any]) {
+        guard let id = (r["objectId"] as? String).flatMap({ try? ObjectID(parsing: $0) }), let end = (r["endEpoch"] as? NSNumber)?.uint32Value,
+            let blobID = (r["blobId"] as? String).flatMap({ try? BlobID(parsing: $0) })
+        else { return nil }
+        objectID = id
+        self.blobID = blobID
+        size = (r["size"] as? NSNumber)?.uint64Value ?? 0
+        certifiedEpoch = (r["certifiedEpoch"] as? NSNumber).map { Epoch($0.uint32Value) }
+        endEpoch = Epoch(end)
+        deletable = r["deletable"] as? Bool ?? false
+        owner = (r["owner"] as? String).flatMap { try? Address(parsing: $0) }
+    }
+}
+
+/// A storage resource, as the chain reports it.
+public struct StorageResourceInfo: Hashable, Sendable {
+    public let id: ObjectID
+    public let startEpoch: Epoch
+    public let endEpoch: Epoch
+    public let size: UInt64
+}
+
+/// A stake, as the chain reports it.
+public struct StakeInfo: Hashable, Sendable {
+    public let id: ObjectID
+    public let nodeID: NodeID
+    public let amount: FROST
+    public let activationEpoch: Epoch
+    public let withdrawEpoch: Epoch?
 }
 
 extension ChainClient {
+    /// The stakes `owner` holds.
+    public func stakes(ownedBy owner: Address) async throws(ChainClientError) -> [StakeInfo] {
+        let o = try await json("/v1/stakes?owner=\(owner)")
+        return (o["stakes"] as? [[String: Any]] ?? []).compactMap { s in
+            guard let id = (s["id"] as? String).flatMap({ try? ObjectID(parsing: $0) }), let node = (s["nodeId"] as? String).flatMap({ try? NodeID(parsing: $0) }),
+                let amount = (s["amount"] as? NSNumber)?.uint64Value, let activation = (s["activationEpoch"] as? NSNumber)?.uint32Value
+            else { return nil }
+            return StakeInfo(id: id, nodeID: node, amount: FROST(amount), activationEpoch: Epoch(activation),
+                             withdrawEpoch: (s["withdrawEpoch"] as? NSNumber).map { Epoch($0.uint32Value) })
+        }
+    }
+
     /// Every registration of a blob ID, and whether it was found invalid.
     public func registrations(_ blobID: BlobID) async throws(ChainClientError) -> (registrations: [BlobRegistration], invalid: Bool) {
         let o = try await json("/v1/blobs/\(blobID)")
-        let list = (o["registrations"] as? [[String: Any]] ?? []).compactMap { r -> BlobRegistration? in
-            guard let id = (r["objectId"] as? String).flatMap({ try? ObjectID(parsing: $0) }), let end = (r["endEpoch"] as? NSNumber)?.uint32Value else { return nil }
-            return BlobRegistration(
-                objectID: id, certifiedEpoch: (r["certifiedEpoch"] as? NSNumber).map { Epoch($0.uint32Value) }, endEpoch: Epoch(end),
-                deletable: r["deletable"] as? Bool ?? false, owner: (r["owner"] as? String).flatMap { try? Address(parsing: $0) })
+        return ((o["registrations"] as? [[String: Any]] ?? []).compactMap(BlobRegistration.init(json:)), o["invalid"] as? Bool ?? false)
+    }
+
+    /// The blob registrations `owner` holds.
+    public func registrations(ownedBy owner: Address) async throws(ChainClientError) -> [BlobRegistration] {
+        let o = try await json("/v1/blobs?owner=\(owner)")
+        return (o["registrations"] as? [[String: Any]] ?? []).compactMap(BlobRegistration.init(json:))
+    }
+
+    /// The storage resources `owner` holds (not attached to a blob).
+    public func storageResources(ownedBy owner: Address) async throws(ChainClientError) -> [StorageResourceInfo] {
+        let o = try await json("/v1/storage?owner=\(owner)")
+        return (o["storage"] as? [[String: Any]] ?? []).compactMap { s in
+            guard let id = (s["id"] as? String).flatMap({ try? ObjectID(parsing: $0) }), let start = (s["startEpoch"] as? NSNumber)?.uint32Value,
+                let end = (s["endEpoch"] as? NSNumber)?.uint32Value, let size = (s["size"] as? NSNumber)?.uint64Value
+            else { return nil }
+            return StorageResourceInfo(id: id, startEpoch: Epoch(start), endEpoch: Epoch(end), size: size)
         }
-        return (list, o["invalid"] as? Bool ?? false)
     }
 }

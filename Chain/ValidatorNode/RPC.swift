@@ -40,7 +40,9 @@ struct RPC: Sendable {
         case (true, "epoch") where p == ["v1", "epoch"]: return epoch()
         case (true, "committee") where argument != nil: return committee(argument!)
         case (true, "blobs") where argument != nil: return blob(argument!)
+        case (true, "blobs") where p == ["v1", "blobs"]: return ownedBlobs(request.query["owner"] ?? "")
         case (true, "storage") where p == ["v1", "storage"]: return storage(request.query["owner"] ?? "")
+        case (true, "stakes") where p == ["v1", "stakes"]: return stakes(request.query["owner"] ?? "")
         case (true, "objects") where argument != nil: return object(argument!)
         case (true, "events") where p == ["v1", "events"]: return await events(request.query)
         case (true, "genesis") where p == ["v1", "genesis"]: return genesisFile()
@@ -218,12 +220,21 @@ struct RPC: Sendable {
         let invalid = (try? store.ledger.isInvalid(blobID)) ?? false
         return .json([
             "blobId": blobID.description, "invalid": invalid,
-            "registrations": records.map { r -> [String: Any] in
-                ["objectId": r.id.description, "owner": r.owner.description, "registeredEpoch": r.registeredEpoch.rawValue,
-                 "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull(), "endEpoch": r.endEpoch.rawValue,
-                 "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size]
-            },
+            "registrations": records.map(Self.registrationJSON),
         ])
+    }
+
+    static func registrationJSON(_ r: BlobRecord) -> [String: Any] {
+        ["objectId": r.id.description, "blobId": r.blobID.description, "owner": r.owner.description, "registeredEpoch": r.registeredEpoch.rawValue,
+         "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull(), "endEpoch": r.endEpoch.rawValue,
+         "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size]
+    }
+
+    /// The blob registrations an address owns.
+    private func ownedBlobs(_ owner: String) -> HTTPResponse {
+        guard let address = try? Address(parsing: owner) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "owner=0x… is required") }
+        guard let records = try? store.ledger.blobs(ownedBy: address) else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
+        return .json(["registrations": records.map(Self.registrationJSON)])
     }
 
     /// A blob registration or storage resource by object ID.
@@ -247,6 +258,15 @@ struct RPC: Sendable {
         guard let address = try? Address(parsing: owner) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "owner=0x… is required") }
         let resources = (try? store.ledger.storageResources(ownedBy: address)) ?? []
         return .json(["storage": resources.map { ["id": $0.id.description, "startEpoch": $0.startEpoch.rawValue, "endEpoch": $0.endEpoch.rawValue, "size": $0.size] }])
+    }
+
+    private func stakes(_ owner: String) -> HTTPResponse {
+        guard let address = try? Address(parsing: owner) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "owner=0x… is required") }
+        guard let records = try? store.ledger.stakes(ownedBy: address) else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
+        return .json(["stakes": records.map { r -> [String: Any] in
+            ["id": r.id.description, "nodeId": r.nodeID.description, "amount": r.amount.rawValue, "activationEpoch": r.activationEpoch.rawValue,
+             "withdrawEpoch": r.withdrawEpoch.map { $0.rawValue as Any } ?? NSNull()]
+        }])
     }
 
     /// Events after a cursor `height:index`; waits up to `timeout_ms` for new ones.

@@ -7,6 +7,7 @@ import FoundationNetworking
 #endif
 import WalrusClient
 import WalrusCore
+import WalrusCrypto
 
 private func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws -> T {
     do { return try await body() } catch {
@@ -14,7 +15,7 @@ private func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async 
     }
 }
 
-private func printJSON(_ object: Any) throws {
+func printJSON(_ object: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     Output.result(String(decoding: data, as: UTF8.self))
 }
@@ -85,7 +86,7 @@ struct InfoCommand: AsyncParsableCommand {
             Output.result("chain \(health.chainID) at height \(health.height), epoch \(info.epoch.rawValue) (\(info.state), \(info.epochDurationMs / 1000) s each, stores up to \(info.maxEpochsAhead) epochs ahead)")
             Output.result("prices per MiB of encoded size and epoch: storage \(info.storagePrice), write \(info.writePrice)")
             Output.result("\(info.shardCount) shards on \(committee.members.count) storage nodes; largest blob \((try? EncodingConfig(shardCount: info.shardCount))?.maxBlobSize ?? 0) bytes")
-            for m in committee.members { Output.result("  \(m.name)\t\(m.networkAddress)\t\(m.shards.count) shards") }
+            for m in committee.members { Output.result("  \(m.name)\t\(m.nodeID)\t\(m.networkAddress)\t\(m.shards.count) shards") }
         }
     }
 }
@@ -125,7 +126,24 @@ struct HealthCommand: AsyncParsableCommand {
 /// `walrus wallet address|balance`.
 struct WalletCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "wallet", abstract: "Show the wallet of the client config.", subcommands: [Address.self, Balance.self])
+        commandName: "wallet", abstract: "Create a wallet, or show the wallet of the client config.", subcommands: [New.self, Address.self, Balance.self])
+
+    struct New: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a new wallet key file (mode 0600); prints its address.",
+            discussion: "To use it, set wallet_key_file in client_config.yaml; fund it with `walrus transfer ADDRESS AMOUNT` from a funded wallet.")
+        @Option(help: "Where to write the key (refuses to overwrite).") var out = "wallet.key"
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            let key = Schnorr.PrivateKey.generate()
+            do { try KeyFile.write(key, to: out) } catch {
+                throw CLIError(code: error.code.rawValue, "\(error.message)", exit: .usage)
+            }
+            let address = key.publicKey.address
+            if global.json { try printJSON(["address": address.description, "keyFile": out]) } else { Output.result(address.description) }
+            global.progress("wrote the key of \(address) to \(out); set wallet_key_file: \(out) in client_config.yaml to use it")
+        }
+    }
 
     struct Address: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the wallet's address.")

@@ -23,6 +23,7 @@ struct StoreCommand: AsyncParsableCommand {
     @Option(help: "Epochs to store for (or max).") var epochs: String?
     @Flag(help: "Store permanently (cannot be deleted before it expires).") var permanent = false
     @Flag(help: "Store again even if the blob is already certified.") var force = false
+    @Flag(name: .customLong("dry-run"), help: "Only encode and print the blob ID, encoded size and cost; spend nothing.") var dryRun = false
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -48,6 +49,16 @@ struct StoreCommand: AsyncParsableCommand {
                 }
                 bytes = Array(data)
             }
+            if dryRun {
+                let estimate: StoreEstimate
+                do { estimate = try await client.estimate(bytes, epochs: count) } catch { throw CLIError(error) }
+                results.append([
+                    "path": file, "blobId": estimate.blobID.description, "unencodedSize": estimate.unencodedLength,
+                    "encodedSize": estimate.encodedLength, "epochs": estimate.epochs, "storageCost": estimate.costFrost,
+                ])
+                if !global.json { Output.result("\(estimate.blobID)\t\(estimate.unencodedLength) B\tencoded \(estimate.encodedLength) B\t\(count) epochs\t\(FROST(estimate.costFrost))") }
+                continue
+            }
             let result: StoreResult
             do {
                 result = try await client.store(bytes, epochs: count, permanent: permanent, force: force) { message in
@@ -55,7 +66,7 @@ struct StoreCommand: AsyncParsableCommand {
                 }
             } catch { throw CLIError(error) }
             switch result {
-            case let .newlyCreated(blobID, _, endEpoch, cost, _, _):
+            case let .newlyCreated(blobID, _, endEpoch, cost, _, _, _):
                 results.append(["blobStoreResult": result.jsonObject, "path": file])
                 if !global.json { Output.result(blobID.description) }
                 if !global.quiet { Output.log("stored \(file) as \(blobID) until epoch \(endEpoch.rawValue), cost \(FROST(cost))") }

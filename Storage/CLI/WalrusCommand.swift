@@ -7,8 +7,9 @@ struct WalrusCommand: AsyncParsableCommand {
         commandName: "walrus",
         abstract: "Store, read and verify blobs on a Walrus-compatible network.",
         subcommands: [
-            StoreCommand.self, ReadCommand.self, BlobStatusCommand.self, BlobIDCommand.self, InfoCommand.self, HealthCommand.self, WalletCommand.self,
-            DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self,
+            StoreCommand.self, ReadCommand.self, BlobStatusCommand.self, BlobIDCommand.self, VerifyCommand.self, ExtendCommand.self,
+            DeleteCommand.self, ListBlobsCommand.self, InfoCommand.self, HealthCommand.self, WalletCommand.self, TransferCommand.self,
+            StakeCommand.self, DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self,
         ])
 }
 

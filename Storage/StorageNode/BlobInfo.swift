@@ -13,6 +13,9 @@ public struct BlobInfo: Hashable, Sendable, BCSCodable {
 
     public init() {}
 
+    /// Whether any registration of the blob ID remains (expired or not).
+    public var isLive: Bool { permanentRegistered > 0 || !deletableObjects.isEmpty }
+
     /// Registered and not expired at `epoch`.
     public func isRegistered(at epoch: Epoch) -> Bool {
         !invalid && epoch < endEpoch && (permanentRegistered > 0 || !deletableObjects.isEmpty)

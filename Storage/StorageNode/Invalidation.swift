@@ -89,13 +89,11 @@ actor Collector {
     func collectOnce() async {
         let epoch = await state.epoch
         let n = await state.shardCount
-        for (blobID, info) in store.allBlobInfos() where !store.isCollected(blobID) {
-            let live = info.permanentRegistered > 0 || !info.deletableObjects.isEmpty
-            guard info.invalid || epoch >= info.endEpoch && info.endEpoch > Epoch(0) || (!live && info.endEpoch > Epoch(0)) else { continue }
-            do {
-                try store.deleteBlobData(blobID, shardCount: n)
-                collected += 1
-            } catch { continue }
+        let shouldGo = { (info: BlobInfo) in
+            info.invalid || epoch >= info.endEpoch && info.endEpoch > Epoch(0) || (!info.isLive && info.endEpoch > Epoch(0))
+        }
+        for (blobID, info) in store.allBlobInfos() where !store.isCollected(blobID) && shouldGo(info) {
+            if (try? store.deleteBlobData(blobID, shardCount: n, if: shouldGo)) == true { collected += 1 }
         }
     }
 }

@@ -2,6 +2,7 @@ public import KVStore
 public import RedStuff
 public import WalrusCore
 public import ChainClient
+import Foundation
 
 /// The storage node's RocksDB: blob metadata, primary and secondary slivers keyed by shard then
 /// blob ID (so a shard can be handed over in blob-ID order), blob info from the chain, and the
@@ -14,6 +15,9 @@ public final class SliverStore: @unchecked Sendable {
     static let meta = ColumnFamily("meta")
 
     public let kv: any KVStore
+    /// Serializes the collector's check-and-delete with applying chain events, so that a blob
+    /// registered again between the collector's check and its delete keeps its new data.
+    private let collectLock = NSLock()
 
     public init(directory: String) throws(KVError) {
         kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta])
@@ -64,8 +68,13 @@ public final class SliverStore: @unchecked Sendable {
 
     func isCollected(_ blobID: BlobID) -> Bool { (try? kv.get(Self.meta, Array("collected:".utf8) + blobID.bytes)).flatMap { $0 } != nil }
 
-    /// Removes a blob's metadata and slivers from every shard, in one durable batch.
-    func deleteBlobData(_ blobID: BlobID, shardCount n: UInt16) throws(KVError) {
+    /// Removes a blob's metadata and slivers from every shard, in one durable batch, if its info
+    /// (read again under the lock) still says it should go; returns whether it did.
+    @discardableResult
+    func deleteBlobData(_ blobID: BlobID, shardCount n: UInt16, if shouldGo: (BlobInfo) -> Bool = { _ in true }) throws(KVError) -> Bool {
+        collectLock.lock()
+        defer { collectLock.unlock() }
+        if let info = blobInfo(blobID), !shouldGo(info) { return false }
         var batch = WriteBatch()
         batch.delete(Self.metadata, key: blobID.bytes)
         for shard in 0..<n {
@@ -74,6 +83,7 @@ public final class SliverStore: @unchecked Sendable {
         }
         batch.put(Self.meta, key: Array("collected:".utf8) + blobID.bytes, value: [])
         try kv.write(batch, durability: .durable)
+        return true
     }
 
     /// The cursor of the last applied chain event.
@@ -87,8 +97,14 @@ public final class SliverStore: @unchecked Sendable {
     /// Applies blob-info changes and the new cursor in one durable batch: an event is applied
     /// exactly once, whenever the node stops.
     func apply(_ infos: [BlobID: BlobInfo], cursor: EventCursor) throws(KVError) {
+        collectLock.lock()
+        defer { collectLock.unlock() }
         var batch = WriteBatch()
-        for (id, info) in infos { batch.put(Self.blobInfo, key: id.bytes, value: info.bcsBytes) }
+        for (id, info) in infos {
+            batch.put(Self.blobInfo, key: id.bytes, value: info.bcsBytes)
+            // A blob registered again after its data was collected is collected again when it ends.
+            if info.isLive && !info.invalid { batch.delete(Self.meta, key: Array("collected:".utf8) + id.bytes) }
+        }
         var w = BCSWriter()
         w.write(cursor.height)
         w.write(cursor.index)

@@ -121,13 +121,15 @@ struct StorageAPI: Sendable {
     }
 
     private func putMetadata(_ blobID: BlobID, _ body: [UInt8]) async -> HTTPResponse {
+        // Registration first, even when the metadata is still here from an earlier registration:
+        // until the node has seen the new one, the collector may yet remove the old data.
+        guard await state.isRegistered(blobID, nil) else {
+            return Self.error(.badRequest, "NOT_REGISTERED", "blob \(blobID) is not registered on chain (or expired); register it first")
+        }
         if store.metadata(blobID) != nil { return Self.success("metadata already stored", status: .ok) }
         let metadata: BlobMetadata
         do { metadata = try BlobMetadata.decode(bcs: body) } catch {
             return Self.error(.badRequest, error.message.contains("encoding type") ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", "the body is not BCS BlobMetadata: \(error.message)")
-        }
-        guard await state.isRegistered(blobID, nil) else {
-            return Self.error(.badRequest, "NOT_REGISTERED", "blob \(blobID) is not registered on chain (or expired); register it first")
         }
         do { try metadata.verify(against: blobID, shardCount: await state.shardCount) } catch {
             return Self.error(.badRequest, error.code == .unsupportedEncodingType ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", error.message)

@@ -10,12 +10,14 @@ import WalrusCrypto
 
 /// What storing a blob did.
 public enum StoreResult: Sendable, Equatable {
-    case newlyCreated(blobID: BlobID, objectID: ObjectID, endEpoch: Epoch, costFrost: UInt64, encodedLength: UInt64, unencodedLength: UInt64)
+    /// Stored now. `operation` names the resource operation as the reference does
+    /// (`registerFromScratch`, `reuseStorage`, `reuseRegistration`).
+    case newlyCreated(blobID: BlobID, objectID: ObjectID, endEpoch: Epoch, costFrost: UInt64, encodedLength: UInt64, unencodedLength: UInt64, operation: String)
     case alreadyCertified(blobID: BlobID, objectID: ObjectID, endEpoch: Epoch)
 
     public var blobID: BlobID {
         switch self {
-        case .newlyCreated(let id, _, _, _, _, _), .alreadyCertified(let id, _, _): id
+        case .newlyCreated(let id, _, _, _, _, _, _), .alreadyCertified(let id, _, _): id
         }
     }
 }
@@ -24,9 +26,10 @@ extension StoreResult {
     /// The JSON the CLI and the publisher print, shaped like the reference's `BlobStoreResult`.
     public var jsonObject: [String: Any] {
         switch self {
-        case let .newlyCreated(blobID, objectID, endEpoch, cost, encoded, size):
+        case let .newlyCreated(blobID, objectID, endEpoch, cost, encoded, size, operation):
             ["newlyCreated": [
                 "blobObject": ["blobId": blobID.description, "id": objectID.description, "endEpoch": endEpoch.rawValue, "size": size, "encodedLength": encoded] as [String: Any],
+                "resourceOperation": [operation: ["encodedLength": encoded]],
                 "cost": cost,
             ] as [String: Any]]
         case let .alreadyCertified(blobID, objectID, endEpoch):
@@ -40,6 +43,8 @@ public final class WalrusClient: Sendable {
     public let chain: ChainClient
     public let builder: TransactionBuilder
     public let chainID: String
+    /// The genesis hash (hex) the client config pins; the light client starts from it.
+    public let pinnedGenesisHash: String
     let timeoutSeconds: Double
     private let session: URLSession
     /// Requests in flight to one storage node.
@@ -59,12 +64,13 @@ public final class WalrusClient: Sendable {
         }
         let key: Schnorr.PrivateKey
         do { key = try KeyFile.load(from: context.walletKeyFile) } catch { throw ClientError(.config, error.message) }
-        return WalrusClient(chain: chain, key: key, chainID: health.chainID, timeoutSeconds: timeoutSeconds)
+        return WalrusClient(chain: chain, key: key, chainID: health.chainID, pinnedGenesisHash: context.genesisHash, timeoutSeconds: timeoutSeconds)
     }
 
-    init(chain: ChainClient, key: Schnorr.PrivateKey, chainID: String, timeoutSeconds: Double) {
+    init(chain: ChainClient, key: Schnorr.PrivateKey, chainID: String, pinnedGenesisHash: String, timeoutSeconds: Double) {
         self.chain = chain
         self.chainID = chainID
+        self.pinnedGenesisHash = pinnedGenesisHash
         self.timeoutSeconds = timeoutSeconds
         builder = TransactionBuilder(key: key, chainID: chainID, client: chain)
         let configuration = URLSessionConfiguration.ephemeral
@@ -72,21 +78,22 @@ public final class WalrusClient: Sendable {
         session = URLSession(configuration: configuration)
     }
 
-    private func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws(ClientError) -> T {
-        do { return try await body() } catch {
-            if error.message.contains("INSUFFICIENT_FUNDS") { throw ClientError(.insufficientFunds, error.message) }
-            throw ClientError(error.isRetryable ? .unavailable : .verification, error.message)
-        }
+    func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws(ClientError) -> T {
+        do { return try await body() } catch { throw mapChainError(error) }
     }
 
     // MARK: - Store
 
-    /// Stores a blob for `epochs` epochs (PROTOCOL.md §3.14): encode, register with storage paid in
-    /// the same transaction, upload metadata and slivers to every node, collect verified
-    /// confirmations until a quorum of shards, and certify.
-    public func store(_ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, progress: @Sendable (String) -> Void = { _ in }) async throws(ClientError) -> StoreResult {
+    /// Stores a blob for `epochs` epochs (PROTOCOL.md §3.14): encode; unless `force`, return an
+    /// existing certification that lasts long enough; check that a quorum of shards answers before
+    /// spending anything; reuse an owned uncertified registration or an owned storage resource that
+    /// fits, or reserve and register in one transaction; upload metadata and slivers to every node;
+    /// collect verified confirmations until a quorum of shards; certify. When the committee changes
+    /// between the confirmations and the certification, it uploads to the new committee and
+    /// certifies again (at most `epochRetriesMax` times).
+    public func store(_ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(ClientError) -> StoreResult {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
-        let committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
+        var committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
         let config: EncodingConfig
         let encoded: EncodedBlob
         do {
@@ -94,47 +101,121 @@ public final class WalrusClient: Sendable {
             encoded = try BlobEncoder(config: config).encode(blob)
         } catch { throw ClientError(.invalidArgument, error.message) }
         let blobID = encoded.blobID
+        let metadata = encoded.metadata.metadata
         let wantedEnd = Epoch(info.epoch.rawValue + epochs)
+        let encodedLength = (try? config.encodedBlobLength(forLength: metadata.unencodedLength)) ?? 0
         progress("encoded \(blob.count) bytes for \(config.n) shards: blob \(blobID)")
+        let existing = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
+        if existing.invalid { throw ClientError(.verification, "blob \(blobID) was marked invalid on this network; it cannot be stored again") }
+        let me = builder.address
         if !force {
             // Like the reference: a certified permanent registration that lasts long enough serves
             // anyone; a deletable one only its owner (someone else may delete theirs at any time).
-            let existing = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
-            let me = builder.address
             if let certified = existing.registrations.first(where: {
                 $0.certifiedEpoch != nil && $0.endEpoch >= wantedEnd && $0.deletable == !permanent && (!$0.deletable || $0.owner == me)
             }) {
                 return .alreadyCertified(blobID: blobID, objectID: certified.objectID, endEpoch: certified.endEpoch)
             }
         }
+        try await requireReachableQuorum(committee)
+        let (objectID, endEpoch, cost, operation) = try await registration(
+            for: encoded, encodedLength: encodedLength, epochs: epochs, wantedEnd: wantedEnd, permanent: permanent, info: info,
+            existing: existing.registrations.filter { $0.owner == me })
+        progress("\(operation): registration \(objectID); uploading to \(committee.members.count) nodes")
+        let persistence: BlobPersistence = permanent ? .permanent : .deletable(objectID)
+        for attempt in 0...WalrusClient.epochRetriesMax {
+            let signatures = await uploadAndConfirm(encoded, committee: committee, persistence: persistence, progress: progress)
+            let weight = signatures.reduce(UInt64(0)) { $0 + committee.members[$1.member].weight }
+            let current = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
+            if current.epoch != committee.epoch, attempt < WalrusClient.epochRetriesMax {
+                progress("the committee changed from epoch \(committee.epoch.rawValue) to \(current.epoch.rawValue) during the store; uploading again")
+                committee = current
+                continue
+            }
+            guard BFT.isQuorum(weight: weight, totalWeight: UInt64(committee.shardCount)) else {
+                throw ClientError(.unavailable, "confirmations from nodes holding \(weight) of \(committee.shardCount) shards; a quorum needs \(BFT.quorumWeight(totalWeight: UInt64(committee.shardCount))). Too many storage nodes are down. This store spent \(FROST(cost)) on registration \(objectID); storing the same file again reuses it")
+            }
+            let message = ConfirmationMessage(epoch: committee.epoch, blobID: blobID, persistence: persistence).intentMessage.serialized
+            let certificate = CommitteeCertificate(message: message, signatures: signatures, memberCount: committee.members.count)
+            do {
+                _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)])
+            } catch {
+                if error.message.hasPrefix(LedgerError.Code.wrongEpoch.rawValue), attempt < WalrusClient.epochRetriesMax {
+                    committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
+                    progress("the epoch changed before the certification; uploading to the committee of epoch \(committee.epoch.rawValue)")
+                    continue
+                }
+                throw mapChainError(error)
+            }
+            progress("certified with confirmations of \(weight) of \(committee.shardCount) shards")
+            return .newlyCreated(
+                blobID: blobID, objectID: objectID, endEpoch: endEpoch, costFrost: cost, encodedLength: encodedLength,
+                unencodedLength: metadata.unencodedLength, operation: operation)
+        }
+        throw ClientError(.unavailable, "the committee kept changing during the store; registration \(objectID) stays, retry the store to reuse it")
+    }
+
+    /// How often a store starts over with a new committee.
+    static let epochRetriesMax = 3
+
+    /// Picks the resource operation and runs it: an owned uncertified registration of this blob
+    /// that lasts long enough costs nothing; an owned storage resource that fits costs the write
+    /// fee; otherwise storage is reserved and the blob registered in one transaction.
+    private func registration(
+        for encoded: EncodedBlob, encodedLength: UInt64, epochs: UInt32, wantedEnd: Epoch, permanent: Bool, info: EpochInfo,
+        existing: [BlobRegistration]
+    ) async throws(ClientError) -> (ObjectID, Epoch, UInt64, String) {
+        if let reusable = existing.first(where: { $0.certifiedEpoch == nil && $0.deletable == !permanent && $0.endEpoch >= wantedEnd }) {
+            return (reusable.objectID, reusable.endEpoch, 0, "reuseRegistration")
+        }
+        let units = (encodedLength + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
+        let owned = try await chainCall { () async throws(ChainClientError) in try await chain.storageResources(ownedBy: builder.address) }
+        let fitting = owned.filter { $0.startEpoch <= info.epoch && $0.endEpoch >= wantedEnd && $0.size >= encodedLength }.min { $0.size < $1.size }
+        let source: StorageSource = fitting.map { .existing($0.id) } ?? .reserve(epochs: epochs)
+        let cost = units * info.writePrice.rawValue + (fitting == nil ? units * info.storagePrice.rawValue * UInt64(epochs) : 0)
         let metadata = encoded.metadata.metadata
         let outcome = try await chainCall { () async throws(ChainClientError) in
             try await builder.execute([.registerBlob(
-                storage: .reserve(epochs: epochs), blobID: blobID, rootHash: metadata.rootHash.bytes, size: metadata.unencodedLength,
+                storage: source, blobID: encoded.blobID, rootHash: metadata.rootHash.bytes, size: metadata.unencodedLength,
                 encodingType: 1, deletable: !permanent)])
         }
         guard case .blobRegistered(_, _, _, _, let endEpoch, _, let objectID)? = outcome.events.first else {
             throw ClientError(.verification, "the registration emitted no BlobRegistered event")
         }
-        progress("registered as \(objectID); uploading to \(committee.members.count) nodes")
-        let persistence: BlobPersistence = permanent ? .permanent : .deletable(objectID)
-        let signatures = await uploadAndConfirm(encoded, committee: committee, persistence: persistence)
-        let weight = signatures.reduce(UInt64(0)) { $0 + committee.members[$1.member].weight }
-        guard BFT.isQuorum(weight: weight, totalWeight: UInt64(committee.shardCount)) else {
-            throw ClientError(.unavailable, "confirmations from nodes holding \(weight) of \(committee.shardCount) shards; a quorum needs \(BFT.quorumWeight(totalWeight: UInt64(committee.shardCount))). Too many storage nodes are down; retry later")
+        return (objectID, endEpoch, cost, fitting == nil ? "registerFromScratch" : "reuseStorage")
+    }
+
+    /// Asks every node's health (in parallel, a few seconds at most) and refuses to go on when the
+    /// nodes that answer hold less than a quorum of shards: nothing has been spent yet.
+    private func requireReachableQuorum(_ committee: CommitteeInfo) async throws(ClientError) {
+        let session = self.session
+        let timeout = min(timeoutSeconds, 5)
+        let weight = await withTaskGroup(of: UInt64.self) { group in
+            for member in committee.members {
+                group.addTask {
+                    guard let url = URL(string: "http://\(member.networkAddress)/v1/health") else { return 0 }
+                    var request = URLRequest(url: url)
+                    request.timeoutInterval = timeout
+                    guard let (_, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200 else { return 0 }
+                    return member.weight
+                }
+            }
+            return await group.reduce(0, +)
         }
-        let message = ConfirmationMessage(epoch: committee.epoch, blobID: blobID, persistence: persistence).intentMessage.serialized
-        let certificate = CommitteeCertificate(message: message, signatures: signatures, memberCount: committee.members.count)
-        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)]) }
-        progress("certified with confirmations of \(weight) of \(committee.shardCount) shards")
-        let encodedLength = (try? config.encodedBlobLength(forLength: metadata.unencodedLength)) ?? 0
-        let units = (encodedLength + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
-        let cost = units * (info.storagePrice.rawValue * UInt64(epochs) + info.writePrice.rawValue)
-        return .newlyCreated(blobID: blobID, objectID: objectID, endEpoch: endEpoch, costFrost: cost, encodedLength: encodedLength, unencodedLength: metadata.unencodedLength)
+        guard BFT.isQuorum(weight: weight, totalWeight: UInt64(committee.shardCount)) else {
+            throw ClientError(.unavailable, "storage nodes holding only \(weight) of \(committee.shardCount) shards answer; a store needs \(BFT.quorumWeight(totalWeight: UInt64(committee.shardCount))). Nothing was spent; retry when more nodes are up (`walrus health --committee`)")
+        }
+    }
+
+    func mapChainError(_ error: ChainClientError) -> ClientError {
+        if error.message.contains("INSUFFICIENT_FUNDS") { return ClientError(.insufficientFunds, error.message) }
+        return ClientError(error.isRetryable ? .unavailable : .verification, error.message)
     }
 
     /// Uploads each node's slivers and asks it to confirm; returns the verified confirmations.
-    private func uploadAndConfirm(_ encoded: EncodedBlob, committee: CommitteeInfo, persistence: BlobPersistence) async -> [(member: Int, signature: Schnorr.Signature)] {
+    private func uploadAndConfirm(
+        _ encoded: EncodedBlob, committee: CommitteeInfo, persistence: BlobPersistence, progress: @escaping @Sendable (String) -> Void
+    ) async -> [(member: Int, signature: Schnorr.Signature)] {
         let n = committee.shardCount
         let offset = encoded.blobID.rotationOffset(shardCount: n)
         let expected = ConfirmationMessage(epoch: committee.epoch, blobID: encoded.blobID, persistence: persistence).intentMessage.serialized
@@ -143,7 +224,10 @@ public final class WalrusClient: Sendable {
                 let pairs = member.shards.map { $0.pairIndex(rotationOffset: offset, shardCount: n) }
                 group.addTask {
                     guard let base = URL(string: "http://\(member.networkAddress)/v1/blobs/\(encoded.blobID)") else { return nil }
-                    guard await self.putMetadata(base, encoded.metadata.metadata.bcsBytes) else { return nil }
+                    guard await self.putMetadata(base, encoded.metadata.metadata.bcsBytes) else {
+                        progress("\(member.name): the metadata was not accepted")
+                        return nil
+                    }
                     let ok = await withTaskGroup(of: Bool.self) { uploads in
                         for (i, pair) in pairs.enumerated() {
                             if i >= WalrusClient.perNodeConcurrency { if await uploads.next() == false { return false } }
@@ -157,7 +241,10 @@ public final class WalrusClient: Sendable {
                         for await result in uploads where !result { return false }
                         return true
                     }
-                    guard ok else { return nil }
+                    guard ok else {
+                        progress("\(member.name): not every sliver was accepted")
+                        return nil
+                    }
                     let path: String = switch persistence {
                     case .permanent: "confirmation/permanent"
                     case .deletable(let id): "confirmation/deletable/\(id)"
@@ -170,7 +257,10 @@ public final class WalrusClient: Sendable {
                         let raw = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
                         let signature = try? Schnorr.Signature(bytes: Array(raw)),
                         serialized == expected, member.publicKey.isValidSignature(signature, for: serialized)
-                    else { return nil }
+                    else {
+                        progress("\(member.name): no valid confirmation for epoch \(committee.epoch.rawValue)")
+                        return nil
+                    }
                     return (index, signature)
                 }
             }
@@ -196,14 +286,22 @@ public final class WalrusClient: Sendable {
         return false
     }
 
+    /// PUTs a sliver. A node that answers 400 has not caught up with the chain yet (it has not
+    /// seen the registration, or its metadata is gone with an earlier registration's data): the
+    /// metadata goes again and the sliver is retried with backoff, within the timeout.
     private func put(_ url: URL, _ body: [UInt8]) async -> Bool {
         var request = URLRequest(url: url)
         request.httpMethod = "PUT"
         request.httpBody = Data(body)
-        for _ in 0..<3 {
-            if let (_, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode, status == 200 || status == 201 {
-                return true
-            }
+        let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
+        var delayMs: UInt64 = 50
+        for attempt in 0..<40 {
+            let status = (try? await session.data(for: request)).flatMap { ($0.1 as? HTTPURLResponse)?.statusCode }
+            if status == 200 || status == 201 { return true }
+            if let status, status != 400 && status < 500 { return false }
+            guard Date() < deadline, attempt < 39 else { return false }
+            try? await Task.sleep(nanoseconds: delayMs * 1_000_000)
+            delayMs = min(delayMs * 2, 1000)
         }
         return false
     }

@@ -1,0 +1,192 @@
+import ArgumentParser
+import ChainClient
+import Foundation
+import WalrusClient
+import WalrusCore
+
+/// Parses a blob ID argument as a usage error when malformed.
+func parseBlobID(_ text: String) throws -> BlobID {
+    do { return try BlobID(parsing: text) } catch { throw CLIError.usage(error.message) }
+}
+
+/// Parses an amount: `1.5WAL` or `2 WAL` in WAL, a plain number in FROST (1 WAL = 10^9 FROST).
+func parseAmount(_ text: String) throws -> FROST {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    if trimmed.uppercased().hasSuffix("WAL") {
+        let number = trimmed.dropLast(3).trimmingCharacters(in: .whitespaces)
+        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let whole = UInt64(parts[0].isEmpty ? "0" : parts[0]),
+            parts.count == 1 || (parts[1].count <= 9 && parts[1].allSatisfy(\.isNumber))
+        else { throw CLIError.usage("'\(text)' is not an amount: write 1.5WAL, or a whole number of FROST") }
+        let fraction = parts.count == 2 ? UInt64(parts[1].padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0 : 0
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: FROST.perWAL)
+        guard !overflow, scaled <= UInt64.max - fraction else { throw CLIError.usage("'\(text)' is more WAL than exists") }
+        return FROST(scaled + fraction)
+    }
+    guard let frost = UInt64(trimmed) else { throw CLIError.usage("'\(text)' is not an amount: write 1.5WAL, or a whole number of FROST") }
+    return FROST(frost)
+}
+
+/// `walrus verify <BLOB_ID>`: the light-client check of a blob's certification.
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check a blob's certification as a light client; exits 6 when it does not verify.",
+        discussion: """
+            Trusts only the genesis hash pinned in the client config: checks the served genesis against it, the block with \
+            the certification by its validators' commit, the certification event and transaction by their Merkle paths, and \
+            the confirmation certificate against the committee the block commits to.
+            """)
+
+    @Argument(help: "The blob ID.") var blobID: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let id = try parseBlobID(blobID)
+        let (client, _) = try await connect(global)
+        let report: AvailabilityReport
+        do { report = try await client.verify(id) } catch { throw CLIError(error) }
+        if global.json {
+            try printJSON([
+                "blobId": id.description, "objectId": report.objectID.description, "verified": true, "deletable": report.deletable,
+                "height": report.height, "commitPower": report.commitPower, "totalPower": report.totalPower,
+                "certifiedEpoch": report.certifiedEpoch.rawValue, "endEpoch": report.endEpoch.rawValue,
+                "signersWeight": report.signersWeight, "nShards": report.shardCount,
+                "latestHeight": report.latestHeight, "latestEpoch": report.latestEpoch.rawValue, "available": report.isAvailable,
+            ])
+            return
+        }
+        Output.result("verified: blob \(id) was certified")
+        Output.result("  genesis      matches the hash pinned by the config")
+        Output.result("  commit       block \(report.height) carries precommits of \(report.commitPower) of \(report.totalPower) voting power")
+        Output.result("  event        BlobCertified of registration \(report.objectID) is in that block, epoch \(report.certifiedEpoch.rawValue), until epoch \(report.endEpoch.rawValue) (\(report.deletable ? "deletable" : "permanent"))")
+        Output.result("  certificate  signed by storage nodes holding \(report.signersWeight) of \(report.shardCount) shards of the committee of epoch \(report.certifiedEpoch.rawValue)")
+        Output.result("  now          block \(report.latestHeight), epoch \(report.latestEpoch.rawValue): \(report.isAvailable ? "within" : "past") the certified period")
+    }
+}
+
+/// `walrus extend <BLOB_ID> --epochs N`.
+struct ExtendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extend", abstract: "Extend the storage of a certified blob this wallet owns.")
+
+    @Argument(help: "The blob ID.") var blobID: String
+    @Option(help: "Epochs to add.") var epochs: UInt32
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let id = try parseBlobID(blobID)
+        let (client, _) = try await connect(global)
+        let result: (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64)
+        do { result = try await client.extend(id, epochs: epochs) } catch { throw CLIError(error) }
+        if global.json {
+            try printJSON(["blobId": id.description, "objectId": result.registration.objectID.description, "endEpoch": result.endEpoch.rawValue, "cost": result.costFrost])
+        } else {
+            Output.result("\(id) now stored until epoch \(result.endEpoch.rawValue)")
+            global.progress("extended registration \(result.registration.objectID) by \(epochs) epochs for \(FROST(result.costFrost))")
+        }
+    }
+}
+
+/// `walrus delete <BLOB_ID> [--yes]`.
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete this wallet's deletable registrations of a blob.",
+        discussion: "Storage nodes remove the data once no other registration of the blob remains. The storage resources return to the wallet.")
+
+    @Argument(help: "The blob ID.") var blobID: String
+    @Flag(help: "Do not ask for confirmation.") var yes = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let id = try parseBlobID(blobID)
+        if !yes {
+            guard isatty(0) == 1 else { throw CLIError.usage("delete asks for confirmation; pass --yes when not at a terminal") }
+            FileHandle.standardError.write(Data("delete every deletable registration of \(id) this wallet owns? [y/N] ".utf8))
+            guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                throw CLIError(code: "ABORTED", "nothing was deleted", exit: .usage)
+            }
+        }
+        let (client, _) = try await connect(global)
+        let deleted: [BlobRegistration]
+        do { deleted = try await client.delete(id) } catch { throw CLIError(error) }
+        if global.json {
+            try printJSON(["blobId": id.description, "deleted": deleted.map(\.objectID.description)])
+        } else {
+            for registration in deleted { Output.result("deleted \(registration.objectID)") }
+        }
+    }
+}
+
+/// `walrus list-blobs [--include-expired]`.
+struct ListBlobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list-blobs", abstract: "List the blob registrations this wallet owns.")
+
+    @Flag(help: "Also list expired registrations.") var includeExpired = false
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let (client, _) = try await connect(global)
+        let blobs: [BlobRegistration]
+        do { blobs = try await client.ownedBlobs(includeExpired: includeExpired) } catch { throw CLIError(error) }
+        if global.json {
+            try printJSON(blobs.map { b -> [String: Any] in
+                ["blobId": b.blobID.description, "objectId": b.objectID.description, "size": b.size, "endEpoch": b.endEpoch.rawValue,
+                 "deletable": b.deletable, "certifiedEpoch": b.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull()]
+            })
+            return
+        }
+        for b in blobs {
+            let state = b.certifiedEpoch.map { "certified in epoch \($0.rawValue)" } ?? "registered"
+            Output.result("\(b.blobID)\t\(b.objectID)\t\(b.size) B\tuntil epoch \(b.endEpoch.rawValue)\t\(b.deletable ? "deletable" : "permanent")\t\(state)")
+        }
+        if blobs.isEmpty { global.progress("this wallet owns no \(includeExpired ? "" : "unexpired ")blob registrations") }
+    }
+}
+
+/// `walrus transfer <ADDRESS> <AMOUNT>`.
+struct TransferCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "transfer", abstract: "Send WAL to an address.")
+
+    @Argument(help: "The recipient's address (0x and 64 hex digits).") var address: String
+    @Argument(help: "The amount: 1.5WAL, or a whole number of FROST.") var amount: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let recipient: Address
+        do { recipient = try Address(parsing: address) } catch { throw CLIError.usage(error.message) }
+        let frost = try parseAmount(amount)
+        let (client, _) = try await connect(global)
+        do { try await client.transfer(to: recipient, amount: frost) } catch { throw CLIError(error) }
+        let balance = try? await client.balance()
+        if global.json {
+            try printJSON(["to": recipient.description, "amountFrost": frost.rawValue, "balanceFrost": balance?.rawValue as Any])
+        } else {
+            Output.result("sent \(frost) to \(recipient)")
+            if let balance { global.progress("balance now \(balance)") }
+        }
+    }
+}
+
+/// `walrus stake <NODE_ID> <AMOUNT>`.
+struct StakeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stake", abstract: "Stake WAL with a storage node.")
+
+    @Argument(help: "The storage node's ID (`walrus info committee`).") var node: String
+    @Argument(help: "The amount: 1.5WAL, or a whole number of FROST.") var amount: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let nodeID: NodeID
+        do { nodeID = try NodeID(parsing: node) } catch { throw CLIError.usage(error.message) }
+        let frost = try parseAmount(amount)
+        let (client, _) = try await connect(global)
+        let result: (stake: ObjectID, activationEpoch: Epoch)
+        do { result = try await client.stake(node: nodeID, amount: frost) } catch { throw CLIError(error) }
+        if global.json {
+            try printJSON(["stakeId": result.stake.description, "nodeId": nodeID.description, "amountFrost": frost.rawValue, "activationEpoch": result.activationEpoch.rawValue])
+        } else {
+            Output.result(result.stake.description)
+            global.progress("staked \(frost) with \(nodeID); it counts from epoch \(result.activationEpoch.rawValue)")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+public import ChainClient
+import Ledger
+import RedStuff
+public import WalrusCore
+import WalrusCrypto
+
+/// What storing a blob would cost, without storing it (`--dry-run`).
+public struct StoreEstimate: Sendable, Equatable {
+    public let blobID: BlobID
+    public let unencodedLength: UInt64
+    public let encodedLength: UInt64
+    public let epochs: UInt32
+    /// Storage for `epochs` epochs plus the write fee, in FROST, when storage is reserved anew.
+    public let costFrost: UInt64
+}
+
+extension WalrusClient {
+    /// The account this client signs with.
+    public var address: Address { builder.address }
+
+    /// Encodes the blob and prices it at the chain's current prices; spends nothing.
+    public func estimate(_ blob: [UInt8], epochs: UInt32) async throws(ClientError) -> StoreEstimate {
+        let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
+        let config: EncodingConfig
+        let blobID: BlobID
+        do {
+            config = try EncodingConfig(shardCount: info.shardCount)
+            blobID = try BlobEncoder(config: config).computeMetadata(blob).blobID
+        } catch { throw ClientError(.invalidArgument, error.message) }
+        let encodedLength = (try? config.encodedBlobLength(forLength: UInt64(blob.count))) ?? 0
+        let units = (encodedLength + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
+        return StoreEstimate(
+            blobID: blobID, unencodedLength: UInt64(blob.count), encodedLength: encodedLength, epochs: epochs,
+            costFrost: units * (info.storagePrice.rawValue * UInt64(epochs) + info.writePrice.rawValue))
+    }
+
+    /// The blob registrations this account owns; expired ones only with `includeExpired`.
+    public func ownedBlobs(includeExpired: Bool = false) async throws(ClientError) -> [BlobRegistration] {
+        let epoch = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }.epoch
+        let all = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(ownedBy: builder.address) }
+        return all.filter { includeExpired || $0.endEpoch > epoch }.sorted { ($0.endEpoch, $0.objectID) < ($1.endEpoch, $1.objectID) }
+    }
+
+    /// This account's registrations of `blobID` that are not expired.
+    private func ownedRegistrations(of blobID: BlobID) async throws(ClientError) -> [BlobRegistration] {
+        try await ownedBlobs().filter { $0.blobID == blobID }
+    }
+
+    /// Extends the owned certified registration of `blobID` that ends last by `epochs` epochs
+    /// (PROTOCOL.md §3.8); returns it with its new end epoch and the cost.
+    public func extend(_ blobID: BlobID, epochs: UInt32) async throws(ClientError) -> (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64) {
+        guard epochs > 0 else { throw ClientError(.invalidArgument, "--epochs is a positive number") }
+        let owned = try await ownedRegistrations(of: blobID).filter { $0.certifiedEpoch != nil }
+        guard let target = owned.max(by: { $0.endEpoch < $1.endEpoch }) else {
+            throw ClientError(.notFound, "this wallet (\(builder.address)) owns no certified, unexpired registration of \(blobID); `walrus list-blobs` shows what it owns")
+        }
+        let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
+        let outcome = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.extendBlob(blob: target.objectID, epochs: epochs)]) }
+        var end = Epoch(target.endEpoch.rawValue + epochs)
+        for case let .blobCertified(_, _, newEnd, _, objectID, true) in outcome.events where objectID == target.objectID { end = newEnd }
+        let encoded = (try? EncodingConfig(shardCount: info.shardCount).encodedBlobLength(forLength: target.size)) ?? 0
+        let units = (encoded + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
+        return (target, end, units * info.storagePrice.rawValue * UInt64(epochs))
+    }
+
+    /// Deletes every deletable registration of `blobID` this account owns (PROTOCOL.md §3.9);
+    /// returns the deleted registrations. Their storage resources come back to the account.
+    public func delete(_ blobID: BlobID) async throws(ClientError) -> [BlobRegistration] {
+        let owned = try await ownedRegistrations(of: blobID)
+        let deletable = owned.filter(\.deletable)
+        guard !deletable.isEmpty else {
+            let why = owned.isEmpty ? "owns no unexpired registration of it" : "owns only permanent registrations of it, which cannot be deleted"
+            throw ClientError(.notFound, "cannot delete \(blobID): this wallet (\(builder.address)) \(why)")
+        }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute(deletable.map { .deleteBlob(blob: $0.objectID) }) }
+        return deletable
+    }
+
+    /// The balance of `address` (this account by default).
+    public func balance(of address: Address? = nil) async throws(ClientError) -> FROST {
+        try await chainCall { () async throws(ChainClientError) in try await chain.account(address ?? builder.address) }.balance
+    }
+
+    /// Sends `amount` to `recipient`.
+    public func transfer(to recipient: Address, amount: FROST) async throws(ClientError) {
+        guard amount.rawValue > 0 else { throw ClientError(.invalidArgument, "the amount is positive") }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.transfer(to: recipient, amount: amount)]) }
+    }
+
+    /// Stakes `amount` with storage node `node`; returns the stake's object ID. The stake counts from
+    /// the epoch after next if the committee of the next epoch is already chosen (PROTOCOL.md §4.3).
+    public func stake(node: NodeID, amount: FROST) async throws(ClientError) -> (stake: ObjectID, activationEpoch: Epoch) {
+        guard amount.rawValue > 0 else { throw ClientError(.invalidArgument, "the amount is positive") }
+        let before = try await chainCall { () async throws(ChainClientError) in try await chain.stakes(ownedBy: builder.address) }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.stake(node: node, amount: amount)]) }
+        let after = try await chainCall { () async throws(ChainClientError) in try await chain.stakes(ownedBy: builder.address) }
+        guard let new = after.first(where: { stake in !before.contains { $0.id == stake.id } }) else {
+            throw ClientError(.verification, "the stake transaction succeeded but no new stake of this wallet is listed")
+        }
+        return (new.id, new.activationEpoch)
+    }
+}
