@@ -250,13 +250,7 @@ public final class WalrusClient: Sendable {
                     case .deletable(let id): "confirmation/deletable/\(id)"
                     }
                     guard let url = URL(string: base.absoluteString + "/" + path + "?wait_for_registration=true&wait_millis=5000"),
-                        let (data, response) = try? await self.session.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200,
-                        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                        let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
-                        let serialized = (signed["serializedMessage"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
-                        let raw = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
-                        let signature = try? Schnorr.Signature(bytes: Array(raw)),
-                        serialized == expected, member.publicKey.isValidSignature(signature, for: serialized)
+                        let signature = await self.confirmation(url, expected: expected, key: member.publicKey, epoch: committee.epoch)
                     else {
                         progress("\(member.name): no valid confirmation for epoch \(committee.epoch.rawValue)")
                         return nil
@@ -268,6 +262,24 @@ public final class WalrusClient: Sendable {
             for await result in group { if let result { signatures.append((result.0, result.1)) } }
             return signatures.sorted { $0.member < $1.member }
         }
+    }
+
+    /// Asks a node for its confirmation and verifies it. A node that signs for an earlier epoch
+    /// has not yet seen the epoch change: it is asked again, for a few seconds.
+    private func confirmation(_ url: URL, expected: [UInt8], key: Schnorr.PublicKey, epoch: Epoch) async -> Schnorr.Signature? {
+        for _ in 0..<20 {
+            guard let (data, response) = try? await session.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200,
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
+                let serialized = (signed["serializedMessage"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
+                let raw = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
+                let signature = try? Schnorr.Signature(bytes: Array(raw))
+            else { return nil }
+            if serialized == expected { return key.isValidSignature(signature, for: serialized) ? signature : nil }
+            guard let signedEpoch = try? ConfirmationMessage(serialized: serialized).epoch, signedEpoch < epoch else { return nil }
+            try? await Task.sleep(nanoseconds: 250_000_000)
+        }
+        return nil
     }
 
     /// PUTs metadata, retrying while the node has not yet seen the registration.

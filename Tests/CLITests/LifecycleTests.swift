@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// The rest of a blob's life on a real devnet: dry runs, the light-client check (and its refusal of
+/// an unknown blob), extend, delete, list-blobs, wallets, transfers, stakes, stores that span an
+/// epoch change, and a store refused before it spends anything.
+@Suite(.serialized) struct LifecycleTests {
+    static func json(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    static func balance(_ config: [String]) throws -> Int {
+        json(try ProcessRunner.run("walrus", ["wallet", "balance", "--json"] + config).stdout)["balanceFrost"] as? Int ?? -1
+    }
+
+    @Test func aBlobsLife() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-life-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let net = ["--dir", dir.path]
+        let base = DevnetTests.freeBasePort()
+        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "1", "--nodes", "3", "--shards", "10",
+                                                  "--epoch-duration", "6s", "--base-port", "\(base)"] + net, timeoutSeconds: 120)
+        defer { _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net) }
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        let configPath = dir.appendingPathComponent("client_config.yaml")
+        let config = ["--config", configPath.path]
+
+        // A dry run prices the blob and spends nothing.
+        let fileA = dir.appendingPathComponent("a")
+        try Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ 3) }).write(to: fileA)
+        let start = try Self.balance(config)
+        let dry = try ProcessRunner.run("walrus", ["store", fileA.path, "--dry-run", "--epochs", "20", "--json"] + config)
+        #expect(dry.status == 0, "stderr: \(dry.stderr)")
+        let estimate = (try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [[String: Any]])?.first ?? [:]
+        #expect((estimate["encodedSize"] as? Int ?? 0) > 200_000)
+        #expect((estimate["storageCost"] as? Int ?? 0) > 0)
+        #expect(try Self.balance(config) == start)
+
+        // Stored permanently, the certification verifies from the pinned genesis alone.
+        let store = try ProcessRunner.run("walrus", ["store", fileA.path, "--epochs", "20", "--permanent"] + config, timeoutSeconds: 120)
+        #expect(store.status == 0, "stderr: \(store.stderr)")
+        let idA = store.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(idA == estimate["blobId"] as? String)
+        let verify = try ProcessRunner.run("walrus", ["verify", idA, "--json"] + config)
+        #expect(verify.status == 0, "stderr: \(verify.stderr)")
+        let report = Self.json(verify.stdout)
+        #expect(report["verified"] as? Bool == true)
+        #expect((report["signersWeight"] as? Int ?? 0) >= 7)
+        #expect(report["deletable"] as? Bool == false)
+        #expect(try ProcessRunner.run("walrus", ["verify", String(repeating: "A", count: 43)] + config).status == 3)
+
+        // list-blobs shows it; extend moves its end; a permanent blob cannot be deleted.
+        let list = try ProcessRunner.run("walrus", ["list-blobs", "--json"] + config)
+        let listed = (try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]) ?? []
+        let entry = try #require(listed.first { $0["blobId"] as? String == idA })
+        let end = entry["endEpoch"] as? Int ?? 0
+        let extend = try ProcessRunner.run("walrus", ["extend", idA, "--epochs", "3", "--json"] + config, timeoutSeconds: 60)
+        #expect(extend.status == 0, "stderr: \(extend.stderr)")
+        #expect(Self.json(extend.stdout)["endEpoch"] as? Int == end + 3)
+        #expect(try ProcessRunner.run("walrus", ["delete", idA, "--yes"] + config).status == 3)
+
+        // A deletable blob is deleted and then reads as not found.
+        let fileB = dir.appendingPathComponent("b")
+        try Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 5) }).write(to: fileB)
+        let storeB = try ProcessRunner.run("walrus", ["store", fileB.path, "--epochs", "5"] + config, timeoutSeconds: 120)
+        #expect(storeB.status == 0, "stderr: \(storeB.stderr)")
+        let idB = storeB.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let delete = try ProcessRunner.run("walrus", ["delete", idB, "--yes"] + config, timeoutSeconds: 60)
+        #expect(delete.status == 0, "stderr: \(delete.stderr)")
+        #expect(try ProcessRunner.run("walrus", ["read", idB] + config).status == 3)
+
+        // A new wallet, funded by a transfer; a stake with a committee member.
+        let keyFile = dir.appendingPathComponent("second.key")
+        let wallet = try ProcessRunner.run("walrus", ["wallet", "new", "--out", keyFile.path])
+        #expect(wallet.status == 0, "stderr: \(wallet.stderr)")
+        let address = wallet.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try ProcessRunner.run("walrus", ["wallet", "new", "--out", keyFile.path]).status == 2)
+        let before = try Self.balance(config)
+        let transfer = try ProcessRunner.run("walrus", ["transfer", address, "1.5WAL"] + config, timeoutSeconds: 60)
+        #expect(transfer.status == 0, "stderr: \(transfer.stderr)")
+        #expect(try Self.balance(config) == before - 1_500_000_000)
+        #expect(try ProcessRunner.run("walrus", ["transfer", address, "1.5"] + config).status == 2)
+        let info = Self.json(try ProcessRunner.run("walrus", ["info", "--json"] + config).stdout)
+        let nodes = info["storageNodes"] as? [[String: Any]] ?? []
+        let node = try #require(nodes.first?["nodeId"] as? String)
+        let stake = try ProcessRunner.run("walrus", ["stake", node, "2WAL", "--json"] + config, timeoutSeconds: 60)
+        #expect(stake.status == 0, "stderr: \(stake.stderr)")
+        #expect(Self.json(stake.stdout)["amountFrost"] as? Int == 2_000_000_000)
+
+        // Stores keep succeeding across epoch changes (6 s epochs); at least one spans a change and
+        // starts over with the new committee.
+        var retried = false
+        let deadline = Date().addingTimeInterval(60)
+        var round = 0
+        while !retried && Date() < deadline {
+            round += 1
+            let file = dir.appendingPathComponent("e-\(round)")
+            var generator = SystemRandomNumberGenerator()
+            try Data((0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: file)
+            let result = try ProcessRunner.run("walrus", ["store", file.path, "--epochs", "3"] + config, timeoutSeconds: 120)
+            #expect(result.status == 0, "store \(round): \(result.stderr)")
+            retried = result.stderr.contains("changed")
+        }
+        #expect(retried, "no store in \(round) spanned an epoch change")
+
+        // With the two largest storage nodes down, fewer than a quorum of shards answer: the store
+        // fails as unavailable before it spends anything.
+        let sorted = nodes.sorted { ($0["nShards"] as? Int ?? 0) > ($1["nShards"] as? Int ?? 0) }
+        for victim in sorted.prefix(2) {
+            #expect(try ProcessRunner.run("walrus", ["devnet", "kill", victim["name"] as? String ?? ""] + net).status == 0)
+        }
+        let poor = try Self.balance(config)
+        let refused = try ProcessRunner.run("walrus", ["store", fileB.path, "--epochs", "2", "--force", "--timeout", "10"] + config, timeoutSeconds: 60)
+        #expect(refused.status == 5, "stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("Nothing was spent"))
+        #expect(try Self.balance(config) == poor)
+    }
+}
