@@ -38,9 +38,9 @@ extension Executor {
         guard derived == blobID else {
             throw LedgerError(.invalidBlobID, "root hash, size and encoding type give blob ID \(derived), not \(blobID)")
         }
-        try debit(sender, try Executor.multiply(system.writePrice, storageUnits(encoded)))
+        try debit(sender, try Executor.multiply(system.writePrice, Limits.storageUnits(encoded)))
         var entry = system.accounting[epoch, default: AccountingEntry()]
-        entry.rewards = FROST(entry.rewards.rawValue + system.writePrice.rawValue * storageUnits(encoded))
+        entry.rewards = FROST(entry.rewards.rawValue + system.writePrice.rawValue * Limits.storageUnits(encoded))
         system.accounting[epoch] = entry
         storage.owner = sender
         let blob = BlobRecord(

@@ -18,7 +18,7 @@ extension Executor {
 
     /// Uses capacity and pays `storage_price × units(size)` into each epoch of `[from, to)`.
     mutating func payForEpochs(size: UInt64, from: Epoch, to: Epoch) throws(LedgerError) {
-        let perEpoch = try Executor.multiply(system.storagePrice, storageUnits(size))
+        let perEpoch = try Executor.multiply(system.storagePrice, Limits.storageUnits(size))
         let total = try Executor.multiply(perEpoch, UInt64(to.rawValue - from.rawValue))
         for e in from.rawValue..<to.rawValue {
             let used = system.accounting[Epoch(e), default: AccountingEntry()].usedCapacity

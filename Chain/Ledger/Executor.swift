@@ -137,4 +137,3 @@ struct Executor {
 }
 
 /// Storage units: prices are per MiB of encoded size.
-func storageUnits(_ bytes: UInt64) -> UInt64 { (bytes + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes }

@@ -66,7 +66,10 @@ public final class SliverStore: @unchecked Sendable {
         }
     }
 
-    func isCollected(_ blobID: BlobID) -> Bool { (try? kv.get(Self.meta, Array("collected:".utf8) + blobID.bytes)).flatMap { $0 } != nil }
+    /// The marker of a blob whose data the collector removed.
+    static func collectedKey(_ blobID: BlobID) -> [UInt8] { Array("collected:".utf8) + blobID.bytes }
+
+    func isCollected(_ blobID: BlobID) -> Bool { (try? kv.get(Self.meta, Self.collectedKey(blobID))).flatMap { $0 } != nil }
 
     /// Removes a blob's metadata and slivers from every shard, in one durable batch, if its info
     /// (read again under the lock) still says it should go; returns whether it did.
@@ -81,7 +84,7 @@ public final class SliverStore: @unchecked Sendable {
             batch.delete(Self.primary, key: Self.sliverKey(ShardIndex(shard), blobID))
             batch.delete(Self.secondary, key: Self.sliverKey(ShardIndex(shard), blobID))
         }
-        batch.put(Self.meta, key: Array("collected:".utf8) + blobID.bytes, value: [])
+        batch.put(Self.meta, key: Self.collectedKey(blobID), value: [])
         try kv.write(batch, durability: .durable)
         return true
     }
@@ -103,7 +106,7 @@ public final class SliverStore: @unchecked Sendable {
         for (id, info) in infos {
             batch.put(Self.blobInfo, key: id.bytes, value: info.bcsBytes)
             // A blob registered again after its data was collected is collected again when it ends.
-            if info.isLive && !info.invalid { batch.delete(Self.meta, key: Array("collected:".utf8) + id.bytes) }
+            if info.isLive && !info.invalid { batch.delete(Self.meta, key: Self.collectedKey(id)) }
         }
         var w = BCSWriter()
         w.write(cursor.height)

@@ -28,7 +28,7 @@ extension WalrusClient {
             blobID = try BlobEncoder(config: config).computeMetadata(blob).blobID
         } catch { throw ClientError(.invalidArgument, error.message) }
         let encodedLength = (try? config.encodedBlobLength(forLength: UInt64(blob.count))) ?? 0
-        let units = (encodedLength + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
+        let units = Limits.storageUnits(encodedLength)
         return StoreEstimate(
             blobID: blobID, unencodedLength: UInt64(blob.count), encodedLength: encodedLength, epochs: epochs,
             costFrost: units * (info.storagePrice.rawValue * UInt64(epochs) + info.writePrice.rawValue))
@@ -59,7 +59,7 @@ extension WalrusClient {
         var end = Epoch(target.endEpoch.rawValue + epochs)
         for case let .blobCertified(_, _, newEnd, _, objectID, true) in outcome.events where objectID == target.objectID { end = newEnd }
         let encoded = (try? EncodingConfig(shardCount: info.shardCount).encodedBlobLength(forLength: target.size)) ?? 0
-        let units = (encoded + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
+        let units = Limits.storageUnits(encoded)
         return (target, end, units * info.storagePrice.rawValue * UInt64(epochs))
     }
 

@@ -168,7 +168,7 @@ public final class WalrusClient: Sendable {
         if let reusable = existing.first(where: { $0.certifiedEpoch == nil && $0.deletable == !permanent && $0.endEpoch >= wantedEnd }) {
             return (reusable.objectID, reusable.endEpoch, 0, "reuseRegistration")
         }
-        let units = (encodedLength + Limits.storageUnitBytes - 1) / Limits.storageUnitBytes
+        let units = Limits.storageUnits(encodedLength)
         let owned = try await chainCall { () async throws(ChainClientError) in try await chain.storageResources(ownedBy: builder.address) }
         let fitting = owned.filter { $0.startEpoch <= info.epoch && $0.endEpoch >= wantedEnd && $0.size >= encodedLength }.min { $0.size < $1.size }
         let source: StorageSource = fitting.map { .existing($0.id) } ?? .reserve(epochs: epochs)
@@ -289,33 +289,44 @@ public final class WalrusClient: Sendable {
             var request = URLRequest(url: base.appendingPathComponent("metadata"))
             request.httpMethod = "PUT"
             request.httpBody = Data(body)
-            if let (_, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode {
+            if let (data, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode {
                 if status == 200 || status == 201 { return true }
-                if status != 400 { return false }
+                if status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(data) ?? "") { return false }
             }
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
         return false
     }
 
-    /// PUTs a sliver. A node that answers 400 has not caught up with the chain yet (it has not
-    /// seen the registration, or its metadata is gone with an earlier registration's data): the
-    /// metadata goes again and the sliver is retried with backoff, within the timeout.
+    /// PUTs a sliver. Refusals that mean the node lags behind the chain (it has not applied the
+    /// registration or the committee of this epoch yet), server errors and lost connections are
+    /// retried with backoff within the timeout; any other refusal is final.
     private func put(_ url: URL, _ body: [UInt8]) async -> Bool {
         var request = URLRequest(url: url)
         request.httpMethod = "PUT"
         request.httpBody = Data(body)
         let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
         var delayMs: UInt64 = 50
-        for attempt in 0..<40 {
-            let status = (try? await session.data(for: request)).flatMap { ($0.1 as? HTTPURLResponse)?.statusCode }
-            if status == 200 || status == 201 { return true }
-            if let status, status != 400 && status < 500 { return false }
-            guard Date() < deadline, attempt < 39 else { return false }
+        while true {
+            if let (data, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode {
+                if status == 200 || status == 201 { return true }
+                if status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(data) ?? "") { return false }
+            }
+            guard Date() < deadline else { return false }
             try? await Task.sleep(nanoseconds: delayMs * 1_000_000)
             delayMs = min(delayMs * 2, 1000)
         }
-        return false
+    }
+
+    /// Storage-node refusals that pass once the node has caught up with the chain.
+    static let lagReasons: Set<String> = ["NOT_REGISTERED", "SHARD_NOT_ASSIGNED", "METADATA_NOT_FOUND"]
+
+    /// The `reason` of a storage node's JSON error body (PROTOCOL.md §6.1).
+    static func errorReason(_ body: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let details = (object["error"] as? [String: Any])?["details"] as? [[String: Any]]
+        else { return nil }
+        return details.first?["reason"] as? String
     }
 
     // MARK: - Read
