@@ -105,12 +105,32 @@ struct ReadCommand: AsyncParsableCommand {
             }
         } catch { throw CLIError(error) }
         if let out, out != "-" {
-            guard FileManager.default.createFile(atPath: out, contents: Data(blob)) else {
-                throw CLIError(code: "FILE_UNWRITABLE", "cannot write '\(out)'", exit: .usage)
+            // Written beside the target and renamed, so that a failed read never leaves half a file.
+            let partial = out + ".partial-\(getpid())"
+            let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0, Self.writeAll(fd, blob), close(fd) == 0, rename(partial, out) == 0 else {
+                if fd >= 0 { unlink(partial) }
+                throw CLIError(code: "FILE_UNWRITABLE", "cannot write '\(out)': \(String(cString: strerror(errno)))", exit: .usage)
             }
             if !global.quiet { Output.log("wrote \(blob.count) bytes to \(out)") }
         } else {
-            FileHandle.standardOutput.write(Data(blob))
+            guard Self.writeAll(STDOUT_FILENO, blob) else {
+                throw CLIError(code: "FILE_UNWRITABLE", "cannot write the blob to stdout: \(String(cString: strerror(errno)))", exit: .usage)
+            }
+        }
+    }
+
+    /// Writes every byte of `bytes` to `fd` straight from the array (a blob can be large; no copy).
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return false }
+                offset += written
+            }
+            return true
         }
     }
 }
