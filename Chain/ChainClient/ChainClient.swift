@@ -55,9 +55,11 @@ public final class ChainClient: Sendable {
         let body: Data
     }
 
-    func send(_ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil) async throws(ChainClientError) -> Response {
+    func send(
+        _ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil, only: URL? = nil
+    ) async throws(ChainClientError) -> Response {
         var lastError = "no endpoint answered"
-        for endpoint in endpoints {
+        for endpoint in only.map({ [$0] }) ?? endpoints {
             var request = URLRequest(url: URL(string: endpoint.absoluteString + path)!)
             request.httpMethod = method
             request.timeoutInterval = timeout ?? timeoutSeconds
@@ -77,8 +79,8 @@ public final class ChainClient: Sendable {
         throw ChainClientError(.unavailable, "no validator answered (\(lastError)); check that the chain is running and the RPC URLs in the config")
     }
 
-    func json(_ path: String, timeout: Double? = nil) async throws(ChainClientError) -> [String: Any] {
-        let response = try await send(path, timeout: timeout)
+    func json(_ path: String, timeout: Double? = nil, only: URL? = nil) async throws(ChainClientError) -> [String: Any] {
+        let response = try await send(path, timeout: timeout, only: only)
         guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else {
             throw ChainClientError(.malformed, "\(path) did not answer JSON")
         }
@@ -112,12 +114,27 @@ public final class ChainClient: Sendable {
         return Health(chainID: chainID, genesisHash: hash, height: height, epoch: Epoch(epoch))
     }
 
+    /// The account as the most advanced validator sees it: every endpoint is asked at once and the
+    /// answer with the highest nonce wins, so that a validator that lags behind (just restarted)
+    /// cannot hand out a nonce that is already used.
     public func account(_ address: Address) async throws(ChainClientError) -> Account {
-        let o = try await json("/v1/accounts/\(address)")
-        guard let balance = (o["balance"] as? NSNumber)?.uint64Value, let nonce = (o["nonce"] as? NSNumber)?.uint64Value else {
-            throw ChainClientError(.malformed, "account answer is incomplete")
+        let answers = await withTaskGroup(of: Account?.self) { group in
+            for endpoint in endpoints {
+                group.addTask {
+                    guard let o = try? await self.json("/v1/accounts/\(address)", only: endpoint),
+                        let balance = (o["balance"] as? NSNumber)?.uint64Value, let nonce = (o["nonce"] as? NSNumber)?.uint64Value
+                    else { return nil }
+                    return Account(balance: FROST(balance), nonce: nonce)
+                }
+            }
+            var answers: [Account] = []
+            for await answer in group { if let answer { answers.append(answer) } }
+            return answers
         }
-        return Account(balance: FROST(balance), nonce: nonce)
+        guard let latest = answers.max(by: { $0.nonce < $1.nonce }) else {
+            throw ChainClientError(.unavailable, "no validator answered for account \(address); check that the chain is running and the RPC URLs in the config")
+        }
+        return latest
     }
 
     public func block(_ height: UInt64) async throws(ChainClientError) -> Block { try await bcs(Block.self, "/v1/blocks/\(height)?format=bcs") }
@@ -144,12 +161,19 @@ public final class ChainClient: Sendable {
     }
 
     /// Submits and waits (bounded) for the transaction to be committed; throws `failed` when it
-    /// executed without success.
+    /// executed without success. The status is asked of each validator in turn, so one that lags
+    /// (just restarted, still catching up) does not hide a commit the others made; and every
+    /// `resubmitSeconds` without a commit the same signed transaction goes to the next validator,
+    /// in case the first one holds it in a mempool it cannot gossip yet.
     public func submitAndWait(_ tx: SignedTransaction, timeoutSeconds: Double = 30) async throws(ChainClientError) -> Outcome {
         let digest = try await submit(tx)
+        let path = "/v1/transactions/\(Hex.encode(digest))"
         let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var nextResubmit = Date().addingTimeInterval(Self.resubmitSeconds)
+        var poll = 0
+        var resubmitted = 0
         while Date() < deadline {
-            if let o = try? await json("/v1/transactions/\(Hex.encode(digest))") {
+            if let o = try? await json(path, only: endpoints[poll % endpoints.count]) {
                 guard o["status"] as? String == "success" else {
                     let error = o["error"] as? [String: Any]
                     throw ChainClientError(.failed, "\(error?["code"] as? String ?? "FAILED"): \(error?["message"] as? String ?? "")")
@@ -159,10 +183,32 @@ public final class ChainClient: Sendable {
                 }
                 return Outcome(height: (o["height"] as? NSNumber)?.uint64Value ?? 0, events: events)
             }
+            poll += 1
+            if Date() >= nextResubmit, try await isDead(tx, path: path) {
+                throw ChainClientError(
+                    .rejected, "BAD_NONCE: nonce \(tx.transaction.nonce) of \(tx.transaction.senderAddress) was used by another transaction; build it again")
+            }
+            if Date() >= nextResubmit, endpoints.count > 1 {
+                // A refusal here (already known, or its nonce already used by its own commit) is fine.
+                resubmitted += 1
+                _ = try? await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: endpoints[resubmitted % endpoints.count])
+                nextResubmit = Date().addingTimeInterval(Self.resubmitSeconds)
+            }
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
         throw ChainClientError(.unavailable, "transaction \(Hex.encode(digest)) was not committed within \(Int(timeoutSeconds)) s")
     }
+
+    /// Whether `tx` can never be committed: no validator knows it as committed, and the sender's
+    /// nonce has moved past it (a validator that lagged admitted it with a stale nonce).
+    private func isDead(_ tx: SignedTransaction, path: String) async throws(ChainClientError) -> Bool {
+        guard let account = try? await account(tx.transaction.senderAddress), account.nonce > tx.transaction.nonce else { return false }
+        for endpoint in endpoints where (try? await json(path, only: endpoint)) != nil { return false }
+        return true
+    }
+
+    /// How long a submitted transaction may go uncommitted before it is sent to another validator.
+    static let resubmitSeconds = 2.0
 
     // MARK: - Events
 

@@ -26,11 +26,17 @@ public actor TransactionBuilder {
     }
 
     /// Builds, submits and waits for the transaction; refetches the nonce if it was refused.
+    /// A transaction refused for its nonce (the nonce was read from a validator that lagged) is
+    /// built again once with a fresh nonce; nothing of it executed, so that cannot run it twice.
     public func execute(_ operations: [Operation], timeoutSeconds: Double = 30) async throws(ChainClientError) -> ChainClient.Outcome {
-        let tx = try await build(operations)
-        do { return try await client.submitAndWait(tx, timeoutSeconds: timeoutSeconds) } catch {
-            if error.code == .rejected { nextNonce = nil }
-            throw error
+        for attempt in 0..<2 {
+            let tx = try await build(operations)
+            do { return try await client.submitAndWait(tx, timeoutSeconds: timeoutSeconds) } catch {
+                if error.code == .rejected { nextNonce = nil }
+                if error.code == .rejected && error.message.contains("BAD_NONCE") && attempt == 0 { continue }
+                throw error
+            }
         }
+        preconditionFailure("the loop returns or throws")
     }
 }
