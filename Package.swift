@@ -100,7 +100,10 @@ let package = Package(
 
         .target(
             name: "WalrusClient",
-            dependencies: ["ChainClient", "ChainTypes", "LightClient", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "ChainClient", "ChainTypes", "HTTPKit", "LightClient", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
+            ],
             path: "Storage/WalrusClient", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 5: the validator node.
@@ -163,10 +166,14 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "walrus-validator", "walrus-node", "ChainClient", "ChainTypes", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
-                "ValidatorNode",
+                "walrus-validator", "walrus-node", "ChainClient", "ChainTypes", "KVStore", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "ValidatorNode", "StorageNode",
             ],
             path: "Tests/IntegrationTests", swiftSettings: strict),
+        .testTarget(
+            name: "HTTPKitTests",
+            dependencies: ["HTTPKit", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/HTTPKitTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]

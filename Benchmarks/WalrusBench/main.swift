@@ -1,6 +1,6 @@
 // walrus-bench: measures the hot paths in a release build and prints a table (stderr-free result
 // on stdout) or JSON. Usage:
-//   walrus-bench [--json] [--quick] [--only rs|encode|decode]
+//   walrus-bench [--json] [--quick] [--only rs|hash|encode|decode]
 //   walrus-bench encode-once SIZE_MIB [--metadata-only]   (one encode, then peak RSS: for memory)
 //   walrus-bench storage [--blobs 100] [--blob-mib 1] [--concurrency 8]   (1 validator, 5 storage nodes)
 //   walrus-bench chain [--transactions N] [--senders K] [--rate PER_SECOND] [--json]   (4 validators on loopback)
@@ -137,6 +137,35 @@ func benchDecode(sizes: [Int], config: EncodingConfig) -> [Measurement] {
     return out
 }
 
+/// Leaf hashing (BLAKE2b-256 of 0x00 ‖ symbol over many symbols) and Merkle inner hashing, at each
+/// kernel level this CPU has, interleaved run by run so that the levels see the same machine.
+func benchHash(runs: Int) -> [Measurement] {
+    let levels: [Int] = (0...2).filter { Int(walrus_blake2b_limit_kernel(Int32($0))) == $0 }
+    defer { walrus_blake2b_force_portable(0) }
+    var out: [Measurement] = []
+    for symbolBytes in [64, 8192, 58_920] {
+        let count = max(64, (32 << 20) / symbolBytes)
+        let data = RawBytes(count: count * symbolBytes, seed: 5)
+        let digests = UnsafeMutablePointer<UInt8>.allocate(capacity: 32 * count)
+        defer { digests.deallocate() }
+        var times = [Int: [Double]]()
+        for _ in 0..<runs {
+            for level in levels {
+                _ = walrus_blake2b_limit_kernel(Int32(level))
+                let start = now()
+                walrus_blake2b256_prefixed_batch(digests, 32, 0, data.pointer, symbolBytes, symbolBytes, count)
+                times[level, default: []].append(now() - start)
+            }
+        }
+        for level in levels {
+            let sorted = times[level]!.sorted()
+            let name = ["portable", "avx2x4", "avx512x8"][level]
+            out.append(Measurement(name: "blake2b leaves \(symbolBytes) B \(name)", bytes: count * symbolBytes, seconds: sorted[sorted.count / 2]))
+        }
+    }
+    return out
+}
+
 func report(_ results: [Measurement], json: Bool, extra: [String: String]) {
     if json {
         struct Report: Encodable {
@@ -215,9 +244,23 @@ let quick = arguments.contains("--quick")
 let only = arguments.firstIndex(of: "--only").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
 var results: [Measurement] = []
 if only == nil || only == "rs" {
-    for (k, m) in [(334, 666), (667, 333)] {
-        for shard in [2048, 8192] { results += benchReedSolomon(k: k, m: m, shardBytes: shard, runs: quick ? 3 : 9) }
+    // The widest kernel first, then the narrower ones this CPU has, for the side-by-side figures.
+    let levels: [Int32] = [2, 1].filter { walrus_rs_limit_kernel($0) == $0 }
+    for level in levels {
+        _ = walrus_rs_limit_kernel(level)
+        let kernel = String(cString: walrus_rs_kernel_name())
+        for (k, m) in [(334, 666), (667, 333)] {
+            for shard in [2048, 8192] {
+                results += benchReedSolomon(k: k, m: m, shardBytes: shard, runs: quick ? 3 : 9).map {
+                    level == levels.first ? $0 : Measurement(name: "\($0.name) [\(kernel)]", bytes: $0.bytes, seconds: $0.seconds)
+                }
+            }
+        }
     }
+    _ = walrus_rs_limit_kernel(2)
+}
+if only == nil || only == "hash" {
+    results += benchHash(runs: quick ? 3 : 7)
 }
 if only == nil || only == "encode" {
     results += benchEncode(sizes: quick ? [1 << 10, 1 << 20] : [1 << 10, 1 << 20, 64 << 20, 256 << 20], config: config)

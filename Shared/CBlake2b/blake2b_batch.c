@@ -1,23 +1,44 @@
-// Batch entry points. For now they loop over the portable compression; a SIMD kernel that hashes
-// several messages per call must give the same digests (the vector tests compare both).
+// Batch entry points: eight messages per call with AVX-512, four with AVX2, the portable code for
+// the rest. Every kernel gives the same digests (the vector tests compare them).
 #include "CBlake2b.h"
 #include "blake2b_internal.h"
 
 #include <string.h>
 
-static int use_simd = -1;
+/// The widest kernel in use: 0 portable, 1 AVX2 (4 lanes), 2 AVX-512 (8 lanes); -1 not chosen yet.
+static int simd_level = -1;
 
-static int simd_enabled(void) {
-    if (use_simd < 0) use_simd = walrus_blake2b_have_avx2();
-    return use_simd;
+static int best_level(void) { return walrus_blake2b_have_avx512() ? 2 : walrus_blake2b_have_avx2() ? 1 : 0; }
+
+static int level(void) {
+    if (simd_level < 0) simd_level = best_level();
+    return simd_level;
 }
 
-void walrus_blake2b_force_portable(int force) { use_simd = force ? 0 : walrus_blake2b_have_avx2(); }
+void walrus_blake2b_force_portable(int force) { simd_level = force ? 0 : best_level(); }
+
+int walrus_blake2b_limit_kernel(int max_level) {
+    int best = best_level();
+    simd_level = max_level < best ? (max_level < 0 ? 0 : max_level) : best;
+    return simd_level;
+}
 
 void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base,
                                       size_t stride, size_t len, size_t count) {
     size_t i = 0;
-    if (simd_enabled()) {
+    int simd = level();
+    if (simd >= 2) {
+        for (; i + 8 <= count; i += 8) {
+            uint8_t *outs[8];
+            const uint8_t *ins[8];
+            for (int l = 0; l < 8; l++) {
+                outs[l] = out + (i + l) * out_stride;
+                ins[l] = base + (i + l) * stride;
+            }
+            walrus_blake2b256_prefixed_x8(outs, prefix, ins, len);
+        }
+    }
+    if (simd >= 1) {
         for (; i + 4 <= count; i += 4) {
             uint8_t *outs[4] = {out + i * out_stride, out + (i + 1) * out_stride, out + (i + 2) * out_stride,
                                 out + (i + 3) * out_stride};
@@ -49,9 +70,22 @@ void walrus_merkle_root(uint8_t out[32], const uint8_t *leaf_hashes, size_t coun
 
 void walrus_blake2b256_inner_batch(uint8_t *out, const uint8_t *nodes, size_t count) {
     // Every group reads all of its inputs before it writes, so `out` may alias `nodes`.
-    uint8_t digest[4][32];
+    uint8_t digest[8][32];
     size_t i = 0;
-    if (simd_enabled()) {
+    int simd = level();
+    if (simd >= 2) {
+        for (; i + 8 <= count; i += 8) {
+            uint8_t *outs[8];
+            const uint8_t *ins[8];
+            for (int l = 0; l < 8; l++) {
+                outs[l] = digest[l];
+                ins[l] = nodes + 64 * (i + l);
+            }
+            walrus_blake2b256_prefixed_x8(outs, 0x01, ins, 64);
+            memcpy(out + 32 * i, digest, 256);
+        }
+    }
+    if (simd >= 1) {
         for (; i + 4 <= count; i += 4) {
             uint8_t *outs[4] = {digest[0], digest[1], digest[2], digest[3]};
             const uint8_t *ins[4] = {nodes + 64 * i, nodes + 64 * (i + 1), nodes + 64 * (i + 2), nodes + 64 * (i + 3)};
@@ -65,4 +99,10 @@ void walrus_blake2b256_inner_batch(uint8_t *out, const uint8_t *nodes, size_t co
     }
 }
 
-const char *walrus_blake2b_kernel_name(void) { return simd_enabled() ? "avx2x4" : "portable"; }
+const char *walrus_blake2b_kernel_name(void) {
+    switch (level()) {
+    case 2: return "avx512x8";
+    case 1: return "avx2x4";
+    default: return "portable";
+    }
+}

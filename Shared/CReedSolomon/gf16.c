@@ -96,7 +96,8 @@ static void build_nibble_tables(void) {
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int force_portable = 0;
+/// The widest kernel allowed: 0 portable, 1 AVX2, 2 AVX-512.
+static int kernel_limit = 2;
 
 static void init_tables(void) {
     build_log_exp();
@@ -107,17 +108,24 @@ static void init_tables(void) {
 
 void walrus_rs_init(void) { pthread_once(&init_once, init_tables); }
 
-const walrus_gf_kernels *walrus_gf_active(void) {
-    if (!force_portable) {
-        const walrus_gf_kernels *avx2 = walrus_gf_avx2_kernels();
-        if (avx2) return avx2;
-    }
-    return &walrus_gf_portable_kernels;
+static const walrus_gf_kernels *kernels_up_to(int limit) {
+    const walrus_gf_kernels *k = 0;
+    if (limit >= 2) k = walrus_gf_avx512_kernels();
+    if (!k && limit >= 1) k = walrus_gf_avx2_kernels();
+    return k ? k : &walrus_gf_portable_kernels;
+}
+
+const walrus_gf_kernels *walrus_gf_active(void) { return kernels_up_to(kernel_limit); }
+
+int walrus_rs_limit_kernel(int max_level) {
+    kernel_limit = max_level < 0 ? 0 : max_level;
+    const walrus_gf_kernels *k = kernels_up_to(kernel_limit);
+    return k == &walrus_gf_portable_kernels ? 0 : k == walrus_gf_avx2_kernels() ? 1 : 2;
 }
 
 const char *walrus_rs_kernel_name(void) { return walrus_gf_active()->name; }
 
-void walrus_rs_force_portable(int force) { force_portable = force; }
+void walrus_rs_force_portable(int force) { kernel_limit = force ? 0 : 2; }
 
 uint16_t walrus_gf16_mul(uint16_t a, uint16_t b) {
     walrus_rs_init();

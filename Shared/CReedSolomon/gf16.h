@@ -43,6 +43,7 @@ typedef struct {
 } walrus_gf_kernels;
 
 extern const walrus_gf_kernels walrus_gf_portable_kernels;
-const walrus_gf_kernels *walrus_gf_avx2_kernels(void);  // NULL when not compiled in
+const walrus_gf_kernels *walrus_gf_avx2_kernels(void);    // NULL when not compiled in or not supported
+const walrus_gf_kernels *walrus_gf_avx512_kernels(void);  // NULL when not compiled in or not supported
 const walrus_gf_kernels *walrus_gf_active(void);
 #endif

@@ -101,16 +101,16 @@ final class HTTPHandler: ChannelInboundHandler {
             self.head = head
             body = []
             rejected = false
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > bodyBytesMax {
-                reject(context)
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init) {
+                if length > bodyBytesMax { reject(context) } else { body.reserveCapacity(length) }
             }
-        case .body(var buffer):
+        case .body(let buffer):
             guard !rejected else { return }
             if body.count + buffer.readableBytes > bodyBytesMax {
                 reject(context)
                 return
             }
-            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            buffer.withUnsafeReadableBytes { body.append(contentsOf: $0) }
         case .end:
             guard !rejected, let head else { return }
             let (path, query) = HTTPHandler.split(head.uri)

@@ -3,10 +3,19 @@ public import WalrusCore
 /// A column family: a separate ordered key space inside one store.
 public struct ColumnFamily: Hashable, Sendable, CustomStringConvertible {
     public let name: String
-    public init(_ name: String) {
+    /// Values of this family are large (megabytes, like slivers): RocksDB keeps them in blob files
+    /// beside the LSM tree, so compactions move only keys, and does not try to compress them.
+    /// A layout hint only; two families with the same name are the same family.
+    public let largeValues: Bool
+
+    public init(_ name: String, largeValues: Bool = false) {
         precondition(!name.isEmpty, "a column family has a name")
         self.name = name
+        self.largeValues = largeValues
     }
+
+    public static func == (a: ColumnFamily, b: ColumnFamily) -> Bool { a.name == b.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
     /// RocksDB's default column family, always present.
     public static let `default` = ColumnFamily("default")
     public var description: String { name }

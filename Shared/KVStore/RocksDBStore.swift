@@ -21,6 +21,8 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
     private let readOptions: OpaquePointer
     private let bufferedWrite: OpaquePointer
     private let durableWrite: OpaquePointer
+    /// Options of the families with `largeValues`.
+    private let largeValueOptions: OpaquePointer
 
     /// Opens (creating if missing) the store at `path` with the given column families; families
     /// already on disk are opened too. Throws `locked` when another process holds the store and
@@ -41,12 +43,14 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         for existing in RocksDBStore.existingFamilies(path: path, options: options) { names.insert(ColumnFamily(existing)) }
         let ordered = names.sorted { $0.name < $1.name }
         columnFamilies = names
+        largeValueOptions = RocksDBStore.largeValueOptions(from: options)
 
         var handleArray = [OpaquePointer?](repeating: nil, count: ordered.count)
         var error: UnsafeMutablePointer<CChar>?
         let cNames = ordered.map { strdup($0.name) }
         defer { cNames.forEach { free($0) } }
-        let familyOptions = [OpaquePointer?](repeating: options, count: ordered.count)
+        let largeOptions = largeValueOptions
+        let familyOptions: [OpaquePointer?] = ordered.map { $0.largeValues ? largeOptions : options }
         let opened = cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { namePointers in
             familyOptions.withUnsafeBufferPointer { optionPointers in
                 rocksdb_open_column_families(
@@ -65,7 +69,21 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         releaseOptions()
     }
 
+    /// Values of at least 4 KiB go to blob files of 256 MiB, uncompressed (slivers are erasure-coded
+    /// data and do not compress); blob files whose values were deleted are rewritten by compaction.
+    private static func largeValueOptions(from base: OpaquePointer) -> OpaquePointer {
+        let large = rocksdb_options_create_copy(base)!
+        rocksdb_options_set_compression(large, Int32(rocksdb_no_compression))
+        rocksdb_options_set_enable_blob_files(large, 1)
+        rocksdb_options_set_min_blob_size(large, 4096)
+        rocksdb_options_set_blob_file_size(large, 256 << 20)
+        rocksdb_options_set_blob_compression_type(large, Int32(rocksdb_no_compression))
+        rocksdb_options_set_enable_blob_gc(large, 1)
+        return large
+    }
+
     private func releaseOptions() {
+        rocksdb_options_destroy(largeValueOptions)
         rocksdb_options_destroy(options)
         rocksdb_readoptions_destroy(readOptions)
         rocksdb_writeoptions_destroy(bufferedWrite)
@@ -113,16 +131,18 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
     public func get(_ family: ColumnFamily, _ key: [UInt8]) throws(KVError) -> [UInt8]? {
         try lock.withReadLock { () throws(KVError) -> [UInt8]? in
             let (db, cf) = try handle(family)
-            var length = 0
             var error: UnsafeMutablePointer<CChar>?
-            let value = key.withUnsafeBufferPointer { k in
+            // A pinned read hands out RocksDB's own buffer: the value is copied once, into the array.
+            let pinned = key.withUnsafeBufferPointer { k in
                 k.withMemoryRebound(to: CChar.self) {
-                    rocksdb_get_cf(db, readOptions, cf, $0.baseAddress, key.count, &length, &error)
+                    rocksdb_get_pinned_cf(db, readOptions, cf, $0.baseAddress, key.count, &error)
                 }
             }
             if let failure = RocksDBStore.takeError(&error, context: "read from \(path)") { throw failure }
-            guard let value else { return nil }
-            defer { rocksdb_free(value) }
+            guard let pinned else { return nil }
+            defer { rocksdb_pinnableslice_destroy(pinned) }
+            var length = 0
+            guard let value = rocksdb_pinnableslice_value(pinned, &length) else { return [] }
             return [UInt8](UnsafeRawBufferPointer(start: value, count: length))
         }
     }

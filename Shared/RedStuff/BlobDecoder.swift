@@ -44,6 +44,7 @@ public struct BlobDecoder: Sendable {
             throw RedStuffError(
                 .notEnoughData, "decoding needs \(required) valid \(axis) slivers, got \(valid.count) of \(slivers.count)")
         }
+        if axis == .primary, check != .strict, let blob = concatenatedSystematic(valid) { return blob }
         let matrix = try rebuildMessage(from: valid, axis: axis)
         let received = axis == .primary ? Set(valid.map { Int($0.index.rawValue) }) : []
         try checkConsistency(matrix, check: check, verifiedRows: received)
@@ -61,6 +62,27 @@ public struct BlobDecoder: Sendable {
             results.set(i, (try? candidates[i].verify(against: metadata, config: config)) != nil)
         }
         return Array(candidates.indices.filter { results.get($0) }.prefix(limit).map { candidates[$0] })
+    }
+
+    /// The blob straight from verified primary slivers 0..<n_P, which are the message matrix's
+    /// rows: nothing to decode, and the default check has nothing left to recompute (every row
+    /// was verified against the metadata). Nil when any systematic sliver is missing.
+    private func concatenatedSystematic(_ slivers: [SliverData]) -> [UInt8]? {
+        let nP = config.primarySourceSymbols
+        var rows = [SliverData?](repeating: nil, count: nP)
+        for sliver in slivers where Int(sliver.index.rawValue) < nP { rows[Int(sliver.index.rawValue)] = sliver }
+        guard rows.allSatisfy({ $0 != nil }) else { return nil }
+        let length = Int(metadata.metadata.unencodedLength)
+        return [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
+            var offset = 0
+            for row in rows {
+                guard offset < length, let symbols = row?.symbols else { break }
+                let count = min(symbols.count, length - offset)
+                symbols.withUnsafeBufferPointer { out.baseAddress!.advanced(by: offset).initialize(from: $0.baseAddress!, count: count) }
+                offset += count
+            }
+            initialized = length
+        }
     }
 
     private func rebuildMessage(from slivers: [SliverData], axis: SliverAxis) throws(RedStuffError) -> MessageMatrix {

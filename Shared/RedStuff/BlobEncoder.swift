@@ -186,6 +186,9 @@ final class StripeCode {
     private let capacity: Int
     private let work: RawBuffer
 
+    /// Bytes of the workspace.
+    var workBytes: Int { work.count }
+
     init(originals: Int, recovery: Int, symbolSize: Int, instances: Int) {
         capacity = instances
         self.originals = originals
@@ -193,7 +196,9 @@ final class StripeCode {
         self.symbolSize = symbolSize
         self.instances = instances
         shardBytes = walrus_rs_stripe_shard_bytes(symbolSize, instances)
-        work = RawBuffer(zeroedCount: walrus_rs_encode_work_count(originals, recovery) * shardBytes)
+        // Every work shard is written before it is read: `pack` fills the originals and the encoder
+        // zeroes the padding shards itself; bytes past a stripe's used lanes never reach the output.
+        work = RawBuffer(uninitializedCount: walrus_rs_encode_work_count(originals, recovery) * shardBytes)
     }
 
     /// Prepares the workspace for a stripe of `count` instances, at most the count it was made for.

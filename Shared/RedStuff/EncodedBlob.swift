@@ -51,6 +51,51 @@ public final class EncodedBlob: @unchecked Sendable {
         return SliverData(axis: .secondary, index: index, symbolSize: UInt16(s), symbols: symbols)
     }
 
+    /// The length of a sliver's wire form (`SliverData::bcsBytes`).
+    public func sliverBCSCount(_ axis: SliverAxis) -> Int {
+        let symbols = (axis == .primary ? config.secondarySourceSymbols : config.primarySourceSymbols) * symbolSize
+        return Self.lengthPrefix(symbols).count + symbols + 4
+    }
+
+    /// Writes the wire form of sliver `index` of `axis` into `target` (exactly
+    /// `sliverBCSCount(axis)` bytes), straight from the encoding's buffers: the bytes
+    /// `primarySliver(_:)` or `secondarySliver(_:)` then `bcsBytes()` would give, copied once.
+    public func writeSliverBCS(_ axis: SliverAxis, _ index: SliverIndex, into target: UnsafeMutableRawBufferPointer) {
+        let s = symbolSize
+        let nP = config.primarySourceSymbols, nS = config.secondarySourceSymbols
+        let i = Int(index.rawValue)
+        precondition(i < config.n, "sliver index is below the shard count")
+        let symbolBytes = (axis == .primary ? nS : nP) * s
+        precondition(target.count == sliverBCSCount(axis), "the target holds exactly the sliver's wire form")
+        let out = target.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let prefix = Self.lengthPrefix(symbolBytes)
+        (out).update(from: prefix, count: prefix.count)
+        var offset = prefix.count
+        switch axis {
+        case .primary:
+            let source = i < nP ? matrix.buffer.bytes + i * symbolBytes : primaryExtra!.bytes + (i - nP) * symbolBytes
+            (out + offset).update(from: source, count: symbolBytes)
+        case .secondary:
+            if i < nS {
+                walrus_copy_strided(out + offset, s, 0, matrix.buffer.bytes + i * s, matrix.rowBytes, 0, s, nP, 1)
+            } else {
+                (out + offset).update(from: rowRecovery!.bytes + (i - nS) * symbolBytes, count: symbolBytes)
+            }
+        }
+        offset += symbolBytes
+        for value in [UInt16(s), index.rawValue] {
+            out[offset] = UInt8(truncatingIfNeeded: value)
+            out[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
+            offset += 2
+        }
+    }
+
+    static func lengthPrefix(_ count: Int) -> [UInt8] {
+        var writer = BCSWriter()
+        writer.writeLength(count)
+        return writer.bytes
+    }
+
     /// The sliver pair `pair`: primary sliver p and secondary sliver n-1-p.
     public func sliverPair(_ pair: SliverPairIndex) -> SliverPair {
         SliverPair(

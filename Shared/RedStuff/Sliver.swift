@@ -1,5 +1,6 @@
 public import WalrusCore
 import CBlake2b
+import Synchronization
 
 /// One sliver: a row (primary) or column (secondary) of the expanded matrix, as the symbols of the
 /// message or repair part that nodes store. Wire form (`SliverData<A>`): symbols as `Vec<u8>` ‖
@@ -41,14 +42,30 @@ public struct SliverData: Hashable, Sendable {
 
     /// Decodes the wire form for `axis`, with at most `maxBytes` of symbols.
     public init(bcs bytes: [UInt8], axis: SliverAxis, maxBytes: Int = SliverData.symbolBytesMax) throws(RedStuffError) {
+        let decoded = bytes.withUnsafeBytes { raw in Result { () throws(RedStuffError) in try SliverData(bcs: raw, axis: axis, maxBytes: maxBytes) } }
+        self = try decoded.get()
+    }
+
+    /// Decodes the wire form in place (a received HTTP body, say): the symbols are copied once.
+    public init(bcs raw: UnsafeRawBufferPointer, axis: SliverAxis, maxBytes: Int = SliverData.symbolBytesMax) throws(RedStuffError) {
+        let length: Int, start: Int
         do {
-            var reader = BCSReader(bytes)
-            let symbols = try reader.readBytes(max: maxBytes)
-            let symbolSize = try reader.readU16()
-            let index = try reader.read(SliverIndex.self)
-            try reader.finish()
-            self.init(axis: axis, index: index, symbolSize: symbolSize, symbols: symbols)
+            var header = BCSReader(Array(raw.prefix(5)))
+            length = Int(try header.readULEB128())
+            start = min(raw.count, 5) - header.remaining
         } catch { throw RedStuffError(error) }
+        guard length <= maxBytes else {
+            throw RedStuffError(.malformed, "length \(length) at offset 0 exceeds the limit of \(maxBytes)")
+        }
+        guard raw.count >= start + length + 4 else {
+            throw RedStuffError(.malformed, "truncated: a sliver of \(length) symbol bytes needs \(start + length + 4) bytes, the body has \(raw.count)")
+        }
+        guard raw.count == start + length + 4 else {
+            throw RedStuffError(.malformed, "\(raw.count - start - length - 4) trailing byte(s) after the sliver")
+        }
+        let tail = start + length
+        let u16 = { (at: Int) in UInt16(raw[at]) | UInt16(raw[at + 1]) << 8 }
+        self.init(axis: axis, index: SliverIndex(u16(tail + 2)), symbolSize: u16(tail), symbols: Array(raw[start..<tail]))
     }
 
     /// The `n` symbols of this sliver's full row or column of the expanded matrix: its own symbols
@@ -57,18 +74,39 @@ public struct SliverData: Hashable, Sendable {
         let s = Int(symbolSize)
         let k = symbols.count / s
         let repair = config.n - k
-        var out = symbols
-        out += [UInt8](repeating: 0, count: repair * s)
         let code = StripeCode(originals: k, recovery: repair, symbolSize: s, instances: 1)
-        symbols.withUnsafeBufferPointer { code.pack($0.baseAddress!, shardStride: s, instanceStride: 0) }
-        code.encode()
-        out.withUnsafeMutableBufferPointer { code.unpackRecovery($0.baseAddress! + k * s, shardStride: s, instanceStride: 0) }
-        return out
+        return symbols.withUnsafeBufferPointer { source in
+            code.pack(source.baseAddress!, shardStride: s, instanceStride: 0)
+            code.encode()
+            // Written in full: the sliver's own symbols, then the repair symbols.
+            return [UInt8](unsafeUninitializedCapacity: config.n * s) { out, initialized in
+                out.baseAddress!.initialize(from: source.baseAddress!, count: k * s)
+                code.unpackRecovery(out.baseAddress! + k * s, shardStride: s, instanceStride: 0)
+                initialized = config.n * s
+            }
+        }
     }
 
-    /// The Merkle root over the expanded symbols: what the metadata records for this sliver.
+    /// The Merkle root over the expanded symbols: what the metadata records for this sliver. The
+    /// expansion is not materialized: the sliver's own symbols are hashed where they are, the
+    /// repair symbols in a workspace reused across calls of the same shape.
     public func merkleRoot(config: EncodingConfig) -> MerkleNode {
-        Merkle.root(leafHashes: leafHashes(of: expanded(config: config), symbolSize: Int(symbolSize)))
+        let s = Int(symbolSize)
+        let k = symbols.count / s
+        let repair = config.n - k
+        var leaves = [UInt8](repeating: 0, count: 32 * config.n)
+        let workspace = ExpansionWorkspace.take(originals: k, recovery: repair, symbolSize: s)
+        symbols.withUnsafeBufferPointer { source in
+            leaves.withUnsafeMutableBufferPointer { out in
+                workspace.code.pack(source.baseAddress!, shardStride: s, instanceStride: 0)
+                workspace.code.encode()
+                workspace.code.unpackRecovery(workspace.recoveryPointer, shardStride: s, instanceStride: 0)
+                walrus_blake2b256_prefixed_batch(out.baseAddress!, 32, 0, source.baseAddress!, s, s, k)
+                walrus_blake2b256_prefixed_batch(out.baseAddress! + 32 * k, 32, 0, workspace.recoveryPointer, s, s, repair)
+            }
+        }
+        ExpansionWorkspace.give(workspace)
+        return Merkle.root(leafHashes: leaves)
     }
 
     /// Checks the sliver against the blob's metadata (PROTOCOL.md §2.2): index below n, length and
@@ -89,6 +127,48 @@ public struct SliverData: Hashable, Sendable {
         let expected = metadata.hashes[pair].hash(axis)
         guard merkleRoot(config: config) == expected else {
             throw RedStuffError(.invalidSliver, "\(axis) sliver \(index.rawValue) does not match the metadata's Merkle root")
+        }
+    }
+}
+
+/// The code and the repair-symbol buffer for expanding one sliver shape. Verifying a blob's slivers
+/// expands many slivers of one shape in a row; reusing the buffers saves allocating and faulting in
+/// megabytes per sliver. A few are kept, up to a memory budget.
+final class ExpansionWorkspace: @unchecked Sendable {
+    let originals, recovery, symbolSize: Int
+    let code: StripeCode
+    let recoveryBuffer: RawBuffer
+    var recoveryBytes: Int { recovery * symbolSize }
+    var recoveryPointer: UnsafeMutablePointer<UInt8> { recoveryBuffer.bytes }
+
+    private init(originals: Int, recovery: Int, symbolSize: Int) {
+        self.originals = originals
+        self.recovery = recovery
+        self.symbolSize = symbolSize
+        code = StripeCode(originals: originals, recovery: recovery, symbolSize: symbolSize, instances: 1)
+        recoveryBuffer = RawBuffer(uninitializedCount: recovery * symbolSize)
+    }
+
+    var footprint: Int { code.workBytes + recoveryBuffer.count }
+
+    private static let idle = Mutex<[ExpansionWorkspace]>([])
+    /// Bytes of idle workspaces kept.
+    static let budget = 64 << 20
+
+    static func take(originals: Int, recovery: Int, symbolSize: Int) -> ExpansionWorkspace {
+        let found = idle.withLock { list -> ExpansionWorkspace? in
+            guard let i = list.firstIndex(where: { $0.originals == originals && $0.recovery == recovery && $0.symbolSize == symbolSize }) else { return nil }
+            return list.remove(at: i)
+        }
+        return found ?? ExpansionWorkspace(originals: originals, recovery: recovery, symbolSize: symbolSize)
+    }
+
+    static func give(_ workspace: ExpansionWorkspace) {
+        guard workspace.footprint <= budget else { return }
+        idle.withLock { list in
+            list.append(workspace)
+            // The most recently used stay; older ones go once over the budget.
+            while list.reduce(0, { $0 + $1.footprint }) > budget { list.removeFirst() }
         }
     }
 }

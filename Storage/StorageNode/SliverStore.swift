@@ -9,10 +9,13 @@ import Foundation
 /// event cursor. Every acknowledged write is durable (fsynced) before it returns.
 public final class SliverStore: @unchecked Sendable {
     static let metadata = ColumnFamily("metadata")
-    static let primary = ColumnFamily("primary")
-    static let secondary = ColumnFamily("secondary")
+    static let primary = ColumnFamily("primary", largeValues: true)
+    static let secondary = ColumnFamily("secondary", largeValues: true)
     static let blobInfo = ColumnFamily("blobinfo")
     static let meta = ColumnFamily("meta")
+    /// One empty entry per stored sliver (axis ‖ shard ‖ blob ID), written and deleted in the same
+    /// batch as the sliver: answers "is it stored?" without reading megabytes of sliver.
+    static let sliverIndex = ColumnFamily("sliverindex")
 
     public let kv: any KVStore
     /// Serializes the collector's check-and-delete with applying chain events, so that a blob
@@ -20,8 +23,29 @@ public final class SliverStore: @unchecked Sendable {
     private let collectLock = NSLock()
 
     public init(directory: String) throws(KVError) {
-        kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta])
+        kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta, Self.sliverIndex])
+        try buildSliverIndexIfMissing()
     }
+
+    static let sliverIndexMarker = Array("sliverindex:v1".utf8)
+
+    /// A store written before the sliver index existed gets it once, from its sliver keys.
+    private func buildSliverIndexIfMissing() throws(KVError) {
+        guard try kv.get(Self.meta, Self.sliverIndexMarker) == nil else { return }
+        var batch = WriteBatch()
+        for axis in [SliverAxis.primary, .secondary] {
+            do {
+                try kv.forEach(Self.family(axis), in: KeyRange(lower: [], upper: nil), reverse: false) { entry in
+                    batch.put(Self.sliverIndex, key: Self.indexKey(axis, entry.key), value: [])
+                    return true
+                }
+            } catch let error as KVError { throw error } catch { throw KVError(.io, "\(error)") }
+        }
+        batch.put(Self.meta, key: Self.sliverIndexMarker, value: [])
+        try kv.write(batch, durability: .durable)
+    }
+
+    static func indexKey(_ axis: SliverAxis, _ sliverKey: [UInt8]) -> [UInt8] { [axis == .primary ? 0 : 1] + sliverKey }
 
     public func close() { kv.close() }
 
@@ -40,11 +64,17 @@ public final class SliverStore: @unchecked Sendable {
         (try? kv.get(Self.family(axis), Self.sliverKey(shard, blobID))).flatMap { $0 }
     }
 
-    public func hasSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> Bool { sliver(axis, shard: shard, blobID: blobID) != nil }
+    public func hasSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> Bool {
+        (try? kv.get(Self.sliverIndex, Self.indexKey(axis, Self.sliverKey(shard, blobID)))).flatMap { $0 } != nil
+    }
 
-    /// Stores a verified sliver's wire bytes, durably.
+    /// Stores a verified sliver's wire bytes and its index entry, durably, in one batch.
     public func putSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID, bytes: [UInt8]) throws(KVError) {
-        try kv.put(Self.family(axis), Self.sliverKey(shard, blobID), bytes, durability: .durable)
+        let key = Self.sliverKey(shard, blobID)
+        var batch = WriteBatch()
+        batch.put(Self.family(axis), key: key, value: bytes)
+        batch.put(Self.sliverIndex, key: Self.indexKey(axis, key), value: [])
+        try kv.write(batch, durability: .durable)
     }
 
     public func blobInfo(_ blobID: BlobID) -> BlobInfo? {
@@ -81,8 +111,11 @@ public final class SliverStore: @unchecked Sendable {
         var batch = WriteBatch()
         batch.delete(Self.metadata, key: blobID.bytes)
         for shard in 0..<n {
-            batch.delete(Self.primary, key: Self.sliverKey(ShardIndex(shard), blobID))
-            batch.delete(Self.secondary, key: Self.sliverKey(ShardIndex(shard), blobID))
+            for axis in [SliverAxis.primary, .secondary] {
+                let key = Self.sliverKey(ShardIndex(shard), blobID)
+                batch.delete(Self.family(axis), key: key)
+                batch.delete(Self.sliverIndex, key: Self.indexKey(axis, key))
+            }
         }
         batch.put(Self.meta, key: Self.collectedKey(blobID), value: [])
         try kv.write(batch, durability: .durable)

@@ -1,8 +1,7 @@
 public import ChainClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPKit
+import NIOHTTP1
 import Ledger
 public import RedStuff
 public import WalrusCore
@@ -46,7 +45,8 @@ public final class WalrusClient: Sendable {
     /// The genesis hash (hex) the client config pins; the light client starts from it.
     public let pinnedGenesisHash: String
     let timeoutSeconds: Double
-    private let session: URLSession
+    /// Storage-node traffic: pooled keep-alive connections, bodies without intermediate copies.
+    let http = HTTPClient()
     /// Requests in flight to one storage node.
     static let perNodeConcurrency = 4
 
@@ -73,9 +73,13 @@ public final class WalrusClient: Sendable {
         self.pinnedGenesisHash = pinnedGenesisHash
         self.timeoutSeconds = timeoutSeconds
         builder = TransactionBuilder(key: key, chainID: chainID, client: chain)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = min(timeoutSeconds, 30)
-        session = URLSession(configuration: configuration)
+    }
+
+    /// One request to a storage node, bounded by the per-request timeout; nil when no response came.
+    func nodeRequest(
+        _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, timeout: Double? = nil, responseBytesMax: Int = 1 << 20
+    ) async -> HTTPClientResponse? {
+        try? await http.request(method, url, body: body, timeoutSeconds: timeout ?? min(timeoutSeconds, 30), responseBytesMax: responseBytesMax)
     }
 
     func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws(ClientError) -> T {
@@ -188,15 +192,11 @@ public final class WalrusClient: Sendable {
     /// Asks every node's health (in parallel, a few seconds at most) and refuses to go on when the
     /// nodes that answer hold less than a quorum of shards: nothing has been spent yet.
     private func requireReachableQuorum(_ committee: CommitteeInfo) async throws(ClientError) {
-        let session = self.session
         let timeout = min(timeoutSeconds, 5)
         let weight = await withTaskGroup(of: UInt64.self) { group in
             for member in committee.members {
                 group.addTask {
-                    guard let url = URL(string: "http://\(member.networkAddress)/v1/health") else { return 0 }
-                    var request = URLRequest(url: url)
-                    request.timeoutInterval = timeout
-                    guard let (_, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200 else { return 0 }
+                    guard let response = await self.nodeRequest(.GET, "http://\(member.networkAddress)/v1/health", timeout: timeout), response.status == 200 else { return 0 }
                     return member.weight
                 }
             }
@@ -223,7 +223,7 @@ public final class WalrusClient: Sendable {
             for (index, member) in committee.members.enumerated() {
                 let pairs = member.shards.map { $0.pairIndex(rotationOffset: offset, shardCount: n) }
                 group.addTask {
-                    guard let base = URL(string: "http://\(member.networkAddress)/v1/blobs/\(encoded.blobID)") else { return nil }
+                    let base = "http://\(member.networkAddress)/v1/blobs/\(encoded.blobID)"
                     guard await self.putMetadata(base, encoded.metadata.metadata.bcsBytes) else {
                         progress("\(member.name): the metadata was not accepted")
                         return nil
@@ -232,9 +232,13 @@ public final class WalrusClient: Sendable {
                         for (i, pair) in pairs.enumerated() {
                             if i >= WalrusClient.perNodeConcurrency { if await uploads.next() == false { return false } }
                             uploads.addTask {
-                                let slivers = encoded.sliverPair(pair)
-                                let a = await self.put(base.appendingPathComponent("slivers/\(pair.rawValue)/primary"), slivers.primary.bcsBytes())
-                                let b = await self.put(base.appendingPathComponent("slivers/\(pair.rawValue)/secondary"), slivers.secondary.bcsBytes())
+                                let secondary = pair.secondarySliverIndex(shardCount: n)
+                                let a = await self.put("\(base)/slivers/\(pair.rawValue)/primary", .writer(count: encoded.sliverBCSCount(.primary)) {
+                                    encoded.writeSliverBCS(.primary, pair.primarySliverIndex, into: $0)
+                                })
+                                let b = await self.put("\(base)/slivers/\(pair.rawValue)/secondary", .writer(count: encoded.sliverBCSCount(.secondary)) {
+                                    encoded.writeSliverBCS(.secondary, secondary, into: $0)
+                                })
                                 return a && b
                             }
                         }
@@ -249,8 +253,8 @@ public final class WalrusClient: Sendable {
                     case .permanent: "confirmation/permanent"
                     case .deletable(let id): "confirmation/deletable/\(id)"
                     }
-                    guard let url = URL(string: base.absoluteString + "/" + path + "?wait_for_registration=true&wait_millis=5000"),
-                        let signature = await self.confirmation(url, expected: expected, key: member.publicKey, epoch: committee.epoch)
+                    guard let signature = await self.confirmation(
+                        base + "/" + path + "?wait_for_registration=true&wait_millis=5000", expected: expected, key: member.publicKey, epoch: committee.epoch)
                     else {
                         progress("\(member.name): no valid confirmation for epoch \(committee.epoch.rawValue)")
                         return nil
@@ -266,10 +270,10 @@ public final class WalrusClient: Sendable {
 
     /// Asks a node for its confirmation and verifies it. A node that signs for an earlier epoch
     /// has not yet seen the epoch change: it is asked again, for a few seconds.
-    private func confirmation(_ url: URL, expected: [UInt8], key: Schnorr.PublicKey, epoch: Epoch) async -> Schnorr.Signature? {
+    private func confirmation(_ url: String, expected: [UInt8], key: Schnorr.PublicKey, epoch: Epoch) async -> Schnorr.Signature? {
         for _ in 0..<20 {
-            guard let (data, response) = try? await session.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200,
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            guard let response = await nodeRequest(.GET, url), response.status == 200,
+                let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                 let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
                 let serialized = (signed["serializedMessage"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
                 let raw = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
@@ -283,15 +287,12 @@ public final class WalrusClient: Sendable {
     }
 
     /// PUTs metadata, retrying while the node has not yet seen the registration.
-    private func putMetadata(_ base: URL, _ body: [UInt8]) async -> Bool {
+    private func putMetadata(_ base: String, _ body: [UInt8]) async -> Bool {
         let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
         while Date() < deadline {
-            var request = URLRequest(url: base.appendingPathComponent("metadata"))
-            request.httpMethod = "PUT"
-            request.httpBody = Data(body)
-            if let (data, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode {
-                if status == 200 || status == 201 { return true }
-                if status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(data) ?? "") { return false }
+            if let response = await nodeRequest(.PUT, base + "/metadata", body: .bytes(body)) {
+                if response.status == 200 || response.status == 201 { return true }
+                if response.status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(response.body) ?? "") { return false }
             }
             try? await Task.sleep(nanoseconds: 100_000_000)
         }
@@ -301,16 +302,13 @@ public final class WalrusClient: Sendable {
     /// PUTs a sliver. Refusals that mean the node lags behind the chain (it has not applied the
     /// registration or the committee of this epoch yet), server errors and lost connections are
     /// retried with backoff within the timeout; any other refusal is final.
-    private func put(_ url: URL, _ body: [UInt8]) async -> Bool {
-        var request = URLRequest(url: url)
-        request.httpMethod = "PUT"
-        request.httpBody = Data(body)
+    private func put(_ url: String, _ body: HTTPClientBody) async -> Bool {
         let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
         var delayMs: UInt64 = 50
         while true {
-            if let (data, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode {
-                if status == 200 || status == 201 { return true }
-                if status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(data) ?? "") { return false }
+            if let response = await nodeRequest(.PUT, url, body: body) {
+                if response.status == 200 || response.status == 201 { return true }
+                if response.status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(response.body) ?? "") { return false }
             }
             guard Date() < deadline else { return false }
             try? await Task.sleep(nanoseconds: delayMs * 1_000_000)
@@ -322,8 +320,8 @@ public final class WalrusClient: Sendable {
     static let lagReasons: Set<String> = ["NOT_REGISTERED", "SHARD_NOT_ASSIGNED", "METADATA_NOT_FOUND"]
 
     /// The `reason` of a storage node's JSON error body (PROTOCOL.md §6.1).
-    static func errorReason(_ body: Data) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+    static func errorReason(_ body: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let details = (object["error"] as? [String: Any])?["details"] as? [[String: Any]]
         else { return nil }
         return details.first?["reason"] as? String
@@ -370,9 +368,8 @@ public final class WalrusClient: Sendable {
 
     private func fetchMetadata(_ blobID: BlobID, committee: CommitteeInfo) async -> BlobMetadata? {
         for member in committee.members.shuffled() {
-            guard let url = URL(string: "http://\(member.networkAddress)/v1/blobs/\(blobID)/metadata"),
-                let (data, response) = try? await session.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200,
-                let withID = try? BlobMetadataWithID.decode(bcs: Array(data)), withID.blobID == blobID,
+            guard let response = await nodeRequest(.GET, "http://\(member.networkAddress)/v1/blobs/\(blobID)/metadata"), response.status == 200,
+                let withID = try? BlobMetadataWithID.decode(bcs: response.body), withID.blobID == blobID,
                 (try? withID.metadata.verify(against: blobID, shardCount: committee.shardCount)) != nil
             else { continue }
             return withID.metadata
@@ -382,17 +379,17 @@ public final class WalrusClient: Sendable {
 
     private func fetchPrimarySlivers(_ blobID: BlobID, pairs: [Int], committee: CommitteeInfo, offset: UInt16) async -> [SliverData] {
         let n = committee.shardCount
-        let session = self.session
         return await withTaskGroup(of: SliverData?.self) { group in
             var slivers: [SliverData] = []
             for (i, p) in pairs.enumerated() {
                 // At most 16 requests in flight; results taken to make room are kept.
                 if i >= 16, let done = await group.next(), let sliver = done { slivers.append(sliver) }
                 let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: offset, shardCount: n)
-                guard let member = committee.owner(of: shard), let url = URL(string: "http://\(member.networkAddress)/v1/blobs/\(blobID)/slivers/\(p)/primary") else { continue }
+                guard let member = committee.owner(of: shard) else { continue }
+                let url = "http://\(member.networkAddress)/v1/blobs/\(blobID)/slivers/\(p)/primary"
                 group.addTask {
-                    guard let (data, response) = try? await session.data(from: url), (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
-                    return try? SliverData(bcs: Array(data), axis: .primary)
+                    guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200 else { return nil }
+                    return response.withUnsafeBody { try? SliverData(bcs: $0, axis: .primary) }
                 }
             }
             for await sliver in group { if let sliver { slivers.append(sliver) } }

@@ -230,3 +230,37 @@ extension FileHandle {
         return text
     }
 }
+
+/// Families of large values (kept in RocksDB's blob files) behave like any other family.
+@Suite struct LargeValueFamilyTests {
+    @Test func largeAndSmallValuesRoundTripAcrossReopen() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-kv-large-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let large = ColumnFamily("large", largeValues: true)
+        #expect(large == ColumnFamily("large") && large.hashValue == ColumnFamily("large").hashValue)
+        let path = directory.appendingPathComponent("db").path
+        var values: [[UInt8]: [UInt8]] = [:]
+        do {
+            let store = try RocksDBStore(path: path, columnFamilies: [large, blobs])
+            defer { store.close() }
+            for i in 0..<40 {
+                let size = i % 4 == 0 ? 10 : 300_000 + i  // Below and above the blob-file threshold.
+                let value = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+                let key = Array("sliver-\(i)".utf8)
+                try store.put(large, key, value, durability: .durable)
+                values[key] = value
+            }
+            try store.delete(large, Array("sliver-1".utf8), durability: .durable)
+            values[Array("sliver-1".utf8)] = nil
+        }
+        let reopened = try RocksDBStore(path: path, columnFamilies: [large, blobs])
+        defer { reopened.close() }
+        for (key, value) in values { #expect(try reopened.get(large, key) == value) }
+        #expect(try reopened.get(large, Array("sliver-1".utf8)) == nil)
+        #expect(try reopened.entries(large).count == values.count)
+        // The large values went to blob files (written when the recovered memtable was flushed).
+        let files = try FileManager.default.contentsOfDirectory(atPath: path)
+        #expect(files.contains { $0.hasSuffix(".blob") }, "files: \(files.sorted())")
+    }
+}

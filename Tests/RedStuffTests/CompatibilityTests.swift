@@ -8,15 +8,15 @@ import WalrusCrypto
 @Suite struct CompatibilityTests {
     @Test(arguments: try RSVector.all())
     func reedSolomonVector(_ vector: RSVector) {
-        for portable in [true, false] {
-            walrus_rs_force_portable(portable ? 1 : 0)
+        for level in [Int32(0), 1, 2] {
+            let used = walrus_rs_limit_kernel(level)
             defer { walrus_rs_force_portable(0) }
             let code = ReedSolomonCode(originalCount: vector.originalCount, recoveryCount: vector.recoveryCount)
             let shards = stride(from: 0, to: vector.data.count, by: vector.shardBytes).map {
                 Array(vector.data[$0..<$0 + vector.shardBytes])
             }
             let recovery = code.encode(shards)
-            #expect(recovery.map { Hex.encode(Blake2b256.hash($0)) } == vector.recoveryHashes, "portable: \(portable)")
+            #expect(recovery.map { Hex.encode(Blake2b256.hash($0)) } == vector.recoveryHashes, "kernel level \(used)")
         }
         #expect((walrus_rs_is_high_rate(vector.originalCount, vector.recoveryCount) == 1) == (vector.rate == "high"))
     }

@@ -3,17 +3,17 @@ import Testing
 import WalrusCore
 import WalrusCrypto
 
-/// The batch entry points (four-lane SIMD where the CPU has it) give the digests of the one-message
-/// code for every length, count and stride, and the portable batch path agrees too.
+/// The batch entry points (eight lanes with AVX-512, four with AVX2, where the CPU has them) give the
+/// digests of the one-message code for every length, count and stride, at every kernel level.
 @Suite(.serialized) struct BatchHashTests {
     @Test(arguments: [0, 1, 2, 62, 63, 64, 126, 127, 128, 129, 254, 255, 256, 1206, 4097])
     func prefixedBatchMatchesSingleHashes(length: Int) {
         var rng = SeededGenerator(seed: UInt64(length))
         let stride = length + 3
-        let count = 9
+        let count = 13  // One group of eight, one of four and one left over.
         let data = rng.bytes(stride * count)
-        for portable in [false, true] {
-            walrus_blake2b_force_portable(portable ? 1 : 0)
+        for level in [2, 1, 0] {
+            let used = walrus_blake2b_limit_kernel(Int32(level))
             defer { walrus_blake2b_force_portable(0) }
             var out = [UInt8](repeating: 0, count: 40 * count)
             out.withUnsafeMutableBufferPointer { o in
@@ -21,18 +21,22 @@ import WalrusCrypto
             }
             for i in 0..<count {
                 let expected = Blake2b256.hash([0x00] + data[i * stride..<i * stride + length])
-                #expect(Array(out[40 * i..<40 * i + 32]) == expected, "message \(i), portable: \(portable)")
+                #expect(Array(out[40 * i..<40 * i + 32]) == expected, "message \(i), kernel level \(used)")
             }
         }
     }
 
     @Test func innerBatchMatchesAndMayAlias() {
         var rng = SeededGenerator(seed: 3)
-        for count in [1, 3, 4, 5, 8, 11] {
-            var nodes = rng.bytes(64 * count)
-            let expected = (0..<count).flatMap { Blake2b256.hash([0x01] + nodes[64 * $0..<64 * $0 + 64]) }
-            nodes.withUnsafeMutableBufferPointer { walrus_blake2b256_inner_batch($0.baseAddress!, $0.baseAddress!, count) }
-            #expect(Array(nodes.prefix(32 * count)) == expected, "\(count) nodes")
+        for level in [2, 1, 0] {
+            let used = walrus_blake2b_limit_kernel(Int32(level))
+            defer { walrus_blake2b_force_portable(0) }
+            for count in [1, 3, 4, 5, 8, 11, 13, 16, 21] {
+                var nodes = rng.bytes(64 * count)
+                let expected = (0..<count).flatMap { Blake2b256.hash([0x01] + nodes[64 * $0..<64 * $0 + 64]) }
+                nodes.withUnsafeMutableBufferPointer { walrus_blake2b256_inner_batch($0.baseAddress!, $0.baseAddress!, count) }
+                #expect(Array(nodes.prefix(32 * count)) == expected, "\(count) nodes, kernel level \(used)")
+            }
         }
     }
 }

@@ -53,6 +53,11 @@ void walrus_blake2b256_inner_batch(uint8_t *out, const uint8_t *nodes, size_t co
 /// Forces the portable kernel (1) or the best available (0), for tests that compare the two.
 void walrus_blake2b_force_portable(int force);
 
+/// Uses at most kernel level `max_level` (0 portable, 1 AVX2 four lanes, 2 AVX-512 eight lanes), or the
+/// best this CPU has if that is lower; returns the level now in use. For tests and benchmarks that
+/// compare kernels.
+int walrus_blake2b_limit_kernel(int max_level);
+
 /// The name of the kernel chosen for this CPU ("portable", "avx2", ...), for benchmarks and logs.
 const char *walrus_blake2b_kernel_name(void);
 

@@ -1,0 +1,315 @@
+import Foundation
+public import NIOCore
+public import NIOHTTP1
+public import NIOPosix
+
+/// Why a request got no response.
+public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// No connection could be made (refused, unreachable, connect timeout).
+        case connect
+        /// No complete response within the request's timeout.
+        case timeout
+        /// The connection closed or failed before the response was complete.
+        case connectionLost
+        /// The response body is larger than the caller accepts.
+        case responseTooLarge
+        /// The URL is not `http://host:port/…`.
+        case invalidURL
+    }
+
+    public let code: Code
+    public let message: String
+    /// The connection was lost before any byte of the response arrived.
+    var beforeAnswer = false
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    init(lostBeforeAnswer: Bool, _ message: String) {
+        self.init(.connectionLost, message)
+        beforeAnswer = lostBeforeAnswer
+    }
+
+    public var description: String { message }
+}
+
+/// A response: status, headers and the body, kept in the buffer it was received into.
+public struct HTTPClientResponse: Sendable {
+    public let status: Int
+    public let headers: HTTPHeaders
+    let buffer: ByteBuffer
+
+    /// The body's length in bytes.
+    public var bodyCount: Int { buffer.readableBytes }
+
+    /// The body, copied into an array.
+    public var body: [UInt8] { Array(buffer.readableBytesView) }
+
+    /// Calls `body` with the received bytes in place, without copying them.
+    public func withUnsafeBody<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeReadableBytes(body)
+    }
+}
+
+/// A request body: bytes to copy, or a length and a function that writes exactly that many bytes
+/// straight into the buffer that goes to the socket (so large bodies are copied once).
+public enum HTTPClientBody: Sendable {
+    case bytes([UInt8])
+    case writer(count: Int, @Sendable (UnsafeMutableRawBufferPointer) -> Void)
+
+    var count: Int {
+        switch self {
+        case .bytes(let bytes): bytes.count
+        case .writer(let count, _): count
+        }
+    }
+}
+
+/// A small HTTP/1.1 client on NIO for the bulk traffic between clients and storage nodes: one
+/// request per connection at a time, idle keep-alive connections pooled per host, a timeout for
+/// each request, and a cap on response bodies. Bodies go out of and come into NIO's buffers
+/// without the intermediate copies of URLSession.
+public final class HTTPClient: Sendable {
+    private let group: any EventLoopGroup
+    private let pool = ConnectionPool()
+    /// Idle connections kept per host.
+    let idleMaxPerHost: Int
+
+    /// A client on NIO's shared event loops.
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, idleMaxPerHost: Int = 16) {
+        self.group = group
+        self.idleMaxPerHost = idleMaxPerHost
+    }
+
+    deinit { pool.closeAll() }
+
+    /// Sends one request to `url` (`http://host:port/path?query`) and waits for the whole response
+    /// for at most `timeoutSeconds`. A response body over `responseBytesMax` fails the request. A
+    /// pooled connection that turns out to be closed is replaced once, transparently.
+    public func request(
+        _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, headers: [(String, String)] = [],
+        timeoutSeconds: Double, responseBytesMax: Int = 64 << 20
+    ) async throws(HTTPClientError) -> HTTPClientResponse {
+        let (host, port, target) = try HTTPClient.split(url)
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutSeconds * 1000))
+        let payload = body.map(HTTPClient.buffer(for:))
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
+        head.headers.add(name: "host", value: "\(host):\(port)")
+        head.headers.add(name: "connection", value: "keep-alive")
+        if let payload { head.headers.add(name: "content-length", value: String(payload.readableBytes)) } else if method == .PUT || method == .POST {
+            head.headers.add(name: "content-length", value: "0")
+        }
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let key = "\(host):\(port)"
+        for attempt in 0..<2 {
+            let (connection, reused) = try await connection(key: key, host: host, port: port, deadline: deadline)
+            do {
+                let response = try await connection.handler.send(head, payload, on: connection.channel, deadline: deadline, responseBytesMax: responseBytesMax)
+                if response.keepAlive, connection.channel.isActive {
+                    pool.release(connection, key: key, max: idleMaxPerHost)
+                } else {
+                    connection.channel.close(promise: nil)
+                }
+                return HTTPClientResponse(status: response.status, headers: response.headers, buffer: response.body)
+            } catch let error as HTTPClientError {
+                connection.channel.close(promise: nil)
+                // A kept-alive connection the server closed meanwhile fails before any answer.
+                if reused, attempt == 0, error.code == .connectionLost, error.beforeAnswer { continue }
+                throw error
+            } catch {
+                connection.channel.close(promise: nil)
+                throw HTTPClientError(.connectionLost, "\(method) \(url): \(error)")
+            }
+        }
+        throw HTTPClientError(.connectionLost, "\(method) \(url): the connection closed before the response")
+    }
+
+    /// A pooled connection to `key`, or a new one.
+    private func connection(key: String, host: String, port: Int, deadline: NIODeadline) async throws(HTTPClientError) -> (Connection, Bool) {
+        if let idle = pool.take(key) { return (idle, true) }
+        let handler = ResponseHandler()
+        let remaining = max(deadline - .now(), .milliseconds(1))
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .connectTimeout(remaining)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.pipeline.addHTTPClientHandlers().flatMapThrowing {
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                }
+                .connect(host: host, port: port).get()
+            return (Connection(channel: channel, handler: handler), false)
+        } catch {
+            throw HTTPClientError(.connect, "cannot connect to \(host):\(port): \(error)")
+        }
+    }
+
+    static func buffer(for body: HTTPClientBody) -> ByteBuffer {
+        switch body {
+        case .bytes(let bytes):
+            return ByteBufferAllocator().buffer(bytes: bytes)
+        case .writer(let count, let write):
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+                write(UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]))
+                return count
+            }
+            return buffer
+        }
+    }
+
+    /// `http://host:port/path?query` → host, port, request target.
+    static func split(_ url: String) throws(HTTPClientError) -> (String, Int, String) {
+        guard url.hasPrefix("http://") else { throw HTTPClientError(.invalidURL, "\(url) is not an http:// URL") }
+        let rest = url.dropFirst("http://".count)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        let target = slash == rest.endIndex ? "/" : String(rest[slash...])
+        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]), port > 0, port < 65536 else {
+            return (String(authority), 80, target)
+        }
+        let host = String(authority[..<colon])
+        guard !host.isEmpty else { throw HTTPClientError(.invalidURL, "\(url) names no host") }
+        return (host, port, target)
+    }
+}
+
+struct Connection: Sendable {
+    let channel: any Channel
+    let handler: ResponseHandler
+}
+
+/// Idle connections by host.
+final class ConnectionPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [String: [Connection]] = [:]
+
+    func take(_ key: String) -> Connection? {
+        lock.lock()
+        defer { lock.unlock() }
+        while let connection = idle[key]?.popLast() {
+            if connection.channel.isActive { return connection }
+        }
+        return nil
+    }
+
+    func release(_ connection: Connection, key: String, max: Int) {
+        lock.lock()
+        let kept = (idle[key]?.count ?? 0) < max
+        if kept { idle[key, default: []].append(connection) }
+        lock.unlock()
+        if !kept { connection.channel.close(promise: nil) }
+    }
+
+    func closeAll() {
+        lock.lock()
+        let all = idle.values.flatMap { $0 }
+        idle = [:]
+        lock.unlock()
+        for connection in all { connection.channel.close(promise: nil) }
+    }
+}
+
+/// What one exchange received.
+struct ReceivedResponse: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let keepAlive: Bool
+    let body: ByteBuffer
+}
+
+/// Collects one response at a time. Its state is touched only on its channel's event loop (every
+/// entry point hops there first), which is what makes it safe to share.
+final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var promise: EventLoopPromise<ReceivedResponse>?
+    private var head: HTTPResponseHead?
+    private var body: ByteBuffer?
+    private var limit = 0
+    private var timeout: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    /// Whether the current exchange has received nothing yet.
+    private var answeredNothing = true
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Writes the request and completes with the whole response, on the channel's loop.
+    func send(_ head: HTTPRequestHead, _ body: ByteBuffer?, on channel: any Channel, deadline: NIODeadline, responseBytesMax: Int) async throws -> ReceivedResponse {
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: ReceivedResponse.self)
+        loop.execute {
+            guard let context = self.context, channel.isActive else {
+                promise.fail(HTTPClientError(lostBeforeAnswer: true, "the connection to \(head.headers.first(name: "host") ?? "the server") is closed"))
+                return
+            }
+            self.promise = promise
+            self.head = nil
+            self.body = nil
+            self.limit = responseBytesMax
+            self.answeredNothing = true
+            self.timeout = loop.scheduleTask(deadline: deadline) {
+                self.finish(.failure(HTTPClientError(.timeout, "\(head.method) \(head.uri): no complete response in time")))
+                channel.close(promise: nil)
+            }
+            context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+            if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenFailure { error in
+                self.finish(.failure(HTTPClientError(lostBeforeAnswer: self.answeredNothing, "\(head.method) \(head.uri): \(error)")))
+            }
+        }
+        return try await promise.futureResult.get()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard promise != nil else { return }
+        answeredNothing = false
+        switch unwrapInboundIn(data) {
+        case .head(let received):
+            head = received
+            if let length = received.headers.first(name: "content-length").flatMap(Int.init) {
+                guard length <= limit else { return tooLarge(context) }
+                body = context.channel.allocator.buffer(capacity: length)
+            }
+        case .body(var part):
+            guard (body?.readableBytes ?? 0) + part.readableBytes <= limit else { return tooLarge(context) }
+            if body == nil { body = part } else { body!.writeBuffer(&part) }
+        case .end:
+            guard let head else { return }
+            finish(.success(ReceivedResponse(
+                status: Int(head.status.code), headers: head.headers, keepAlive: head.isKeepAlive,
+                body: body ?? context.channel.allocator.buffer(capacity: 0))))
+        }
+    }
+
+    private func tooLarge(_ context: ChannelHandlerContext) {
+        finish(.failure(HTTPClientError(.responseTooLarge, "the response body exceeds \(limit) bytes")))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(HTTPClientError(lostBeforeAnswer: answeredNothing, "the server closed the connection before the response was complete")))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(HTTPClientError(lostBeforeAnswer: answeredNothing, "\(error)")))
+        context.close(promise: nil)
+    }
+
+    private func finish(_ result: Result<ReceivedResponse, HTTPClientError>) {
+        guard let promise else { return }
+        self.promise = nil
+        timeout?.cancel()
+        timeout = nil
+        head = nil
+        body = nil
+        promise.completeWith(result.mapError { $0 as any Error })
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import HTTPKit
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+/// A real HTTPKit server on 127.0.0.1 (an ephemeral port) for the client to talk to.
+final class TestServer: @unchecked Sendable {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private(set) var channel: (any Channel)?
+    private(set) var port = 0
+
+    /// Routes: PUT /echo answers the body; GET /bytes?n=N answers N bytes; GET /slow sleeps 2 s.
+    static func route(_ request: HTTPRequest) async -> HTTPResponse {
+        switch (request.method, request.path) {
+        case (.PUT, "/echo"):
+            return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: request.body)
+        case (.GET, "/bytes"):
+            let n = Int(request.query["n"] ?? "") ?? 0
+            return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        case (.GET, "/slow"):
+            try? await Task.sleep(nanoseconds: 2_000_000_000)
+            return .text("late")
+        default:
+            return .error(.notFound, code: "NOT_FOUND", "no route \(request.path)")
+        }
+    }
+
+    func start(port: Int = 0) async throws {
+        let server = HTTPServer(group: group, bodyBytesMax: 8 << 20, router: TestServer.route)
+        let channel = try await server.listen(host: "127.0.0.1", port: port)
+        self.channel = channel
+        self.port = channel.localAddress?.port ?? 0
+    }
+
+    func stop() async throws {
+        try await group.shutdownGracefully()
+    }
+}
+
+@Suite(.serialized) struct HTTPClientTests {
+    static func pattern(_ count: Int, seed: UInt8) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0) &+ seed } }
+
+    @Test func bodiesRoundTripBothWaysOverPooledConnections() async throws {
+        let server = TestServer()
+        try await server.start()
+        let client = HTTPClient()
+        let base = "http://127.0.0.1:\(server.port)"
+        let big = Self.pattern(5 << 20, seed: 3)
+        let echoed = try await client.request(.PUT, base + "/echo", body: .bytes(big), timeoutSeconds: 10, responseBytesMax: 6 << 20)
+        #expect(echoed.status == 200 && echoed.bodyCount == big.count && echoed.body == big)
+        let written = try await client.request(
+            .PUT, base + "/echo", body: .writer(count: 1000) { out in for i in 0..<out.count { out[i] = UInt8(i % 251) } }, timeoutSeconds: 10)
+        #expect(written.body == (0..<1000).map { UInt8($0 % 251) })
+        // Many requests at once, each answer belonging to its own request.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    let response = try await client.request(.GET, base + "/bytes?n=\(i * 1000)", timeoutSeconds: 10)
+                    #expect(response.body == (0..<(i * 1000)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+                }
+            }
+            try await group.waitForAll()
+        }
+        let missing = try await client.request(.GET, base + "/nothing", timeoutSeconds: 10)
+        #expect(missing.status == 404 && String(decoding: missing.body, as: UTF8.self).contains("NOT_FOUND"))
+        try await server.stop()
+    }
+
+    @Test func failuresAreTypedAndPrompt() async throws {
+        let server = TestServer()
+        try await server.start()
+        let client = HTTPClient()
+        let base = "http://127.0.0.1:\(server.port)"
+        let start = Date()
+        await #expect { _ = try await client.request(.GET, base + "/slow", timeoutSeconds: 0.3) } throws: { ($0 as! HTTPClientError).code == .timeout }
+        #expect(Date().timeIntervalSince(start) < 1.5)
+        await #expect { _ = try await client.request(.GET, base + "/bytes?n=5000", timeoutSeconds: 5, responseBytesMax: 4999) } throws: {
+            ($0 as! HTTPClientError).code == .responseTooLarge
+        }
+        // After the failures, the client still works.
+        #expect(try await client.request(.GET, base + "/bytes?n=10", timeoutSeconds: 5).bodyCount == 10)
+        // The server's own body limit answers 413.
+        let tooBig = try await client.request(.PUT, base + "/echo", body: .bytes(Self.pattern((8 << 20) + 1, seed: 0)), timeoutSeconds: 10)
+        #expect(tooBig.status == 413)
+        try await server.stop()
+        await #expect { _ = try await client.request(.GET, base + "/bytes?n=1", timeoutSeconds: 2) } throws: { ($0 as! HTTPClientError).code == .connect }
+        await #expect { _ = try await client.request(.GET, "https://127.0.0.1/", timeoutSeconds: 2) } throws: { ($0 as! HTTPClientError).code == .invalidURL }
+    }
+
+    @Test func aRestartedServerIsReachedAgainThroughThePool() async throws {
+        let first = TestServer()
+        try await first.start()
+        let port = first.port
+        let client = HTTPClient()
+        let url = "http://127.0.0.1:\(port)/bytes?n=100"
+        #expect(try await client.request(.GET, url, timeoutSeconds: 5).bodyCount == 100)
+        try await first.stop()
+        let second = TestServer()
+        try await second.start(port: port)
+        // The pooled connection died with the first server; the request goes over a new one.
+        #expect(try await client.request(.GET, url, timeoutSeconds: 5).bodyCount == 100)
+        try await second.stop()
+    }
+}

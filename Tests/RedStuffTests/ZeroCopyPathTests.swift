@@ -1,0 +1,86 @@
+import Testing
+import WalrusCore
+@testable import RedStuff
+
+/// The paths that skip intermediate copies give exactly the bytes and the answers of the plain ones:
+/// slivers written straight from the encoding, slivers parsed in place, the systematic read path
+/// and the merkle root of an expansion that is never materialized.
+@Suite struct ZeroCopyPathTests {
+    static let shardCounts: [UInt16] = [4, 10, 100]
+
+    @Test(arguments: ZeroCopyPathTests.shardCounts)
+    func writtenWireFormEqualsTheSliversBytes(n: UInt16) throws {
+        let config = try EncodingConfig(shardCount: n)
+        var rng = SeededGenerator(seed: UInt64(n))
+        for length in [0, 1, 7_777] {
+            let encoded = try BlobEncoder(config: config).encode(rng.bytes(length))
+            for i in 0..<config.n {
+                let index = SliverIndex(UInt16(i))
+                for (axis, sliver) in [(SliverAxis.primary, encoded.primarySliver(index)), (.secondary, encoded.secondarySliver(index))] {
+                    var written = [UInt8](repeating: 0xAA, count: encoded.sliverBCSCount(axis))
+                    written.withUnsafeMutableBytes { encoded.writeSliverBCS(axis, index, into: $0) }
+                    #expect(written == sliver.bcsBytes(), "n=\(n) length=\(length) \(axis) \(i)")
+                }
+            }
+        }
+    }
+
+    @Test func inPlaceParseRejectsWhatTheWireFormForbids() throws {
+        let config = try EncodingConfig(shardCount: 10)
+        let encoded = try BlobEncoder(config: config).encode(Array(repeating: 7, count: 5_000))
+        let good = encoded.primarySliver(SliverIndex(2)).bcsBytes()
+        #expect(try SliverData(bcs: good, axis: .primary) == encoded.primarySliver(SliverIndex(2)))
+        let cases: [([UInt8], String)] = [
+            (Array(good.dropLast()), "truncated"),
+            (good + [0], "trailing"),
+            ([], "truncated"),
+            ([0x80], "truncated"),
+            ([0x80, 0x00, 0, 0, 0, 0], "non-canonical"),
+        ]
+        for (bytes, reason) in cases {
+            #expect {
+                try SliverData(bcs: bytes, axis: .primary)
+            } throws: { error in
+                let error = error as! RedStuffError
+                return error.code == .malformed && error.message.contains(reason)
+            }
+        }
+        #expect { try SliverData(bcs: good, axis: .primary, maxBytes: 10) } throws: { ($0 as! RedStuffError).message.contains("exceeds the limit") }
+    }
+
+    @Test func merkleRootMatchesTheMaterializedExpansion() throws {
+        for n: UInt16 in [4, 10, 100] {
+            let config = try EncodingConfig(shardCount: n)
+            var rng = SeededGenerator(seed: 40 + UInt64(n))
+            let encoded = try BlobEncoder(config: config).encode(rng.bytes(20_001))
+            for i in [0, config.n / 2, config.n - 1] {
+                for sliver in [encoded.primarySliver(SliverIndex(UInt16(i))), encoded.secondarySliver(SliverIndex(UInt16(i)))] {
+                    let s = Int(sliver.symbolSize)
+                    let materialized = Merkle.root(leafHashes: leafHashes(of: sliver.expanded(config: config), symbolSize: s))
+                    // Twice: the second call reuses the first one's workspace.
+                    #expect(sliver.merkleRoot(config: config) == materialized)
+                    #expect(sliver.merkleRoot(config: config) == materialized)
+                }
+            }
+        }
+    }
+
+    @Test func systematicSliversGiveTheBlobAndAnyBadOneFallsBackToDecoding() throws {
+        let config = try EncodingConfig(shardCount: 10)
+        var rng = SeededGenerator(seed: 8)
+        let blob = rng.bytes(33_333)
+        let encoded = try BlobEncoder(config: config).encode(blob)
+        let decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        let systematic = (0..<config.primarySourceSymbols).map { encoded.primarySliver(SliverIndex(UInt16($0))) }
+        for check in ConsistencyCheck.allCases { #expect(try decoder.decode(systematic, check: check) == blob, "\(check)") }
+        // Systematic sliver 1 tampered, one repair sliver added: the tampered one is dropped and
+        // the blob decoded from the rest.
+        var tampered = systematic
+        var symbols = tampered[1].symbols
+        symbols[5] ^= 0x10
+        tampered[1] = SliverData(axis: .primary, index: tampered[1].index, symbolSize: tampered[1].symbolSize, symbols: symbols)
+        let repair = encoded.primarySliver(SliverIndex(UInt16(config.n - 1)))
+        #expect(try decoder.decode(tampered + [repair], check: .default) == blob)
+        #expect { try decoder.decode(tampered) } throws: { ($0 as! RedStuffError).code == .notEnoughData }
+    }
+}
