@@ -23,28 +23,44 @@ int walrus_blake2b_limit_kernel(int max_level) {
     return simd_level;
 }
 
+/// Hashes messages i..<min(i + lanes, count) in one call of the `lanes`-wide kernel; lanes past the
+/// end hash the last message again into a scratch digest (a short group in one wide call costs
+/// less than hashing its messages one by one).
+static void hash_group(int lanes, uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base, size_t stride,
+                       size_t len, size_t i, size_t count) {
+    uint8_t spare[8][32];
+    uint8_t *outs[8];
+    const uint8_t *ins[8];
+    for (int l = 0; l < lanes; l++) {
+        size_t m = i + (size_t)l;
+        outs[l] = m < count ? out + m * out_stride : spare[l];
+        ins[l] = base + (m < count ? m : count - 1) * stride;
+    }
+    if (lanes == 8) {
+        walrus_blake2b256_prefixed_x8(outs, prefix, ins, len);
+    } else {
+        walrus_blake2b256_prefixed_x4(outs, prefix, ins, len);
+    }
+}
+
 void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base,
                                       size_t stride, size_t len, size_t count) {
     size_t i = 0;
     int simd = level();
     if (simd >= 2) {
-        for (; i + 8 <= count; i += 8) {
-            uint8_t *outs[8];
-            const uint8_t *ins[8];
-            for (int l = 0; l < 8; l++) {
-                outs[l] = out + (i + l) * out_stride;
-                ins[l] = base + (i + l) * stride;
-            }
-            walrus_blake2b256_prefixed_x8(outs, prefix, ins, len);
+        for (; i + 8 <= count; i += 8) hash_group(8, out, out_stride, prefix, base, stride, len, i, count);
+        // Four to seven left: one eight-lane call.
+        if (count - i >= 4) {
+            hash_group(8, out, out_stride, prefix, base, stride, len, i, count);
+            i = count;
         }
     }
     if (simd >= 1) {
-        for (; i + 4 <= count; i += 4) {
-            uint8_t *outs[4] = {out + i * out_stride, out + (i + 1) * out_stride, out + (i + 2) * out_stride,
-                                out + (i + 3) * out_stride};
-            const uint8_t *ins[4] = {base + i * stride, base + (i + 1) * stride, base + (i + 2) * stride,
-                                     base + (i + 3) * stride};
-            walrus_blake2b256_prefixed_x4(outs, prefix, ins, len);
+        for (; i + 4 <= count; i += 4) hash_group(4, out, out_stride, prefix, base, stride, len, i, count);
+        // Two or three left: one four-lane call.
+        if (count - i >= 2) {
+            hash_group(4, out, out_stride, prefix, base, stride, len, i, count);
+            i = count;
         }
     }
     for (; i < count; i++) walrus_blake2b256_prefixed_portable(out + i * out_stride, prefix, base + i * stride, len);

@@ -1,4 +1,4 @@
-import WalrusCore
+public import WalrusCore
 import Foundation
 
 /// What a reader checks after decoding (PROTOCOL.md §8.2). Slivers are always verified one by one
@@ -12,6 +12,20 @@ public enum ConsistencyCheck: String, Sendable, CaseIterable {
     /// Re-encode the whole blob and require the same blob ID: proves the writer encoded
     /// consistently, so every reader gets the same data.
     case strict
+}
+
+/// A sliver checked against a blob's metadata (`SliverData.verify`): only `BlobDecoder.verify` makes
+/// one, so a decoder given verified slivers can skip checking them again. Lets a reader verify each
+/// sliver as it arrives, overlapping the work with the transfers of the others.
+public struct VerifiedSliver: Sendable {
+    public let sliver: SliverData
+    /// The blob ID whose metadata the sliver was checked against.
+    public let blobID: BlobID
+
+    fileprivate init(_ sliver: SliverData, blobID: BlobID) {
+        self.sliver = sliver
+        self.blobID = blobID
+    }
 }
 
 /// Decodes a blob from slivers that verify against its metadata.
@@ -39,16 +53,42 @@ public struct BlobDecoder: Sendable {
         }
         precondition(slivers.allSatisfy { $0.axis == axis }, "decode from slivers of one axis")
         let required = axis == .primary ? config.primarySourceSymbols : config.secondarySourceSymbols
-        let valid = verifiedDistinct(slivers, limit: required)
+        return try decodeValid(verifiedDistinct(slivers, limit: required), total: slivers.count, check: check)
+    }
+
+    /// Decodes from distinct slivers of one axis that all verify.
+    private func decodeValid(_ valid: [SliverData], total: Int, check: ConsistencyCheck) throws(RedStuffError) -> [UInt8] {
+        guard let axis = valid.first?.axis else {
+            throw RedStuffError(.notEnoughData, "no valid slivers to decode from (\(total) given)")
+        }
+        precondition(valid.allSatisfy { $0.axis == axis }, "decode from slivers of one axis")
+        let required = axis == .primary ? config.primarySourceSymbols : config.secondarySourceSymbols
         guard valid.count >= required else {
             throw RedStuffError(
-                .notEnoughData, "decoding needs \(required) valid \(axis) slivers, got \(valid.count) of \(slivers.count)")
+                .notEnoughData, "decoding needs \(required) valid \(axis) slivers, got \(valid.count) of \(total)")
         }
         if axis == .primary, check != .strict, let blob = concatenatedSystematic(valid) { return blob }
         let matrix = try rebuildMessage(from: valid, axis: axis)
         let received = axis == .primary ? Set(valid.map { Int($0.index.rawValue) }) : []
         try checkConsistency(matrix, check: check, verifiedRows: received)
         return matrix.blob
+    }
+
+    /// Checks one sliver against this decoder's metadata.
+    public func verify(_ sliver: SliverData) throws(RedStuffError) -> VerifiedSliver {
+        try sliver.verify(against: metadata.metadata, config: config)
+        return VerifiedSliver(sliver, blobID: metadata.blobID)
+    }
+
+    /// The blob from slivers already verified against this blob's metadata (by `verify(_:)`), as
+    /// `decode(_:check:)` would give it from the same slivers.
+    public func decode(verified: [VerifiedSliver], check: ConsistencyCheck = .default) throws(RedStuffError) -> [UInt8] {
+        precondition(verified.allSatisfy { $0.blobID == metadata.blobID }, "slivers verified for this blob")
+        var seen = Set<UInt16>()
+        // Lowest indices first: the systematic primary slivers, when present, are the ones used.
+        let distinct = verified.map(\.sliver).filter { seen.insert($0.index.rawValue).inserted }.sorted { $0.index.rawValue < $1.index.rawValue }
+        let required = distinct.first?.axis == .secondary ? config.secondarySourceSymbols : config.primarySourceSymbols
+        return try decodeValid(Array(distinct.prefix(required)), total: verified.count, check: check)
     }
 
     /// The first `limit` slivers (by distinct index) that verify against the metadata.

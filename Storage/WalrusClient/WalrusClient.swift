@@ -350,20 +350,26 @@ public final class WalrusClient: Sendable {
             decoder = try BlobDecoder(config: config, metadata: BlobMetadataWithID(blobID: blobID, metadata: metadata))
         } catch { throw ClientError(.verification, error.message) }
         let offset = blobID.rotationOffset(shardCount: n)
-        // Systematic slivers first (they need no decoding work), then the others if needed.
-        let order = Array(0..<Int(n))
-        var slivers: [SliverData] = []
-        for chunk in [Array(order.prefix(config.primarySourceSymbols)), Array(order.dropFirst(config.primarySourceSymbols))] {
-            slivers += await fetchPrimarySlivers(blobID, pairs: chunk, committee: committee, offset: offset)
-            do {
-                let blob = try decoder.decode(slivers, check: check)
-                progress("read \(blob.count) bytes from \(slivers.count) slivers")
-                return blob
-            } catch {
-                if error.code == .inconsistentBlob { throw ClientError(.verification, error.message) }
-            }
+        // The systematic slivers first (they need no decoding), then for each one that could not be
+        // fetched or did not verify, the next sliver, until n_P verify or none is left to ask for.
+        let needed = config.primarySourceSymbols
+        var verified: [VerifiedSliver] = []
+        var next = 0
+        while verified.count < needed && next < Int(n) {
+            let batch = Array(next..<min(Int(n), next + needed - verified.count))
+            next += batch.count
+            verified += await fetchPrimarySlivers(blobID, pairs: batch, committee: committee, offset: offset, decoder: decoder)
         }
-        throw ClientError(.unavailable, "only \(slivers.count) of the \(config.primarySourceSymbols) primary slivers needed could be fetched; too many storage nodes are down, retry later")
+        guard verified.count >= needed else {
+            throw ClientError(.unavailable, "only \(verified.count) of the \(needed) primary slivers needed could be fetched and verified; too many storage nodes are down, retry later")
+        }
+        do {
+            let blob = try decoder.decode(verified: verified, check: check)
+            progress("read \(blob.count) bytes from \(verified.count) slivers")
+            return blob
+        } catch {
+            throw ClientError(error.code == .inconsistentBlob ? .verification : .unavailable, error.message)
+        }
     }
 
     private func fetchMetadata(_ blobID: BlobID, committee: CommitteeInfo) async -> BlobMetadata? {
@@ -377,10 +383,12 @@ public final class WalrusClient: Sendable {
         return nil
     }
 
-    private func fetchPrimarySlivers(_ blobID: BlobID, pairs: [Int], committee: CommitteeInfo, offset: UInt16) async -> [SliverData] {
+    /// Fetches the primary slivers of `pairs` (at most 16 requests in flight) and verifies each as
+    /// it arrives, so verifying overlaps the other transfers; returns those that verify.
+    private func fetchPrimarySlivers(_ blobID: BlobID, pairs: [Int], committee: CommitteeInfo, offset: UInt16, decoder: BlobDecoder) async -> [VerifiedSliver] {
         let n = committee.shardCount
-        return await withTaskGroup(of: SliverData?.self) { group in
-            var slivers: [SliverData] = []
+        return await withTaskGroup(of: VerifiedSliver?.self) { group in
+            var slivers: [VerifiedSliver] = []
             for (i, p) in pairs.enumerated() {
                 // At most 16 requests in flight; results taken to make room are kept.
                 if i >= 16, let done = await group.next(), let sliver = done { slivers.append(sliver) }
@@ -388,8 +396,11 @@ public final class WalrusClient: Sendable {
                 guard let member = committee.owner(of: shard) else { continue }
                 let url = "http://\(member.networkAddress)/v1/blobs/\(blobID)/slivers/\(p)/primary"
                 group.addTask {
-                    guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200 else { return nil }
-                    return response.withUnsafeBody { try? SliverData(bcs: $0, axis: .primary) }
+                    guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200,
+                        let sliver = response.withUnsafeBody({ try? SliverData(bcs: $0, axis: .primary) }),
+                        sliver.index.rawValue == UInt16(p)
+                    else { return nil }
+                    return try? decoder.verify(sliver)
                 }
             }
             for await sliver in group { if let sliver { slivers.append(sliver) } }

@@ -65,6 +65,30 @@ import WalrusCore
         }
     }
 
+    @Test func sliversVerifiedOneByOneDecodeLikeUncheckedOnes() throws {
+        let config = try EncodingConfig(shardCount: 31)
+        var rng = SeededGenerator(seed: 12)
+        let blob = rng.bytes(54_321)
+        let encoded = try BlobEncoder(config: config).encode(blob)
+        let decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        let all = (0..<config.n).map { SliverIndex(UInt16($0)) }
+        // Systematic plus extras in any order, repair only, secondary only, with duplicates.
+        let sets: [[SliverData]] = [
+            all.shuffled(using: &rng).prefix(config.primarySourceSymbols + 5).map(encoded.primarySliver) + (0..<config.primarySourceSymbols).map { encoded.primarySliver(all[$0]) },
+            all.suffix(config.primarySourceSymbols).map(encoded.primarySliver),
+            all.shuffled(using: &rng).prefix(config.secondarySourceSymbols).map(encoded.secondarySliver),
+        ]
+        for (i, slivers) in sets.enumerated() {
+            let verified = try slivers.map { (sliver) throws(RedStuffError) in try decoder.verify(sliver) }
+            for check in ConsistencyCheck.allCases { #expect(try decoder.decode(verified: verified, check: check) == blob, "set \(i), \(check)") }
+        }
+        let tooFew = try all.prefix(config.primarySourceSymbols - 1).map { (index) throws(RedStuffError) in try decoder.verify(encoded.primarySliver(index)) }
+        #expect { try decoder.decode(verified: tooFew) } throws: { ($0 as! RedStuffError).code == .notEnoughData }
+        var symbols = encoded.primarySliver(all[0]).symbols
+        symbols[0] ^= 1
+        #expect(throws: RedStuffError.self) { try decoder.verify(SliverData(axis: .primary, index: all[0], symbolSize: encoded.primarySliver(all[0]).symbolSize, symbols: symbols)) }
+    }
+
     @Test func systematicSliversGiveTheBlobAndAnyBadOneFallsBackToDecoding() throws {
         let config = try EncodingConfig(shardCount: 10)
         var rng = SeededGenerator(seed: 8)

@@ -10,18 +10,21 @@ import WalrusCrypto
     func prefixedBatchMatchesSingleHashes(length: Int) {
         var rng = SeededGenerator(seed: UInt64(length))
         let stride = length + 3
-        let count = 13  // One group of eight, one of four and one left over.
-        let data = rng.bytes(stride * count)
-        for level in [2, 1, 0] {
-            let used = walrus_blake2b_limit_kernel(Int32(level))
-            defer { walrus_blake2b_force_portable(0) }
-            var out = [UInt8](repeating: 0, count: 40 * count)
-            out.withUnsafeMutableBufferPointer { o in
-                data.withUnsafeBufferPointer { walrus_blake2b256_prefixed_batch(o.baseAddress!, 40, 0x00, $0.baseAddress!, stride, length, count) }
-            }
-            for i in 0..<count {
-                let expected = Blake2b256.hash([0x00] + data[i * stride..<i * stride + length])
-                #expect(Array(out[40 * i..<40 * i + 32]) == expected, "message \(i), kernel level \(used)")
+        let data = rng.bytes(stride * 15)
+        // Full groups of eight and four, and short groups of every size the kernels pad.
+        for count in [1, 2, 3, 5, 6, 7, 13, 14, 15] {
+            for level in [2, 1, 0] {
+                let used = walrus_blake2b_limit_kernel(Int32(level))
+                defer { walrus_blake2b_force_portable(0) }
+                var out = [UInt8](repeating: 0, count: 40 * count)
+                out.withUnsafeMutableBufferPointer { o in
+                    data.withUnsafeBufferPointer { walrus_blake2b256_prefixed_batch(o.baseAddress!, 40, 0x00, $0.baseAddress!, stride, length, count) }
+                }
+                for i in 0..<count {
+                    let expected = Blake2b256.hash([0x00] + data[i * stride..<i * stride + length])
+                    #expect(Array(out[40 * i..<40 * i + 32]) == expected, "message \(i) of \(count), kernel level \(used)")
+                    #expect(out[40 * i + 32..<40 * i + 40].allSatisfy { $0 == 0 }, "nothing written between digests")
+                }
             }
         }
     }
