@@ -14,6 +14,8 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         case connectionLost
         /// The response body is larger than the caller accepts.
         case responseTooLarge
+        /// The caller's body sink refused the body.
+        case responseRejected
         /// The URL is not `http://host:port/…`.
         case invalidURL
     }
@@ -68,6 +70,13 @@ public enum HTTPClientBody: Sendable {
     }
 }
 
+/// Takes the body of a 200 response chunk by chunk as it arrives, instead of the client buffering
+/// it: a large body can go straight where it belongs. Called on the connection's event loop, one
+/// chunk after the other; returning false aborts the request (`responseRejected`).
+public protocol HTTPBodySink: AnyObject, Sendable {
+    func receive(_ chunk: UnsafeRawBufferPointer) -> Bool
+}
+
 /// A small HTTP/1.1 client on NIO for the bulk traffic between clients and storage nodes: one
 /// request per connection at a time, idle keep-alive connections pooled per host, a timeout for
 /// each request, and a cap on response bodies. Bodies go out of and come into NIO's buffers
@@ -89,9 +98,12 @@ public final class HTTPClient: Sendable {
     /// Sends one request to `url` (`http://host:port/path?query`) and waits for the whole response
     /// for at most `timeoutSeconds`. A response body over `responseBytesMax` fails the request. A
     /// pooled connection that turns out to be closed is replaced once, transparently.
+    ///
+    /// With a `sink`, the body of a 200 response goes to the sink as it arrives and the returned
+    /// response's body is empty; other statuses are buffered as usual.
     public func request(
         _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, headers: [(String, String)] = [],
-        timeoutSeconds: Double, responseBytesMax: Int = 64 << 20
+        timeoutSeconds: Double, responseBytesMax: Int = 64 << 20, sink: (any HTTPBodySink)? = nil
     ) async throws(HTTPClientError) -> HTTPClientResponse {
         let (host, port, target) = try HTTPClient.split(url)
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutSeconds * 1000))
@@ -107,7 +119,8 @@ public final class HTTPClient: Sendable {
         for attempt in 0..<2 {
             let (connection, reused) = try await connection(key: key, host: host, port: port, deadline: deadline)
             do {
-                let response = try await connection.handler.send(head, payload, on: connection.channel, deadline: deadline, responseBytesMax: responseBytesMax)
+                let response = try await connection.handler.send(
+                    head, payload, on: connection.channel, deadline: deadline, responseBytesMax: responseBytesMax, sink: sink)
                 if response.keepAlive, connection.channel.isActive {
                     pool.release(connection, key: key, max: idleMaxPerHost)
                 } else {
@@ -232,6 +245,9 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
     private var limit = 0
+    private var sink: (any HTTPBodySink)?
+    private var streaming = false
+    private var streamed = 0
     private var timeout: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     /// Whether the current exchange has received nothing yet.
@@ -241,7 +257,9 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     /// Writes the request and completes with the whole response, on the channel's loop.
-    func send(_ head: HTTPRequestHead, _ body: ByteBuffer?, on channel: any Channel, deadline: NIODeadline, responseBytesMax: Int) async throws -> ReceivedResponse {
+    func send(
+        _ head: HTTPRequestHead, _ body: ByteBuffer?, on channel: any Channel, deadline: NIODeadline, responseBytesMax: Int, sink: (any HTTPBodySink)?
+    ) async throws -> ReceivedResponse {
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: ReceivedResponse.self)
         loop.execute {
@@ -253,6 +271,9 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
             self.head = nil
             self.body = nil
             self.limit = responseBytesMax
+            self.sink = sink
+            self.streaming = false
+            self.streamed = 0
             self.answeredNothing = true
             self.timeout = loop.scheduleTask(deadline: deadline) {
                 self.finish(.failure(HTTPClientError(.timeout, "\(head.method) \(head.uri): no complete response in time")))
@@ -273,11 +294,21 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         switch unwrapInboundIn(data) {
         case .head(let received):
             head = received
-            if let length = received.headers.first(name: "content-length").flatMap(Int.init) {
-                guard length <= limit else { return tooLarge(context) }
-                body = context.channel.allocator.buffer(capacity: length)
-            }
+            let length = received.headers.first(name: "content-length").flatMap(Int.init)
+            if let length, length > limit { return tooLarge(context) }
+            streaming = sink != nil && received.status == .ok
+            if let length, !streaming { body = context.channel.allocator.buffer(capacity: length) }
         case .body(var part):
+            if streaming {
+                streamed += part.readableBytes
+                guard streamed <= limit else { return tooLarge(context) }
+                guard part.withUnsafeReadableBytes({ sink!.receive($0) }) else {
+                    finish(.failure(HTTPClientError(.responseRejected, "the body is not what the caller expects")))
+                    context.close(promise: nil)
+                    return
+                }
+                return
+            }
             guard (body?.readableBytes ?? 0) + part.readableBytes <= limit else { return tooLarge(context) }
             if body == nil { body = part } else { body!.writeBuffer(&part) }
         case .end:
@@ -310,6 +341,7 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
         timeout = nil
         head = nil
         body = nil
+        sink = nil
         promise.completeWith(result.mapError { $0 as any Error })
     }
 }

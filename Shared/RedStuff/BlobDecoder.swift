@@ -22,7 +22,7 @@ public struct VerifiedSliver: Sendable {
     /// The blob ID whose metadata the sliver was checked against.
     public let blobID: BlobID
 
-    fileprivate init(_ sliver: SliverData, blobID: BlobID) {
+    init(_ sliver: SliverData, blobID: BlobID) {
         self.sliver = sliver
         self.blobID = blobID
     }

@@ -91,19 +91,22 @@ public struct SliverData: Hashable, Sendable {
     /// expansion is not materialized: the sliver's own symbols are hashed where they are, the
     /// repair symbols in a workspace reused across calls of the same shape.
     public func merkleRoot(config: EncodingConfig) -> MerkleNode {
-        let s = Int(symbolSize)
+        symbols.withUnsafeBufferPointer { Self.merkleRoot(symbols: $0, symbolSize: Int(symbolSize), config: config) }
+    }
+
+    /// The Merkle root over the expansion of the sliver whose symbols are `symbols` (whole symbols
+    /// of `symbolSize` bytes, fewer than n of them), wherever they are held.
+    static func merkleRoot(symbols: UnsafeBufferPointer<UInt8>, symbolSize s: Int, config: EncodingConfig) -> MerkleNode {
         let k = symbols.count / s
         let repair = config.n - k
         var leaves = [UInt8](repeating: 0, count: 32 * config.n)
         let workspace = ExpansionWorkspace.take(originals: k, recovery: repair, symbolSize: s)
-        symbols.withUnsafeBufferPointer { source in
-            leaves.withUnsafeMutableBufferPointer { out in
-                workspace.code.pack(source.baseAddress!, shardStride: s, instanceStride: 0)
-                workspace.code.encode()
-                workspace.code.unpackRecovery(workspace.recoveryPointer, shardStride: s, instanceStride: 0)
-                walrus_blake2b256_prefixed_batch(out.baseAddress!, 32, 0, source.baseAddress!, s, s, k)
-                walrus_blake2b256_prefixed_batch(out.baseAddress! + 32 * k, 32, 0, workspace.recoveryPointer, s, s, repair)
-            }
+        leaves.withUnsafeMutableBufferPointer { out in
+            workspace.code.pack(symbols.baseAddress!, shardStride: s, instanceStride: 0)
+            workspace.code.encode()
+            workspace.code.unpackRecovery(workspace.recoveryPointer, shardStride: s, instanceStride: 0)
+            walrus_blake2b256_prefixed_batch(out.baseAddress!, 32, 0, symbols.baseAddress!, s, s, k)
+            walrus_blake2b256_prefixed_batch(out.baseAddress! + 32 * k, 32, 0, workspace.recoveryPointer, s, s, repair)
         }
         ExpansionWorkspace.give(workspace)
         return Merkle.root(leafHashes: leaves)

@@ -98,39 +98,41 @@ struct ReadCommand: AsyncParsableCommand {
         let id: BlobID
         do { id = try BlobID(parsing: blobID) } catch { throw CLIError.usage(error.message) }
         let (client, _) = try await connect(global)
-        let blob: [UInt8]
+        let target = out.flatMap { $0 == "-" ? nil : $0 }
+        // The blob is written from where the SDK holds it (no copy); a failed write is an errno.
+        let failure: Int32?
         do {
-            blob = try await client.read(id, check: strict ? .strict : skip ? .skip : .default) { message in
+            failure = try await client.read(id, check: strict ? .strict : skip ? .skip : .default, progress: { message in
                 if global.verbose { Output.log(message) }
+            }) { blob in
+                guard let target else { return Self.writeAll(STDOUT_FILENO, blob) ? nil : errno }
+                // Written beside the target and renamed, so that a failed read never leaves half a file.
+                let partial = target + ".partial-\(getpid())"
+                let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                guard fd >= 0, Self.writeAll(fd, blob), close(fd) == 0, rename(partial, target) == 0 else {
+                    let error = errno
+                    if fd >= 0 { unlink(partial) }
+                    return error
+                }
+                if !global.quiet { Output.log("wrote \(blob.count) bytes to \(target)") }
+                return nil
             }
         } catch { throw CLIError(error) }
-        if let out, out != "-" {
-            // Written beside the target and renamed, so that a failed read never leaves half a file.
-            let partial = out + ".partial-\(getpid())"
-            let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard fd >= 0, Self.writeAll(fd, blob), close(fd) == 0, rename(partial, out) == 0 else {
-                if fd >= 0 { unlink(partial) }
-                throw CLIError(code: "FILE_UNWRITABLE", "cannot write '\(out)': \(String(cString: strerror(errno)))", exit: .usage)
-            }
-            if !global.quiet { Output.log("wrote \(blob.count) bytes to \(out)") }
-        } else {
-            guard Self.writeAll(STDOUT_FILENO, blob) else {
-                throw CLIError(code: "FILE_UNWRITABLE", "cannot write the blob to stdout: \(String(cString: strerror(errno)))", exit: .usage)
-            }
+        if let failure {
+            let what = target.map { "'\($0)'" } ?? "the blob to stdout"
+            throw CLIError(code: "FILE_UNWRITABLE", "cannot write \(what): \(String(cString: strerror(failure)))", exit: .usage)
         }
     }
 
-    /// Writes every byte of `bytes` to `fd` straight from the array (a blob can be large; no copy).
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return false }
-                offset += written
-            }
-            return true
+    /// Writes every byte of `buffer` to `fd` (a blob can be large; no copy).
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
         }
+        return true
     }
 }

@@ -77,9 +77,10 @@ public final class WalrusClient: Sendable {
 
     /// One request to a storage node, bounded by the per-request timeout; nil when no response came.
     func nodeRequest(
-        _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, timeout: Double? = nil, responseBytesMax: Int = 1 << 20
+        _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, timeout: Double? = nil, responseBytesMax: Int = 1 << 20,
+        sink: (any HTTPBodySink)? = nil
     ) async -> HTTPClientResponse? {
-        try? await http.request(method, url, body: body, timeoutSeconds: timeout ?? min(timeoutSeconds, 30), responseBytesMax: responseBytesMax)
+        try? await http.request(method, url, body: body, timeoutSeconds: timeout ?? min(timeoutSeconds, 30), responseBytesMax: responseBytesMax, sink: sink)
     }
 
     func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws(ClientError) -> T {
@@ -332,6 +333,16 @@ public final class WalrusClient: Sendable {
     /// Reads a blob (PROTOCOL.md §8.3): metadata from the first node whose answer verifies, primary
     /// slivers from the nodes holding them until n_P verify, decoding, and the consistency check.
     public func read(_ blobID: BlobID, check: ConsistencyCheck = .default, progress: @Sendable (String) -> Void = { _ in }) async throws(ClientError) -> [UInt8] {
+        try await read(blobID, check: check, progress: progress) { Array($0) }
+    }
+
+    /// Reads a blob and hands it to `body` in place, without copying it out: the systematic slivers
+    /// are received straight into the message matrix, and `body` sees the blob there. The bytes are
+    /// valid only during the call.
+    public func read<R>(
+        _ blobID: BlobID, check: ConsistencyCheck = .default, progress: @Sendable (String) -> Void = { _ in },
+        _ body: (UnsafeRawBufferPointer) -> R
+    ) async throws(ClientError) -> R {
         let status = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
         if status.invalid { throw ClientError(.verification, "blob \(blobID) was found inconsistently encoded and is invalid") }
         let epoch = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }.epoch
@@ -350,11 +361,20 @@ public final class WalrusClient: Sendable {
             decoder = try BlobDecoder(config: config, metadata: BlobMetadataWithID(blobID: blobID, metadata: metadata))
         } catch { throw ClientError(.verification, error.message) }
         let offset = blobID.rotationOffset(shardCount: n)
-        // The systematic slivers first (they need no decoding), then for each one that could not be
-        // fetched or did not verify, the next sliver, until n_P verify or none is left to ask for.
         let needed = config.primarySourceSymbols
-        var verified: [VerifiedSliver] = []
-        var next = 0
+        // The systematic slivers, received into their rows of the message matrix and verified there:
+        // when all verify, the matrix holds the blob (nothing to decode).
+        let assembly: SystematicAssembly
+        do { assembly = try SystematicAssembly(decoder: decoder) } catch { throw ClientError(.verification, error.message) }
+        await fetchSystematicRows(blobID, into: assembly, committee: committee, offset: offset)
+        if assembly.isComplete && check != .strict {
+            progress("read \(metadata.unencodedLength) bytes from \(needed) systematic slivers")
+            return assembly.withBlob(body)
+        }
+        // Otherwise, for each systematic sliver that could not be fetched or did not verify, the
+        // next sliver, until n_P verify or none is left to ask for.
+        var verified = assembly.verifiedSlivers()
+        var next = needed
         while verified.count < needed && next < Int(n) {
             let batch = Array(next..<min(Int(n), next + needed - verified.count))
             next += batch.count
@@ -366,7 +386,7 @@ public final class WalrusClient: Sendable {
         do {
             let blob = try decoder.decode(verified: verified, check: check)
             progress("read \(blob.count) bytes from \(verified.count) slivers")
-            return blob
+            return blob.withUnsafeBytes(body)
         } catch {
             throw ClientError(error.code == .inconsistentBlob ? .verification : .unavailable, error.message)
         }
@@ -381,6 +401,27 @@ public final class WalrusClient: Sendable {
             return withID.metadata
         }
         return nil
+    }
+
+    /// Fetches the systematic primary slivers (pairs 0..<n_P), at most 16 requests in flight, each
+    /// body streamed into its row of `assembly` and verified there when complete.
+    private func fetchSystematicRows(_ blobID: BlobID, into assembly: SystematicAssembly, committee: CommitteeInfo, offset: UInt16) async {
+        let n = committee.shardCount
+        await withTaskGroup(of: Void.self) { group in
+            for row in 0..<assembly.rows {
+                if row >= 16 { await group.next() }
+                let shard = SliverPairIndex(UInt16(row)).shardIndex(rotationOffset: offset, shardCount: n)
+                guard let member = committee.owner(of: shard) else { continue }
+                let url = "http://\(member.networkAddress)/v1/blobs/\(blobID)/slivers/\(row)/primary"
+                group.addTask {
+                    let sink = assembly.sink(row: row)
+                    guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16, sink: BodySink(sink)),
+                        response.status == 200
+                    else { return }
+                    try? assembly.accept(sink)
+                }
+            }
+        }
     }
 
     /// Fetches the primary slivers of `pairs` (at most 16 requests in flight) and verifies each as
@@ -407,4 +448,11 @@ public final class WalrusClient: Sendable {
             return slivers
         }
     }
+}
+
+/// Streams a sliver response into its row of the message matrix.
+final class BodySink: HTTPBodySink {
+    let sink: SliverWireSink
+    init(_ sink: SliverWireSink) { self.sink = sink }
+    func receive(_ chunk: UnsafeRawBufferPointer) -> Bool { sink.receive(chunk) }
 }

@@ -103,4 +103,40 @@ final class TestServer: @unchecked Sendable {
         #expect(try await client.request(.GET, url, timeoutSeconds: 5).bodyCount == 100)
         try await second.stop()
     }
+
+    @Test func aSinkTakesOKBodiesAsTheyArriveAndCanRefuseThem() async throws {
+        let server = TestServer()
+        try await server.start()
+        let client = HTTPClient()
+        let base = "http://127.0.0.1:\(server.port)"
+        let collector = Collector(refuseAfter: nil)
+        let streamed = try await client.request(.GET, base + "/bytes?n=3000000", timeoutSeconds: 10, responseBytesMax: 4 << 20, sink: collector)
+        #expect(streamed.status == 200 && streamed.bodyCount == 0)
+        #expect(collector.bytes == (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        // Error statuses are buffered as usual; the sink sees nothing.
+        let quiet = Collector(refuseAfter: nil)
+        let missing = try await client.request(.GET, base + "/nothing", timeoutSeconds: 10, sink: quiet)
+        #expect(missing.status == 404 && missing.bodyCount > 0 && quiet.bytes.isEmpty)
+        let refusing = Collector(refuseAfter: 1000)
+        await #expect { _ = try await client.request(.GET, base + "/bytes?n=3000000", timeoutSeconds: 10, responseBytesMax: 4 << 20, sink: refusing) } throws: {
+            ($0 as! HTTPClientError).code == .responseRejected
+        }
+        // The response cap holds for streamed bodies too.
+        await #expect { _ = try await client.request(.GET, base + "/bytes?n=3000000", timeoutSeconds: 10, responseBytesMax: 1 << 20, sink: Collector(refuseAfter: nil)) } throws: {
+            ($0 as! HTTPClientError).code == .responseTooLarge
+        }
+        #expect(try await client.request(.GET, base + "/bytes?n=10", timeoutSeconds: 5).bodyCount == 10)
+        try await server.stop()
+    }
+}
+
+/// A sink that keeps what it receives and refuses once it holds more than `refuseAfter` bytes.
+final class Collector: HTTPBodySink, @unchecked Sendable {
+    private(set) var bytes: [UInt8] = []
+    let refuseAfter: Int?
+    init(refuseAfter: Int?) { self.refuseAfter = refuseAfter }
+    func receive(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        bytes += chunk
+        return refuseAfter.map { bytes.count <= $0 } ?? true
+    }
 }

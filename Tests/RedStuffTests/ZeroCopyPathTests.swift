@@ -107,4 +107,71 @@ import WalrusCore
         #expect(try decoder.decode(tampered + [repair], check: .default) == blob)
         #expect { try decoder.decode(tampered) } throws: { ($0 as! RedStuffError).code == .notEnoughData }
     }
+
+    /// Feeds `bytes` to the sink in chunks of random sizes; false if the sink refused.
+    static func feed(_ sink: SliverWireSink, _ bytes: [UInt8], rng: inout SeededGenerator) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(bytes.count - offset, 1 + Int(rng.next() % 700))
+            let ok = bytes[offset..<offset + take].withUnsafeBytes { sink.receive($0) }
+            guard ok else { return false }
+            offset += take
+        }
+        return true
+    }
+
+    @Test(arguments: [UInt16(4), 10, 100])
+    func systematicSliversStreamedIntoTheMatrixGiveTheBlob(n: UInt16) throws {
+        let config = try EncodingConfig(shardCount: n)
+        var rng = SeededGenerator(seed: 70 + UInt64(n))
+        for length in [0, 1, 50_003] {
+            let blob = rng.bytes(length)
+            let encoded = try BlobEncoder(config: config).encode(blob)
+            let assembly = try SystematicAssembly(decoder: BlobDecoder(config: config, metadata: encoded.metadata))
+            for row in (0..<assembly.rows).shuffled(using: &rng) {
+                let sink = assembly.sink(row: row)
+                #expect(Self.feed(sink, encoded.primarySliver(SliverIndex(UInt16(row))).bcsBytes(), rng: &rng))
+                try assembly.accept(sink)
+            }
+            #expect(assembly.isComplete && assembly.missingRows.isEmpty)
+            #expect(assembly.withBlob { Array($0) } == blob, "n=\(n) length=\(length)")
+        }
+    }
+
+    @Test func streamedSliversThatAreWrongStayMissing() throws {
+        let config = try EncodingConfig(shardCount: 10)
+        var rng = SeededGenerator(seed: 90)
+        let blob = rng.bytes(9_999)
+        let encoded = try BlobEncoder(config: config).encode(blob)
+        let decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        let assembly = try SystematicAssembly(decoder: decoder)
+        let wire = { (row: Int) in encoded.primarySliver(SliverIndex(UInt16(row))).bcsBytes() }
+        // Row 0: one flipped symbol byte. Row 1: the body of sliver 2. Row 2: truncated. Row 3 (the
+        // last systematic row at n = 10): one byte too many, refused while streaming.
+        var flipped = wire(0)
+        flipped[10] ^= 0x40
+        let cases: [(Int, [UInt8], Bool, String)] = [
+            (0, flipped, true, "Merkle root"),
+            (1, wire(2), true, "not 1"),
+            (2, Array(wire(2).dropLast(3)), true, "truncated"),
+            (3, wire(3) + [0], false, "past the end"),
+        ]
+        #expect(assembly.rows == 4)
+        for (row, bytes, accepted, reason) in cases {
+            let sink = assembly.sink(row: row)
+            #expect(Self.feed(sink, bytes, rng: &rng) == accepted, "row \(row)")
+            #expect { try assembly.accept(sink) } throws: { ($0 as! RedStuffError).message.contains(reason) }
+        }
+        // A length prefix other than the row's is refused at once.
+        let other = assembly.sink(row: 0)
+        #expect(![UInt8]([5]).withUnsafeBytes { other.receive($0) })
+        #expect(assembly.missingRows == [0, 1, 2, 3] && !assembly.isComplete)
+        // Rows fixed later verify; the rest decodes with repair slivers.
+        let good = assembly.sink(row: 1)
+        #expect(Self.feed(good, wire(1), rng: &rng))
+        try assembly.accept(good)
+        #expect(assembly.missingRows == [0, 2, 3])
+        let repairs = try (7..<10).map { (i) throws(RedStuffError) in try decoder.verify(encoded.primarySliver(SliverIndex(UInt16(i)))) }
+        #expect(try decoder.decode(verified: assembly.verifiedSlivers() + repairs) == blob)
+    }
 }
