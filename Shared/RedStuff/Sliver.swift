@@ -48,6 +48,24 @@ public struct SliverData: Hashable, Sendable {
 
     /// Decodes the wire form in place (a received HTTP body, say): the symbols are copied once.
     public init(bcs raw: UnsafeRawBufferPointer, axis: SliverAxis, maxBytes: Int = SliverData.symbolBytesMax) throws(RedStuffError) {
+        let (symbols, symbolSize, index) = try Self.parseWire(raw, maxBytes: maxBytes)
+        self.init(axis: axis, index: index, symbolSize: symbolSize, symbols: Array(raw[symbols]))
+    }
+
+    /// Checks a sliver's wire form against the blob's metadata where it lies, without decoding it
+    /// into a `SliverData` (a storage node verifies each uploaded body this way before storing the
+    /// body itself); returns the sliver's index. The same checks as `verify(against:config:)`.
+    public static func verifyWire(
+        _ raw: UnsafeRawBufferPointer, axis: SliverAxis, against metadata: BlobMetadata, config: EncodingConfig
+    ) throws(RedStuffError) -> SliverIndex {
+        let (range, symbolSize, index) = try parseWire(raw, maxBytes: symbolBytesMax)
+        let symbols = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + range.lowerBound, count: range.count)
+        try verify(axis: axis, index: index, symbolSize: symbolSize, symbols: symbols, against: metadata, config: config)
+        return index
+    }
+
+    /// The symbols' byte range, the symbol size and the index of a wire form.
+    public static func parseWire(_ raw: UnsafeRawBufferPointer, maxBytes: Int) throws(RedStuffError) -> (Range<Int>, UInt16, SliverIndex) {
         let length: Int, start: Int
         do {
             var header = BCSReader(Array(raw.prefix(5)))
@@ -65,7 +83,7 @@ public struct SliverData: Hashable, Sendable {
         }
         let tail = start + length
         let u16 = { (at: Int) in UInt16(raw[at]) | UInt16(raw[at + 1]) << 8 }
-        self.init(axis: axis, index: SliverIndex(u16(tail + 2)), symbolSize: u16(tail), symbols: Array(raw[start..<tail]))
+        return (start..<tail, u16(tail), SliverIndex(u16(tail + 2)))
     }
 
     /// The `n` symbols of this sliver's full row or column of the expanded matrix: its own symbols
@@ -115,6 +133,17 @@ public struct SliverData: Hashable, Sendable {
     /// Checks the sliver against the blob's metadata (PROTOCOL.md §2.2): index below n, length and
     /// symbol size as derived from the blob length, and the Merkle root of its expansion.
     public func verify(against metadata: BlobMetadata, config: EncodingConfig) throws(RedStuffError) {
+        let checked = symbols.withUnsafeBufferPointer { symbols in
+            Result { () throws(RedStuffError) in
+                try Self.verify(axis: axis, index: index, symbolSize: symbolSize, symbols: symbols, against: metadata, config: config)
+            }
+        }
+        try checked.get()
+    }
+
+    static func verify(
+        axis: SliverAxis, index: SliverIndex, symbolSize: UInt16, symbols: UnsafeBufferPointer<UInt8>, against metadata: BlobMetadata, config: EncodingConfig
+    ) throws(RedStuffError) {
         guard Int(index.rawValue) < config.n else {
             throw RedStuffError(.invalidSliver, "\(axis) sliver index \(index.rawValue) is not below the shard count \(config.n)")
         }
@@ -128,7 +157,7 @@ public struct SliverData: Hashable, Sendable {
         }
         let pair = Int(index.pairIndex(axis: axis, shardCount: config.shardCount).rawValue)
         let expected = metadata.hashes[pair].hash(axis)
-        guard merkleRoot(config: config) == expected else {
+        guard merkleRoot(symbols: symbols, symbolSize: Int(symbolSize), config: config) == expected else {
             throw RedStuffError(.invalidSliver, "\(axis) sliver \(index.rawValue) does not match the metadata's Merkle root")
         }
     }

@@ -173,16 +173,25 @@ struct StorageAPI: Sendable {
         guard let metadata = store.metadata(blobID) else { return Self.error(.badRequest, "METADATA_NOT_FOUND", "store the metadata of blob \(blobID) first") }
         if store.hasSliver(axis, shard: shard, blobID: blobID) { return Self.success("sliver already stored") }
         let n = await state.shardCount
-        let sliver: SliverData
-        do { sliver = try SliverData(bcs: body, axis: axis) } catch { return Self.error(.badRequest, "INVALID_SLIVER", "the body is not a BCS sliver: \(error.message)") }
         let expected = axis == .primary ? pair.primarySliverIndex : pair.secondarySliverIndex(shardCount: n)
-        guard sliver.index == expected else {
-            return Self.error(.badRequest, "SLIVER_INDEX_MISMATCH", "pair \(pair.rawValue) holds \(axis) sliver \(expected.rawValue), the body is sliver \(sliver.index.rawValue)")
+        // Checked where the body lies (no decoded copy of the sliver): wire form, index, Merkle root.
+        let checked = body.withUnsafeBytes { raw in
+            Result { () throws(RedStuffError) -> SliverIndex in
+                let (_, _, index) = try SliverData.parseWire(raw, maxBytes: SliverData.symbolBytesMax)
+                guard index == expected else { return index }
+                return try SliverData.verifyWire(raw, axis: axis, against: metadata, config: EncodingConfig(shardCount: n))
+            }
         }
-        do {
-            let config = try EncodingConfig(shardCount: n)
-            try sliver.verify(against: metadata, config: config)
-        } catch { return Self.error(.badRequest, "INVALID_SLIVER", error.message) }
+        switch checked {
+        case .failure(let error) where error.code == .malformed:
+            return Self.error(.badRequest, "INVALID_SLIVER", "the body is not a BCS sliver: \(error.message)")
+        case .failure(let error):
+            return Self.error(.badRequest, "INVALID_SLIVER", error.message)
+        case .success(let index) where index != expected:
+            return Self.error(.badRequest, "SLIVER_INDEX_MISMATCH", "pair \(pair.rawValue) holds \(axis) sliver \(expected.rawValue), the body is sliver \(index.rawValue)")
+        case .success:
+            break
+        }
         do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body) } catch {
             return Self.error(.internalServerError, "STORAGE_FAILED", error.message)
         }

@@ -48,6 +48,29 @@ import WalrusCore
         #expect { try SliverData(bcs: good, axis: .primary, maxBytes: 10) } throws: { ($0 as! RedStuffError).message.contains("exceeds the limit") }
     }
 
+    @Test func wireVerificationAgreesWithDecodedVerification() throws {
+        let config = try EncodingConfig(shardCount: 10)
+        var rng = SeededGenerator(seed: 21)
+        let encoded = try BlobEncoder(config: config).encode(rng.bytes(12_345))
+        let metadata = encoded.metadata.metadata
+        for i in 0..<config.n {
+            for (axis, sliver) in [(SliverAxis.primary, encoded.primarySliver(SliverIndex(UInt16(i)))), (.secondary, encoded.secondarySliver(SliverIndex(UInt16(i))))] {
+                var wire = sliver.bcsBytes()
+                #expect(try wire.withUnsafeBytes { (raw) throws(RedStuffError) in try SliverData.verifyWire(raw, axis: axis, against: metadata, config: config) } == sliver.index)
+                wire[wire.count / 2] ^= 0x01
+                for bytes in [wire, Array(wire.dropLast()), wire + [9]] {
+                    let viaWire = bytes.withUnsafeBytes { raw in Result { () throws(RedStuffError) in try SliverData.verifyWire(raw, axis: axis, against: metadata, config: config) } }
+                    let viaDecoded = Result { () throws(RedStuffError) in try SliverData(bcs: bytes, axis: axis).verify(against: metadata, config: config) }
+                    guard case .failure(let a) = viaWire, case .failure(let b) = viaDecoded else {
+                        Issue.record("a damaged \(axis) sliver \(i) passed")
+                        continue
+                    }
+                    #expect(a.code == b.code && a.message == b.message)
+                }
+            }
+        }
+    }
+
     @Test func merkleRootMatchesTheMaterializedExpansion() throws {
         for n: UInt16 in [4, 10, 100] {
             let config = try EncodingConfig(shardCount: n)
