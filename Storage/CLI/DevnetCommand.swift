@@ -89,13 +89,26 @@ struct DevnetCommand: AsyncParsableCommand {
         return (response as? HTTPURLResponse)?.statusCode == 200
     }
 
-    static func waitUntil(_ what: String, seconds: Double, _ condition: () async -> Bool) async throws {
+    /// Waits until `condition` holds. When one of the `watching` processes (started just before)
+    /// exits meanwhile, it fails at once with the last line of that process's log instead of
+    /// waiting out the timeout.
+    static func waitUntil(
+        _ what: String, seconds: Double, watching: [Process] = [], dir: String = "", _ condition: () async -> Bool
+    ) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if await condition() { return }
+            if let dead = watching.first(where: { !isAlive($0.pid) }) {
+                let log = launchSpec(dead, dir: dir).log
+                let last = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? "(empty log)"
+                throw CLIError(
+                    code: "UNAVAILABLE",
+                    "\(dead.name) exited while starting: \(last) (log: \(log)); `walrus devnet down --dir \(dir)` stops the processes that did start",
+                    exit: .unavailable)
+            }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
-        throw CLIError(code: "UNAVAILABLE", "\(what) did not come up within \(Int(seconds)) s; see the logs in the devnet directory", exit: .unavailable)
+        throw CLIError(code: "UNAVAILABLE", "\(what) did not come up within \(Int(seconds)) s; see the logs in \(dir)/logs", exit: .unavailable)
     }
 
     struct Up: AsyncParsableCommand {
@@ -146,7 +159,7 @@ struct DevnetCommand: AsyncParsableCommand {
             try writeState(processes, state)
             let rpcs = (0..<validatorCount).map { "http://127.0.0.1:\(basePort + 100 + $0)" }
             if !global.quiet { Output.log("starting \(validatorCount) validators…") }
-            try await DevnetCommand.waitUntil("the validators", seconds: 60) { await DevnetCommand.healthy(rpcs[0] + "/v1/health") }
+            try await DevnetCommand.waitUntil("the validators", seconds: 60, watching: processes, dir: dir) { await DevnetCommand.healthy(rpcs[0] + "/v1/health") }
             for i in 0..<nodeCount {
                 let home = "\(dir)/storage-node-\(i)"
                 if !FileManager.default.fileExists(atPath: "\(home)/config.yaml") {
@@ -165,7 +178,9 @@ struct DevnetCommand: AsyncParsableCommand {
             try writeState(processes, state)
             if !global.quiet { Output.log("starting \(nodeCount) storage nodes…") }
             for i in 0..<nodeCount {
-                try await DevnetCommand.waitUntil("storage node \(i)", seconds: 60) { await DevnetCommand.healthy("http://127.0.0.1:\(basePort + 200 + i)/v1/health") }
+                try await DevnetCommand.waitUntil("storage node \(i)", seconds: 60, watching: processes, dir: dir) {
+                    await DevnetCommand.healthy("http://127.0.0.1:\(basePort + 200 + i)/v1/health")
+                }
             }
             // The client config, with the genesis hash pinned.
             guard let (data, _) = try? await URLSession.shared.data(from: URL(string: rpcs[0] + "/v1/health")!),
@@ -182,7 +197,7 @@ struct DevnetCommand: AsyncParsableCommand {
             gateway.pid = try DevnetCommand.launch(gatewaySpec.binary, gatewaySpec.arguments, log: gatewaySpec.log)
             processes.append(gateway)
             try writeState(processes, state)
-            try await DevnetCommand.waitUntil("the gateway", seconds: 60) { await DevnetCommand.healthy("http://\(gatewayAddress)/status") }
+            try await DevnetCommand.waitUntil("the gateway", seconds: 60, watching: processes, dir: dir) { await DevnetCommand.healthy("http://\(gatewayAddress)/status") }
             let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
             if global.json {
                 let rows: [[String: Any]] = processes.map { ["name": $0.name, "kind": $0.kind, "pid": Int($0.pid), "address": $0.address, "state": "running"] }
@@ -279,7 +294,7 @@ struct DevnetCommand: AsyncParsableCommand {
             processes[index].pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
             try JSONEncoder().encode(processes).write(to: URL(fileURLWithPath: "\(dir)/devnet.json"))
             let probe = old.kind == "gateway" ? "/status" : "/v1/health"
-            try await DevnetCommand.waitUntil(name, seconds: 60) { await DevnetCommand.healthy("http://\(old.address)\(probe)") }
+            try await DevnetCommand.waitUntil(name, seconds: 60, watching: [processes[index]], dir: dir) { await DevnetCommand.healthy("http://\(old.address)\(probe)") }
             if !global.quiet { Output.log("restarted \(name) (pid \(processes[index].pid))") }
         }
     }

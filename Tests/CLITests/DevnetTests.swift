@@ -9,10 +9,11 @@ import Testing
     static func freeBasePort() -> Int {
         // Ports base+i (p2p), base+100+i (RPC), base+200+i (storage): pick a base whose ports are free.
         for _ in 0..<50 {
-            let base = Int.random(in: 31_000...39_000)
-            if [0, 100, 200, 201, 202].allSatisfy({ isFree(base + $0) }) { return base }
+            // Below the ephemeral range (32768 and up on Linux), where outgoing connections could take a port first.
+            let base = Int.random(in: 20_000...32_000)
+            if [0, 1, 2, 3, 100, 101, 102, 103, 200, 201, 202, 203, 204, 300].allSatisfy({ isFree(base + $0) }) { return base }
         }
-        return 39_500
+        return 30_500
     }
 
     static func isFree(_ port: Int) -> Bool {
@@ -187,6 +188,32 @@ import Testing
 
     /// A validator killed while a store runs does not make the store fail; `devnet kill` and
     /// `devnet restart` take one process down and bring it back with its data.
+    /// A process that cannot start (here the gateway, whose port is taken) fails `up` at once with
+    /// that process's own error, not after the start-up timeout.
+    @Test func aProcessThatCannotStartFailsUpAtOnce() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = Self.freeBasePort()
+        let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(blocker) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(base + 300).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(blocker, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0 && listen(blocker, 1) == 0)
+        let net = ["--dir", dir.path]
+        let start = Date()
+        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "1", "--nodes", "3", "--shards", "10", "--base-port", "\(base)"] + net, timeoutSeconds: 120)
+        defer { _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net) }
+        #expect(up.status == 5)
+        #expect(up.stderr.contains("gateway exited while starting") && up.stderr.contains("Address already in use"), "stderr: \(up.stderr)")
+        #expect(up.stderr.contains("walrus devnet down --dir"))
+        #expect(Date().timeIntervalSince(start) < 50, "failed fast, not after the 60 s start-up timeout")
+    }
+
     @Test func aValidatorKilledDuringAStore() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
