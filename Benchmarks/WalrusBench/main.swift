@@ -267,6 +267,15 @@ if only == nil || only == "encode" {
 }
 if only == nil || only == "decode" {
     results += benchDecode(sizes: quick ? [1 << 20] : [1 << 20, 64 << 20], config: config)
+    // The devnet's shape (100 shards: 59 KB symbols at 128 MiB): what a reader spends verifying
+    // the 34 systematic primary slivers (expansion and Merkle root of each).
+    let devnet = try! EncodingConfig(shardCount: 100)
+    let size = quick ? 16 << 20 : 128 << 20
+    let encoded = try! BlobEncoder(config: devnet).encode(randomBytes(size, seed: 77))
+    let decoder = try! BlobDecoder(config: devnet, metadata: encoded.metadata)
+    let systematic = (0..<devnet.primarySourceSymbols).map { encoded.primarySliver(SliverIndex(UInt16($0))) }
+    let seconds = median(runs: 3) { _ = try! decoder.decode(systematic, check: .default) }
+    results.append(Measurement(name: "decode default n=100 \(sizeLabel(size)) (systematic slivers)", bytes: size, seconds: seconds))
 }
 var info = machine()
 info["peakRSSBytes"] = String(peakRSSBytes())

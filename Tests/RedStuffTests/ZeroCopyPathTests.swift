@@ -72,10 +72,11 @@ import WalrusCore
     }
 
     @Test func merkleRootMatchesTheMaterializedExpansion() throws {
-        for n: UInt16 in [4, 10, 100] {
+        // Symbols below one column tile, of exactly two tiles, and of several tiles and a narrower one.
+        for (n, length): (UInt16, Int) in [(4, 20_001), (10, 20_001), (100, 20_001), (10, 28 * 16_384), (10, 280_000), (4, 200_000)] {
             let config = try EncodingConfig(shardCount: n)
             var rng = SeededGenerator(seed: 40 + UInt64(n))
-            let encoded = try BlobEncoder(config: config).encode(rng.bytes(20_001))
+            let encoded = try BlobEncoder(config: config).encode(rng.bytes(length))
             for i in [0, config.n / 2, config.n - 1] {
                 for sliver in [encoded.primarySliver(SliverIndex(UInt16(i))), encoded.secondarySliver(SliverIndex(UInt16(i)))] {
                     let s = Int(sliver.symbolSize)
