@@ -15,7 +15,7 @@ import WalrusCrypto
 func runStorageBench(blobs: Int, blobMiB: Int, concurrency: Int) async {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-storage-bench-\(UUID().uuidString)")
-    let base = Int.random(in: 41_000...49_000)
+    let base = Int.random(in: 20_000...32_000)  // Below the ephemeral range (32768 and up on Linux).
     defer { try? FileManager.default.removeItem(at: dir) }
     var processes: [Process] = []
     defer { for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
