@@ -16,6 +16,8 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         case responseTooLarge
         /// The caller's body sink refused the body.
         case responseRejected
+        /// The task making the request was cancelled.
+        case cancelled
         /// The URL is not `http://host:port/…`.
         case invalidURL
     }
@@ -142,6 +144,7 @@ public final class HTTPClient: Sendable {
 
     /// A pooled connection to `key`, or a new one.
     private func connection(key: String, host: String, port: Int, deadline: NIODeadline) async throws(HTTPClientError) -> (Connection, Bool) {
+        if Task.isCancelled { throw HTTPClientError(.cancelled, "cancelled before connecting to \(host):\(port)") }
         if let idle = pool.take(key) { return (idle, true) }
         let handler = ResponseHandler()
         let remaining = max(deadline - .now(), .milliseconds(1))
@@ -285,7 +288,17 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
                 self.finish(.failure(HTTPClientError(lostBeforeAnswer: self.answeredNothing, "\(head.method) \(head.uri): \(error)")))
             }
         }
-        return try await promise.futureResult.get()
+        // A cancelled task gives up the request at once: the connection is closed, not pooled.
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            loop.execute {
+                // Only while this exchange is still the connection's current one.
+                guard self.promise?.futureResult === promise.futureResult else { return }
+                self.finish(.failure(HTTPClientError(.cancelled, "\(head.method) \(head.uri): cancelled")))
+                channel.close(promise: nil)
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

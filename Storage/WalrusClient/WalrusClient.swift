@@ -6,6 +6,7 @@ import Ledger
 public import RedStuff
 public import WalrusCore
 import WalrusCrypto
+import Synchronization
 
 /// What storing a blob did.
 public enum StoreResult: Sendable, Equatable {
@@ -194,6 +195,7 @@ public final class WalrusClient: Sendable {
     /// nodes that answer hold less than a quorum of shards: nothing has been spent yet.
     private func requireReachableQuorum(_ committee: CommitteeInfo) async throws(ClientError) {
         let timeout = min(timeoutSeconds, 5)
+        let total = UInt64(committee.shardCount)
         let weight = await withTaskGroup(of: UInt64.self) { group in
             for member in committee.members {
                 group.addTask {
@@ -201,7 +203,16 @@ public final class WalrusClient: Sendable {
                     return member.weight
                 }
             }
-            return await group.reduce(0, +)
+            // Enough as soon as a quorum answers; a hung node costs nothing then.
+            var weight: UInt64 = 0
+            for await answered in group {
+                weight += answered
+                if BFT.isQuorum(weight: weight, totalWeight: total) {
+                    group.cancelAll()
+                    break
+                }
+            }
+            return weight
         }
         guard BFT.isQuorum(weight: weight, totalWeight: UInt64(committee.shardCount)) else {
             throw ClientError(.unavailable, "storage nodes holding only \(weight) of \(committee.shardCount) shards answer; a store needs \(BFT.quorumWeight(totalWeight: UInt64(committee.shardCount))). Nothing was spent; retry when more nodes are up (`walrus health --committee`)")
@@ -220,13 +231,65 @@ public final class WalrusClient: Sendable {
         let n = committee.shardCount
         let offset = encoded.blobID.rotationOffset(shardCount: n)
         let expected = ConfirmationMessage(epoch: committee.epoch, blobID: encoded.blobID, persistence: persistence).intentMessage.serialized
-        return await withTaskGroup(of: (Int, Schnorr.Signature)?.self) { group in
+        // A task's result: a node's confirmation (or nil when it gave none), or `.graceOver`.
+        enum Event: Sendable {
+            case node((Int, Schnorr.Signature)?)
+            case graceOver
+        }
+        let start = Date()
+        return await withTaskGroup(of: Event.self) { group in
             for (index, member) in committee.members.enumerated() {
                 let pairs = member.shards.map { $0.pairIndex(rotationOffset: offset, shardCount: n) }
                 group.addTask {
+                    .node(await self.uploadNode(encoded, to: member, index: index, pairs: pairs, shardCount: n, persistence: persistence, expected: expected, epoch: committee.epoch, progress: progress))
+                }
+            }
+            // Every confirmation is collected; once they reach a quorum of shards, the other nodes
+            // get a grace period (at least 2 s, or half the time so far) and are then given up:
+            // a node that is slow or hung does not hold the store up, and rebuilds its slivers by
+            // recovery after the certification.
+            var signatures: [(member: Int, signature: Schnorr.Signature)] = []
+            var weight: UInt64 = 0
+            var answered = 0
+            var graceStarted = false
+            while let event = await group.next() {
+                switch event {
+                case .node(let result):
+                    answered += 1
+                    if let result {
+                        signatures.append((result.0, result.1))
+                        weight += committee.members[result.0].weight
+                    }
+                    if answered == committee.members.count {
+                        group.cancelAll()
+                    } else if !graceStarted, BFT.isQuorum(weight: weight, totalWeight: UInt64(committee.shardCount)) {
+                        graceStarted = true
+                        let grace = max(2, Date().timeIntervalSince(start) / 2)
+                        group.addTask {
+                            try? await Task.sleep(nanoseconds: UInt64(grace * 1e9))
+                            return .graceOver
+                        }
+                    }
+                case .graceOver:
+                    if answered < committee.members.count {
+                        progress("a quorum of shards confirmed; not waiting longer for \(committee.members.count - answered) node(s)")
+                        group.cancelAll()
+                    }
+                }
+            }
+            return signatures.sorted { $0.member < $1.member }
+        }
+    }
+
+    /// Uploads one node's metadata and slivers, then asks for its confirmation; nil when the node
+    /// refused something, gave no valid confirmation, or the task was cancelled.
+    private func uploadNode(
+        _ encoded: EncodedBlob, to member: CommitteeMember, index: Int, pairs: [SliverPairIndex], shardCount n: UInt16,
+        persistence: BlobPersistence, expected: [UInt8], epoch: Epoch, progress: @escaping @Sendable (String) -> Void
+    ) async -> (Int, Schnorr.Signature)? {
                     let base = "http://\(member.networkAddress)/v1/blobs/\(encoded.blobID)"
                     guard await self.putMetadata(base, encoded.metadata.metadata.bcsBytes) else {
-                        progress("\(member.name): the metadata was not accepted")
+                        if !Task.isCancelled { progress("\(member.name): the metadata was not accepted") }
                         return nil
                     }
                     let ok = await withTaskGroup(of: Bool.self) { uploads in
@@ -247,7 +310,7 @@ public final class WalrusClient: Sendable {
                         return true
                     }
                     guard ok else {
-                        progress("\(member.name): not every sliver was accepted")
+                        if !Task.isCancelled { progress("\(member.name): not every sliver was accepted") }
                         return nil
                     }
                     let path: String = switch persistence {
@@ -255,24 +318,18 @@ public final class WalrusClient: Sendable {
                     case .deletable(let id): "confirmation/deletable/\(id)"
                     }
                     guard let signature = await self.confirmation(
-                        base + "/" + path + "?wait_for_registration=true&wait_millis=5000", expected: expected, key: member.publicKey, epoch: committee.epoch)
+                        base + "/" + path + "?wait_for_registration=true&wait_millis=5000", expected: expected, key: member.publicKey, epoch: epoch)
                     else {
-                        progress("\(member.name): no valid confirmation for epoch \(committee.epoch.rawValue)")
+                        if !Task.isCancelled { progress("\(member.name): no valid confirmation for epoch \(epoch.rawValue)") }
                         return nil
                     }
                     return (index, signature)
-                }
-            }
-            var signatures: [(member: Int, signature: Schnorr.Signature)] = []
-            for await result in group { if let result { signatures.append((result.0, result.1)) } }
-            return signatures.sorted { $0.member < $1.member }
-        }
     }
 
     /// Asks a node for its confirmation and verifies it. A node that signs for an earlier epoch
     /// has not yet seen the epoch change: it is asked again, for a few seconds.
     private func confirmation(_ url: String, expected: [UInt8], key: Schnorr.PublicKey, epoch: Epoch) async -> Schnorr.Signature? {
-        for _ in 0..<20 {
+        for _ in 0..<20 where !Task.isCancelled {
             guard let response = await nodeRequest(.GET, url), response.status == 200,
                 let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                 let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
@@ -290,7 +347,7 @@ public final class WalrusClient: Sendable {
     /// PUTs metadata, retrying while the node has not yet seen the registration.
     private func putMetadata(_ base: String, _ body: [UInt8]) async -> Bool {
         let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
-        while Date() < deadline {
+        while Date() < deadline, !Task.isCancelled {
             if let response = await nodeRequest(.PUT, base + "/metadata", body: .bytes(body)) {
                 if response.status == 200 || response.status == 201 { return true }
                 if response.status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(response.body) ?? "") { return false }
@@ -311,7 +368,7 @@ public final class WalrusClient: Sendable {
                 if response.status == 200 || response.status == 201 { return true }
                 if response.status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(response.body) ?? "") { return false }
             }
-            guard Date() < deadline else { return false }
+            guard Date() < deadline, !Task.isCancelled else { return false }
             try? await Task.sleep(nanoseconds: delayMs * 1_000_000)
             delayMs = min(delayMs * 2, 1000)
         }
@@ -366,19 +423,25 @@ public final class WalrusClient: Sendable {
         // when all verify, the matrix holds the blob (nothing to decode).
         let assembly: SystematicAssembly
         do { assembly = try SystematicAssembly(decoder: decoder) } catch { throw ClientError(.verification, error.message) }
-        await fetchSystematicRows(blobID, into: assembly, committee: committee, offset: offset)
+        var lagging = await fetchSystematicRows(blobID, into: assembly, committee: committee, offset: offset)
         if assembly.isComplete && check != .strict {
             progress("read \(metadata.unencodedLength) bytes from \(needed) systematic slivers")
             return assembly.withBlob(body)
         }
         // Otherwise, for each systematic sliver that could not be fetched or did not verify, the
-        // next sliver, until n_P verify or none is left to ask for.
+        // next sliver held by a node that has not failed or lagged in this read, until n_P verify
+        // or none is left to ask for.
+        if !lagging.isEmpty { progress("no answer in time from \(lagging.sorted().joined(separator: ", ")); asking other nodes") }
         var verified = assembly.verifiedSlivers()
-        var next = needed
-        while verified.count < needed && next < Int(n) {
-            let batch = Array(next..<min(Int(n), next + needed - verified.count))
-            next += batch.count
-            verified += await fetchPrimarySlivers(blobID, pairs: batch, committee: committee, offset: offset, decoder: decoder)
+        var remaining = Array(needed..<Int(n))
+        while verified.count < needed && !remaining.isEmpty {
+            let usable = remaining.filter { pair in owner(ofPair: pair, committee: committee, offset: offset).map { !lagging.contains($0) } ?? false }
+            if usable.isEmpty { break }
+            let batch = Array(usable.prefix(needed - verified.count))
+            remaining.removeAll { batch.contains($0) }
+            let (slivers, lagged) = await fetchPrimarySlivers(blobID, pairs: batch, committee: committee, offset: offset, decoder: decoder)
+            verified += slivers
+            lagging.formUnion(lagged)
         }
         guard verified.count >= needed else {
             throw ClientError(.unavailable, "only \(verified.count) of the \(needed) primary slivers needed could be fetched and verified; too many storage nodes are down, retry later")
@@ -392,61 +455,91 @@ public final class WalrusClient: Sendable {
         }
     }
 
+    /// The blob's metadata from the first node whose answer verifies. Nodes are asked in random
+    /// order, the next one as soon as one fails or after a second without an answer, so a hung
+    /// node delays this by a second, not by a request timeout.
     private func fetchMetadata(_ blobID: BlobID, committee: CommitteeInfo) async -> BlobMetadata? {
-        for member in committee.members.shuffled() {
-            guard let response = await nodeRequest(.GET, "http://\(member.networkAddress)/v1/blobs/\(blobID)/metadata"), response.status == 200,
-                let withID = try? BlobMetadataWithID.decode(bcs: response.body), withID.blobID == blobID,
-                (try? withID.metadata.verify(against: blobID, shardCount: committee.shardCount)) != nil
-            else { continue }
-            return withID.metadata
-        }
-        return nil
-    }
-
-    /// Fetches the systematic primary slivers (pairs 0..<n_P), at most 16 requests in flight, each
-    /// body streamed into its row of `assembly` and verified there when complete.
-    private func fetchSystematicRows(_ blobID: BlobID, into assembly: SystematicAssembly, committee: CommitteeInfo, offset: UInt16) async {
-        let n = committee.shardCount
-        await withTaskGroup(of: Void.self) { group in
-            for row in 0..<assembly.rows {
-                if row >= 16 { await group.next() }
-                let shard = SliverPairIndex(UInt16(row)).shardIndex(rotationOffset: offset, shardCount: n)
-                guard let member = committee.owner(of: shard) else { continue }
-                let url = "http://\(member.networkAddress)/v1/blobs/\(blobID)/slivers/\(row)/primary"
+        let members = committee.members.shuffled()
+        return await withTaskGroup(of: BlobMetadata??.self) { group in
+            var next = 0
+            func askNext() {
+                guard next < members.count else { return }
+                let member = members[next]
+                next += 1
                 group.addTask {
-                    let sink = assembly.sink(row: row)
-                    guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16, sink: BodySink(sink)),
-                        response.status == 200
-                    else { return }
-                    try? assembly.accept(sink)
+                    guard let response = await self.nodeRequest(.GET, "http://\(member.networkAddress)/v1/blobs/\(blobID)/metadata"), response.status == 200,
+                        let withID = try? BlobMetadataWithID.decode(bcs: response.body), withID.blobID == blobID,
+                        (try? withID.metadata.verify(against: blobID, shardCount: committee.shardCount)) != nil
+                    else { return .some(nil) }
+                    return .some(withID.metadata)
+                }
+                // A timer: `nil` (not `.some(nil)`) means "a second passed".
+                group.addTask {
+                    try? await Task.sleep(nanoseconds: 1_000_000_000)
+                    return nil
                 }
             }
+            askNext()
+            var outstanding = 1
+            while outstanding > 0, let event = await group.next() {
+                switch event {
+                case .some(.some(let metadata)):
+                    group.cancelAll()
+                    return metadata
+                case .some(.none):
+                    outstanding -= 1
+                    if next < members.count { outstanding += 1; askNext() }
+                case .none:
+                    if next < members.count { outstanding += 1; askNext() }
+                }
+            }
+            group.cancelAll()
+            return nil
         }
     }
 
-    /// Fetches the primary slivers of `pairs` (at most 16 requests in flight) and verifies each as
-    /// it arrives, so verifying overlaps the other transfers; returns those that verify.
-    private func fetchPrimarySlivers(_ blobID: BlobID, pairs: [Int], committee: CommitteeInfo, offset: UInt16, decoder: BlobDecoder) async -> [VerifiedSliver] {
-        let n = committee.shardCount
-        return await withTaskGroup(of: VerifiedSliver?.self) { group in
-            var slivers: [VerifiedSliver] = []
-            for (i, p) in pairs.enumerated() {
-                // At most 16 requests in flight; results taken to make room are kept.
-                if i >= 16, let done = await group.next(), let sliver = done { slivers.append(sliver) }
-                let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: offset, shardCount: n)
-                guard let member = committee.owner(of: shard) else { continue }
-                let url = "http://\(member.networkAddress)/v1/blobs/\(blobID)/slivers/\(p)/primary"
-                group.addTask {
-                    guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200,
-                        let sliver = response.withUnsafeBody({ try? SliverData(bcs: $0, axis: .primary) }),
-                        sliver.index.rawValue == UInt16(p)
-                    else { return nil }
-                    return try? decoder.verify(sliver)
-                }
-            }
-            for await sliver in group { if let sliver { slivers.append(sliver) } }
-            return slivers
+    /// The network address of the node holding sliver pair `pair`.
+    func owner(ofPair pair: Int, committee: CommitteeInfo, offset: UInt16) -> String? {
+        committee.owner(of: SliverPairIndex(UInt16(pair)).shardIndex(rotationOffset: offset, shardCount: committee.shardCount))?.networkAddress
+    }
+
+    /// Fetches the systematic primary slivers (pairs 0..<n_P), each body streamed into its row of
+    /// `assembly` and verified there when complete, through `HedgedFetch` (a slow node holds up
+    /// the read for a grace period, not for the request timeout); returns the nodes that failed
+    /// or lagged.
+    private func fetchSystematicRows(_ blobID: BlobID, into assembly: SystematicAssembly, committee: CommitteeInfo, offset: UInt16) async -> Set<String> {
+        let work = (0..<assembly.rows).compactMap { row in owner(ofPair: row, committee: committee, offset: offset).map { (item: row, node: $0) } }
+        let nodes = Dictionary(work.map { ($0.item, $0.node) }, uniquingKeysWith: { a, _ in a })
+        let outcome = await HedgedFetch.run(work) { row in
+            let sink = assembly.sink(row: row)
+            let url = "http://\(nodes[row]!)/v1/blobs/\(blobID)/slivers/\(row)/primary"
+            guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16, sink: BodySink(sink)),
+                response.status == 200
+            else { return false }
+            return (try? assembly.accept(sink)) != nil
         }
+        return outcome.laggingNodes
+    }
+
+    /// Fetches the primary slivers of `pairs` through `HedgedFetch` and verifies each as it
+    /// arrives, so verifying overlaps the other transfers; returns those that verify and the nodes
+    /// that failed or lagged.
+    private func fetchPrimarySlivers(
+        _ blobID: BlobID, pairs: [Int], committee: CommitteeInfo, offset: UInt16, decoder: BlobDecoder
+    ) async -> ([VerifiedSliver], Set<String>) {
+        let work = pairs.compactMap { pair in owner(ofPair: pair, committee: committee, offset: offset).map { (item: pair, node: $0) } }
+        let nodes = Dictionary(work.map { ($0.item, $0.node) }, uniquingKeysWith: { a, _ in a })
+        let found = Mutex<[VerifiedSliver]>([])
+        let outcome = await HedgedFetch.run(work) { pair in
+            let url = "http://\(nodes[pair]!)/v1/blobs/\(blobID)/slivers/\(pair)/primary"
+            guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200,
+                let sliver = response.withUnsafeBody({ try? SliverData(bcs: $0, axis: .primary) }),
+                sliver.index.rawValue == UInt16(pair), let verified = try? decoder.verify(sliver)
+            else { return false }
+            found.withLock { $0.append(verified) }
+            return true
+        }
+        return (found.withLock { $0 }, outcome.laggingNodes)
     }
 }
 

@@ -175,6 +175,28 @@ import Testing
         }
         #expect(retried, "none of \(tries) stores started before an epoch boundary spanned the change")
 
+        // A hung storage node (stopped, so it accepts connections and never answers) holds neither a
+        // store nor a read up for the 30 s request timeout: once a quorum confirmed, the store stops
+        // waiting; a read asks other nodes after a short grace.
+        let smallest = try #require(nodes.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) }?["name"] as? String)
+        let status = Self.json(try ProcessRunner.run("walrus", ["devnet", "status", "--json"] + net).stdout)
+        let hungPID = try #require((status["processes"] as? [[String: Any]])?.first { $0["name"] as? String == smallest }?["pid"] as? Int)
+        kill(Int32(hungPID), SIGSTOP)
+        do {
+            defer { kill(Int32(hungPID), SIGCONT) }
+            let fileH = dir.appendingPathComponent("h")
+            try Data((0..<1_500_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }).write(to: fileH)
+            var start = Date()
+            let stored = try ProcessRunner.run("walrus", ["store", fileH.path, "--epochs", "3", "-q"] + config, timeoutSeconds: 120)
+            #expect(stored.status == 0, "stderr: \(stored.stderr)")
+            #expect(Date().timeIntervalSince(start) < 25, "a store with \(smallest) hung took \(Date().timeIntervalSince(start)) s")
+            start = Date()
+            let readBack = try ProcessRunner.run("walrus", ["read", stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--out", dir.appendingPathComponent("h.out").path] + config, timeoutSeconds: 120)
+            #expect(readBack.status == 0, "stderr: \(readBack.stderr)")
+            #expect(Date().timeIntervalSince(start) < 15, "a read with \(smallest) hung took \(Date().timeIntervalSince(start)) s")
+            #expect(FileManager.default.contents(atPath: dir.appendingPathComponent("h.out").path) == FileManager.default.contents(atPath: fileH.path))
+        }
+
         // With the two largest storage nodes down, fewer than a quorum of shards answer: the store
         // fails as unavailable before it spends anything.
         let sorted = nodes.sorted { ($0["nShards"] as? Int ?? 0) > ($1["nShards"] as? Int ?? 0) }

@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import WalrusClient
+
+/// The read path's fetching: a hung node costs a grace period, not a request timeout; a failing
+/// node is not asked again; no node gets more than its share of requests at once.
+@Suite struct HedgedFetchTests {
+    /// Counters shared with the fetches.
+    final class Tally: Sendable {
+        let calls = Mutex<[String: Int]>([:])
+        let inFlight = Mutex<[String: Int]>([:])
+        let peak = Mutex<[String: Int]>([:])
+
+        func enter(_ node: String) {
+            calls.withLock { $0[node, default: 0] += 1 }
+            let now = inFlight.withLock { $0[node, default: 0] += 1; return $0[node]! }
+            peak.withLock { $0[node] = max($0[node] ?? 0, now) }
+        }
+
+        func leave(_ node: String) { inFlight.withLock { $0[node, default: 1] -= 1 } }
+    }
+
+    static func work(_ nodes: [String], items: Int) -> [(item: Int, node: String)] {
+        (0..<items).map { (item: $0, node: nodes[$0 % nodes.count]) }
+    }
+
+    @Test func healthyNodesDeliverEverythingWithinTheirShare() async {
+        let work = Self.work(["a", "b", "c"], items: 30)
+        let node = Dictionary(uniqueKeysWithValues: work.map { ($0.item, $0.node) })
+        let tally = Tally()
+        let outcome = await HedgedFetch.run(work, perNode: 3) { item in
+            tally.enter(node[item]!)
+            try? await Task.sleep(nanoseconds: 5_000_000)
+            tally.leave(node[item]!)
+            return true
+        }
+        #expect(outcome.succeeded == Set(0..<30) && outcome.laggingNodes.isEmpty)
+        #expect(tally.peak.withLock { $0.values.allSatisfy { $0 <= 3 } })
+    }
+
+    @Test func aHungNodeCostsTheGraceNotTheTimeout() async {
+        let work = Self.work(["a", "b", "hung"], items: 12)
+        let node = Dictionary(uniqueKeysWithValues: work.map { ($0.item, $0.node) })
+        let start = Date()
+        let outcome = await HedgedFetch.run(work, minimumGrace: 0.5) { item in
+            if node[item] == "hung" {
+                // Stands for a request that would wait out a 30 s timeout; gives up when cancelled.
+                try? await Task.sleep(nanoseconds: 30_000_000_000)
+                return false
+            }
+            try? await Task.sleep(nanoseconds: 2_000_000)
+            return true
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(outcome.laggingNodes == ["hung"])
+        #expect(outcome.succeeded == Set(work.filter { $0.node != "hung" }.map(\.item)))
+    }
+
+    @Test func aFailingNodeIsAskedOnceAndReported() async {
+        let work = Self.work(["a", "bad"], items: 20)
+        let node = Dictionary(uniqueKeysWithValues: work.map { ($0.item, $0.node) })
+        let tally = Tally()
+        let outcome = await HedgedFetch.run(work, perNode: 1) { item in
+            tally.enter(node[item]!)
+            defer { tally.leave(node[item]!) }
+            return node[item] != "bad"
+        }
+        #expect(tally.calls.withLock { $0["bad"] } == 1)
+        #expect(outcome.laggingNodes == ["bad"])
+        #expect(outcome.succeeded.count == 10)
+    }
+
+    @Test func nothingToFetchReturnsAtOnce() async {
+        let outcome = await HedgedFetch.run([]) { _ in true }
+        #expect(outcome.succeeded.isEmpty && outcome.laggingNodes.isEmpty)
+    }
+}
