@@ -61,17 +61,7 @@ AVX2 static void compress4(__m256i h[8], const uint8_t *const blocks[4], uint64_
     }
     v[12] = _mm256_xor_si256(v[12], _mm256_set1_epi64x((long long)counter));
     if (last) v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));
-    for (int r = 0; r < 12; r++) {
-        const uint8_t *s = walrus_blake2b_sigma[r];
-        G4(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
-        G4(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
-        G4(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
-        G4(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
-        G4(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
-        G4(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
-        G4(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
-        G4(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
-    }
+    WALRUS_BLAKE2B_ROUNDS(G4, v, m);
     for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(h[i], _mm256_xor_si256(v[i], v[i + 8]));
 }
 
@@ -86,22 +76,8 @@ AVX2 void walrus_blake2b256_prefixed_x4(uint8_t *const out[4], uint8_t prefix, c
     const uint8_t *pointers[4];
     for (size_t b = 0; b < blocks; b++) {
         int last = b + 1 == blocks;
-        size_t start = 128 * b;  // Offset in prefix ‖ data.
-        size_t take = total - start < 128 ? total - start : 128;
-        for (int l = 0; l < 4; l++) {
-            if (b == 0) {
-                temp[l][0] = prefix;
-                memcpy(temp[l] + 1, data[l], take - 1);
-                memset(temp[l] + take, 0, 128 - take);
-                pointers[l] = temp[l];
-            } else if (take < 128) {
-                memcpy(temp[l], data[l] + start - 1, take);
-                memset(temp[l] + take, 0, 128 - take);
-                pointers[l] = temp[l];
-            } else {
-                pointers[l] = data[l] + start - 1;
-            }
-        }
+        size_t start = 128 * b;
+        size_t take = walrus_blake2b_lane_blocks(4, b, total, prefix, data, temp, pointers);
         compress4(h, pointers, start + take, last);
     }
     __m256i digest[4];
