@@ -18,10 +18,10 @@ enum HedgedFetch {
 
     static let minimumGrace: Double = 1.0
 
-    /// Runs `fetch(item)` for every `(item, node)`; `fetch` returns whether the item was fetched.
+    /// Runs `fetch(item, node)` for every `(item, node)`; `fetch` returns whether the item was fetched.
     static func run(
         _ work: [(item: Int, node: String)], perNode: Int = 4, minimumGrace: Double = HedgedFetch.minimumGrace,
-        fetch: @escaping @Sendable (Int) async -> Bool
+        fetch: @escaping @Sendable (_ item: Int, _ node: String) async -> Bool
     ) async -> Outcome {
         enum Event: Sendable {
             case done(item: Int, node: String, ok: Bool)
@@ -43,7 +43,7 @@ enum HedgedFetch {
                 let item = queue.removeFirst()
                 queues[node] = queue
                 pending[node, default: 0] += 1
-                group.addTask { .done(item: item, node: node, ok: await fetch(item)) }
+                group.addTask { .done(item: item, node: node, ok: await fetch(item, node)) }
             }
             for node in order {
                 for _ in 0..<perNode { launchNext(node) }

@@ -503,16 +503,19 @@ public final class WalrusClient: Sendable {
         committee.owner(of: SliverPairIndex(UInt16(pair)).shardIndex(rotationOffset: offset, shardCount: committee.shardCount))?.networkAddress
     }
 
+    /// The pairs with the nodes that hold them, as `HedgedFetch` takes them.
+    func work(_ pairs: some Sequence<Int>, committee: CommitteeInfo, offset: UInt16) -> [(item: Int, node: String)] {
+        pairs.compactMap { pair in owner(ofPair: pair, committee: committee, offset: offset).map { (item: pair, node: $0) } }
+    }
+
     /// Fetches the systematic primary slivers (pairs 0..<n_P), each body streamed into its row of
     /// `assembly` and verified there when complete, through `HedgedFetch` (a slow node holds up
     /// the read for a grace period, not for the request timeout); returns the nodes that failed
     /// or lagged.
     private func fetchSystematicRows(_ blobID: BlobID, into assembly: SystematicAssembly, committee: CommitteeInfo, offset: UInt16) async -> Set<String> {
-        let work = (0..<assembly.rows).compactMap { row in owner(ofPair: row, committee: committee, offset: offset).map { (item: row, node: $0) } }
-        let nodes = Dictionary(work.map { ($0.item, $0.node) }, uniquingKeysWith: { a, _ in a })
-        let outcome = await HedgedFetch.run(work) { row in
+        let outcome = await HedgedFetch.run(work(0..<assembly.rows, committee: committee, offset: offset)) { row, node in
             let sink = assembly.sink(row: row)
-            let url = "http://\(nodes[row]!)/v1/blobs/\(blobID)/slivers/\(row)/primary"
+            let url = "http://\(node)/v1/blobs/\(blobID)/slivers/\(row)/primary"
             guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16, sink: BodySink(sink)),
                 response.status == 200
             else { return false }
@@ -527,11 +530,9 @@ public final class WalrusClient: Sendable {
     private func fetchPrimarySlivers(
         _ blobID: BlobID, pairs: [Int], committee: CommitteeInfo, offset: UInt16, decoder: BlobDecoder
     ) async -> ([VerifiedSliver], Set<String>) {
-        let work = pairs.compactMap { pair in owner(ofPair: pair, committee: committee, offset: offset).map { (item: pair, node: $0) } }
-        let nodes = Dictionary(work.map { ($0.item, $0.node) }, uniquingKeysWith: { a, _ in a })
         let found = Mutex<[VerifiedSliver]>([])
-        let outcome = await HedgedFetch.run(work) { pair in
-            let url = "http://\(nodes[pair]!)/v1/blobs/\(blobID)/slivers/\(pair)/primary"
+        let outcome = await HedgedFetch.run(work(pairs, committee: committee, offset: offset)) { pair, node in
+            let url = "http://\(node)/v1/blobs/\(blobID)/slivers/\(pair)/primary"
             guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200,
                 let sliver = response.withUnsafeBody({ try? SliverData(bcs: $0, axis: .primary) }),
                 sliver.index.rawValue == UInt16(pair), let verified = try? decoder.verify(sliver)

@@ -27,12 +27,11 @@ import Testing
 
     @Test func healthyNodesDeliverEverythingWithinTheirShare() async {
         let work = Self.work(["a", "b", "c"], items: 30)
-        let node = Dictionary(uniqueKeysWithValues: work.map { ($0.item, $0.node) })
         let tally = Tally()
-        let outcome = await HedgedFetch.run(work, perNode: 3) { item in
-            tally.enter(node[item]!)
+        let outcome = await HedgedFetch.run(work, perNode: 3) { _, node in
+            tally.enter(node)
             try? await Task.sleep(nanoseconds: 5_000_000)
-            tally.leave(node[item]!)
+            tally.leave(node)
             return true
         }
         #expect(outcome.succeeded == Set(0..<30) && outcome.laggingNodes.isEmpty)
@@ -41,10 +40,9 @@ import Testing
 
     @Test func aHungNodeCostsTheGraceNotTheTimeout() async {
         let work = Self.work(["a", "b", "hung"], items: 12)
-        let node = Dictionary(uniqueKeysWithValues: work.map { ($0.item, $0.node) })
         let start = Date()
-        let outcome = await HedgedFetch.run(work, minimumGrace: 0.5) { item in
-            if node[item] == "hung" {
+        let outcome = await HedgedFetch.run(work, minimumGrace: 0.5) { _, node in
+            if node == "hung" {
                 // Stands for a request that would wait out a long timeout; gives up when cancelled.
                 try? await Task.sleep(nanoseconds: 600_000_000_000)
                 return false
@@ -61,12 +59,11 @@ import Testing
 
     @Test func aFailingNodeIsAskedOnceAndReported() async {
         let work = Self.work(["a", "bad"], items: 20)
-        let node = Dictionary(uniqueKeysWithValues: work.map { ($0.item, $0.node) })
         let tally = Tally()
-        let outcome = await HedgedFetch.run(work, perNode: 1) { item in
-            tally.enter(node[item]!)
-            defer { tally.leave(node[item]!) }
-            return node[item] != "bad"
+        let outcome = await HedgedFetch.run(work, perNode: 1) { _, node in
+            tally.enter(node)
+            defer { tally.leave(node) }
+            return node != "bad"
         }
         #expect(tally.calls.withLock { $0["bad"] } == 1)
         #expect(outcome.laggingNodes == ["bad"])
@@ -74,7 +71,7 @@ import Testing
     }
 
     @Test func nothingToFetchReturnsAtOnce() async {
-        let outcome = await HedgedFetch.run([]) { _ in true }
+        let outcome = await HedgedFetch.run([]) { _, _ in true }
         #expect(outcome.succeeded.isEmpty && outcome.laggingNodes.isEmpty)
     }
 }
