@@ -36,6 +36,9 @@ let package = Package(
         .target(
             name: "CReedSolomon", path: "Shared/CReedSolomon", exclude: ["README.md"],
             cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "CFileIO", path: "Shared/CFileIO", exclude: ["README.md"],
+            cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "WalrusCore", path: "Shared/WalrusCore", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 1: crypto and storage.
@@ -43,7 +46,7 @@ let package = Package(
             name: "WalrusCrypto", dependencies: ["WalrusCore", "CBlake2b", "CSecp256k1"],
             path: "Shared/WalrusCrypto", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .target(
-            name: "KVStore", dependencies: ["WalrusCore", "CRocksDB"],
+            name: "KVStore", dependencies: ["WalrusCore", "CRocksDB", "CFileIO"],
             path: "Shared/KVStore", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 2: the Red Stuff encoding (a pure core).
@@ -149,7 +152,7 @@ let package = Package(
             name: "WalrusCryptoTests", dependencies: ["WalrusCrypto", "WalrusCore", "CBlake2b"],
             path: "Tests/WalrusCryptoTests", swiftSettings: strict),
         .testTarget(
-            name: "KVStoreTests", dependencies: ["KVStore", "WalrusCore"], path: "Tests/KVStoreTests",
+            name: "KVStoreTests", dependencies: ["KVStore", "WalrusCore", "CFileIO"], path: "Tests/KVStoreTests",
             swiftSettings: strict),
         .testTarget(
             name: "RedStuffTests", dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "CReedSolomon"],

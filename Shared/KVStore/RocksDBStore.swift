@@ -235,10 +235,10 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
 }
 
 /// A pthread read-write lock: many readers or one writer.
-final class ReadWriteLock: @unchecked Sendable {
+public final class ReadWriteLock: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
+    public init() {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         precondition(pthread_rwlock_init(lock, nil) == 0, "pthread_rwlock_init failed")
@@ -249,15 +249,15 @@ final class ReadWriteLock: @unchecked Sendable {
         lock.deallocate()
     }
 
-    func withReadLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+    public func withReadLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
-    func withWriteLock<T>(_ body: () -> T) -> T {
+    public func withWriteLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
-        return body()
+        return try body()
     }
 }

@@ -51,4 +51,101 @@ import WalrusCore
         #expect(again.hasSliver(.primary, shard: ShardIndex(4), blobID: blob))
         again.close()
     }
+
+    static func bytes(_ count: Int, _ fill: UInt8) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) ^ fill } }
+
+    @Test(arguments: [true, false])
+    func largeSliversLiveInFilesAcrossReopen(directIO: Bool) throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let blob = BlobID(unchecked: Array(repeating: 3, count: 32))
+        let large = Self.bytes(300_000, 1), small = Self.bytes(1_000, 2)
+        do {
+            let store = try SliverStore(directory: dir.path, directIO: directIO)
+            try store.putSliver(.primary, shard: ShardIndex(7), blobID: blob, bytes: large)
+            try store.putSliver(.secondary, shard: ShardIndex(7), blobID: blob, bytes: small)
+            store.close()
+        }
+        let file = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.primary, ShardIndex(7), blob)).path
+        #expect(FileManager.default.fileExists(atPath: file))
+        #expect(SliverStore.fileName(.primary, ShardIndex(7), blob) == "primary/0007/\(blob)")
+        let store = try SliverStore(directory: dir.path, directIO: directIO)
+        #expect(store.sliver(.primary, shard: ShardIndex(7), blobID: blob) == large)
+        #expect(store.sliver(.secondary, shard: ShardIndex(7), blobID: blob) == small)
+        // Shard hand-over reads both kinds in blob-ID order.
+        let other = BlobID(unchecked: Array(repeating: 4, count: 32))
+        try store.putSliver(.primary, shard: ShardIndex(7), blobID: other, bytes: Self.bytes(70_000, 5))
+        try store.putSliver(.primary, shard: ShardIndex(8), blobID: other, bytes: Self.bytes(70_000, 6))
+        let listed = store.slivers(.primary, shard: ShardIndex(7), from: BlobID(unchecked: Array(repeating: 0, count: 32)), limit: 10)
+        #expect(listed.map(\.0) == [blob, other])
+        #expect(listed.map(\.1) == [large, Self.bytes(70_000, 5)])
+        // Deleting the blob removes its file.
+        #expect(try store.deleteBlobData(blob, shardCount: 10))
+        #expect(!FileManager.default.fileExists(atPath: file))
+        #expect(store.sliver(.primary, shard: ShardIndex(7), blobID: blob) == nil)
+        #expect(store.sliver(.primary, shard: ShardIndex(7), blobID: other) != nil)
+        store.close()
+    }
+
+    @Test func aDamagedSliverFileIsAnErrorNotData() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let blob = BlobID(unchecked: Array(repeating: 5, count: 32))
+        let store = try SliverStore(directory: dir.path)
+        try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
+        let path = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.secondary, ShardIndex(1), blob)).path
+        var damaged = try #require(FileManager.default.contents(atPath: path))
+        damaged[77_777] ^= 1
+        try damaged.write(to: URL(fileURLWithPath: path))
+        #expect(throws: KVError.self) { _ = try store.storedSliver(.secondary, shard: ShardIndex(1), blobID: blob) }
+        #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == nil)
+        // Writing it again (recovery does) repairs it.
+        try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
+        #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == Self.bytes(100_000, 9))
+        store.close()
+    }
+
+    @Test func filesWithoutAnIndexEntryAreRemovedOnOpen() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kept = BlobID(unchecked: Array(repeating: 1, count: 32)), orphan = BlobID(unchecked: Array(repeating: 2, count: 32))
+        do {
+            let store = try SliverStore(directory: dir.path)
+            try store.putSliver(.primary, shard: ShardIndex(0), blobID: kept, bytes: Self.bytes(80_000, 1))
+            store.close()
+        }
+        // A crash between a file's write and its index entry's commit leaves a file like this one.
+        let orphanPath = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.primary, ShardIndex(0), orphan)).path
+        #expect(FileManager.default.createFile(atPath: orphanPath, contents: Data(Self.bytes(80_000, 2))))
+        let store = try SliverStore(directory: dir.path)
+        #expect(!FileManager.default.fileExists(atPath: orphanPath))
+        #expect(!store.hasSliver(.primary, shard: ShardIndex(0), blobID: orphan))
+        #expect(store.sliver(.primary, shard: ShardIndex(0), blobID: kept) == Self.bytes(80_000, 1))
+        store.close()
+    }
+
+    @Test func aSliverMovesBetweenInlineAndFileWhenTheThresholdChanges() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let blob = BlobID(unchecked: Array(repeating: 6, count: 32))
+        let value = Self.bytes(10_000, 3)
+        do {
+            let store = try SliverStore(directory: dir.path)
+            try store.putSliver(.primary, shard: ShardIndex(2), blobID: blob, bytes: value)
+            store.close()
+        }
+        do {
+            let store = try SliverStore(directory: dir.path, fileThreshold: 4096)
+            #expect(store.sliver(.primary, shard: ShardIndex(2), blobID: blob) == value)
+            try store.putSliver(.primary, shard: ShardIndex(2), blobID: blob, bytes: value)
+            #expect(try store.kv.get(SliverStore.primary, SliverStore.sliverKey(ShardIndex(2), blob)) == nil)
+            #expect(store.sliver(.primary, shard: ShardIndex(2), blobID: blob) == value)
+            store.close()
+        }
+        let store = try SliverStore(directory: dir.path)
+        try store.putSliver(.primary, shard: ShardIndex(2), blobID: blob, bytes: value)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("slivers/" + SliverStore.fileName(.primary, ShardIndex(2), blob)).path))
+        #expect(store.sliver(.primary, shard: ShardIndex(2), blobID: blob) == value)
+        store.close()
+    }
 }
