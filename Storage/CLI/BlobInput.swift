@@ -1,5 +1,6 @@
 import Foundation
 import RedStuff
+import WalrusClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,25 +9,14 @@ import Glibc
 enum BlobInput {
     static func read(_ path: String, config: EncodingConfig) throws -> MessageMatrix {
         if path == "-" { return try readStandardInput(config: config) }
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw CLIError(code: "FILE_NOT_FOUND", "cannot read '\(path)': \(String(cString: strerror(errno)))", exit: .usage)
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw CLIError.usage("'\(path)' is not a regular file")
-        }
-        let length = UInt64(info.st_size)
+        let (fd, length) = try open(path)
+        defer { close(fd) }
         guard length <= config.maxBlobSize else {
             throw CLIError(
                 code: "BLOB_TOO_LARGE",
                 "'\(path)' has \(length) bytes; the largest blob for \(config.n) shards is \(config.maxBlobSize) bytes",
                 exit: .usage)
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw CLIError(code: "FILE_UNREADABLE", "cannot open '\(path)': \(String(cString: strerror(errno)))", exit: .usage)
-        }
-        defer { close(fd) }
         do {
             return try MessageMatrix(config: config, length: length) { (target: UnsafeMutableRawBufferPointer) throws(CLIError) in
                 try readFully(fd, into: target, path: path)
@@ -34,7 +24,28 @@ enum BlobInput {
         } catch { throw CLIError(error) }
     }
 
-    private static func readFully(_ fd: Int32, into target: UnsafeMutableRawBufferPointer, path: String) throws(CLIError) {
+    /// Opens a regular file for reading: its descriptor (the caller closes it) and length.
+    static func open(_ path: String) throws(CLIError) -> (Int32, UInt64) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CLIError(code: "FILE_NOT_FOUND", "cannot read '\(path)': \(String(cString: strerror(errno)))", exit: .usage)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CLIError.usage("'\(path)' is not a regular file")
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw CLIError(code: "FILE_UNREADABLE", "cannot open '\(path)': \(String(cString: strerror(errno)))", exit: .usage)
+        }
+        return (fd, UInt64(info.st_size))
+    }
+
+    /// `readFully` for the SDK's store, whose reader throws its errors.
+    static func readForStore(_ fd: Int32, into target: UnsafeMutableRawBufferPointer, path: String) throws {
+        do { try readFully(fd, into: target, path: path) } catch { throw ClientError(.invalidArgument, error.message) }
+    }
+
+    static func readFully(_ fd: Int32, into target: UnsafeMutableRawBufferPointer, path: String) throws(CLIError) {
         var done = 0
         while done < target.count {
             let n = Glibc.read(fd, target.baseAddress! + done, min(target.count - done, 1 << 24))

@@ -40,14 +40,23 @@ struct StoreCommand: AsyncParsableCommand {
         }
         var results: [[String: Any]] = []
         for file in files {
-            let bytes: [UInt8]
+            // A file is read when the encoder asks for it, straight into the encoder's matrix;
+            // standard input (of unknown length) is read first.
+            var bytes: [UInt8] = []
+            var input: (fd: Int32, length: UInt64)?
             if file == "-" {
                 bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
             } else {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw CLIError(code: "FILE_NOT_FOUND", "cannot read '\(file)'", exit: .usage)
+                input = try BlobInput.open(file)
+            }
+            defer { if let input { close(input.fd) } }
+            if dryRun, let input {
+                bytes = [UInt8](repeating: 0, count: Int(input.length))
+                let failure: CLIError? = bytes.withUnsafeMutableBytes { target in
+                    do throws(CLIError) { try BlobInput.readFully(input.fd, into: target, path: file) } catch { return error }
+                    return nil
                 }
-                bytes = Array(data)
+                if let failure { throw failure }
             }
             if dryRun {
                 let estimate: StoreEstimate
@@ -61,8 +70,13 @@ struct StoreCommand: AsyncParsableCommand {
             }
             let result: StoreResult
             do {
-                result = try await client.store(bytes, epochs: count, permanent: permanent, force: force) { message in
-                    if !global.quiet { Output.log(message) }
+                let progress: @Sendable (String) -> Void = { message in if !global.quiet { Output.log(message) } }
+                if let input {
+                    result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { target in
+                        try BlobInput.readForStore(input.fd, into: target, path: file)
+                    }
+                } else {
+                    result = try await client.store(bytes, epochs: count, permanent: permanent, force: force, progress: progress)
                 }
             } catch { throw CLIError(error) }
             switch result {

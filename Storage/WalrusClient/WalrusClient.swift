@@ -98,19 +98,48 @@ public final class WalrusClient: Sendable {
     /// between the confirmations and the certification, it uploads to the new committee and
     /// certifies again (at most `epochRetriesMax` times).
     public func store(_ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(ClientError) -> StoreResult {
+        try await store(length: UInt64(blob.count), epochs: epochs, permanent: permanent, force: force, progress: progress) { target in
+            blob.withUnsafeBytes { target.copyMemory(from: $0) }
+        }
+    }
+
+    /// Stores a blob of `length` bytes that `fill` writes into the buffer it is given, which is
+    /// where the encoder reads it: a file read straight into it is never copied (`store(_:)` of an
+    /// array copies it once). An error `fill` throws ends the store before anything is spent.
+    public func store(
+        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in },
+        fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) async throws(ClientError) -> StoreResult {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
         var committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
         let config: EncodingConfig
         let encoded: EncodedBlob
+        var fillError: (any Error)?
+        var phase = Date()
+        /// Seconds since the last call (phase timings for `--verbose` and for finding where time goes).
+        func lap() -> String {
+            let now = Date()
+            defer { phase = now }
+            return String(format: "%.2f s", now.timeIntervalSince(phase))
+        }
         do {
             config = try EncodingConfig(shardCount: committee.shardCount)
-            encoded = try BlobEncoder(config: config).encode(blob)
-        } catch { throw ClientError(.invalidArgument, error.message) }
+            let matrix = try MessageMatrix(config: config, length: length) { (target: UnsafeMutableRawBufferPointer) throws(ClientError) in
+                do { try fill(target) } catch {
+                    fillError = error
+                    throw ClientError(.invalidArgument, "\(error)")
+                }
+            }
+            encoded = BlobEncoder(config: config).encode(matrix)
+        } catch {
+            if let fillError = fillError { throw fillError as? ClientError ?? ClientError(.invalidArgument, "could not read the blob: \(fillError)") }
+            throw ClientError(.invalidArgument, error.message)
+        }
         let blobID = encoded.blobID
         let metadata = encoded.metadata.metadata
         let wantedEnd = Epoch(info.epoch.rawValue + epochs)
         let encodedLength = (try? config.encodedBlobLength(forLength: metadata.unencodedLength)) ?? 0
-        progress("encoded \(blob.count) bytes for \(config.n) shards: blob \(blobID)")
+        progress("encoded \(length) bytes for \(config.n) shards in \(lap()): blob \(blobID)")
         let existing = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
         if existing.invalid { throw ClientError(.verification, "blob \(blobID) was marked invalid on this network; it cannot be stored again") }
         let me = builder.address
@@ -127,11 +156,12 @@ public final class WalrusClient: Sendable {
         let (objectID, endEpoch, cost, operation) = try await registration(
             for: encoded, encodedLength: encodedLength, epochs: epochs, wantedEnd: wantedEnd, permanent: permanent, info: info,
             existing: existing.registrations.filter { $0.owner == me })
-        progress("\(operation): registration \(objectID); uploading to \(committee.members.count) nodes")
+        progress("\(operation): registration \(objectID) in \(lap()); uploading to \(committee.members.count) nodes")
         let persistence: BlobPersistence = permanent ? .permanent : .deletable(objectID)
         for attempt in 0...WalrusClient.epochRetriesMax {
             let signatures = await uploadAndConfirm(encoded, committee: committee, persistence: persistence, progress: progress)
             let weight = signatures.reduce(UInt64(0)) { $0 + committee.members[$1.member].weight }
+            progress("confirmations of \(weight) of \(committee.shardCount) shards in \(lap())")
             let current = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
             if current.epoch != committee.epoch, attempt < WalrusClient.epochRetriesMax {
                 progress("the committee changed from epoch \(committee.epoch.rawValue) to \(current.epoch.rawValue) during the store; uploading again")
@@ -153,7 +183,7 @@ public final class WalrusClient: Sendable {
                 }
                 throw mapChainError(error)
             }
-            progress("certified with confirmations of \(weight) of \(committee.shardCount) shards")
+            progress("certified in \(lap())")
             return .newlyCreated(
                 blobID: blobID, objectID: objectID, endEpoch: endEpoch, costFrost: cost, encodedLength: encodedLength,
                 unencodedLength: metadata.unencodedLength, operation: operation)
