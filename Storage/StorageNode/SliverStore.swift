@@ -34,7 +34,13 @@ public final class SliverStore: @unchecked Sendable {
     /// deletion never removes a file whose index entry a concurrent write is about to commit.
     private let blobLocks = (0..<64).map { _ in ReadWriteLock() }
 
-    public init(directory: String, fileThreshold: Int = SliverStore.defaultFileThreshold, directIO: Bool = true) throws(KVError) {
+    /// Where damaged or unreadable slivers are reported (the node's log).
+    let log: @Sendable (String) -> Void
+
+    public init(
+        directory: String, fileThreshold: Int = SliverStore.defaultFileThreshold, directIO: Bool = true, log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(KVError) {
+        self.log = log
         kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta, Self.sliverIndex])
         files = try FileObjects(directory: directory + "/slivers", directIO: directIO)
         self.fileThreshold = fileThreshold
@@ -107,9 +113,13 @@ public final class SliverStore: @unchecked Sendable {
         try kv.put(Self.metadata, blobID.bytes, metadata.bcsBytes, durability: .durable)
     }
 
-    /// A stored sliver's wire bytes; nil when it is not stored (or its file fails its checksum).
+    /// A stored sliver's wire bytes; nil when it is not stored, or cannot be read or fails its
+    /// checksum (reported to the log: the caller treats it as missing, and fetches or rebuilds it).
     public func sliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> [UInt8]? {
-        try? storedSliver(axis, shard: shard, blobID: blobID)
+        do { return try storedSliver(axis, shard: shard, blobID: blobID) } catch {
+            log("error: \(axis) sliver of blob \(blobID) in \(shard): \(error.code.rawValue): \(error.message)")
+            return nil
+        }
     }
 
     /// A stored sliver's wire bytes, nil when it is not stored; throws when it cannot be read or

@@ -376,23 +376,17 @@ public final class WalrusClient: Sendable {
 
     /// PUTs metadata, retrying while the node has not yet seen the registration.
     private func putMetadata(_ base: String, _ body: [UInt8]) async -> Bool {
-        let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
-        while Date() < deadline, !Task.isCancelled {
-            if let response = await nodeRequest(.PUT, base + "/metadata", body: .bytes(body)) {
-                if response.status == 200 || response.status == 201 { return true }
-                if response.status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(response.body) ?? "") { return false }
-            }
-            try? await Task.sleep(nanoseconds: 100_000_000)
-        }
-        return false
+        await put(base + "/metadata", .bytes(body))
     }
 
-    /// PUTs a sliver. Refusals that mean the node lags behind the chain (it has not applied the
-    /// registration or the committee of this epoch yet), server errors and lost connections are
-    /// retried with backoff within the timeout; any other refusal is final.
+    /// PUTs metadata or a sliver. Refusals that mean the node lags behind the chain (it has not
+    /// applied the registration or the committee of this epoch yet), server errors and lost
+    /// connections are retried with backoff within the timeout; any other refusal is final. The
+    /// first retry comes soon: a node applies a registration some milliseconds after the client
+    /// saw it committed, so the first upload often arrives just before.
     private func put(_ url: String, _ body: HTTPClientBody) async -> Bool {
         let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
-        var delayMs: UInt64 = 50
+        var delayMs: UInt64 = 10
         while true {
             if let response = await nodeRequest(.PUT, url, body: body) {
                 if response.status == 200 || response.status == 201 { return true }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import KVStore
 @testable import StorageNode
 import Testing
@@ -91,7 +92,8 @@ import WalrusCore
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let blob = BlobID(unchecked: Array(repeating: 5, count: 32))
-        let store = try SliverStore(directory: dir.path)
+        let logged = Mutex<[String]>([])
+        let store = try SliverStore(directory: dir.path, log: { line in logged.withLock { $0.append(line) } })
         try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
         let path = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.secondary, ShardIndex(1), blob)).path
         var damaged = try #require(FileManager.default.contents(atPath: path))
@@ -99,6 +101,7 @@ import WalrusCore
         try damaged.write(to: URL(fileURLWithPath: path))
         #expect(throws: KVError.self) { _ = try store.storedSliver(.secondary, shard: ShardIndex(1), blobID: blob) }
         #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == nil)
+        #expect(logged.withLock { $0.contains { $0.contains("STORE_CORRUPTED") && $0.contains("\(blob)") } })
         // Writing it again (recovery does) repairs it.
         try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
         #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == Self.bytes(100_000, 9))

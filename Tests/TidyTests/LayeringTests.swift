@@ -77,6 +77,7 @@ enum Layering {
         LayeredTarget(name: "CSecp256k1", path: "Shared/CSecp256k1", level: 0),
         LayeredTarget(name: "CBlake2b", path: "Shared/CBlake2b", level: 0),
         LayeredTarget(name: "CReedSolomon", path: "Shared/CReedSolomon", level: 0),
+        LayeredTarget(name: "CFileIO", path: "Shared/CFileIO", level: 0),
         LayeredTarget(name: "WalrusCore", path: "Shared/WalrusCore", level: 0),
         LayeredTarget(name: "WalrusCrypto", path: "Shared/WalrusCrypto", level: 1),
         LayeredTarget(name: "KVStore", path: "Shared/KVStore", level: 1),
