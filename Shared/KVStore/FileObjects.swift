@@ -7,19 +7,25 @@ import Darwin
 
 /// What a caller keeps about a file object (in its own index) to read it back and check it.
 public struct FileObjectRecord: Sendable, Equatable {
+    /// Where the object's bytes start in its file (direct IO may put padding before them).
+    public let offset: Int
     /// The object's length in bytes (its file may be longer: direct IO pads it to whole blocks).
     public let length: Int
     /// CRC-32C of the object's bytes.
     public let crc32c: UInt32
 
-    public init(length: Int, crc32c: UInt32) {
+    public init(offset: Int = 0, length: Int, crc32c: UInt32) {
+        self.offset = offset
         self.length = length
         self.crc32c = crc32c
     }
 }
 
 /// Large values kept as one file each under a directory, written once with direct IO: the bytes go
-/// from the caller's memory to the disk without a copy into the page cache, are checksummed with
+/// from the caller's memory to the disk without a copy, not even into the page cache (the file
+/// starts with as many bytes of padding as the caller's buffer is past a block boundary, so that
+/// every whole block of the file lies on a block boundary of the caller's memory; only the first
+/// and the last, partial, blocks are copied, into small buffers), are checksummed with
 /// CRC-32C in hardware, and are durable (data, file and directory entry synced) when `write`
 /// returns. This is the data path that RocksDB's write-ahead log, memtable and blob files made
 /// three copies and two software checksums of; the caller keeps the index (name → record) in
@@ -42,7 +48,6 @@ public final class FileObjects: @unchecked Sendable {
     private let lock = ReadWriteLock()
     private var directIO: Bool
     private var knownDirectories: Set<String> = []
-    private var spare: [(UnsafeMutableRawPointer, Int)] = []
     private var serial: UInt64 = 0
 
     /// Opens (creating if needed) the directory; `directIO: false` forces buffered writes.
@@ -51,10 +56,6 @@ public final class FileObjects: @unchecked Sendable {
         self.directIO = directIO && walrus_o_direct_flag() != 0
         try makeDirectories(self.directory)
         try removeTemporaries()
-    }
-
-    deinit {
-        for (pointer, _) in spare { free(pointer) }
     }
 
     /// Whether writes currently go through direct IO (false after the file system refused it).
@@ -69,10 +70,11 @@ public final class FileObjects: @unchecked Sendable {
         try makeDirectories(parent)
         let crc = bytes.isEmpty ? 0 : walrus_crc32c(0, bytes.baseAddress, bytes.count)
         let temporary = path + "." + String(nextSerial()) + Self.temporarySuffix
+        var offset = 0
         do throws(KVError) {
             if lock.withReadLock({ directIO }) {
                 switch try writeDirect(temporary, bytes) {
-                case .written: break
+                case .written(let at): offset = at
                 case .refused:
                     // The file system takes no direct IO (or not with this alignment): buffered from now on.
                     lock.withWriteLock { directIO = false }
@@ -87,10 +89,14 @@ public final class FileObjects: @unchecked Sendable {
             unlink(temporary)
             throw error
         }
-        return FileObjectRecord(length: bytes.count, crc32c: crc)
+        return FileObjectRecord(offset: offset, length: bytes.count, crc32c: crc)
     }
 
-    private enum DirectOutcome { case written, refused }
+    private enum DirectOutcome {
+        /// Written, the object's bytes starting at this offset of the file.
+        case written(Int)
+        case refused
+    }
 
     private func writeDirect(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(KVError) -> DirectOutcome {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | walrus_o_direct_flag(), 0o644)
@@ -99,26 +105,58 @@ public final class FileObjects: @unchecked Sendable {
             throw Self.ioError("cannot create \(path)")
         }
         defer { close(fd) }
-        let padded = (bytes.count + Self.block - 1) / Self.block * Self.block
-        guard padded > 0 else { return try finish(fd, path) }
-        let buffer = try takeBuffer(padded)
-        defer { giveBack(buffer) }
-        if let base = bytes.baseAddress { buffer.0.copyMemory(from: base, byteCount: bytes.count) }
-        (buffer.0 + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: padded - bytes.count)
-        var done = 0
-        while done < padded {
-            let n = pwrite(fd, buffer.0 + done, padded - done, off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EINVAL && done == 0 {
-                    unlink(path)
-                    return .refused
-                }
-                throw Self.ioError("cannot write \(path)")
-            }
-            done += n
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            try sync(fd, path)
+            return .written(0)
         }
-        return try finish(fd, path)
+        let block = Self.block
+        // The file's block b holds the caller's bytes from address (base - skip) + b * block on.
+        let skip = Int(bitPattern: base) % block
+        let end = skip + bytes.count
+        let blocks = (end + block - 1) / block
+        // The first and the last block, unless whole and aligned, go through small aligned buffers.
+        var edges: UnsafeMutableRawPointer?
+        guard posix_memalign(&edges, block, 2 * block) == 0, let edges else { throw KVError(.io, "out of memory for direct IO") }
+        defer { free(edges) }
+        var segments: [(UnsafeRawPointer, Int)] = []
+        let firstWhole = skip == 0 && end >= block
+        if !firstWhole {
+            let count = min(block - skip, bytes.count)
+            edges.initializeMemory(as: UInt8.self, repeating: 0, count: block)
+            (edges + skip).copyMemory(from: base, byteCount: count)
+            segments.append((UnsafeRawPointer(edges), block))
+        }
+        let middleStart = firstWhole ? 0 : 1
+        let middleEnd = blocks > middleStart && end % block == 0 ? blocks : blocks - 1
+        if middleEnd > middleStart {
+            segments.append((base - skip + middleStart * block, (middleEnd - middleStart) * block))
+        }
+        if middleEnd < blocks && blocks - 1 >= middleStart {
+            let tail = edges + block
+            let from = (blocks - 1) * block - skip
+            tail.initializeMemory(as: UInt8.self, repeating: 0, count: block)
+            tail.copyMemory(from: base + from, byteCount: bytes.count - from)
+            segments.append((UnsafeRawPointer(tail), block))
+        }
+        var position = 0
+        for (pointer, count) in segments {
+            var done = 0
+            while done < count {
+                let n = pwrite(fd, pointer + done, count - done, off_t(position + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EINVAL && position + done == 0 {
+                        unlink(path)
+                        return .refused
+                    }
+                    throw Self.ioError("cannot write \(path)")
+                }
+                done += n
+            }
+            position += count
+        }
+        try sync(fd, path)
+        return .written(skip)
     }
 
     private func writeBuffered(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(KVError) {
@@ -134,14 +172,13 @@ public final class FileObjects: @unchecked Sendable {
             }
             done += n
         }
-        _ = try finish(fd, path)
+        try sync(fd, path)
     }
 
     /// Makes the file's data and size durable (direct IO bypasses the page cache, not the disk's
     /// own cache, nor the file's metadata).
-    private func finish(_ fd: Int32, _ path: String) throws(KVError) -> DirectOutcome {
+    private func sync(_ fd: Int32, _ path: String) throws(KVError) {
         guard fdatasync(fd) == 0 else { throw Self.ioError("cannot sync \(path)") }
-        return .written
     }
 
     // MARK: Reading and removing
@@ -159,7 +196,7 @@ public final class FileObjects: @unchecked Sendable {
         let bytes = [UInt8](unsafeUninitializedCapacity: record.length) { buffer, count in
             var done = 0
             while done < record.length {
-                let n = pread(fd, buffer.baseAddress! + done, record.length - done, off_t(done))
+                let n = pread(fd, buffer.baseAddress! + done, record.length - done, off_t(record.offset + done))
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 { failure = Self.ioError("cannot read \(path)"); break }
                 if n == 0 { failure = KVError(.corrupted, "\(path) holds \(done) bytes, its index says \(record.length); restore or re-sync the store"); break }
@@ -250,29 +287,6 @@ public final class FileObjects: @unchecked Sendable {
         guard fd >= 0 else { throw Self.ioError("cannot open directory \(path)") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw Self.ioError("cannot sync directory \(path)") }
-    }
-
-    /// A block-aligned buffer of at least `size` bytes, reused across writes (a fresh one costs a
-    /// page fault and a zeroed page per 4 KiB).
-    private func takeBuffer(_ size: Int) throws(KVError) -> (UnsafeMutableRawPointer, Int) {
-        let reused: (UnsafeMutableRawPointer, Int)? = lock.withWriteLock {
-            guard let index = spare.firstIndex(where: { $0.1 >= size }) else { return nil }
-            return spare.remove(at: index)
-        }
-        if let reused { return reused }
-        let capacity = ((size + (1 << 20) - 1) >> 20) << 20
-        var pointer: UnsafeMutableRawPointer?
-        guard posix_memalign(&pointer, Self.block, capacity) == 0, let pointer else { throw KVError(.io, "out of memory for a \(capacity)-byte write buffer") }
-        return (pointer, capacity)
-    }
-
-    private func giveBack(_ buffer: (UnsafeMutableRawPointer, Int)) {
-        let kept: Bool = lock.withWriteLock {
-            guard spare.count < 8, buffer.1 <= 64 << 20 else { return false }
-            spare.append(buffer)
-            return true
-        }
-        if !kept { free(buffer.0) }
     }
 
     static func ioError(_ what: String) -> KVError {

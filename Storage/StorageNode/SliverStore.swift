@@ -244,10 +244,13 @@ public final class SliverStore: @unchecked Sendable {
 }
 
 /// Where a sliver is, as its index entry says: in its column family (an empty entry, as every entry
-/// was before large slivers moved to files), or in its file, with length and checksum.
+/// was before large slivers moved to files), or in its file: `2 ‖ offset u32 ‖ length u64 ‖ CRC-32C
+/// u32` (BCS, little-endian).
 enum SliverLocation: Equatable {
     case inline
     case file(FileObjectRecord)
+
+    static let fileTag: UInt8 = 2
 
     init?(bytes: [UInt8]) {
         if bytes.isEmpty {
@@ -255,8 +258,10 @@ enum SliverLocation: Equatable {
             return
         }
         var reader = BCSReader(bytes)
-        guard (try? reader.readU8()) == 1, let length = try? reader.readU64(), let crc = try? reader.readU32(), length <= UInt64(Int.max) else { return nil }
-        self = .file(FileObjectRecord(length: Int(length), crc32c: crc))
+        guard (try? reader.readU8()) == Self.fileTag, let offset = try? reader.readU32(), let length = try? reader.readU64(), let crc = try? reader.readU32(),
+            length <= UInt64(Int.max)
+        else { return nil }
+        self = .file(FileObjectRecord(offset: Int(offset), length: Int(length), crc32c: crc))
     }
 
     var bytes: [UInt8] {
@@ -264,7 +269,8 @@ enum SliverLocation: Equatable {
         case .inline: return []
         case .file(let record):
             var writer = BCSWriter()
-            writer.write(UInt8(1))
+            writer.write(Self.fileTag)
+            writer.write(UInt32(record.offset))
             writer.write(UInt64(record.length))
             writer.write(record.crc32c)
             return writer.bytes

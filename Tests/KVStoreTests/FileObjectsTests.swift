@@ -62,6 +62,27 @@ import WalrusCore
         #expect(try files.read("a/1/object-1", replaced) == nil)
     }
 
+    /// Direct IO writes the caller's memory in place, block by block, so the object's position
+    /// within a block of memory decides the file's layout: every position and length around the
+    /// block edges reads back.
+    @Test func everyAlignmentOfTheCallersBufferRoundTrips() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let files = try FileObjects(directory: dir)
+        let source = Self.bytes(3 * 4096 + 200_000, seed: 11)
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: source.count, alignment: 4096)
+        defer { memory.deallocate() }
+        source.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        for skip in [0, 1, 32, 2048, 4095] {
+            for length in [1, 4095 - skip, 4096 - skip, 4097 - skip, 4096, 8192, 8193, 100_000] where length > 0 {
+                let name = "align/\(skip)-\(length)"
+                let record = try files.write(name, UnsafeRawBufferPointer(start: memory + skip, count: length))
+                if files.usesDirectIO { #expect(record.offset == skip) }
+                #expect(try files.read(name, record) == Array(source[skip..<skip + length]), "skip \(skip), length \(length)")
+            }
+        }
+    }
+
     @Test func damageIsReportedNotReturned() throws {
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -70,9 +91,9 @@ import WalrusCore
         let record = try value.withUnsafeBytes { try files.write("x/y", $0) }
         // One flipped bit.
         let handle = try #require(FileHandle(forUpdatingAtPath: dir + "/x/y"))
-        try handle.seek(toOffset: 51_234)
+        try handle.seek(toOffset: UInt64(record.offset + 51_234))
         let byte = try #require(try handle.read(upToCount: 1))
-        try handle.seek(toOffset: 51_234)
+        try handle.seek(toOffset: UInt64(record.offset + 51_234))
         try handle.write(contentsOf: [byte[0] ^ 0x10])
         try handle.close()
         #expect(throws: KVError.self) { _ = try files.read("x/y", record) }
