@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "walrus",
             dependencies: [
-                "RedStuff", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit",
+                "RedStuff", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit", "CFileIO",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strictNoWarnings),
@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "walrus-node",
             dependencies: [
-                "StorageNode", "HTTPKit", "WalrusCore", "WalrusCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "StorageNode", "HTTPKit", "WalrusCore", "WalrusCrypto", "CFileIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/NodeMain", swiftSettings: strictNoWarnings),
         .executableTarget(

@@ -127,3 +127,16 @@ int walrus_o_direct_flag(void) {
     return 0;
 #endif
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void walrus_malloc_for_large_buffers(int trim_threshold) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
+#else
+    (void)trim_threshold;
+#endif
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFileIO
 import Foundation
 
 /// The `walrus` command: store, read and inspect blobs.
@@ -26,6 +27,7 @@ enum WalrusMain {
     }
 
     static func main() async {
+        walrus_malloc_for_large_buffers(128 << 20)
         let json = CommandLine.arguments.contains("--json")
         do {
             var command = try WalrusCommand.parseAsRoot(WalrusMain.protectingBlobIDs(Array(CommandLine.arguments.dropFirst())))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFileIO
 import HTTPKit
 import Foundation
 import StorageNode
@@ -54,6 +55,7 @@ struct WalrusNode: AsyncParsableCommand {
         @Option(help: "The node's config file.") var config: String
 
         func run() async throws {
+            walrus_malloc_for_large_buffers(128 << 20)
             let loaded: StorageConfig
             do { loaded = try StorageConfig.load(config) } catch { fail(error.message) }
             let node: StorageNode
