@@ -173,7 +173,10 @@ public final class ChainClient: Sendable {
         var poll = 0
         var resubmitted = 0
         while Date() < deadline {
-            if let o = try? await json(path, only: endpoints[poll % endpoints.count]) {
+            // The validator holds the request until the commit (or `statusWaitMs`); one that does
+            // not (or fails at once) is asked again after a pause.
+            let asked = Date()
+            if let o = try? await json(path + "?wait_ms=\(Self.statusWaitMs)", only: endpoints[poll % endpoints.count]) {
                 guard o["status"] as? String == "success" else {
                     let error = o["error"] as? [String: Any]
                     throw ChainClientError(.failed, "\(error?["code"] as? String ?? "FAILED"): \(error?["message"] as? String ?? "")")
@@ -194,7 +197,8 @@ public final class ChainClient: Sendable {
                 _ = try? await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: endpoints[resubmitted % endpoints.count])
                 nextResubmit = Date().addingTimeInterval(Self.resubmitSeconds)
             }
-            try? await Task.sleep(nanoseconds: 50_000_000)
+            let waited = Date().timeIntervalSince(asked)
+            if waited < 0.05 { try? await Task.sleep(nanoseconds: UInt64((0.05 - waited) * 1e9)) }
         }
         throw ChainClientError(.unavailable, "transaction \(Hex.encode(digest)) was not committed within \(Int(timeoutSeconds)) s")
     }
@@ -209,6 +213,9 @@ public final class ChainClient: Sendable {
 
     /// How long a submitted transaction may go uncommitted before it is sent to another validator.
     static let resubmitSeconds = 2.0
+    /// How long one status request may wait for the commit: short enough that a lagging validator
+    /// costs little before the next one is asked.
+    static let statusWaitMs = 250
 
     // MARK: - Events
 

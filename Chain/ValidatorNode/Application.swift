@@ -125,6 +125,7 @@ final class Application: Sendable {
         let extra = store.recordBlock(block, commit: commit, execution: execution, transactions: [])
         do { try ledger.commit(execution, with: extra) } catch { throw NodeError(.storage, "committing block \(height): \(error.message)") }
         cache.withLock { $0 = [:] }
+        store.commitSignal.advance()
         return execution
     }
 }

@@ -21,6 +21,8 @@ public final class ChainStore: @unchecked Sendable {
 
     public let kv: any KVStore
     public let ledger: Ledger
+    /// Advanced after every committed block (long polls wait on it).
+    let commitSignal = CommitSignal()
 
     /// Opens (creating) the store in `directory` for `genesis`; a store made for another genesis is
     /// refused.

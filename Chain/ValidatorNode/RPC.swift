@@ -32,7 +32,7 @@ struct RPC: Sendable {
         case (true, "metrics") where p == ["metrics"]: return prometheus()
         case (false, "transactions") where request.method == .POST && p == ["v1", "transactions"]: return await submit(request.body)
         case (false, "transactions") where request.method == .POST && p == ["v1", "transactions", "batch"]: return await submitBatch(request.body)
-        case (true, "transactions") where argument != nil: return transaction(argument!)
+        case (true, "transactions") where argument != nil: return await transaction(argument!, waitMs: request.query["wait_ms"])
         case (true, "blocks") where argument == "latest": return block(String(store.height()), request.query)
         case (true, "blocks") where argument != nil: return block(argument!, request.query)
         case (true, "commits") where argument != nil: return commit(argument!)
@@ -134,11 +134,24 @@ struct RPC: Sendable {
 
     static let batchTransactionsMax = 1000
 
-    private func transaction(_ digestHex: String) -> HTTPResponse {
+    /// A committed transaction's block, index, status and events. With `wait_ms`, a transaction
+    /// not committed yet is waited for (up to that long, at most `longPollMaxMs`) before the 404.
+    private func transaction(_ digestHex: String, waitMs: String?) async -> HTTPResponse {
         guard let digest = try? Hex.decode(digestHex), digest.count == 32 else {
             return .error(.badRequest, code: "INVALID_ARGUMENT", "a transaction digest is 64 hex digits")
         }
-        guard let (height, index, result) = store.transaction(digest) else {
+        let wait = min(UInt64(waitMs ?? "") ?? 0, RPC.longPollMaxMs)
+        let deadline = DispatchTime.now().uptimeNanoseconds + wait * 1_000_000
+        var found = store.transaction(digest)
+        while found == nil {
+            let generation = store.commitSignal.generation
+            found = store.transaction(digest)
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard found == nil, now < deadline else { break }
+            await store.commitSignal.wait(after: generation, nanoseconds: deadline - now)
+            found = store.transaction(digest)
+        }
+        guard let (height, index, result) = found else {
             return .error(.notFound, code: "NOT_FOUND", "transaction \(digestHex) is not in a committed block (yet)", retryable: true)
         }
         let events = result.events.map { event -> [String: Any] in
@@ -283,8 +296,12 @@ struct RPC: Sendable {
         let timeout = min(UInt64(query["timeout_ms"] ?? "") ?? 0, RPC.longPollMaxMs)
         let deadline = DispatchTime.now().uptimeNanoseconds + timeout * 1_000_000
         var records = store.events(after: cursor, limit: limit)
-        while records.isEmpty && DispatchTime.now().uptimeNanoseconds < deadline {
-            try? await Task.sleep(nanoseconds: 50_000_000)
+        while records.isEmpty {
+            let generation = store.commitSignal.generation
+            records = store.events(after: cursor, limit: limit)
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard records.isEmpty, now < deadline else { break }
+            await store.commitSignal.wait(after: generation, nanoseconds: deadline - now)
             records = store.events(after: cursor, limit: limit)
         }
         let next = records.last.map { "\($0.height):\($0.index)" } ?? (cursor.map { "\($0.0):\($0.1)" } ?? "")

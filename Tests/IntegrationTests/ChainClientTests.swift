@@ -1,6 +1,9 @@
 import ChainClient
 import ChainTypes
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Ledger
 import RedStuff
 import Testing
@@ -64,5 +67,54 @@ import WalrusCrypto
         let strangers = ValidatorSet((0..<4).map { _ in Validator(publicKey: Schnorr.PrivateKey.generate().publicKey.bytes, power: 1, address: "x") })
         #expect(throws: ChainClientError.self) { try VerifiedEventFollower.check(block: block, commit: commit, validators: strangers, chainID: "walrus-test") }
         for i in 0..<4 { chain.stop(i) }
+    }
+
+    /// GET on a validator's RPC, without the shared session's path escaping (queries pass as is).
+    static func fetch(_ base: URL, _ pathAndQuery: String) async throws -> (Int, [String: Any]) {
+        var request = URLRequest(url: URL(string: base.absoluteString + "/" + pathAndQuery)!)
+        request.timeoutInterval = 30
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    /// A transaction-status request with `wait_ms` and an events request with `timeout_ms`, both
+    /// made before the commit, answer when it happens, not when their wait runs out; an unknown
+    /// transaction is waited for and then not found.
+    @Test(.timeLimit(.minutes(2))) func longPollsAnswerAtTheCommit() async throws {
+        let chain = try LocalChain(validators: 4)
+        try chain.startAll()
+        defer { for i in 0..<4 { chain.stop(i) } }
+        let client = ChainClient(endpoints: (0..<4).map { chain.rpc($0) }, timeoutSeconds: 5)
+        try await chain.waitUntil("the chain to run") { (try? await client.health().height) ?? 0 >= 2 }
+
+        let unknown = String(repeating: "ab", count: 32)
+        let started = Date()
+        let (missing, _) = try await Self.fetch(chain.rpc(0), "v1/transactions/\(unknown)?wait_ms=400")
+        #expect(missing == 404)
+        #expect(Date().timeIntervalSince(started) >= 0.35, "the request waited for the commit it asked about")
+
+        let (_, page) = try await Self.fetch(chain.rpc(2), "v1/events?limit=1000")
+        let cursor = page["next"] as? String ?? ""
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        let metadata = try BlobEncoder(config: EncodingConfig(shardCount: 40)).computeMetadata(Array("long polls".utf8))
+        let tx = try await builder.build([.registerBlob(
+            storage: .reserve(epochs: 2), blobID: metadata.blobID, rootHash: metadata.metadata.rootHash.bytes, size: 10, encodingType: 1,
+            deletable: false)])
+        let digest = Hex.encode(tx.digest)
+        let asked = Date()
+        let (statusRPC, eventsRPC) = (chain.rpc(1), chain.rpc(2))
+        async let status = Self.fetch(statusRPC, "v1/transactions/\(digest)?wait_ms=20000")
+        async let events = Self.fetch(eventsRPC, "v1/events?after=\(cursor)&timeout_ms=20000")
+        try await Task.sleep(nanoseconds: 100_000_000)
+        let (submitted, _) = try await chain.submit(0, tx)
+        #expect(submitted == 200 || submitted == 202)
+        let (code, body) = try await status
+        #expect(code == 200 && body["status"] as? String == "success")
+        let (_, newEvents) = try await events
+        let registered = (newEvents["events"] as? [[String: Any]] ?? []).contains {
+            ($0["fields"] as? [String: Any])?["blobId"] as? String == metadata.blobID.description
+        }
+        #expect(registered, "\(newEvents)")
+        #expect(Date().timeIntervalSince(asked) < 10, "both answered at the commit, not at the end of their 20 s wait")
     }
 }
