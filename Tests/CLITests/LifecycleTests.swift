@@ -147,12 +147,21 @@ import Testing
         #expect(Self.json(stake.stdout)["amountFrost"] as? Int == 2_000_000_000)
 
         // Stores started just before an epoch boundary span the change: they upload to the new
-        // committee and succeed. Epochs last 6 s; each try waits for a boundary, then stores four
-        // files in one command (about two seconds of work) starting a little before the next one.
+        // committee and succeed. Epochs last 6 s; each try waits for a boundary, then stores ten
+        // files in one command (two to three seconds of work: each takes about a quarter second,
+        // more than half of it between registration and certification) starting a little before
+        // the next boundary.
         var retried = false
         var tries = 0
         for lead in [1.0, 0.6, 1.4, 0.8, 1.2, 1.0] where !retried {
             tries += 1
+            // Written before the wait: writing them takes seconds in a debug build.
+            var generator = SystemRandomNumberGenerator()
+            let files = try (0..<10).map { i in
+                let file = dir.appendingPathComponent("e-\(tries)-\(i)")
+                try Data((0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: file)
+                return file.path
+            }
             let first = Self.json(try ProcessRunner.run("walrus", ["info", "--json"] + config).stdout)["epoch"] as? Int ?? -1
             let waitUntil = Date().addingTimeInterval(15)
             var boundary = Date()
@@ -162,12 +171,6 @@ import Testing
                 try await Task.sleep(nanoseconds: 30_000_000)
             }
             let startAt = boundary.addingTimeInterval(6 - lead)
-            var generator = SystemRandomNumberGenerator()
-            let files = try (0..<4).map { i in
-                let file = dir.appendingPathComponent("e-\(tries)-\(i)")
-                try Data((0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: file)
-                return file.path
-            }
             if startAt > Date() { try await Task.sleep(nanoseconds: UInt64(startAt.timeIntervalSinceNow * 1e9)) }
             let result = try ProcessRunner.run("walrus", ["store"] + files + ["--epochs", "3"] + config, timeoutSeconds: 180)
             #expect(result.status == 0, "store \(tries): \(result.stderr)")
