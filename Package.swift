@@ -65,7 +65,7 @@ let package = Package(
 
         .executableTarget(
             name: "walrus-bench",
-            dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "Ledger", "ChainClient", "CReedSolomon", "CBlake2b"],
+            dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "Ledger", "ChainClient", "KVStore", "CReedSolomon", "CBlake2b"],
             path: "Benchmarks/WalrusBench", swiftSettings: strictNoWarnings),
 
         .target(

@@ -3,6 +3,7 @@
 //   walrus-bench [--json] [--quick] [--only rs|hash|encode|decode]
 //   walrus-bench encode-once SIZE_MIB [--metadata-only]   (one encode, then peak RSS: for memory)
 //   walrus-bench storage [--blobs 100] [--blob-mib 1] [--concurrency 8]   (1 validator, 5 storage nodes)
+//   walrus-bench sliver-io [--count 200] [--size 2900000] [--threads 4]   (a node's disk path, in process)
 //   walrus-bench chain [--transactions N] [--senders K] [--rate PER_SECOND] [--json]   (4 validators on loopback)
 import CBlake2b
 import CReedSolomon
@@ -205,6 +206,13 @@ if arguments.first == "storage" {
         arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? fallback
     }
     await runStorageBench(blobs: value("--blobs", 100), blobMiB: value("--blob-mib", 1), concurrency: value("--concurrency", 8))
+    exit(0)
+}
+if arguments.first == "sliver-io" {
+    func value(_ flag: String, _ fallback: Int) -> Int {
+        arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? fallback
+    }
+    runSliverIOBench(count: value("--count", 200), size: value("--size", 2_900_000), threads: value("--threads", 4))
     exit(0)
 }
 if arguments.first == "chain" {
