@@ -1,6 +1,6 @@
 // walrus-bench: measures the hot paths in a release build and prints a table (stderr-free result
 // on stdout) or JSON. Usage:
-//   walrus-bench [--json] [--quick] [--only rs|hash|encode|decode]
+//   walrus-bench [--json] [--quick] [--only rs|hash|encode|decode|verify]
 //   walrus-bench encode-once SIZE_MIB [--metadata-only]   (one encode, then peak RSS: for memory)
 //   walrus-bench storage [--blobs 100] [--blob-mib 1] [--concurrency 8]   (1 validator, 5 storage nodes)
 //   walrus-bench sliver-io [--count 200] [--size 2900000] [--threads 4]   (a node's disk path, in process)
@@ -284,6 +284,24 @@ if only == nil || only == "decode" {
     let systematic = (0..<devnet.primarySourceSymbols).map { encoded.primarySliver(SliverIndex(UInt16($0))) }
     let seconds = median(runs: 3) { _ = try! decoder.decode(systematic, check: .default) }
     results.append(Measurement(name: "decode default n=100 \(sizeLabel(size)) (systematic slivers)", bytes: size, seconds: seconds))
+}
+if only == nil || only == "verify" {
+    // What the storage nodes of the devnet's shape spend, together, verifying an upload: every
+    // primary and secondary sliver of a blob checked in its wire form against the metadata, one
+    // after the other on one core.
+    let devnet = try! EncodingConfig(shardCount: 100)
+    let size = quick ? 16 << 20 : 128 << 20
+    let encoded = try! BlobEncoder(config: devnet).encode(randomBytes(size, seed: 78))
+    let wires = (0..<devnet.n).flatMap { i in
+        [(SliverAxis.primary, encoded.primarySliver(SliverIndex(UInt16(i))).bcsBytes()), (.secondary, encoded.secondarySliver(SliverIndex(UInt16(i))).bcsBytes())]
+    }
+    let metadata = encoded.metadata.metadata
+    let seconds = median(runs: 3) {
+        for (axis, wire) in wires {
+            _ = wire.withUnsafeBytes { raw in try! SliverData.verifyWire(raw, axis: axis, against: metadata, config: devnet) }
+        }
+    }
+    results.append(Measurement(name: "verify all slivers n=100 \(sizeLabel(size)) (one core)", bytes: wires.reduce(0) { $0 + $1.1.count }, seconds: seconds))
 }
 var info = machine()
 info["peakRSSBytes"] = String(peakRSSBytes())
