@@ -3,6 +3,7 @@ public import RedStuff
 public import WalrusCore
 public import ChainClient
 import Foundation
+import Synchronization
 
 /// The storage node's data: blob metadata, primary and secondary slivers keyed by shard then blob
 /// ID (so a shard can be handed over in blob-ID order), blob info from the chain, and the event
@@ -115,10 +116,39 @@ public final class SliverStore: @unchecked Sendable {
 
     /// A stored sliver's wire bytes; nil when it is not stored, or cannot be read or fails its
     /// checksum (reported to the log: the caller treats it as missing, and fetches or rebuilds it).
+    /// A damaged sliver is dropped, so that it counts as missing, and reported to `onDamage`
+    /// (the node then rebuilds it by recovery).
     public func sliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> [UInt8]? {
         do { return try storedSliver(axis, shard: shard, blobID: blobID) } catch {
             log("error: \(axis) sliver of blob \(blobID) in \(shard): \(error.code.rawValue): \(error.message)")
+            if error.code == .corrupted {
+                do {
+                    try drop(axis, shard: shard, blobID: blobID)
+                    log("dropped the damaged \(axis) sliver of blob \(blobID) in \(shard); it will be recovered")
+                    damageHandler.withLock { $0 }?(blobID)
+                } catch {
+                    log("error: cannot drop the damaged \(axis) sliver of blob \(blobID) in \(shard): \(error.message)")
+                }
+            }
             return nil
+        }
+    }
+
+    private let damageHandler = Mutex<(@Sendable (BlobID) -> Void)?>(nil)
+
+    /// Called with the blob ID of each damaged sliver found and dropped.
+    public func onDamage(_ handler: @escaping @Sendable (BlobID) -> Void) { damageHandler.withLock { $0 = handler } }
+
+    /// Removes one sliver (its index entry, and its value or file).
+    func drop(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) throws(KVError) {
+        let key = Self.sliverKey(shard, blobID)
+        try blobLock(blobID).withWriteLock { () throws(KVError) in
+            let previous = location(axis, key)
+            var batch = WriteBatch()
+            batch.delete(Self.sliverIndex, key: Self.indexKey(axis, key))
+            batch.delete(Self.family(axis), key: key)
+            try kv.write(batch, durability: .durable)
+            if case .file = previous { try files.remove(Self.fileName(axis, shard, blobID)) }
         }
     }
 

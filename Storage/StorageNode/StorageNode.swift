@@ -56,6 +56,7 @@ public final class StorageNode: Sendable {
         let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder)
         await state.setOnEpochChange { next, previous in await handOver.epochChanged(to: next, previous: previous) }
         await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
+        store.onDamage { blobID in Task { await recovery.enqueue(blobID) } }
         let api = StorageAPI(state: state, store: store, key: key, handOver: handOver, recovery: recovery)
         // The largest legal body: a primary sliver of the largest symbols at this shard count.
         let n = committee.shardCount

@@ -2,6 +2,7 @@ import ChainClient
 import Foundation
 import Ledger
 import RedStuff
+@testable import StorageNode
 import Testing
 import WalrusCore
 import WalrusCrypto
@@ -36,7 +37,8 @@ import WalrusCrypto
         #expect(uploaders.reduce(UInt64(0)) { $0 + weights[$1] } >= 7)
 
         let config = try EncodingConfig(shardCount: 10)
-        let encoded = try BlobEncoder(config: config).encode((0..<30_000).map { UInt8(($0 * 7) % 256) })
+        // 1 MB: slivers of 150-260 KB, so that nodes keep them in sliver files.
+        let encoded = try BlobEncoder(config: config).encode((0..<1_000_000).map { UInt8(($0 * 7) % 256) })
         let blobID = encoded.blobID
         let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
         let registered = try await builder.execute([.registerBlob(
@@ -87,6 +89,22 @@ import WalrusCrypto
         }
         // It now confirms too.
         #expect(try await R.request(url(left, "confirmation/permanent")).status == 200)
+
+        // A sliver file damaged on disk (one flipped bit) is not served: the next read finds it
+        // fails its checksum, the node drops it and rebuilds it by recovery.
+        let victim = uploaders[1]
+        let victimPair = try #require((0..<10).first { owner($0) == victim })
+        let victimShard = SliverPairIndex(UInt16(victimPair)).shardIndex(rotationOffset: offset, shardCount: 10)
+        let file = chain.directory.appendingPathComponent("storage-node-\(victim)/data/slivers/" + SliverStore.fileName(.primary, victimShard, blobID))
+        var bytes = try Data(contentsOf: file)
+        bytes[5_000] ^= 0x04
+        try bytes.write(to: file)
+        #expect(try await R.request(url(victim, "slivers/\(victimPair)/primary")).status == 404)
+        try await chain.waitUntil("the damaged sliver to be rebuilt", timeoutSeconds: 60) {
+            (try? await R.request(url(victim, "slivers/\(victimPair)/primary")))?.status == 200
+        }
+        let rebuilt = try await R.request(url(victim, "slivers/\(victimPair)/primary"))
+        #expect(try SliverData(bcs: Array(rebuilt.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(victimPair))).primary)
 
         // A node whose data directory is wiped replays the chain's events and recovers everything.
         let wiped = uploaders[0]

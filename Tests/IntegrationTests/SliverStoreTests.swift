@@ -94,6 +94,8 @@ import WalrusCore
         let blob = BlobID(unchecked: Array(repeating: 5, count: 32))
         let logged = Mutex<[String]>([])
         let store = try SliverStore(directory: dir.path, log: { line in logged.withLock { $0.append(line) } })
+        let reported = Mutex<[BlobID]>([])
+        store.onDamage { id in reported.withLock { $0.append(id) } }
         try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
         let path = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.secondary, ShardIndex(1), blob)).path
         var damaged = try #require(FileManager.default.contents(atPath: path))
@@ -102,6 +104,10 @@ import WalrusCore
         #expect(throws: KVError.self) { _ = try store.storedSliver(.secondary, shard: ShardIndex(1), blobID: blob) }
         #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == nil)
         #expect(logged.withLock { $0.contains { $0.contains("STORE_CORRUPTED") && $0.contains("\(blob)") } })
+        // Dropped, so that it counts as missing, and reported for recovery.
+        #expect(reported.withLock { $0 } == [blob])
+        #expect(!store.hasSliver(.secondary, shard: ShardIndex(1), blobID: blob))
+        #expect(!FileManager.default.fileExists(atPath: path))
         // Writing it again (recovery does) repairs it.
         try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
         #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == Self.bytes(100_000, 9))
