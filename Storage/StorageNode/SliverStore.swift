@@ -72,7 +72,11 @@ public final class SliverStore: @unchecked Sendable {
     private func removeOrphanFiles() throws(KVError) {
         try files.forEachName { (name: String) throws(KVError) in
             guard let (axis, shard, blobID) = Self.parseFileName(name) else { return }
-            if case .file = location(axis, Self.sliverKey(shard, blobID)) { return }
+            // Only an index that was read and has no entry, or says the sliver is inline, makes an
+            // orphan: a failed read stops the open instead of deleting data, and an entry this
+            // version cannot parse keeps its file.
+            let entry = try kv.get(Self.sliverIndex, Self.indexKey(axis, Self.sliverKey(shard, blobID)))
+            guard entry == nil || entry == SliverLocation.inline.bytes else { return }
             try files.remove(name)
         }
     }

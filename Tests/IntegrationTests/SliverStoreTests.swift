@@ -126,8 +126,18 @@ import WalrusCore
         // A crash between a file's write and its index entry's commit leaves a file like this one.
         let orphanPath = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.primary, ShardIndex(0), orphan)).path
         #expect(FileManager.default.createFile(atPath: orphanPath, contents: Data(Self.bytes(80_000, 2))))
+        // A file whose entry this version cannot read (a later format, say) is not an orphan.
+        let unknown = BlobID(unchecked: Array(repeating: 3, count: 32))
+        let unknownPath = dir.appendingPathComponent("slivers/" + SliverStore.fileName(.primary, ShardIndex(0), unknown)).path
+        #expect(FileManager.default.createFile(atPath: unknownPath, contents: Data(Self.bytes(80_000, 3))))
+        do {
+            let kv = try RocksDBStore(path: dir.path, columnFamilies: [SliverStore.sliverIndex])
+            try kv.put(SliverStore.sliverIndex, SliverStore.indexKey(.primary, SliverStore.sliverKey(ShardIndex(0), unknown)), [9, 9, 9], durability: .durable)
+            kv.close()
+        }
         let store = try SliverStore(directory: dir.path)
         #expect(!FileManager.default.fileExists(atPath: orphanPath))
+        #expect(FileManager.default.fileExists(atPath: unknownPath))
         #expect(!store.hasSliver(.primary, shard: ShardIndex(0), blobID: orphan))
         #expect(store.sliver(.primary, shard: ShardIndex(0), blobID: kept) == Self.bytes(80_000, 1))
         store.close()
