@@ -8,6 +8,24 @@ import WalrusCore
 @Suite struct ZeroCopyPathTests {
     static let shardCounts: [UInt16] = [4, 10, 100]
 
+    /// A blob of `size` random bytes encoded for `n` shards with its decoder, and the generator
+    /// that drew it, for the test's further draws.
+    struct Coded {
+        let config: EncodingConfig
+        var rng: SeededGenerator
+        let blob: [UInt8]
+        let encoded: EncodedBlob
+        let decoder: BlobDecoder
+
+        init(shards n: UInt16, seed: UInt64, size: Int) throws {
+            config = try EncodingConfig(shardCount: n)
+            rng = SeededGenerator(seed: seed)
+            blob = rng.bytes(size)
+            encoded = try BlobEncoder(config: config).encode(blob)
+            decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        }
+    }
+
     @Test(arguments: ZeroCopyPathTests.shardCounts)
     func writtenWireFormEqualsTheSliversBytes(n: UInt16) throws {
         let config = try EncodingConfig(shardCount: n)
@@ -90,17 +108,14 @@ import WalrusCore
     }
 
     @Test func sliversVerifiedOneByOneDecodeLikeUncheckedOnes() throws {
-        let config = try EncodingConfig(shardCount: 31)
-        var rng = SeededGenerator(seed: 12)
-        let blob = rng.bytes(54_321)
-        let encoded = try BlobEncoder(config: config).encode(blob)
-        let decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        var coded = try Coded(shards: 31, seed: 12, size: 54_321)
+        let (config, blob, encoded, decoder) = (coded.config, coded.blob, coded.encoded, coded.decoder)
         let all = (0..<config.n).map { SliverIndex(UInt16($0)) }
         // Systematic plus extras in any order, repair only, secondary only, with duplicates.
         let sets: [[SliverData]] = [
-            all.shuffled(using: &rng).prefix(config.primarySourceSymbols + 5).map(encoded.primarySliver) + (0..<config.primarySourceSymbols).map { encoded.primarySliver(all[$0]) },
+            all.shuffled(using: &coded.rng).prefix(config.primarySourceSymbols + 5).map(encoded.primarySliver) + (0..<config.primarySourceSymbols).map { encoded.primarySliver(all[$0]) },
             all.suffix(config.primarySourceSymbols).map(encoded.primarySliver),
-            all.shuffled(using: &rng).prefix(config.secondarySourceSymbols).map(encoded.secondarySliver),
+            all.shuffled(using: &coded.rng).prefix(config.secondarySourceSymbols).map(encoded.secondarySliver),
         ]
         for (i, slivers) in sets.enumerated() {
             let verified = try slivers.map { (sliver) throws(RedStuffError) in try decoder.verify(sliver) }
@@ -114,11 +129,8 @@ import WalrusCore
     }
 
     @Test func systematicSliversGiveTheBlobAndAnyBadOneFallsBackToDecoding() throws {
-        let config = try EncodingConfig(shardCount: 10)
-        var rng = SeededGenerator(seed: 8)
-        let blob = rng.bytes(33_333)
-        let encoded = try BlobEncoder(config: config).encode(blob)
-        let decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        let coded = try Coded(shards: 10, seed: 8, size: 33_333)
+        let (config, blob, encoded, decoder) = (coded.config, coded.blob, coded.encoded, coded.decoder)
         let systematic = (0..<config.primarySourceSymbols).map { encoded.primarySliver(SliverIndex(UInt16($0))) }
         for check in ConsistencyCheck.allCases { #expect(try decoder.decode(systematic, check: check) == blob, "\(check)") }
         // Systematic sliver 1 tampered, one repair sliver added: the tampered one is dropped and
@@ -163,11 +175,8 @@ import WalrusCore
     }
 
     @Test func streamedSliversThatAreWrongStayMissing() throws {
-        let config = try EncodingConfig(shardCount: 10)
-        var rng = SeededGenerator(seed: 90)
-        let blob = rng.bytes(9_999)
-        let encoded = try BlobEncoder(config: config).encode(blob)
-        let decoder = try BlobDecoder(config: config, metadata: encoded.metadata)
+        var coded = try Coded(shards: 10, seed: 90, size: 9_999)
+        let (blob, encoded, decoder) = (coded.blob, coded.encoded, coded.decoder)
         let assembly = try SystematicAssembly(decoder: decoder)
         let wire = { (row: Int) in encoded.primarySliver(SliverIndex(UInt16(row))).bcsBytes() }
         // Row 0: one flipped symbol byte. Row 1: the body of sliver 2. Row 2: truncated. Row 3 (the
@@ -183,7 +192,7 @@ import WalrusCore
         #expect(assembly.rows == 4)
         for (row, bytes, accepted, reason) in cases {
             let sink = assembly.sink(row: row)
-            #expect(Self.feed(sink, bytes, rng: &rng) == accepted, "row \(row)")
+            #expect(Self.feed(sink, bytes, rng: &coded.rng) == accepted, "row \(row)")
             #expect { try assembly.accept(sink) } throws: { ($0 as! RedStuffError).message.contains(reason) }
         }
         // A length prefix other than the row's is refused at once.
@@ -192,7 +201,7 @@ import WalrusCore
         #expect(assembly.missingRows == [0, 1, 2, 3] && !assembly.isComplete)
         // Rows fixed later verify; the rest decodes with repair slivers.
         let good = assembly.sink(row: 1)
-        #expect(Self.feed(good, wire(1), rng: &rng))
+        #expect(Self.feed(good, wire(1), rng: &coded.rng))
         try assembly.accept(good)
         #expect(assembly.missingRows == [0, 2, 3])
         let repairs = try (7..<10).map { (i) throws(RedStuffError) in try decoder.verify(encoded.primarySliver(SliverIndex(UInt16(i)))) }
