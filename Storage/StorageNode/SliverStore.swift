@@ -145,15 +145,27 @@ public final class SliverStore: @unchecked Sendable {
 
     /// Removes one sliver (its index entry, and its value or file).
     func drop(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) throws(KVError) {
-        let key = Self.sliverKey(shard, blobID)
         try blobLock(blobID).withWriteLock { () throws(KVError) in
-            let previous = location(axis, key)
             var batch = WriteBatch()
-            batch.delete(Self.sliverIndex, key: Self.indexKey(axis, key))
-            batch.delete(Self.family(axis), key: key)
+            let file = removal(axis, shard, blobID, into: &batch)
             try kv.write(batch, durability: .durable)
-            if case .file = previous { try files.remove(Self.fileName(axis, shard, blobID)) }
+            if let file { try files.remove(file) }
         }
+    }
+
+    /// Adds the removal of a stored sliver (its index entry and its value) to `batch`, and returns
+    /// the name of its file, which the caller removes after the commit (a crash in between leaves
+    /// an orphan that the next open removes). Called with the blob's lock held alone.
+    private func removal(_ axis: SliverAxis, _ shard: ShardIndex, _ blobID: BlobID, into batch: inout WriteBatch) -> String? {
+        let key = Self.sliverKey(shard, blobID)
+        var file: String?
+        switch location(axis, key) {
+        case nil: return nil
+        case .inline: batch.delete(Self.family(axis), key: key)
+        case .file: file = Self.fileName(axis, shard, blobID)
+        }
+        batch.delete(Self.sliverIndex, key: Self.indexKey(axis, key))
+        return file
     }
 
     /// A stored sliver's wire bytes, nil when it is not stored; throws when it cannot be read or
@@ -233,18 +245,11 @@ public final class SliverStore: @unchecked Sendable {
             batch.delete(Self.metadata, key: blobID.bytes)
             for shard in 0..<n {
                 for axis in [SliverAxis.primary, .secondary] {
-                    let key = Self.sliverKey(ShardIndex(shard), blobID)
-                    switch location(axis, key) {
-                    case nil: continue
-                    case .inline: batch.delete(Self.family(axis), key: key)
-                    case .file: fileNames.append(Self.fileName(axis, ShardIndex(shard), blobID))
-                    }
-                    batch.delete(Self.sliverIndex, key: Self.indexKey(axis, key))
+                    if let file = removal(axis, ShardIndex(shard), blobID, into: &batch) { fileNames.append(file) }
                 }
             }
             batch.put(Self.meta, key: Self.collectedKey(blobID), value: [])
             try kv.write(batch, durability: .durable)
-            // After the commit: a crash before this leaves orphans that the next open removes.
             for name in fileNames { try files.remove(name) }
             return true
         }
