@@ -46,6 +46,19 @@ final class CommitSignal: @unchecked Sendable {
         timer.cancel()
     }
 
+    /// `look`'s answer as soon as it has one: asked now and again after each commit, for at most
+    /// `waitMs` milliseconds; nil when the time ran out first.
+    func poll<T>(waitMs: UInt64, _ look: () -> T?) async -> T? {
+        let deadline = DispatchTime.now().uptimeNanoseconds + waitMs * 1_000_000
+        while true {
+            let seen = generation
+            if let found = look() { return found }
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return nil }
+            await wait(after: seen, nanoseconds: deadline - now)
+        }
+    }
+
     private func resume(_ id: UInt64) {
         let continuation = lock.withLock { waiters.removeValue(forKey: id)?.continuation }
         continuation?.resume()

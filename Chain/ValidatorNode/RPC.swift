@@ -141,17 +141,7 @@ struct RPC: Sendable {
             return .error(.badRequest, code: "INVALID_ARGUMENT", "a transaction digest is 64 hex digits")
         }
         let wait = min(UInt64(waitMs ?? "") ?? 0, RPC.longPollMaxMs)
-        let deadline = DispatchTime.now().uptimeNanoseconds + wait * 1_000_000
-        var found = store.transaction(digest)
-        while found == nil {
-            let generation = store.commitSignal.generation
-            found = store.transaction(digest)
-            let now = DispatchTime.now().uptimeNanoseconds
-            guard found == nil, now < deadline else { break }
-            await store.commitSignal.wait(after: generation, nanoseconds: deadline - now)
-            found = store.transaction(digest)
-        }
-        guard let (height, index, result) = found else {
+        guard let (height, index, result) = await store.commitSignal.poll(waitMs: wait, { store.transaction(digest) }) else {
             return .error(.notFound, code: "NOT_FOUND", "transaction \(digestHex) is not in a committed block (yet)", retryable: true)
         }
         let events = result.events.map { event -> [String: Any] in
@@ -294,16 +284,10 @@ struct RPC: Sendable {
         }
         let limit = min(Int(query["limit"] ?? "") ?? 100, RPC.eventsPageMax)
         let timeout = min(UInt64(query["timeout_ms"] ?? "") ?? 0, RPC.longPollMaxMs)
-        let deadline = DispatchTime.now().uptimeNanoseconds + timeout * 1_000_000
-        var records = store.events(after: cursor, limit: limit)
-        while records.isEmpty {
-            let generation = store.commitSignal.generation
-            records = store.events(after: cursor, limit: limit)
-            let now = DispatchTime.now().uptimeNanoseconds
-            guard records.isEmpty, now < deadline else { break }
-            await store.commitSignal.wait(after: generation, nanoseconds: deadline - now)
-            records = store.events(after: cursor, limit: limit)
-        }
+        let records: [EventRecord] = await store.commitSignal.poll(waitMs: timeout) { () -> [EventRecord]? in
+            let page = store.events(after: cursor, limit: limit)
+            return page.isEmpty ? nil : page
+        } ?? []
         let next = records.last.map { "\($0.height):\($0.index)" } ?? (cursor.map { "\($0.0):\($0.1)" } ?? "")
         return .json([
             "events": records.map { record -> [String: Any] in
