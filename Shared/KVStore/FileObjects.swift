@@ -291,7 +291,7 @@ public final class FileObjects: @unchecked Sendable {
 
     static func ioError(_ what: String) -> KVError {
         let code = errno
-        let reason = code == ENOSPC ? "the disk is full; free space or add capacity" : String(cString: strerror(code))
-        return KVError(.io, "\(what): \(reason)")
+        if code == ENOSPC || code == EDQUOT { return KVError(.full, "\(what): the disk is full; free space or add capacity") }
+        return KVError(.io, "\(what): \(String(cString: strerror(code)))")
     }
 }

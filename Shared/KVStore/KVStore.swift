@@ -170,8 +170,10 @@ public struct KVError: CodedError, Equatable {
         public static let locked = Code("STORE_LOCKED")
         /// The files on disk are damaged.
         public static let corrupted = Code("STORE_CORRUPTED")
-        /// The disk is full or an IO call failed.
+        /// An IO call failed.
         public static let io = Code("STORE_IO")
+        /// The disk (or the user's quota on it) is full: nothing was written.
+        public static let full = Code("STORE_FULL")
         /// The store was closed.
         public static let closed = Code("STORE_CLOSED")
         /// A column family that the store was not opened with.
@@ -181,8 +183,8 @@ public struct KVError: CodedError, Equatable {
     public let code: Code
     public let message: String
 
-    /// IO failures may succeed later (space freed); the others will not.
-    public var isRetryable: Bool { code == .io }
+    /// IO failures and a full disk may succeed later (space freed); the others will not.
+    public var isRetryable: Bool { code == .io || code == .full }
 
     public init(_ code: Code, _ message: String) {
         self.code = code

@@ -115,7 +115,7 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
             return KVError(.corrupted, "cannot \(context): the store's files are damaged (\(text)); restore the directory from a backup or re-sync it")
         }
         if lower.contains("no space") {
-            return KVError(.io, "cannot \(context): the disk is full (\(text)); free space and retry")
+            return KVError(.full, "cannot \(context): the disk is full (\(text)); free space and retry")
         }
         return KVError(.io, "cannot \(context): \(text)")
     }

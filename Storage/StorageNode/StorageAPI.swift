@@ -1,6 +1,7 @@
 import ChainClient
 import Foundation
 import HTTPKit
+import KVStore
 import NIOHTTP1
 import RedStuff
 import WalrusCore
@@ -16,6 +17,14 @@ struct StorageAPI: Sendable {
     let recovery: RecoveryWorker
 
     /// An error answer with the reference's shape.
+    /// A write that the store refused: 507 when the disk is full (the client then stops sending
+    /// this node more, rather than retrying), 500 otherwise. Nothing was stored either way.
+    static func storageFailed(_ error: KVError) -> HTTPResponse {
+        error.code == .full
+            ? Self.error(.insufficientStorage, "INSUFFICIENT_STORAGE", error.message)
+            : Self.error(.internalServerError, "STORAGE_FAILED", error.message)
+    }
+
     static func error(_ status: HTTPResponseStatus, _ reason: String, _ message: String) -> HTTPResponse {
         let statusName: String = switch status.code {
         case 400: "FAILED_PRECONDITION"
@@ -23,6 +32,7 @@ struct StorageAPI: Sendable {
         case 403: "PERMISSION_DENIED"
         case 413: "SIZE_EXCEEDED"
         case 503: "UNAVAILABLE"
+        case 507: "RESOURCE_EXHAUSTED"
         default: "INTERNAL"
         }
         return .json([
@@ -134,7 +144,7 @@ struct StorageAPI: Sendable {
         do { try metadata.verify(against: blobID, shardCount: await state.shardCount) } catch {
             return Self.error(.badRequest, error.code == .unsupportedEncodingType ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", error.message)
         }
-        do { try store.putMetadata(blobID, metadata) } catch { return Self.error(.internalServerError, "STORAGE_FAILED", error.message) }
+        do { try store.putMetadata(blobID, metadata) } catch { return Self.storageFailed(error) }
         return Self.success("metadata stored", status: .created)
     }
 
@@ -192,9 +202,7 @@ struct StorageAPI: Sendable {
         case .success:
             break
         }
-        do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body) } catch {
-            return Self.error(.internalServerError, "STORAGE_FAILED", error.message)
-        }
+        do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body) } catch { return Self.storageFailed(error) }
         return Self.success("sliver stored", status: .created)
     }
 

@@ -318,29 +318,28 @@ public final class WalrusClient: Sendable {
         persistence: BlobPersistence, expected: [UInt8], epoch: Epoch, progress: @escaping @Sendable (String) -> Void
     ) async -> (Int, Schnorr.Signature)? {
                     let base = "http://\(member.networkAddress)/v1/blobs/\(encoded.blobID)"
-                    guard await self.putMetadata(base, encoded.metadata.metadata.bcsBytes) else {
-                        if !Task.isCancelled { progress("\(member.name): the metadata was not accepted") }
+                    if let refusal = await self.put(base + "/metadata", .bytes(encoded.metadata.metadata.bcsBytes)) {
+                        if !Task.isCancelled { progress("\(member.name): the metadata was not accepted (\(refusal))") }
                         return nil
                     }
-                    let ok = await withTaskGroup(of: Bool.self) { uploads in
+                    let refusal: String? = await withTaskGroup(of: String?.self) { uploads in
                         for (i, pair) in pairs.enumerated() {
-                            if i >= WalrusClient.perNodeConcurrency { if await uploads.next() == false { return false } }
+                            if i >= WalrusClient.perNodeConcurrency, let refusal = await uploads.next() ?? nil { return refusal }
                             uploads.addTask {
                                 let secondary = pair.secondarySliverIndex(shardCount: n)
-                                let a = await self.put("\(base)/slivers/\(pair.rawValue)/primary", .writer(count: encoded.sliverBCSCount(.primary)) {
+                                if let refusal = await self.put("\(base)/slivers/\(pair.rawValue)/primary", .writer(count: encoded.sliverBCSCount(.primary)) {
                                     encoded.writeSliverBCS(.primary, pair.primarySliverIndex, into: $0)
-                                })
-                                let b = await self.put("\(base)/slivers/\(pair.rawValue)/secondary", .writer(count: encoded.sliverBCSCount(.secondary)) {
+                                }) { return refusal }
+                                return await self.put("\(base)/slivers/\(pair.rawValue)/secondary", .writer(count: encoded.sliverBCSCount(.secondary)) {
                                     encoded.writeSliverBCS(.secondary, secondary, into: $0)
                                 })
-                                return a && b
                             }
                         }
-                        for await result in uploads where !result { return false }
-                        return true
+                        for await case let refusal? in uploads { return refusal }
+                        return nil
                     }
-                    guard ok else {
-                        if !Task.isCancelled { progress("\(member.name): not every sliver was accepted") }
+                    if let refusal {
+                        if !Task.isCancelled { progress("\(member.name): not every sliver was accepted (\(refusal))") }
                         return nil
                     }
                     let path: String = switch persistence {
@@ -374,32 +373,37 @@ public final class WalrusClient: Sendable {
         return nil
     }
 
-    /// PUTs metadata, retrying while the node has not yet seen the registration.
-    private func putMetadata(_ base: String, _ body: [UInt8]) async -> Bool {
-        await put(base + "/metadata", .bytes(body))
-    }
-
-    /// PUTs metadata or a sliver. Refusals that mean the node lags behind the chain (it has not
-    /// applied the registration or the committee of this epoch yet), server errors and lost
-    /// connections are retried with backoff within the timeout; any other refusal is final. The
-    /// first retry comes soon: a node applies a registration some milliseconds after the client
-    /// saw it committed, so the first upload often arrives just before.
-    private func put(_ url: String, _ body: HTTPClientBody) async -> Bool {
+    /// PUTs metadata or a sliver; nil when the node accepted it, else why not. Refusals that mean
+    /// the node lags behind the chain (it has not applied the registration or the committee of
+    /// this epoch yet), server errors and lost connections are retried with backoff within the
+    /// timeout; a full disk (507) and any other refusal are final. The first retry comes soon: a
+    /// node applies a registration some milliseconds after the client saw it committed, so the
+    /// first upload often arrives just before.
+    private func put(_ url: String, _ body: HTTPClientBody) async -> String? {
         let deadline = Date().addingTimeInterval(min(timeoutSeconds, 30))
         var delayMs: UInt64 = 10
+        var last = "no answer"
         while true {
             if let response = await nodeRequest(.PUT, url, body: body) {
-                if response.status == 200 || response.status == 201 { return true }
-                if response.status < 500 && !WalrusClient.lagReasons.contains(WalrusClient.errorReason(response.body) ?? "") { return false }
+                if response.status == 200 || response.status == 201 { return nil }
+                let reason = WalrusClient.errorReason(response.body) ?? ""
+                last = WalrusClient.errorMessage(response.body) ?? "HTTP \(response.status)"
+                if response.status == 507 || (response.status < 500 && !WalrusClient.lagReasons.contains(reason)) { return last }
             }
-            guard Date() < deadline, !Task.isCancelled else { return false }
+            guard Date() < deadline else { return last + "; gave up retrying" }
+            guard !Task.isCancelled else { return "cancelled" }
             try? await Task.sleep(nanoseconds: delayMs * 1_000_000)
             delayMs = min(delayMs * 2, 1000)
         }
     }
 
-    /// Storage-node refusals that pass once the node has caught up with the chain.
     static let lagReasons: Set<String> = ["NOT_REGISTERED", "SHARD_NOT_ASSIGNED", "METADATA_NOT_FOUND"]
+
+    /// The `message` of a storage node's JSON error body (PROTOCOL.md §6.1).
+    static func errorMessage(_ body: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        return (object["error"] as? [String: Any])?["message"] as? String
+    }
 
     /// The `reason` of a storage node's JSON error body (PROTOCOL.md §6.1).
     static func errorReason(_ body: [UInt8]) -> String? {

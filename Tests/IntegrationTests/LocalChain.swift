@@ -83,7 +83,9 @@ final class LocalChain {
     func storageURL(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 200 + i)")! }
 
     /// Starts storage node `i` of the genesis (configured on first start with `walrus-node init`).
-    func startStorageNode(_ i: Int) throws {
+    /// Starts storage node `i`, initialising its directory the first time; `prepare` runs on the
+    /// initialised directory just before the node starts.
+    func startStorageNode(_ i: Int, prepare: ((URL) throws -> Void)? = nil) throws {
         let home = directory.appendingPathComponent("storage-node-\(i)")
         if !FileManager.default.fileExists(atPath: home.appendingPathComponent("config.yaml").path) {
             let initialize = Process()
@@ -94,6 +96,7 @@ final class LocalChain {
             try initialize.run()
             initialize.waitUntilExit()
         }
+        try prepare?(home)
         let process = Process()
         process.executableURL = LocalChain.products.appendingPathComponent("walrus-node")
         process.arguments = ["run", "--config", home.appendingPathComponent("config.yaml").path]

@@ -167,4 +167,78 @@ import WalrusCore
         #expect(store.sliver(.primary, shard: ShardIndex(2), blobID: blob) == value)
         store.close()
     }
+
+    /// A full disk refuses the write that does not fit, with `.full` and a message that says so;
+    /// nothing of it remains (no index entry, no half-written file); what was acknowledged before
+    /// reads back; once there is space again the same write succeeds.
+    @Test(.enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
+    func aFullDiskRefusesTheWriteAndKeepsWhatWasStored() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let disk = try TinyFilesystem(at: dir.path + "/slivers", bytes: 1 << 20)
+        defer { disk.unmount() }
+        let store = try SliverStore(directory: dir.path)
+        defer { store.close() }
+        let blob = BlobID(unchecked: Array(repeating: 3, count: 32))
+        var stored: [UInt16: [UInt8]] = [:]
+        var refused: (UInt16, KVError)?
+        for shard in UInt16(0)..<8 {
+            let bytes = Self.bytes(300_000, UInt8(shard))
+            do {
+                try store.putSliver(.primary, shard: ShardIndex(shard), blobID: blob, bytes: bytes)
+                stored[shard] = bytes
+            } catch {
+                refused = (shard, error)
+                break
+            }
+        }
+        guard let (shard, error) = refused else { Issue.record("1 MiB took 8 slivers of 300 kB"); return }
+        #expect(error.code == .full)
+        #expect(error.message.contains("the disk is full"))
+        #expect(stored.count >= 2)
+        #expect(!store.hasSliver(.primary, shard: ShardIndex(shard), blobID: blob))
+        #expect(store.sliver(.primary, shard: ShardIndex(shard), blobID: blob) == nil)
+        #expect(disk.files().count == stored.count, "only the stored slivers' files: \(disk.files())")
+        for (s, bytes) in stored { #expect(store.sliver(.primary, shard: ShardIndex(s), blobID: blob) == bytes) }
+
+        try disk.resize(bytes: 8 << 20)
+        let retry = Self.bytes(300_000, UInt8(shard))
+        try store.putSliver(.primary, shard: ShardIndex(shard), blobID: blob, bytes: retry)
+        #expect(store.sliver(.primary, shard: ShardIndex(shard), blobID: blob) == retry)
+    }
+
+    /// RocksDB on a full disk: the failing write reports `.full`; every write acknowledged before
+    /// it is there after the store is reopened with space again.
+    @Test(.enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
+    func rocksDBOnAFullDiskKeepsWhatItAcknowledged() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let disk = try TinyFilesystem(at: dir.path + "/db", bytes: 2 << 20)
+        defer { disk.unmount() }
+        var acknowledged = 0
+        var failure: KVError?
+        do {
+            let db = try RocksDBStore(path: disk.path, columnFamilies: [.default])
+            for i in 0..<400 {
+                do {
+                    try db.put(.default, Array("key-\(i)".utf8), Self.bytes(20_000, UInt8(i % 251)), durability: .durable)
+                    acknowledged = i + 1
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+            db.close()
+        } catch {
+            failure = error
+        }
+        #expect(failure?.code == .full, "\(String(describing: failure))")
+        #expect(acknowledged > 0)
+        try disk.resize(bytes: 32 << 20)
+        let db = try RocksDBStore(path: disk.path, columnFamilies: [.default])
+        defer { db.close() }
+        for i in 0..<acknowledged {
+            #expect(try db.get(.default, Array("key-\(i)".utf8)) == Self.bytes(20_000, UInt8(i % 251)), "key-\(i)")
+        }
+    }
 }

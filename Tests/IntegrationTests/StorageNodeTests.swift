@@ -30,11 +30,12 @@ import WalrusCrypto
     }
 
     /// A chain with one validator and two storage nodes sharing ten shards, both nodes running.
-    static func network() async throws -> (LocalChain, ChainClient, EncodingConfig) {
+    /// `prepareNode0` runs on node 0's initialised directory before it starts.
+    static func network(prepareNode0: ((URL) throws -> Void)? = nil) async throws -> (LocalChain, ChainClient, EncodingConfig) {
         let chain = try LocalChain(validators: 1, storageNodes: 2, shards: 10)
         try chain.start(0)
         try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
-        try chain.startStorageNode(0)
+        try chain.startStorageNode(0, prepare: prepareNode0)
         try chain.startStorageNode(1)
         for i in 0..<2 {
             try await chain.waitUntil("storage node \(i)") {
@@ -194,6 +195,53 @@ import WalrusCrypto
             #expect(try SliverData(bcs: Array(answer.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).primary)
         }
         #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata/status")).data as? String == "stored")
+    }
+
+    /// Node 0 keeps its sliver files on a 1 MiB file system. Slivers are accepted until it is full;
+    /// the one that does not fit is answered 507 INSUFFICIENT_STORAGE (which the client does not
+    /// retry) and not stored; those acknowledged before read back; with space again it is accepted.
+    @Test(.timeLimit(.minutes(2)), .enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
+    func aFullDiskIsRefusedWith507() async throws {
+        var disk: TinyFilesystem?
+        let (chain, client, config) = try await Self.network { home in
+            disk = try TinyFilesystem(at: home.appendingPathComponent("data/slivers").path, bytes: 1 << 20)
+        }
+        defer { disk?.unmount() }
+        let encoded = try BlobEncoder(config: config).encode((0..<1_500_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
+        let blobID = encoded.blobID
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        _ = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        let node = chain.storageURL(0).appendingPathComponent("v1/blobs/\(blobID)")
+        try await chain.waitUntil("registration") { ((try? await Self.request(node.appendingPathComponent("status")))?.data as? [String: Any]) != nil }
+        #expect(try await Self.request(node.appendingPathComponent("metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
+
+        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+        var accepted: [Int] = []
+        var refused: (Int, Answer)?
+        for p in mine {
+            let answer = try await Self.request(node.appendingPathComponent("slivers/\(p)/primary"), "PUT",
+                                                body: encoded.sliverPair(SliverPairIndex(UInt16(p))).primary.bcsBytes())
+            if answer.status == 201 { accepted.append(p) } else { refused = (p, answer); break }
+        }
+        guard let (pair, answer) = refused else { Issue.record("\(mine.count) slivers of 375 kB fit in 1 MiB"); return }
+        #expect(answer.status == 507)
+        #expect(answer.reason == "INSUFFICIENT_STORAGE")
+        #expect(((answer.json["error"] as? [String: Any])?["message"] as? String)?.contains("the disk is full") == true, "\(answer.json)")
+        #expect(!accepted.isEmpty)
+        #expect(try await Self.request(node.appendingPathComponent("slivers/\(pair)/primary")).reason == "SLIVER_NOT_FOUND")
+        for p in accepted {
+            let stored = try await Self.request(node.appendingPathComponent("slivers/\(p)/primary"))
+            #expect(try SliverData(bcs: Array(stored.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).primary)
+        }
+
+        try disk?.resize(bytes: 16 << 20)
+        let again = try await Self.request(node.appendingPathComponent("slivers/\(pair)/primary"), "PUT",
+                                           body: encoded.sliverPair(SliverPairIndex(UInt16(pair))).primary.bcsBytes())
+        #expect(again.status == 201)
+        let stored = try await Self.request(node.appendingPathComponent("slivers/\(pair)/primary"))
+        #expect(try SliverData(bcs: Array(stored.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(pair))).primary)
     }
 
     /// Sends only a request head with a huge Content-Length and returns the status the server answers.
