@@ -55,10 +55,12 @@ actor NodeState {
                 var changed: [BlobID: BlobInfo] = [:]
                 var refresh = false
                 for event in events { apply(event.event, to: &changed, refresh: &refresh) }
-                try store.apply(changed, cursor: events.last!.cursor)
-                for event in events {
-                    if case .blobCertified(_, let blobID, _, _, _, false) = event.event { await onCertified?(blobID) }
+                let certified = events.compactMap { event -> BlobID? in
+                    if case .blobCertified(_, let blobID, _, _, _, false) = event.event { return blobID }
+                    return nil
                 }
+                try store.apply(changed, cursor: events.last!.cursor, recover: certified)
+                for blobID in certified { await onCertified?(blobID) }
                 eventsApplied += UInt64(events.count)
                 lastCursor = events.last!.cursor
                 if refresh, let next = try? await client.committee(), next.epoch != committee.epoch {

@@ -1,5 +1,6 @@
 import ChainClient
 import Foundation
+import KVStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -34,9 +35,19 @@ actor RecoveryWorker {
 
     func stop() { running = false }
 
-    func enqueue(_ blobID: BlobID) {
+    /// Queues the blob's recovery. Unless `marked` (the caller already recorded it durably), it is
+    /// recorded first, so that it survives a restart; it is cleared when the blob is complete.
+    func enqueue(_ blobID: BlobID, marked: Bool = false) {
         guard queued.insert(blobID).inserted else { return }
+        if !marked {
+            do { try store.markRecovery(blobID) } catch { reportStoreFailure(error) }
+        }
         queue.append(blobID)
+    }
+
+    /// Queues every recovery that was pending when the node last stopped.
+    func resumePending() {
+        for blobID in store.pendingRecoveries() { enqueue(blobID, marked: true) }
     }
 
     var pending: Int { queue.count }
@@ -61,7 +72,10 @@ actor RecoveryWorker {
             }
             var failed = false
             for (blobID, done) in outcomes {
-                if done { queued.remove(blobID) } else {
+                if done {
+                    queued.remove(blobID)
+                    do { try store.recoveryDone(blobID) } catch { reportStoreFailure(error) }
+                } else {
                     queue.append(blobID)  // Not yet possible (peers lack data or are down): later.
                     failed = true
                 }
@@ -101,7 +115,10 @@ actor RecoveryWorker {
                     do {
                         try store.putSliver(axis, shard: shard, blobID: blobID, bytes: sliver.bcsBytes())
                         recovered += 1
-                    } catch { complete = false }
+                    } catch {
+                        reportStoreFailure(error)
+                        complete = false
+                    }
                 case .inconsistent(let proof)?:
                     // The writer encoded the blob inconsistently: prove it to the committee and
                     // invalidate it on chain; retried until that succeeds.
@@ -113,6 +130,16 @@ actor RecoveryWorker {
             }
         }
         return complete
+    }
+
+    private var storeFailureLogged: (code: KVError.Code, at: Date)?
+
+    /// Logs that a rebuilt sliver could not be stored (a full disk, most likely): once per kind of
+    /// failure a minute, not once per sliver and retry.
+    private func reportStoreFailure(_ error: KVError) {
+        if let last = storeFailureLogged, last.code == error.code, Date().timeIntervalSince(last.at) < 60 { return }
+        storeFailureLogged = (error.code, Date())
+        store.log("warning: recovery cannot store rebuilt slivers: \(error.message); retrying with backoff")
     }
 
     /// Symbols from this node's own slivers of the orthogonal axis, for every target.

@@ -263,12 +263,37 @@ public final class SliverStore: @unchecked Sendable {
         return EventCursor(height: h, index: i)
     }
 
+    // MARK: Recovery to do
+
+    /// Blobs whose slivers this node may lack and must rebuild, kept until the rebuild is done so
+    /// that a restart (or a crash) resumes it: the node does not see the certification event again.
+    static func recoveryKey(_ blobID: BlobID) -> [UInt8] { Array("recover:".utf8) + blobID.bytes }
+
+    func markRecovery(_ blobID: BlobID) throws(KVError) {
+        try kv.put(Self.meta, Self.recoveryKey(blobID), [], durability: .durable)
+    }
+
+    func recoveryDone(_ blobID: BlobID) throws(KVError) {
+        var batch = WriteBatch()
+        batch.delete(Self.meta, key: Self.recoveryKey(blobID))
+        try kv.write(batch, durability: .buffered)
+    }
+
+    func pendingRecoveries() -> [BlobID] {
+        let prefix = Array("recover:".utf8)
+        return ((try? kv.entries(Self.meta, in: .prefix(prefix))) ?? []).compactMap { entry in
+            entry.key.count == prefix.count + 32 ? BlobID(unchecked: Array(entry.key.dropFirst(prefix.count))) : nil
+        }
+    }
+
     /// Applies blob-info changes and the new cursor in one durable batch: an event is applied
-    /// exactly once, whenever the node stops.
-    func apply(_ infos: [BlobID: BlobInfo], cursor: EventCursor) throws(KVError) {
+    /// exactly once, whenever the node stops. Blobs in `recover` (newly certified) are marked for
+    /// recovery in the same batch.
+    func apply(_ infos: [BlobID: BlobInfo], cursor: EventCursor, recover: [BlobID] = []) throws(KVError) {
         collectLock.lock()
         defer { collectLock.unlock() }
         var batch = WriteBatch()
+        for id in recover { batch.put(Self.meta, key: Self.recoveryKey(id), value: []) }
         for (id, info) in infos {
             batch.put(Self.blobInfo, key: id.bytes, value: info.bcsBytes)
             // A blob registered again after its data was collected is collected again when it ends.

@@ -55,7 +55,7 @@ public final class StorageNode: Sendable {
         let collector = Collector(state: state, store: store)
         let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder)
         await state.setOnEpochChange { next, previous in await handOver.epochChanged(to: next, previous: previous) }
-        await state.setOnCertified { blobID in await recovery.enqueue(blobID) }
+        await state.setOnCertified { blobID in await recovery.enqueue(blobID, marked: true) }
         store.onDamage { blobID in Task { await recovery.enqueue(blobID) } }
         let api = StorageAPI(state: state, store: store, key: key, handOver: handOver, recovery: recovery)
         // The largest legal body: a primary sliver of the largest symbols at this shard count.
@@ -80,6 +80,7 @@ public final class StorageNode: Sendable {
             store.close()
             throw StorageNodeError("cannot listen on \(config.listen): \(error)")
         }
+        await recovery.resumePending()
         Task { await recovery.run() }
         Task { await collector.run() }
         Task { await state.followLoop() }

@@ -29,29 +29,28 @@ import WalrusCrypto
         return (chain, client, committee, keys, weights)
     }
 
-    @Test(.timeLimit(.minutes(3))) func missedAndWipedNodesRecover() async throws {
-        let (chain, client, committee, keys, weights) = try await Self.threeNodes()
-        // Upload to the two heaviest nodes (a quorum), leave the lightest out.
-        let left = weights.firstIndex(of: weights.min()!)!
-        let uploaders = (0..<3).filter { $0 != left }
-        #expect(uploaders.reduce(UInt64(0)) { $0 + weights[$1] } >= 7)
-
+    /// Registers a 1 MB blob (slivers of 150-260 KB, so that nodes keep them in sliver files),
+    /// uploads it to every node but `left`, and certifies it with their confirmations. Returns the
+    /// encoding and which node owns each sliver pair.
+    static func certifyWithout(
+        _ left: Int, _ chain: LocalChain, _ client: ChainClient, _ committee: CommitteeInfo, _ keys: [Schnorr.PublicKey]
+    ) async throws -> (EncodedBlob, (Int) -> Int) {
         let config = try EncodingConfig(shardCount: 10)
-        // 1 MB: slivers of 150-260 KB, so that nodes keep them in sliver files.
         let encoded = try BlobEncoder(config: config).encode((0..<1_000_000).map { UInt8(($0 * 7) % 256) })
         let blobID = encoded.blobID
         let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
         let registered = try await builder.execute([.registerBlob(
             storage: .reserve(epochs: 3), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
             size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
-        guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = registered.events.first else { Issue.record("not registered"); return }
+        guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = registered.events.first else { throw NotRegistered() }
 
         let offset = blobID.rotationOffset(shardCount: 10)
-        func owner(_ p: Int) -> Int {
+        @Sendable func owner(_ p: Int) -> Int {
             let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: offset, shardCount: 10)
             return keys.firstIndex(of: committee.owner(of: shard)!.publicKey)!
         }
         func url(_ node: Int, _ path: String) -> URL { chain.storageURL(node).appendingPathComponent("v1/blobs/\(blobID)/\(path)") }
+        let uploaders = (0..<3).filter { $0 != left }
         for node in uploaders {
             try await chain.waitUntil("registration seen by \(node)") { ((try? await R.request(url(node, "status")))?.data as? [String: Any]) != nil }
             #expect(try await R.request(url(node, "metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
@@ -70,18 +69,38 @@ import WalrusCrypto
             signatures.append((committee.members.firstIndex { $0.publicKey == keys[node] }!, signature))
         }
         _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: CommitteeCertificate(message: message, signatures: signatures, memberCount: 3))])
+        return (encoded, owner)
+    }
+
+    struct NotRegistered: Error {}
+
+    /// Whether `node` serves both slivers of every pair in `pairs` of `blobID`.
+    static func holdsEverything(_ chain: LocalChain, _ node: Int, _ blobID: BlobID, _ pairs: [Int]) async -> Bool {
+        for p in pairs {
+            for axis in ["primary", "secondary"] {
+                let url = chain.storageURL(node).appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/\(axis)")
+                guard let answer = try? await R.request(url), answer.status == 200 else { return false }
+            }
+        }
+        return true
+    }
+
+    @Test(.timeLimit(.minutes(3))) func missedAndWipedNodesRecover() async throws {
+        let (chain, client, committee, keys, weights) = try await Self.threeNodes()
+        // Upload to the two heaviest nodes (a quorum), leave the lightest out.
+        let left = weights.firstIndex(of: weights.min()!)!
+        let uploaders = (0..<3).filter { $0 != left }
+        #expect(uploaders.reduce(UInt64(0)) { $0 + weights[$1] } >= 7)
+
+        let (encoded, owner) = try await Self.certifyWithout(left, chain, client, committee, keys)
+        let blobID = encoded.blobID
+        let offset = blobID.rotationOffset(shardCount: 10)
+        func url(_ node: Int, _ path: String) -> URL { chain.storageURL(node).appendingPathComponent("v1/blobs/\(blobID)/\(path)") }
 
         // The node that missed the upload rebuilds its pairs after the certification.
         let mine = (0..<10).filter { owner($0) == left }
         #expect(!mine.isEmpty)
-        func holdsEverything(_ node: Int, _ pairs: [Int]) async -> Bool {
-            for p in pairs {
-                for axis in ["primary", "secondary"] {
-                    guard let answer = try? await R.request(url(node, "slivers/\(p)/\(axis)")), answer.status == 200 else { return false }
-                }
-            }
-            return true
-        }
+        func holdsEverything(_ node: Int, _ pairs: [Int]) async -> Bool { await Self.holdsEverything(chain, node, blobID, pairs) }
         try await chain.waitUntil("the missed node to recover", timeoutSeconds: 60) { await holdsEverything(left, mine) }
         for p in mine {
             let answer = try await R.request(url(left, "slivers/\(p)/primary"))
@@ -115,6 +134,37 @@ import WalrusCrypto
         try await chain.waitUntil("the wiped node to recover", timeoutSeconds: 60) { await holdsEverything(wiped, wipedPairs) }
         for p in wipedPairs {
             let answer = try await R.request(url(wiped, "slivers/\(p)/secondary"))
+            #expect(try SliverData(bcs: Array(answer.body), axis: .secondary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).secondary)
+        }
+    }
+
+    /// The left-out node's disk is full when the blob is certified: its recovery cannot store what
+    /// it rebuilds, and says so in its log. It is restarted (it will not see the certification
+    /// again) and given space: the recovery it had pending resumes and completes.
+    @Test(.timeLimit(.minutes(3)), .enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
+    func recoveryStoppedByAFullDiskResumesAfterARestart() async throws {
+        let (chain, client, committee, keys, weights) = try await Self.threeNodes()
+        let left = weights.firstIndex(of: weights.min()!)!
+        chain.killStorageNode(left)
+        let disk = try TinyFilesystem(at: chain.directory.appendingPathComponent("storage-node-\(left)/data/slivers").path, bytes: 128 << 10)
+        defer { disk.unmount() }
+        try chain.startStorageNode(left)
+        try await chain.waitUntil("node \(left) restarted") { (try? await R.request(chain.storageURL(left).appendingPathComponent("v1/health")))?.status == 200 }
+
+        let (encoded, owner) = try await Self.certifyWithout(left, chain, client, committee, keys)
+        let log = chain.directory.appendingPathComponent("storage-node-\(left).log")
+        try await chain.waitUntil("the full disk in node \(left)'s log", timeoutSeconds: 60) {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("recovery cannot store rebuilt slivers")
+        }
+        let mine = (0..<10).filter { owner($0) == left }
+        #expect(await !Self.holdsEverything(chain, left, encoded.blobID, mine))
+
+        chain.killStorageNode(left)
+        try chain.startStorageNode(left)
+        try disk.resize(bytes: 16 << 20)
+        try await chain.waitUntil("the resumed recovery", timeoutSeconds: 60) { await Self.holdsEverything(chain, left, encoded.blobID, mine) }
+        for p in mine {
+            let answer = try await R.request(chain.storageURL(left).appendingPathComponent("v1/blobs/\(encoded.blobID)/slivers/\(p)/secondary"))
             #expect(try SliverData(bcs: Array(answer.body), axis: .secondary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).secondary)
         }
     }

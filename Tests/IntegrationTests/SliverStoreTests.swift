@@ -1,3 +1,4 @@
+import ChainClient
 import Foundation
 import Synchronization
 import KVStore
@@ -166,6 +167,25 @@ import WalrusCore
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("slivers/" + SliverStore.fileName(.primary, ShardIndex(2), blob)).path))
         #expect(store.sliver(.primary, shard: ShardIndex(2), blobID: blob) == value)
         store.close()
+    }
+
+    /// Recoveries to do are kept with the events that caused them and survive a reopen until done.
+    @Test func pendingRecoveriesSurviveAReopenUntilDone() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = BlobID(unchecked: Array(repeating: 1, count: 32)), b = BlobID(unchecked: Array(repeating: 2, count: 32))
+        do {
+            let store = try SliverStore(directory: dir.path)
+            try store.apply([a: BlobInfo()], cursor: EventCursor(height: 5, index: 1), recover: [a])
+            try store.markRecovery(b)
+            store.close()
+        }
+        let store = try SliverStore(directory: dir.path)
+        defer { store.close() }
+        #expect(Set(store.pendingRecoveries()) == [a, b])
+        #expect(store.cursor() == EventCursor(height: 5, index: 1))
+        try store.recoveryDone(a)
+        #expect(store.pendingRecoveries() == [b])
     }
 
     /// A full disk refuses the write that does not fit, with `.full` and a message that says so;
