@@ -15,6 +15,12 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
     public let columnFamilies: Set<ColumnFamily>
 
     private let lock = ReadWriteLock()
+    /// After a failed write (a full disk, an IO error) RocksDB's write-ahead log is in an error
+    /// state until the database is reopened; writing again aborts the process inside Debian's
+    /// RocksDB 7.8 (built with assertions), and so does closing it once space is back. The first
+    /// such failure is kept here and every later write fails with it; reads go on.
+    private var writeFailure: KVError?
+    private let failureLock = ReadWriteLock()
     private var db: OpaquePointer?
     private var handles: [ColumnFamily: OpaquePointer] = [:]
     private let options: OpaquePointer
@@ -172,9 +178,18 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
                     }
                 }
             }
+            if let stopped = failureLock.withReadLock({ writeFailure }) { throw stopped }
             var error: UnsafeMutablePointer<CChar>?
             rocksdb_write(db, durability == .durable ? durableWrite : bufferedWrite, native, &error)
-            if let failure = RocksDBStore.takeError(&error, context: "write to \(path)") { throw failure }
+            if let failure = RocksDBStore.takeError(&error, context: "write to \(path)") {
+                if failure.code == .full || failure.code == .io {
+                    failureLock.withWriteLock {
+                        writeFailure = writeFailure ?? KVError(
+                            failure.code, "\(path) takes no more writes after this failure: \(failure.message). Restart the process once it is fixed; nothing acknowledged was lost")
+                    }
+                }
+                throw failure
+            }
         }
     }
 

@@ -227,8 +227,9 @@ import WalrusCore
         #expect(store.sliver(.primary, shard: ShardIndex(shard), blobID: blob) == retry)
     }
 
-    /// RocksDB on a full disk: the failing write reports `.full`; every write acknowledged before
-    /// it is there after the store is reopened with space again.
+    /// RocksDB on a full disk: the failing write reports `.full`, and every later write is refused
+    /// without reaching RocksDB (whose log writer would abort the process); every write acknowledged
+    /// before is there after the store is reopened with space again.
     @Test(.enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
     func rocksDBOnAFullDiskKeepsWhatItAcknowledged() throws {
         let dir = try Self.directory()
@@ -248,6 +249,8 @@ import WalrusCore
                     break
                 }
             }
+            let later = #expect(throws: KVError.self) { try db.put(.default, Array("after".utf8), [1], durability: .durable) }
+            #expect(later?.message.contains("takes no more writes") == true)
             db.close()
         } catch {
             failure = error
