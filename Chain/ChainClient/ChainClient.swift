@@ -142,16 +142,28 @@ public final class ChainClient: Sendable {
 
     // MARK: - Transactions
 
-    /// Submits a signed transaction; returns its digest.
+    /// Submits a signed transaction; returns its digest. A validator that refuses it may only lag
+    /// behind (just restarted, it still sees an older nonce or lacks an object), so the others are
+    /// asked in turn; when every one that answers refuses, the refusal most of them give is thrown.
     @discardableResult
     public func submit(_ tx: SignedTransaction) async throws(ChainClientError) -> [UInt8] {
-        let response = try await send("/v1/transactions", method: "POST", body: tx.bcsBytes)
-        guard response.status == 202 else {
+        var refusals: [String] = []
+        var unreachable: ChainClientError?
+        for endpoint in endpoints {
+            let response: Response
+            do { response = try await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: endpoint) } catch {
+                unreachable = error
+                continue
+            }
+            if response.status == 202 { return tx.digest }
             let object = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]) ?? [:]
             let error = object["error"] as? [String: Any]
-            throw ChainClientError(.rejected, "\(error?["code"] as? String ?? "\(response.status)"): \(error?["message"] as? String ?? "refused")")
+            refusals.append("\(error?["code"] as? String ?? "\(response.status)"): \(error?["message"] as? String ?? "refused")")
         }
-        return tx.digest
+        guard !refusals.isEmpty else { throw unreachable ?? ChainClientError(.unavailable, "no validator is configured") }
+        let counts = Dictionary(refusals.map { ($0, 1) }, uniquingKeysWith: +)
+        let agreed = refusals.first { counts[$0] == counts.values.max() }!
+        throw ChainClientError(.rejected, agreed)
     }
 
     /// The outcome of a committed transaction: its block and the events it emitted.
