@@ -267,20 +267,19 @@ public final class SliverStore: @unchecked Sendable {
 
     /// Blobs whose slivers this node may lack and must rebuild, kept until the rebuild is done so
     /// that a restart (or a crash) resumes it: the node does not see the certification event again.
-    static func recoveryKey(_ blobID: BlobID) -> [UInt8] { Array("recover:".utf8) + blobID.bytes }
+    static let recoveryPrefix = Array("recover:".utf8)
+    static func recoveryKey(_ blobID: BlobID) -> [UInt8] { recoveryPrefix + blobID.bytes }
 
     func markRecovery(_ blobID: BlobID) throws(KVError) {
         try kv.put(Self.meta, Self.recoveryKey(blobID), [], durability: .durable)
     }
 
     func recoveryDone(_ blobID: BlobID) throws(KVError) {
-        var batch = WriteBatch()
-        batch.delete(Self.meta, key: Self.recoveryKey(blobID))
-        try kv.write(batch, durability: .buffered)
+        try kv.delete(Self.meta, Self.recoveryKey(blobID))
     }
 
     func pendingRecoveries() -> [BlobID] {
-        let prefix = Array("recover:".utf8)
+        let prefix = Self.recoveryPrefix
         return ((try? kv.entries(Self.meta, in: .prefix(prefix))) ?? []).compactMap { entry in
             entry.key.count == prefix.count + 32 ? BlobID(unchecked: Array(entry.key.dropFirst(prefix.count))) : nil
         }
