@@ -63,11 +63,42 @@ public struct HTTPClientResponse: Sendable {
 public enum HTTPClientBody: Sendable {
     case bytes([UInt8])
     case writer(count: Int, @Sendable (UnsafeMutableRawBufferPointer) -> Void)
+    /// Bytes that stay where they are until they are written to the socket (no copy, no buffer).
+    case borrowed(BorrowedBytes)
 
     var count: Int {
         switch self {
         case .bytes(let bytes): bytes.count
         case .writer(let count, _): count
+        case .borrowed(let borrowed): borrowed.count
+        }
+    }
+}
+
+/// A body made of pieces: small arrays, and regions of memory that `owner` keeps valid. The client
+/// retains the owner for as long as any of its buffers refers to a region, which may be past the
+/// request's end (a write still queued on a connection that is being closed), so the regions are
+/// never read after they are freed. The regions must not change while they may be sent.
+public struct BorrowedBytes: @unchecked Sendable {
+    public enum Part {
+        case bytes([UInt8])
+        case region(UnsafeRawBufferPointer)
+    }
+
+    public let owner: AnyObject
+    public let parts: [Part]
+
+    public init(owner: AnyObject, parts: [Part]) {
+        self.owner = owner
+        self.parts = parts
+    }
+
+    public var count: Int {
+        parts.reduce(0) { total, part in
+            switch part {
+            case .bytes(let bytes): total + bytes.count
+            case .region(let region): total + region.count
+            }
         }
     }
 }
@@ -109,11 +140,11 @@ public final class HTTPClient: Sendable {
     ) async throws(HTTPClientError) -> HTTPClientResponse {
         let (host, port, target) = try HTTPClient.split(url)
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutSeconds * 1000))
-        let payload = body.map(HTTPClient.buffer(for:))
+        let payload = body.map(HTTPClient.buffers(for:))
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
         head.headers.add(name: "host", value: "\(host):\(port)")
         head.headers.add(name: "connection", value: "keep-alive")
-        if let payload { head.headers.add(name: "content-length", value: String(payload.readableBytes)) } else if method == .PUT || method == .POST {
+        if let body { head.headers.add(name: "content-length", value: String(body.count)) } else if method == .PUT || method == .POST {
             head.headers.add(name: "content-length", value: "0")
         }
         for (name, value) in headers { head.headers.add(name: name, value: value) }
@@ -164,17 +195,24 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    static func buffer(for body: HTTPClientBody) -> ByteBuffer {
+    static func buffers(for body: HTTPClientBody) -> [ByteBuffer] {
         switch body {
         case .bytes(let bytes):
-            return ByteBufferAllocator().buffer(bytes: bytes)
+            return [ByteBufferAllocator().buffer(bytes: bytes)]
         case .writer(let count, let write):
             var buffer = ByteBufferAllocator().buffer(capacity: count)
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
                 write(UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]))
                 return count
             }
-            return buffer
+            return [buffer]
+        case .borrowed(let borrowed):
+            return borrowed.parts.compactMap { part in
+                switch part {
+                case .bytes(let bytes): bytes.isEmpty ? nil : ByteBufferAllocator().buffer(bytes: bytes)
+                case .region(let region): region.isEmpty ? nil : BorrowedMemory.buffer(region, owner: borrowed.owner)
+                }
+            }
         }
     }
 
@@ -261,7 +299,7 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Writes the request and completes with the whole response, on the channel's loop.
     func send(
-        _ head: HTTPRequestHead, _ body: ByteBuffer?, on channel: any Channel, deadline: NIODeadline, responseBytesMax: Int, sink: (any HTTPBodySink)?
+        _ head: HTTPRequestHead, _ body: [ByteBuffer]?, on channel: any Channel, deadline: NIODeadline, responseBytesMax: Int, sink: (any HTTPBodySink)?
     ) async throws -> ReceivedResponse {
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: ReceivedResponse.self)
@@ -283,7 +321,7 @@ final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
                 channel.close(promise: nil)
             }
             context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-            if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+            for part in body ?? [] { context.write(self.wrapOutboundOut(.body(.byteBuffer(part))), promise: nil) }
             context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenFailure { error in
                 self.finish(.failure(HTTPClientError(lostBeforeAnswer: self.answeredNothing, "\(head.method) \(head.uri): \(error)")))
             }

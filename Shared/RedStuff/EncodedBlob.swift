@@ -90,6 +90,31 @@ public final class EncodedBlob: @unchecked Sendable {
         }
     }
 
+    /// The wire form of sliver `index` of `axis` as pieces, without copying its symbols: the BCS
+    /// length prefix, the symbols where they lie in the encoding's buffers (one region for a row or
+    /// a column of the row code's output, one per symbol for a column of the message matrix), and
+    /// the trailer (symbol size and index). Together they are the bytes `writeSliverBCS` writes.
+    /// The regions stay valid while this blob lives; they must only be read.
+    public func sliverBCSParts(_ axis: SliverAxis, _ index: SliverIndex) -> (head: [UInt8], regions: [UnsafeRawBufferPointer], tail: [UInt8]) {
+        let s = symbolSize
+        let nP = config.primarySourceSymbols, nS = config.secondarySourceSymbols
+        let i = Int(index.rawValue)
+        precondition(i < config.n, "sliver index is below the shard count")
+        let symbolBytes = (axis == .primary ? nS : nP) * s
+        var regions: [UnsafeRawBufferPointer]
+        switch axis {
+        case .primary:
+            let source = i < nP ? matrix.buffer.bytes + i * symbolBytes : primaryExtra!.bytes + (i - nP) * symbolBytes
+            regions = [UnsafeRawBufferPointer(start: source, count: symbolBytes)]
+        case .secondary where i < nS:
+            regions = (0..<nP).map { r in UnsafeRawBufferPointer(start: matrix.buffer.bytes + r * matrix.rowBytes + i * s, count: s) }
+        case .secondary:
+            regions = [UnsafeRawBufferPointer(start: rowRecovery!.bytes + (i - nS) * symbolBytes, count: symbolBytes)]
+        }
+        let tail = [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8), UInt8(truncatingIfNeeded: index.rawValue), UInt8(truncatingIfNeeded: index.rawValue >> 8)]
+        return (Self.lengthPrefix(symbolBytes), regions, tail)
+    }
+
     static func lengthPrefix(_ count: Int) -> [UInt8] {
         var writer = BCSWriter()
         writer.writeLength(count)

@@ -25,6 +25,21 @@ public final class MessageMatrix: @unchecked Sendable {
         }
     }
 
+    #if os(Linux)
+    /// A matrix over the first `length` bytes of the regular file `fd`, mapped from the page cache
+    /// instead of read into fresh memory (a large blob's matrix is most of what an encode would
+    /// otherwise allocate). The matrix reflects the file as it is while it lives: the caller must
+    /// handle SIGBUS (the file was truncated) and should check that the file did not change while
+    /// it was being stored. Nil when the file cannot be mapped; read it into a matrix instead.
+    public init?(config: EncodingConfig, mapping fd: Int32, length: UInt64) throws(RedStuffError) {
+        self.config = config
+        unencodedLength = length
+        symbolSize = try config.symbolSize(forLength: length)
+        guard let mapped = RawBuffer(mapping: fd, length: Int(length), count: config.sourceSymbolsPerBlob * symbolSize) else { return nil }
+        buffer = mapped
+    }
+    #endif
+
     /// A matrix holding a copy of `blob`.
     public convenience init(config: EncodingConfig, blob: UnsafeRawBufferPointer) throws(RedStuffError) {
         try self.init(config: config, length: UInt64(blob.count)) { (target: UnsafeMutableRawBufferPointer) throws(RedStuffError) in

@@ -7,6 +7,8 @@ import Glibc
 final class RawBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let count: Int
+    /// Bytes mapped with `mmap` (unmapped on release), or 0 for heap memory.
+    private var mappedBytes = 0
 
     /// `count` zero bytes, 64-byte aligned.
     init(zeroedCount count: Int) {
@@ -22,24 +24,63 @@ final class RawBuffer: @unchecked Sendable {
         pointer = RawBuffer.allocate(count)
     }
 
-    /// Buffers from this size on are made of 2 MiB pages where the kernel allows it.
-    static let hugePageBytes = 2 << 20
-
-    /// 64-byte aligned memory; a large buffer is aligned to 2 MiB and, on Linux, asks for
-    /// transparent huge pages: its first touches then fault once per 2 MiB instead of once per
-    /// 4 KiB, which is a large part of what a big encode or read costs. Where the kernel does not
-    /// give huge pages, the buffer works the same.
+    /// 64-byte aligned memory, in ordinary pages. Large buffers used to ask for transparent huge
+    /// pages (fewer page faults), but on VMs whose host takes freed memory back (free page
+    /// reporting) a huge page is always memory the host must fault in again, while small pages
+    /// often come from memory the guest freed recently: a 128 MiB store and read on such a VM
+    /// spend 0.3-1.0 s less system time without them (Docs/BENCHMARKS.md, 2026-12-02).
     private static func allocate(_ count: Int) -> UnsafeMutableRawPointer {
-        guard count >= 2 * hugePageBytes else { return UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64) }
-        let rounded = (count + hugePageBytes - 1) / hugePageBytes * hugePageBytes
-        let pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugePageBytes)
-        #if os(Linux)
-        _ = madvise(pointer, rounded, MADV_HUGEPAGE)
-        #endif
-        return pointer
+        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
     }
 
-    deinit { pointer.deallocate() }
+    #if os(Linux)
+    /// `count` bytes whose first `length` are the file `fd`'s first `length` bytes and the rest
+    /// zero, without copying the file: its whole pages are mapped read-only from the page cache
+    /// (private and read-only, so populating the mapping copies nothing), and only its last partial
+    /// page is read into anonymous memory. The mapping shows the file as it is: bytes the file
+    /// changes while the buffer lives change here too, and reading a page the file no longer has
+    /// raises SIGBUS, which the caller must handle. Nil when the file cannot be mapped (its file
+    /// system does not support it, or it shrank): read it instead.
+    init?(mapping fd: Int32, length: Int, count: Int) {
+        precondition(length >= 0 && length <= count, "the file fits the buffer")
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let reserved = max(page, (count + page - 1) / page * page)
+        let whole = length / page * page
+        guard let base = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            base != MAP_FAILED
+        else { return nil }
+        if whole > 0 {
+            let mapped = mmap(base, whole, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0)
+            guard mapped == base else {
+                munmap(base, reserved)
+                return nil
+            }
+        }
+        var done = whole
+        while done < length {
+            let n = pread(fd, base + done, length - done, off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                munmap(base, reserved)
+                return nil
+            }
+            done += n
+        }
+        pointer = base
+        self.count = count
+        mappedBytes = reserved
+    }
+    #endif
+
+    deinit {
+        #if os(Linux)
+        if mappedBytes > 0 {
+            munmap(pointer, mappedBytes)
+            return
+        }
+        #endif
+        pointer.deallocate()
+    }
 
     var bytes: UnsafeMutablePointer<UInt8> { pointer.assumingMemoryBound(to: UInt8.self) }
 

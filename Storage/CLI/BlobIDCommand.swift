@@ -31,8 +31,23 @@ struct BlobIDCommand: ParsableCommand {
         let config: EncodingConfig
         do { config = try EncodingConfig(shardCount: shardCount) } catch { throw CLIError(error) }
         let started = ContinuousClock.now
-        let matrix = try BlobInput.read(file, config: config)
-        let metadata = BlobEncoder(config: config).computeMetadata(matrix)
+        let matrix: MessageMatrix
+        let metadata: BlobMetadataWithID
+        if file == "-" {
+            matrix = try BlobInput.read(file, config: config)
+            metadata = BlobEncoder(config: config).computeMetadata(matrix)
+        } else {
+            let (fd, length) = try BlobInput.open(file)
+            defer { close(fd) }
+            if let mapped = MappedFile(path: file, fd: fd, length: length) {
+                matrix = try mapped.matrix(config: config, json: global.json, doing: "read")
+                metadata = BlobEncoder(config: config).computeMetadata(matrix)
+                try mapped.checkUnchanged(during: "read")
+            } else {
+                matrix = try BlobInput.read(fd: fd, length: length, path: file, config: config)
+                metadata = BlobEncoder(config: config).computeMetadata(matrix)
+            }
+        }
         if global.verbose {
             let elapsed = ContinuousClock.now - started
             global.progress(

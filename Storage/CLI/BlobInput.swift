@@ -11,17 +11,26 @@ enum BlobInput {
         if path == "-" { return try readStandardInput(config: config) }
         let (fd, length) = try open(path)
         defer { close(fd) }
+        return try read(fd: fd, length: length, path: path, config: config)
+    }
+
+    /// Reads the `length` bytes of the open file `fd` into a matrix.
+    static func read(fd: Int32, length: UInt64, path: String, config: EncodingConfig) throws -> MessageMatrix {
+        try checkSize(length, path: path, config: config)
+        do {
+            return try MessageMatrix(config: config, length: length) { (target: UnsafeMutableRawBufferPointer) throws(CLIError) in
+                try readFully(fd, into: target, path: path)
+            }
+        } catch { throw CLIError(error) }
+    }
+
+    static func checkSize(_ length: UInt64, path: String, config: EncodingConfig) throws(CLIError) {
         guard length <= config.maxBlobSize else {
             throw CLIError(
                 code: "BLOB_TOO_LARGE",
                 "'\(path)' has \(length) bytes; the largest blob for \(config.n) shards is \(config.maxBlobSize) bytes",
                 exit: .usage)
         }
-        do {
-            return try MessageMatrix(config: config, length: length) { (target: UnsafeMutableRawBufferPointer) throws(CLIError) in
-                try readFully(fd, into: target, path: path)
-            }
-        } catch { throw CLIError(error) }
     }
 
     /// Opens a regular file for reading: its descriptor (the caller closes it) and length.
@@ -73,5 +82,105 @@ enum BlobInput {
             }
         }
         do { return try MessageMatrix(config: config, blob: bytes) } catch { throw CLIError(error) }
+    }
+}
+
+/// A file mapped into a message matrix instead of read into fresh memory (most of what a large
+/// store allocates otherwise; on a VM whose host takes freed memory back, first touches of fresh
+/// memory are the largest cost of a store). While the matrix lives, the file is what the encoder
+/// and the uploads read, so:
+/// - a file truncated meanwhile would raise SIGBUS: the guard turns that into this command's error
+///   (exit 2, `FILE_CHANGED`) instead of a crash;
+/// - a file changed meanwhile is caught by comparing its size and times before and after; the
+///   nodes verify every sliver, so a changed file can never be stored inconsistently, but the
+///   store fails, and says why.
+struct MappedFile {
+    let path: String
+    let fd: Int32
+    let length: UInt64
+    private let before: FileState
+
+    /// Files from this size on are mapped; smaller ones are read (the mapping saves nothing there).
+    static let mappingBytesMin: UInt64 = 1 << 20
+
+    /// The file behind an open descriptor, as `stat` saw it when it was opened.
+    init?(path: String, fd: Int32, length: UInt64) {
+        guard length >= MappedFile.mappingBytesMin, let state = FileState(fd), state.size == length else { return nil }
+        self.path = path
+        self.fd = fd
+        self.length = length
+        before = state
+    }
+
+    /// The matrix over the file for `config`, or one the file is read into where it cannot be mapped.
+    /// `doing` names what the command does with the file, for the messages ("stored", "read").
+    func matrix(config: EncodingConfig, json: Bool, doing: String) throws -> MessageMatrix {
+        SigbusGuard.arm(
+            CLIError(code: "FILE_CHANGED", "'\(path)' was truncated while it was being \(doing); try again once it no longer changes", exit: .usage),
+            json: json)
+        try BlobInput.checkSize(length, path: path, config: config)
+        let matrix: MessageMatrix?
+        do { matrix = try MessageMatrix(config: config, mapping: fd, length: length) } catch { throw CLIError(error) }
+        guard let mapped = matrix else {
+            return try BlobInput.read(fd: fd, length: length, path: path, config: config)
+        }
+        try checkUnchanged(during: "read")
+        return mapped
+    }
+
+    /// Fails when the file's size or modification times differ from when it was opened.
+    func checkUnchanged(during what: String) throws(CLIError) {
+        guard FileState(fd) == before else {
+            throw CLIError(code: "FILE_CHANGED", "'\(path)' changed while it was being \(what); try again once it no longer changes", exit: .usage)
+        }
+    }
+}
+
+/// What `fstat` says of a file's contents: size and the times of its last change.
+struct FileState: Equatable {
+    let size: UInt64
+    let modified: timespec
+    let changed: timespec
+
+    init?(_ fd: Int32) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        size = UInt64(info.st_size)
+        modified = info.st_mtim
+        changed = info.st_ctim
+    }
+
+    static func == (a: FileState, b: FileState) -> Bool {
+        a.size == b.size && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+            && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
+    }
+}
+
+/// Turns SIGBUS (a mapped file was truncated under the process) into the command's error: the
+/// handler writes a message prepared beforehand and exits with its code; nothing else is safe in a
+/// signal handler.
+enum SigbusGuard {
+    nonisolated(unsafe) private static var report: (fd: Int32, bytes: UnsafeMutableBufferPointer<UInt8>, exit: Int32)?
+
+    static func arm(_ error: CLIError, json: Bool) {
+        let text: String
+        if json {
+            let object: [String: Any] = ["error": ["code": error.code, "message": error.message, "retryable": false]]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            text = String(decoding: data, as: UTF8.self) + "\n"
+        } else {
+            text = "error: \(error.message)\n"
+        }
+        let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.utf8.count)
+        _ = bytes.initialize(from: text.utf8)
+        if let old = report { old.bytes.deallocate() }
+        report = (json ? 1 : 2, bytes, error.exit.rawValue)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            if let report = SigbusGuard.report { _ = write(report.fd, report.bytes.baseAddress, report.bytes.count) }
+            _exit(SigbusGuard.report?.exit ?? 2)
+        }
+        sigemptyset(&action.sa_mask)
+        sigaction(SIGBUS, &action, nil)
     }
 }

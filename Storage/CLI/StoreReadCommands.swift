@@ -71,14 +71,27 @@ struct StoreCommand: AsyncParsableCommand {
             let result: StoreResult
             do {
                 let progress: @Sendable (String) -> Void = { message in if !global.quiet { Output.log(message) } }
-                if let input {
+                if let input, let mapped = MappedFile(path: file, fd: input.fd, length: input.length) {
+                    do {
+                        result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { config in
+                            try mapped.matrix(config: config, json: global.json, doing: "stored")
+                        }
+                    } catch {
+                        // A store that failed because the file changed under it says so.
+                        try mapped.checkUnchanged(during: "stored")
+                        throw error
+                    }
+                    try mapped.checkUnchanged(during: "stored")
+                } else if let input {
                     result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { target in
                         try BlobInput.readForStore(input.fd, into: target, path: file)
                     }
                 } else {
                     result = try await client.store(bytes, epochs: count, permanent: permanent, force: force, progress: progress)
                 }
-            } catch { throw CLIError(error) }
+            } catch let error as ClientError {
+                throw CLIError(error)
+            }
             switch result {
             case let .newlyCreated(blobID, _, endEpoch, cost, _, _, _):
                 results.append(["blobStoreResult": result.jsonObject, "path": file])

@@ -29,6 +29,23 @@ import Testing
         #expect(object["rootHash"] as? String == "e13e047c4cd7ac970de70dfc1bf77cf1d20b4a5c22fd17727dd223c2fde08c3f")
     }
 
+    /// Files from 1 MiB on are mapped instead of read: same blob ID as the bytes read from
+    /// standard input, and the same usage error when too large (n = 10: at most 1,834,952 bytes).
+    @Test func aMappedFileGivesTheBlobIDOfItsBytes() throws {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = Data((0..<(1 << 20) + 12_345).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let file = try TemporaryFile(bytes)
+        let mapped = try ProcessRunner.run("walrus", ["blob-id", file.path, "--n-shards", "10"])
+        let read = try ProcessRunner.run("walrus", ["blob-id", "-", "--n-shards", "10"], stdin: bytes)
+        #expect(mapped.status == 0 && read.status == 0)
+        #expect(mapped.stdout.count == 44 && mapped.stdout == read.stdout)
+
+        let tooLarge = try TemporaryFile(Data(count: 1_834_953))
+        let refused = try ProcessRunner.run("walrus", ["blob-id", tooLarge.path, "--n-shards", "10"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("1834953 bytes; the largest blob for 10 shards is 1834952 bytes"))
+    }
+
     /// n = 4: the largest blob is 2 · 3 · 65,534 = 393,204 bytes.
     @Test func theLargestBlobWorksAndOneByteMoreIsAUsageError() throws {
         let largest = try TemporaryFile(Data(count: 393_204))

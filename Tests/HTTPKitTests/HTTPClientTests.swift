@@ -68,6 +68,47 @@ final class TestServer: @unchecked Sendable {
         try await server.stop()
     }
 
+    /// A borrowed body goes out as the bytes of its pieces, in order, and its owner is released
+    /// once the request is done: nothing refers to the borrowed memory any longer.
+    @Test func aBorrowedBodyIsSentInPlaceAndReleasesItsOwner() async throws {
+        final class Owner: @unchecked Sendable {
+            let bytes: UnsafeMutableRawBufferPointer
+            init(_ content: [UInt8]) {
+                bytes = .allocate(byteCount: content.count, alignment: 64)
+                bytes.copyBytes(from: content)
+            }
+            deinit { bytes.deallocate() }
+        }
+        let server = TestServer()
+        try await server.start()
+        let client = HTTPClient()
+        let content = Self.pattern(3 << 20, seed: 9)
+        weak var released: Owner?
+        do {
+            let owner = Owner(content)
+            released = owner
+            let half = content.count / 2
+            let pieces = BorrowedBytes(owner: owner, parts: [
+                .bytes([1, 2, 3]),
+                .region(UnsafeRawBufferPointer(rebasing: owner.bytes[half...])),
+                .region(UnsafeRawBufferPointer(rebasing: owner.bytes[..<half])),
+                .region(UnsafeRawBufferPointer(rebasing: owner.bytes[..<half])),
+                .bytes([]),
+                .bytes([4]),
+            ])
+            let echoed = try await client.request(
+                .PUT, "http://127.0.0.1:\(server.port)/echo", body: .borrowed(pieces), timeoutSeconds: 10, responseBytesMax: 8 << 20)
+            #expect(echoed.status == 200)
+            let front: [UInt8] = [1, 2, 3] + Array(content[half...])
+            let expected: [UInt8] = front + Array(content[..<half]) + Array(content[..<half]) + [4]
+            #expect(echoed.body == expected)
+        }
+        // NIO drops the written buffers on its event loop, just after the response.
+        for _ in 0..<100 where released != nil { try await Task.sleep(nanoseconds: 10_000_000) }
+        #expect(released == nil)
+        try await server.stop()
+    }
+
     @Test func failuresAreTypedAndPrompt() async throws {
         let server = TestServer()
         try await server.start()

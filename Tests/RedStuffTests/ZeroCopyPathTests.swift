@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import WalrusCore
 @testable import RedStuff
@@ -40,6 +41,43 @@ import WalrusCore
                     #expect(written == sliver.bcsBytes(), "n=\(n) length=\(length) \(axis) \(i)")
                 }
             }
+        }
+    }
+
+    @Test(arguments: ZeroCopyPathTests.shardCounts)
+    func wireFormInPartsEqualsTheSliversBytes(n: UInt16) throws {
+        let config = try EncodingConfig(shardCount: n)
+        var rng = SeededGenerator(seed: UInt64(n) + 1)
+        for length in [0, 1, 7_777, 300_001] {
+            let encoded = try BlobEncoder(config: config).encode(rng.bytes(length))
+            for i in 0..<config.n {
+                let index = SliverIndex(UInt16(i))
+                for (axis, sliver) in [(SliverAxis.primary, encoded.primarySliver(index)), (.secondary, encoded.secondarySliver(index))] {
+                    let (head, regions, tail) = encoded.sliverBCSParts(axis, index)
+                    let joined = head + regions.flatMap { Array($0) } + tail
+                    #expect(joined == sliver.bcsBytes(), "n=\(n) length=\(length) \(axis) \(i)")
+                }
+            }
+        }
+    }
+
+    /// A matrix mapped from a file holds the same bytes as one the file is read into (zero padding
+    /// included) and gives the same blob ID, whether the file ends on a page boundary or not.
+    @Test func aMappedFileGivesTheMatrixOfTheReadFile() throws {
+        let config = try EncodingConfig(shardCount: 10)
+        var rng = SeededGenerator(seed: 404)
+        for length in [0, 1, 4096, 4097, 3 * 4096, 1_000_003] {
+            let blob = rng.bytes(length)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-mapped-\(length)-\(getpid())").path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(blob)))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            let mapped = try #require(try MessageMatrix(config: config, mapping: fd, length: UInt64(length)))
+            let read = try MessageMatrix(config: config, blob: blob)
+            let total = config.sourceSymbolsPerBlob * read.symbolSize
+            #expect(mapped.buffer.copy(offset: 0, count: total) == read.buffer.copy(offset: 0, count: total), "length \(length)")
+            #expect(BlobEncoder(config: config).computeMetadata(mapped) == BlobEncoder(config: config).computeMetadata(read))
         }
     }
 
