@@ -12,7 +12,7 @@ enum BorrowedMemory {
 
     private static let allocator = ByteBufferAllocator(
         allocate: { size in malloc(size) },
-        reallocate: { pointer, _, size in realloc(pointer, size) },
+        reallocate: { pointer, oldSize, size in BorrowedMemory.reallocate(pointer, oldSize, size) },
         deallocate: { pointer in BorrowedMemory.release(pointer) },
         copy: { target, source, count in _ = memcpy(target, source, count) })
 
@@ -23,6 +23,22 @@ enum BorrowedMemory {
         owners[start, default: (owner, 0)].buffers += 1
         lock.unlock()
         return ByteBuffer(takingOwnershipOf: UnsafeMutableRawBufferPointer(start: start, count: region.count), allocator: allocator)
+    }
+
+    /// NIO grows a buffer only to write into it, which a request body never does; should it, a
+    /// borrowed region is copied into memory of its own rather than handed to realloc.
+    private static func reallocate(_ pointer: UnsafeMutableRawPointer?, _ oldSize: Int, _ size: Int) -> UnsafeMutableRawPointer? {
+        guard let pointer, isBorrowed(pointer) else { return realloc(pointer, size) }
+        guard let copy = malloc(size) else { return nil }
+        copy.copyMemory(from: pointer, byteCount: min(oldSize, size))
+        release(pointer)
+        return copy
+    }
+
+    private static func isBorrowed(_ pointer: UnsafeMutableRawPointer) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return owners[pointer] != nil
     }
 
     private static func release(_ pointer: UnsafeMutableRawPointer) {

@@ -8,29 +8,48 @@ final class RawBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let count: Int
     /// Bytes mapped with `mmap` (unmapped on release), or 0 for heap memory.
-    private var mappedBytes = 0
+    private let mappedBytes: Int
 
     /// `count` zero bytes, 64-byte aligned.
     init(zeroedCount count: Int) {
         self.count = count
-        pointer = RawBuffer.allocate(count)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
+        (pointer, mappedBytes) = RawBuffer.allocate(count)
+        // Mapped memory is zero already.
+        if mappedBytes == 0 { pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1)) }
     }
 
     /// `count` bytes with unspecified contents, for buffers that are written in full before they
     /// are read: not touching them first halves the page faults of large encodes.
     init(uninitializedCount count: Int) {
         self.count = count
-        pointer = RawBuffer.allocate(count)
+        (pointer, mappedBytes) = RawBuffer.allocate(count)
     }
 
-    /// 64-byte aligned memory, in ordinary pages. Large buffers used to ask for transparent huge
-    /// pages (fewer page faults), but on VMs whose host takes freed memory back (free page
-    /// reporting) a huge page is always memory the host must fault in again, while small pages
-    /// often come from memory the guest freed recently: a 128 MiB store and read on such a VM
-    /// spend 0.3-1.0 s less system time without them (Docs/BENCHMARKS.md, 2026-12-02).
-    private static func allocate(_ count: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+    /// Buffers from this size on are mapped on their own and populated at once.
+    static let populatedBytesMin = 32 << 20
+
+    /// 64-byte aligned memory in ordinary pages; buffers from 64 KiB on start on a page, so that
+    /// they can be written with direct IO. A buffer from 32 MiB on (above the heap's mmap
+    /// threshold, so the heap would map it anyway; the buffers a storage node reuses stay below)
+    /// is mapped and populated in one call: its pages are zeroed in one pass instead of one page
+    /// fault per 4 KiB as the code first writes them. Returns the memory and the bytes mapped (0
+    /// for heap memory).
+    ///
+    /// Large buffers used to ask for transparent huge pages, but on VMs whose host takes freed
+    /// memory back (free page reporting) a huge page is always memory the host must fault in
+    /// again, while small pages often come from memory the guest freed recently: a 128 MiB store
+    /// and read on such a VM spend 0.3-1.0 s less system time without them (Docs/BENCHMARKS.md).
+    private static func allocate(_ count: Int) -> (UnsafeMutableRawPointer, Int) {
+        #if os(Linux)
+        if count >= populatedBytesMin {
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let bytes = (count + page - 1) / page * page
+            if let base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0), base != MAP_FAILED {
+                return (base, bytes)
+            }
+        }
+        #endif
+        return (UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: count >= 64 << 10 ? 4096 : 64), 0)
     }
 
     #if os(Linux)

@@ -1,5 +1,5 @@
 import Foundation
-import HTTPKit
+@testable import HTTPKit
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -107,6 +107,27 @@ final class TestServer: @unchecked Sendable {
         for _ in 0..<100 where released != nil { try await Task.sleep(nanoseconds: 10_000_000) }
         #expect(released == nil)
         try await server.stop()
+    }
+
+    /// Writing into a borrowed buffer (NIO never does for a request body) copies it first: the
+    /// owner's memory stays as it was, and the owner is released.
+    @Test func aBorrowedBufferThatGrowsGetsMemoryOfItsOwn() throws {
+        final class Owner {
+            var bytes: [UInt8] = [10, 20, 30, 40]
+        }
+        weak var released: Owner?
+        do {
+            let owner = Owner()
+            released = owner
+            let region = owner.bytes.withUnsafeBytes { UnsafeRawBufferPointer($0) }
+            var buffer = BorrowedMemory.buffer(region, owner: owner)
+            #expect(BorrowedMemory.regionsInUse == 1)
+            buffer.writeBytes([50, 60])
+            #expect(Array(buffer.readableBytesView) == [10, 20, 30, 40, 50, 60])
+            #expect(owner.bytes == [10, 20, 30, 40])
+            #expect(BorrowedMemory.regionsInUse == 0)
+        }
+        #expect(released == nil)
     }
 
     @Test func failuresAreTypedAndPrompt() async throws {
