@@ -49,14 +49,10 @@ import Testing
     }
 
     @Test func upStoreReadDown() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let net = ["--dir", dir.path]
-        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "1", "--nodes", "3", "--shards", "40",
-                                                  "--base-port", "\(Self.freeBasePort())"] + net, timeoutSeconds: 120)
-        defer { _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net) }
-        #expect(up.status == 0, "stderr: \(up.stderr)")
-        let config = ["--config", dir.appendingPathComponent("client_config.yaml").path]
+        let devnet = try TestDevnet(validators: 1, nodes: 3, shards: 40)
+        defer { devnet.down() }
+        #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
+        let (dir, net, config) = (devnet.dir, devnet.net, devnet.config)
 
         var storedIDs: [String] = []
         // Files of 0 B, 1 B, 1 MiB and 20 MiB go in and come back byte for byte.
@@ -214,15 +210,45 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 50, "failed fast, not after the 60 s start-up timeout")
     }
 
+    /// A storage node whose disk is full refuses slivers with 507, which the client takes as final
+    /// (no retries until its timeout) and reports with the node's own message, while the store goes
+    /// on with the other nodes' confirmations. The node's sliver directory is a 1 MiB tmpfs, which
+    /// needs root (CI has it); elsewhere the test is skipped.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aNodeWithAFullDiskIsReportedAndNotWaitedFor() async throws {
+        let devnet = try TestDevnet(validators: 1, nodes: 3, shards: 40)
+        defer { devnet.down() }
+        #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
+        let (dir, config) = (devnet.dir, devnet.config)
+        // The node with the fewest shards (at most f = 13 of 40): the others still make a quorum.
+        let info = try ProcessRunner.run("walrus", ["info", "--json"] + config)
+        let nodes = (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["storageNodes"] as? [[String: Any]] ?? []
+        let smallest = try #require(nodes.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) })
+        let victim = try #require(smallest["name"] as? String)
+        let slivers = dir.appendingPathComponent("\(victim)/data/slivers").path
+        #expect(mount("tmpfs", slivers, "tmpfs", 0, "size=1048576") == 0, "mount: errno \(errno)")
+        defer { umount2(slivers, Int32(MNT_DETACH)) }
+
+        // 20 MiB at 40 shards: primary slivers of 1.5 MB, more than the node's whole disk.
+        let file = dir.appendingPathComponent("blob")
+        try Data((0..<(20 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 5) }).write(to: file)
+        let store = try ProcessRunner.run("walrus", ["store", file.path, "--epochs", "2", "--timeout", "60"] + config, timeoutSeconds: 120)
+        #expect(store.status == 0, "stderr: \(store.stderr)")
+        #expect(store.stderr.contains("\(victim): not every sliver was accepted"), "stderr: \(store.stderr)")
+        #expect(store.stderr.contains("the disk is full"), "stderr: \(store.stderr)")
+        #expect(!store.stderr.contains("gave up retrying"), "a full disk is final, not retried: \(store.stderr)")
+        let blobID = store.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let back = dir.appendingPathComponent("back")
+        let read = try ProcessRunner.run("walrus", ["read", blobID, "--out", back.path] + config, timeoutSeconds: 120)
+        #expect(read.status == 0, "stderr: \(read.stderr)")
+        #expect(FileManager.default.contents(atPath: back.path) == (try Data(contentsOf: file)))
+    }
+
     @Test func aValidatorKilledDuringAStore() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let net = ["--dir", dir.path]
-        let up = try ProcessRunner.run("walrus", ["devnet", "up", "--validators", "4", "--nodes", "3", "--shards", "10",
-                                                  "--base-port", "\(Self.freeBasePort())"] + net, timeoutSeconds: 120)
-        defer { _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net) }
-        #expect(up.status == 0, "stderr: \(up.stderr)")
-        let config = ["--config", dir.appendingPathComponent("client_config.yaml").path]
+        let devnet = try TestDevnet(validators: 4, nodes: 3, shards: 10)
+        defer { devnet.down() }
+        #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
+        let (dir, net, config) = (devnet.dir, devnet.net, devnet.config)
         let file = dir.appendingPathComponent("blob")
         try Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: file)
 
@@ -274,5 +300,27 @@ import Testing
         let unknown = try ProcessRunner.run("walrus", ["devnet", "kill", "validator-9"] + net)
         #expect(unknown.status == 3)
         #expect(unknown.stderr.contains("validator-0"))
+    }
+}
+
+/// A devnet of real processes in a fresh directory, for one test: `down()` stops it and removes
+/// the directory.
+struct TestDevnet {
+    let dir: URL
+    /// What `walrus devnet up` answered.
+    let up: ProcessRunner.Result
+    var net: [String] { ["--dir", dir.path] }
+    var config: [String] { ["--config", dir.appendingPathComponent("client_config.yaml").path] }
+
+    init(validators: Int, nodes: Int, shards: Int) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
+        let arguments = ["devnet", "up", "--validators", "\(validators)", "--nodes", "\(nodes)", "--shards", "\(shards)",
+                         "--base-port", "\(DevnetTests.freeBasePort())", "--dir", dir.path]
+        up = try ProcessRunner.run("walrus", arguments, timeoutSeconds: 120)
+    }
+
+    func down() {
+        _ = try? ProcessRunner.run("walrus", ["devnet", "down"] + net)
+        try? FileManager.default.removeItem(at: dir)
     }
 }
