@@ -38,10 +38,17 @@ public final class SliverStore: @unchecked Sendable {
     /// Where damaged or unreadable slivers are reported (the node's log).
     let log: @Sendable (String) -> Void
 
+    /// Free bytes each write leaves on its disk at least (0: no check).
+    let reserveBytes: UInt64
+    let directory: String
+
     public init(
-        directory: String, fileThreshold: Int = SliverStore.defaultFileThreshold, directIO: Bool = true, log: @escaping @Sendable (String) -> Void = { _ in }
+        directory: String, fileThreshold: Int = SliverStore.defaultFileThreshold, directIO: Bool = true, reserveBytes: UInt64 = 0,
+        log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(KVError) {
         self.log = log
+        self.directory = directory
+        self.reserveBytes = reserveBytes
         kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta, Self.sliverIndex])
         files = try FileObjects(directory: directory + "/slivers", directIO: directIO)
         self.fileThreshold = fileThreshold
@@ -115,7 +122,9 @@ public final class SliverStore: @unchecked Sendable {
     }
 
     public func putMetadata(_ blobID: BlobID, _ metadata: BlobMetadata) throws(KVError) {
-        try kv.put(Self.metadata, blobID.bytes, metadata.bcsBytes, durability: .durable)
+        let bytes = metadata.bcsBytes
+        try requireSpace(bytes.count, on: directory)
+        try kv.put(Self.metadata, blobID.bytes, bytes, durability: .durable)
     }
 
     /// A stored sliver's wire bytes; nil when it is not stored, or cannot be read or fails its
@@ -186,6 +195,7 @@ public final class SliverStore: @unchecked Sendable {
     /// Stores a verified sliver's wire bytes and its index entry, durably: a small sliver and its
     /// entry in one batch; a large one in its file first, then the entry that names it.
     public func putSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID, bytes: [UInt8]) throws(KVError) {
+        try requireSpace(bytes.count, on: bytes.count >= fileThreshold ? files.directory : directory)
         let key = Self.sliverKey(shard, blobID)
         try blobLock(blobID).withReadLock { () throws(KVError) in
             let previous = location(axis, key)
@@ -202,6 +212,20 @@ public final class SliverStore: @unchecked Sendable {
                 try kv.write(batch, durability: .durable)
                 if case .file = previous { try files.remove(Self.fileName(axis, shard, blobID)) }
             }
+        }
+    }
+
+    /// Refuses a write of `count` bytes that would leave less than the reserve free on the file
+    /// system of `path`: what the node stores for clients stops there, and the database keeps room
+    /// for the chain's events, its log and its compactions (RocksDB takes no writes at all after
+    /// one failed on a full disk). Where the free space cannot be read, the write goes ahead.
+    func requireSpace(_ count: Int, on path: String) throws(KVError) {
+        guard reserveBytes > 0 else { return }
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        guard free >= reserveBytes + UInt64(count) else {
+            throw KVError(.full, "cannot store \(count) bytes: the disk is full (\(free) bytes free, \(reserveBytes) kept in reserve, min_free_bytes); free space or add capacity")
         }
     }
 

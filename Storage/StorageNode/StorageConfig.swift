@@ -15,6 +15,11 @@ public struct StorageConfig: Codable, Hashable, Sendable {
     /// RPC URLs of validators.
     public var chainRPC: [String]
     public var chainTimeoutMs: UInt64 = 5000
+    /// Free space the node keeps on its disks: a sliver or metadata write that would leave less is
+    /// refused (507, like a full disk), so that the database always has room for the chain's
+    /// events and its own compactions instead of failing on a full disk. 0 turns the check off.
+    public var minFreeBytes: UInt64 = StorageConfig.minFreeBytesDefault
+    public static let minFreeBytesDefault: UInt64 = 64 << 20
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"
@@ -24,6 +29,7 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         case listen
         case chainRPC = "chain_rpc"
         case chainTimeoutMs = "chain_timeout_ms"
+        case minFreeBytes = "min_free_bytes"
     }
 
     public init(keyFile: String, operatorKeyFile: String, dataDir: String, genesisFile: String, listen: String, chainRPC: [String]) {
@@ -44,6 +50,7 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         listen = try c.decode(String.self, forKey: .listen)
         chainRPC = try c.decode([String].self, forKey: .chainRPC)
         chainTimeoutMs = try c.decodeIfPresent(UInt64.self, forKey: .chainTimeoutMs) ?? chainTimeoutMs
+        minFreeBytes = try c.decodeIfPresent(UInt64.self, forKey: .minFreeBytes) ?? minFreeBytes
     }
 
     public static func load(_ path: String) throws(StorageNodeError) -> StorageConfig {

@@ -39,7 +39,7 @@ public final class StorageNode: Sendable {
             throw StorageNodeError("cannot reach the chain at \(config.chainRPC.joined(separator: ", ")): \(error); is it running?")
         }
         let store: SliverStore
-        do { store = try SliverStore(directory: config.dataDir, log: log) } catch { throw StorageNodeError(error.message) }
+        do { store = try SliverStore(directory: config.dataDir, reserveBytes: config.minFreeBytes, log: log) } catch { throw StorageNodeError(error.message) }
         let follower = VerifiedEventFollower(client: client, chainID: genesis.chainID, validators: validators.set, cursor: store.cursor())
         let state = NodeState(client: client, follower: follower, store: store, key: key, committee: committee)
         var invalidator: Invalidator?

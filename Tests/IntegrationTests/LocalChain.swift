@@ -82,6 +82,14 @@ final class LocalChain {
     /// The REST URL of storage node `i`.
     func storageURL(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 200 + i)")! }
 
+    /// Turns off the free-space reserve of the storage node whose directory is `home`, for tests
+    /// that fill a disk for real (`min_free_bytes: 0` in its config).
+    static func disableFreeSpaceReserve(home: URL) throws {
+        let config = home.appendingPathComponent("config.yaml")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try (text + (text.hasSuffix("\n") ? "" : "\n") + "min_free_bytes: 0\n").write(to: config, atomically: true, encoding: .utf8)
+    }
+
     /// Starts storage node `i` of the genesis (configured on first start with `walrus-node init`).
     /// Starts storage node `i`, initialising its directory the first time; `prepare` runs on the
     /// initialised directory just before the node starts.

@@ -148,6 +148,7 @@ import WalrusCrypto
         chain.killStorageNode(left)
         let disk = try TinyFilesystem(at: chain.directory.appendingPathComponent("storage-node-\(left)/data/slivers").path, bytes: 128 << 10)
         defer { disk.unmount() }
+        try LocalChain.disableFreeSpaceReserve(home: chain.directory.appendingPathComponent("storage-node-\(left)"))
         try chain.startStorageNode(left)
         try await chain.waitUntil("node \(left) restarted") { (try? await R.request(chain.storageURL(left).appendingPathComponent("v1/health")))?.status == 200 }
 

@@ -227,6 +227,46 @@ import WalrusCore
         #expect(store.sliver(.primary, shard: ShardIndex(shard), blobID: blob) == retry)
     }
 
+    /// With a reserve, writes stop while the disk still has that much free: the refusal is `.full`
+    /// (a 507 to clients) and names the reserve; nothing of the refused sliver is left, and what
+    /// was stored before reads back.
+    @Test(.enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
+    func writesStopAtTheReserve() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let disk = try TinyFilesystem(at: dir.path + "/slivers", bytes: 4 << 20)
+        defer { disk.unmount() }
+        let reserve: UInt64 = 2 << 20
+        let store = try SliverStore(directory: dir.path, reserveBytes: reserve)
+        defer { store.close() }
+        func free() -> UInt64 {
+            var info = statvfs()
+            statvfs(disk.path, &info)
+            return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        }
+        let blob = BlobID(unchecked: Array(repeating: 4, count: 32))
+        var stored = 0
+        var refusal: KVError?
+        for shard in UInt16(0)..<16 {
+            do {
+                try store.putSliver(.primary, shard: ShardIndex(shard), blobID: blob, bytes: Self.bytes(300_000, UInt8(shard)))
+                stored += 1
+            } catch {
+                refusal = error
+                #expect(!store.hasSliver(.primary, shard: ShardIndex(shard), blobID: blob))
+                break
+            }
+        }
+        #expect(refusal?.code == .full)
+        #expect(refusal?.message.contains("kept in reserve") == true, "\(String(describing: refusal))")
+        #expect(stored >= 4 && disk.files().count == stored, "\(stored) stored, files \(disk.files())")
+        #expect(free() >= reserve, "the reserve was not written into")
+        // What was stored before reads back.
+        for shard in UInt16(0)..<UInt16(stored) {
+            #expect(store.sliver(.primary, shard: ShardIndex(shard), blobID: blob) == Self.bytes(300_000, UInt8(shard)))
+        }
+    }
+
     /// RocksDB on a full disk: the failing write reports `.full`, and every later write is refused
     /// without reaching RocksDB (whose log writer would abort the process); every write acknowledged
     /// before is there after the store is reopened with space again.

@@ -205,6 +205,7 @@ import WalrusCrypto
         var disk: TinyFilesystem?
         let (chain, client, config) = try await Self.network { home in
             disk = try TinyFilesystem(at: home.appendingPathComponent("data/slivers").path, bytes: 1 << 20)
+            try LocalChain.disableFreeSpaceReserve(home: home)
         }
         defer { disk?.unmount() }
         let encoded = try BlobEncoder(config: config).encode((0..<1_500_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
