@@ -23,18 +23,30 @@ int walrus_blake2b_limit_kernel(int max_level) {
     return simd_level;
 }
 
+/// Where the messages of a batch lie: `count[0]` at `base[0] + i * stride[0]`, then `count[1]` more
+/// at `base[1] + i * stride[1]`.
+struct runs {
+    const uint8_t *base[2];
+    size_t stride[2];
+    size_t count[2];
+};
+
+static inline const uint8_t *message(const struct runs *runs, size_t i) {
+    return i < runs->count[0] ? runs->base[0] + i * runs->stride[0] : runs->base[1] + (i - runs->count[0]) * runs->stride[1];
+}
+
 /// Hashes messages i..<min(i + lanes, count) in one call of the `lanes`-wide kernel; lanes past the
 /// end hash the last message again into a scratch digest (a short group in one wide call costs
 /// less than hashing its messages one by one).
-static void hash_group(int lanes, uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base, size_t stride,
-                       size_t len, size_t i, size_t count) {
+static void hash_group(int lanes, uint8_t *out, size_t out_stride, uint8_t prefix, const struct runs *runs, size_t len, size_t i,
+                       size_t count) {
     uint8_t spare[8][32];
     uint8_t *outs[8];
     const uint8_t *ins[8];
     for (int l = 0; l < lanes; l++) {
         size_t m = i + (size_t)l;
         outs[l] = m < count ? out + m * out_stride : spare[l];
-        ins[l] = base + (m < count ? m : count - 1) * stride;
+        ins[l] = message(runs, m < count ? m : count - 1);
     }
     if (lanes == 8) {
         walrus_blake2b256_prefixed_x8(outs, prefix, ins, len);
@@ -43,27 +55,39 @@ static void hash_group(int lanes, uint8_t *out, size_t out_stride, uint8_t prefi
     }
 }
 
-void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base,
-                                      size_t stride, size_t len, size_t count) {
+static void hash_runs(uint8_t *out, size_t out_stride, uint8_t prefix, const struct runs *runs, size_t len) {
+    size_t count = runs->count[0] + runs->count[1];
     size_t i = 0;
     int simd = level();
     if (simd >= 2) {
-        for (; i + 8 <= count; i += 8) hash_group(8, out, out_stride, prefix, base, stride, len, i, count);
+        for (; i + 8 <= count; i += 8) hash_group(8, out, out_stride, prefix, runs, len, i, count);
         // Four to seven left: one eight-lane call.
         if (count - i >= 4) {
-            hash_group(8, out, out_stride, prefix, base, stride, len, i, count);
+            hash_group(8, out, out_stride, prefix, runs, len, i, count);
             i = count;
         }
     }
     if (simd >= 1) {
-        for (; i + 4 <= count; i += 4) hash_group(4, out, out_stride, prefix, base, stride, len, i, count);
+        for (; i + 4 <= count; i += 4) hash_group(4, out, out_stride, prefix, runs, len, i, count);
         // Two or three left: one four-lane call.
         if (count - i >= 2) {
-            hash_group(4, out, out_stride, prefix, base, stride, len, i, count);
+            hash_group(4, out, out_stride, prefix, runs, len, i, count);
             i = count;
         }
     }
-    for (; i < count; i++) walrus_blake2b256_prefixed_portable(out + i * out_stride, prefix, base + i * stride, len);
+    for (; i < count; i++) walrus_blake2b256_prefixed_portable(out + i * out_stride, prefix, message(runs, i), len);
+}
+
+void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base,
+                                      size_t stride, size_t len, size_t count) {
+    struct runs runs = {{base, base}, {stride, stride}, {count, 0}};
+    hash_runs(out, out_stride, prefix, &runs, len);
+}
+
+void walrus_blake2b256_prefixed_batch2(uint8_t *out, size_t out_stride, uint8_t prefix, size_t len, const uint8_t *base1,
+                                       size_t stride1, size_t count1, const uint8_t *base2, size_t stride2, size_t count2) {
+    struct runs runs = {{base1, base2}, {stride1, stride2}, {count1, count2}};
+    hash_runs(out, out_stride, prefix, &runs, len);
 }
 
 void walrus_merkle_root(uint8_t out[32], const uint8_t *leaf_hashes, size_t count, uint8_t *scratch) {

@@ -86,8 +86,7 @@ public struct BlobEncoder: Sendable {
             code.encode()
             code.unpackRecovery(rowRecovery + r0 * s, shardStride: layout.columnBytes, instanceStride: s)
             for r in r0..<r0 + count {
-                walrus_blake2b256_prefixed_batch(leaves + (r * n) * 32, 32, 0, message + r * layout.rowBytes, s, s, nS)
-                walrus_blake2b256_prefixed_batch(leaves + (r * n + nS) * 32, 32, 0, rowRecovery + r * s, layout.columnBytes, s, f)
+                walrus_blake2b256_prefixed_batch2(leaves + (r * n) * 32, 32, 0, s, message + r * layout.rowBytes, s, nS, rowRecovery + r * s, layout.columnBytes, f)
             }
         }
     }

@@ -130,8 +130,7 @@ public struct SliverData: Hashable, Sendable {
                 code.unpackRecovery(workspace.recoveryPointer + offset, shardStride: s, instanceStride: 0)
                 offset += code.symbolSize
             }
-            walrus_blake2b256_prefixed_batch(out.baseAddress!, 32, 0, symbols.baseAddress!, s, s, k)
-            walrus_blake2b256_prefixed_batch(out.baseAddress! + 32 * k, 32, 0, workspace.recoveryPointer, s, s, repair)
+            walrus_blake2b256_prefixed_batch2(out.baseAddress!, 32, 0, s, symbols.baseAddress!, s, k, workspace.recoveryPointer, s, repair)
         }
         ExpansionWorkspace.give(workspace)
         return Merkle.root(leafHashes: leaves)

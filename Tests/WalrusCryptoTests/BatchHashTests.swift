@@ -29,6 +29,32 @@ import WalrusCrypto
         }
     }
 
+    /// Two runs hashed as one batch: groups that straddle the runs' boundary take their messages
+    /// from both.
+    @Test(arguments: [1, 129, 4097])
+    func twoRunsMatchSingleHashes(length: Int) {
+        var rng = SeededGenerator(seed: UInt64(length) + 7)
+        let (stride1, stride2) = (length + 5, length + 64)
+        let first = rng.bytes(stride1 * 13), second = rng.bytes(stride2 * 13)
+        for (count1, count2) in [(0, 3), (3, 0), (1, 1), (3, 2), (5, 6), (7, 9), (13, 13)] {
+            for level in [2, 1, 0] {
+                let used = walrus_blake2b_limit_kernel(Int32(level))
+                defer { walrus_blake2b_force_portable(0) }
+                var out = [UInt8](repeating: 0, count: 32 * (count1 + count2))
+                out.withUnsafeMutableBufferPointer { o in
+                    first.withUnsafeBufferPointer { a in
+                        second.withUnsafeBufferPointer { b in
+                            walrus_blake2b256_prefixed_batch2(o.baseAddress!, 32, 0x00, length, a.baseAddress!, stride1, count1, b.baseAddress!, stride2, count2)
+                        }
+                    }
+                }
+                let expected = (0..<count1).map { Blake2b256.hash([0x00] + first[$0 * stride1..<$0 * stride1 + length]) }
+                    + (0..<count2).map { Blake2b256.hash([0x00] + second[$0 * stride2..<$0 * stride2 + length]) }
+                #expect(out == expected.flatMap { $0 }, "\(count1) + \(count2) messages, kernel level \(used)")
+            }
+        }
+    }
+
     @Test func innerBatchMatchesAndMayAlias() {
         var rng = SeededGenerator(seed: 3)
         for level in [2, 1, 0] {

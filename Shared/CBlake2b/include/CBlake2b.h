@@ -41,6 +41,13 @@ void walrus_blake2b256_prefixed(uint8_t out[32], uint8_t prefix, const void *dat
 void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t prefix, const uint8_t *base,
                                       size_t stride, size_t len, size_t count);
 
+/// The same over two runs of messages hashed as one batch: `count1` messages from `base1` (stride
+/// `stride1`), then `count2` from `base2` (stride `stride2`); digest i goes to `out + i * out_stride`.
+/// A row or column of an expansion lies in two buffers (source and repair symbols): one batch
+/// fills every SIMD lane but the last group's, where two batches would leave two partial groups.
+void walrus_blake2b256_prefixed_batch2(uint8_t *out, size_t out_stride, uint8_t prefix, size_t len, const uint8_t *base1,
+                                       size_t stride1, size_t count1, const uint8_t *base2, size_t stride2, size_t count2);
+
 /// The Merkle root (Walrus's tree: inner = H(0x01 ‖ left ‖ right), an odd level is padded with an
 /// all-zero Empty node that is not hashed) over `count` 32-byte leaf hashes. `scratch` holds
 /// `32 * (count + 1)` bytes. Zero leaves give the Empty root (32 zero bytes).
