@@ -73,16 +73,26 @@ struct StoreCommand: AsyncParsableCommand {
             do {
                 let progress: @Sendable (String) -> Void = { message in if !global.quiet { Output.log(message) } }
                 if let input, let mapped = MappedFile(path: file, fd: input.fd, length: input.length) {
+                    var inputError: CLIError?
                     do {
                         result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { config in
-                            try mapped.matrix(config: config, json: global.json, doing: "stored")
+                            do { return try mapped.matrix(config: config, json: global.json, doing: "stored") } catch let error as CLIError {
+                                inputError = error
+                                throw error
+                            }
                         }
                     } catch {
-                        // A store that failed because the file changed under it says so.
+                        // The file's own error (too large, changed while read), or a store that
+                        // failed because the file changed under it, is reported as such.
+                        if let inputError { throw inputError }
                         try mapped.checkUnchanged(during: "stored")
                         throw error
                     }
-                    try mapped.checkUnchanged(during: "stored")
+                    // Certified: the nodes verified every sliver against the blob ID, so the blob
+                    // holds the file's bytes as they were encoded, whatever happened to it since.
+                    if (try? mapped.checkUnchanged(during: "stored")) == nil {
+                        Output.log("warning: '\(file)' changed while it was being stored; blob \(result.blobID) holds its content from before the change")
+                    }
                 } else if let input {
                     result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { target in
                         try BlobInput.readForStore(input.fd, into: target, path: file)
