@@ -146,7 +146,9 @@ public final class WalrusClient: Sendable {
         } catch { throw ClientError(.invalidArgument, error.message) }
         do {
             let matrix = try makeMatrix(config)
-            precondition(matrix.config == config && matrix.unencodedLength == length, "the matrix holds the blob for this committee")
+            guard matrix.config == config, matrix.unencodedLength == length else {
+                throw ClientError(.invalidArgument, "the matrix was made for \(matrix.config.n) shards and \(matrix.unencodedLength) bytes, not for this committee's \(config.n) shards and \(length) bytes")
+            }
             encoded = BlobEncoder(config: config).encode(matrix)
         } catch let error as ClientError {
             throw error
