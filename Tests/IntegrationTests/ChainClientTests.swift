@@ -33,6 +33,13 @@ import WalrusCrypto
         }
         #expect(blobID == metadata.blobID && size == 11)
         guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = outcome.events.first else { return }
+        // The transaction was committed by the validator the client asked; others apply the block
+        // a moment later.
+        for v in [1, 2] {
+            try await chain.waitUntil("validator \(v) to apply the registration") {
+                ((await chain.get(v, "v1/blobs/\(metadata.blobID)"))?["registrations"] as? [[String: Any]])?.isEmpty == false
+            }
+        }
         let object = await chain.get(1, "v1/objects/\(objectID)")
         #expect(object?["blobId"] as? String == metadata.blobID.description && object?["kind"] as? String == "blob")
         let byBlobID = await chain.get(2, "v1/blobs/\(metadata.blobID)")
