@@ -25,20 +25,29 @@ public final class MessageMatrix: @unchecked Sendable {
         }
     }
 
-    #if os(Linux)
-    /// A matrix over the first `length` bytes of the regular file `fd`, mapped from the page cache
-    /// instead of read into fresh memory (a large blob's matrix is most of what an encode would
-    /// otherwise allocate). The matrix reflects the file as it is while it lives: the caller must
-    /// handle SIGBUS (the file was truncated) and should check that the file did not change while
-    /// it was being stored. Nil when the file cannot be mapped; read it into a matrix instead.
-    public init?(config: EncodingConfig, mapping fd: Int32, length: UInt64) throws(RedStuffError) {
+    /// The bytes a matrix for a blob of `length` bytes takes: the memory that
+    /// `init(config:length:memory:owner:)` wants.
+    public static func byteCount(config: EncodingConfig, length: UInt64) throws(RedStuffError) -> Int {
+        config.sourceSymbolsPerBlob * (try config.symbolSize(forLength: length))
+    }
+
+    /// A matrix over memory the caller holds (`owner` keeps it valid and frees it; the matrix keeps
+    /// the owner): the blob's `length` bytes, then zeros up to `byteCount(config:length:)`, as in a
+    /// file mapped from the page cache instead of read into fresh memory. The memory must not change
+    /// while the matrix is in use; the encoder only reads it. Zeros past the blob are checked.
+    public init(config: EncodingConfig, length: UInt64, memory: UnsafeRawBufferPointer, owner: AnyObject) throws(RedStuffError) {
         self.config = config
         unencodedLength = length
         symbolSize = try config.symbolSize(forLength: length)
-        guard let mapped = RawBuffer(mapping: fd, length: Int(length), count: config.sourceSymbolsPerBlob * symbolSize) else { return nil }
-        buffer = mapped
+        let total = config.sourceSymbolsPerBlob * symbolSize
+        guard let base = memory.baseAddress, memory.count >= total else {
+            throw RedStuffError(.malformed, "the matrix needs \(total) bytes of memory, got \(memory.count)")
+        }
+        guard UnsafeRawBufferPointer(rebasing: memory[Int(length)..<total]).allSatisfy({ $0 == 0 }) else {
+            throw RedStuffError(.malformed, "the matrix's memory past the blob's \(length) bytes is not zero")
+        }
+        buffer = RawBuffer(external: UnsafeMutableRawPointer(mutating: base), count: total, owner: owner)
     }
-    #endif
 
     /// A matrix holding a copy of `blob`.
     public convenience init(config: EncodingConfig, blob: UnsafeRawBufferPointer) throws(RedStuffError) {

@@ -9,6 +9,8 @@ final class RawBuffer: @unchecked Sendable {
     let count: Int
     /// Bytes mapped with `mmap` (unmapped on release), or 0 for heap memory.
     private let mappedBytes: Int
+    /// The holder of external memory (which then is not freed here), or nil.
+    private var owner: AnyObject?
 
     /// `count` zero bytes, 64-byte aligned.
     init(zeroedCount count: Int) {
@@ -52,46 +54,17 @@ final class RawBuffer: @unchecked Sendable {
         return (UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: count >= 64 << 10 ? 4096 : 64), 0)
     }
 
-    #if os(Linux)
-    /// `count` bytes whose first `length` are the file `fd`'s first `length` bytes and the rest
-    /// zero, without copying the file: its whole pages are mapped read-only from the page cache
-    /// (private and read-only, so populating the mapping copies nothing), and only its last partial
-    /// page is read into anonymous memory. The mapping shows the file as it is: bytes the file
-    /// changes while the buffer lives change here too, and reading a page the file no longer has
-    /// raises SIGBUS, which the caller must handle. Nil when the file cannot be mapped (its file
-    /// system does not support it, or it shrank): read it instead.
-    init?(mapping fd: Int32, length: Int, count: Int) {
-        precondition(length >= 0 && length <= count, "the file fits the buffer")
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let reserved = max(page, (count + page - 1) / page * page)
-        let whole = length / page * page
-        guard let base = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-            base != MAP_FAILED
-        else { return nil }
-        if whole > 0 {
-            let mapped = mmap(base, whole, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0)
-            guard mapped == base else {
-                munmap(base, reserved)
-                return nil
-            }
-        }
-        var done = whole
-        while done < length {
-            let n = pread(fd, base + done, length - done, off_t(done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                munmap(base, reserved)
-                return nil
-            }
-            done += n
-        }
-        pointer = base
+    /// `count` bytes of memory that `owner` holds and frees: the buffer keeps the owner alive and
+    /// never frees the memory itself.
+    init(external pointer: UnsafeMutableRawPointer, count: Int, owner: AnyObject) {
+        self.pointer = pointer
         self.count = count
-        mappedBytes = reserved
+        mappedBytes = 0
+        self.owner = owner
     }
-    #endif
 
     deinit {
+        if owner != nil { return }
         #if os(Linux)
         if mappedBytes > 0 {
             munmap(pointer, mappedBytes)

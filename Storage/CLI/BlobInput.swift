@@ -119,13 +119,18 @@ struct MappedFile {
             CLIError(code: "FILE_CHANGED", "'\(path)' was truncated while it was being \(doing); try again once it no longer changes", exit: .usage),
             json: json)
         try BlobInput.checkSize(length, path: path, config: config)
-        let matrix: MessageMatrix?
-        do { matrix = try MessageMatrix(config: config, mapping: fd, length: length) } catch { throw CLIError(error) }
-        guard let mapped = matrix else {
-            return try BlobInput.read(fd: fd, length: length, path: path, config: config)
+        let matrix: MessageMatrix
+        do {
+            let bytes = try MessageMatrix.byteCount(config: config, length: length)
+            guard let mapping = FileMapping(fd, length: Int(length), count: bytes) else {
+                return try BlobInput.read(fd: fd, length: length, path: path, config: config)
+            }
+            matrix = try MessageMatrix(config: config, length: length, memory: mapping.memory, owner: mapping)
+        } catch let error as RedStuffError {
+            throw CLIError(error)
         }
         try checkUnchanged(during: "read")
-        return mapped
+        return matrix
     }
 
     /// Fails when the file's size or modification times differ from when it was opened.
@@ -134,6 +139,45 @@ struct MappedFile {
             throw CLIError(code: "FILE_CHANGED", "'\(path)' changed while it was being \(what); try again once it no longer changes", exit: .usage)
         }
     }
+}
+
+/// `count` bytes whose first `length` are the file's first `length` bytes and the rest zero,
+/// without copying the file: its whole pages are mapped read-only from the page cache (private and
+/// read-only, so populating the mapping copies nothing), and only its last partial page is read
+/// into anonymous memory. The mapping shows the file as it is: bytes the file changes meanwhile
+/// change here too, and reading a page the file no longer has raises SIGBUS (`SigbusGuard`).
+final class FileMapping {
+    let memory: UnsafeRawBufferPointer
+    private let reserved: Int
+
+    /// Nil when the file cannot be mapped (its file system does not support it, or it shrank).
+    init?(_ fd: Int32, length: Int, count: Int) {
+        precondition(length >= 0 && length <= count, "the file fits the memory")
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        reserved = max(page, (count + page - 1) / page * page)
+        let whole = length / page * page
+        guard let base = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else { return nil }
+        guard whole == 0 || mmap(base, whole, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == base,
+            FileMapping.readFully(fd, into: base + whole, count: length - whole, at: whole)
+        else {
+            munmap(base, reserved)
+            return nil
+        }
+        memory = UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    private static func readFully(_ fd: Int32, into target: UnsafeMutableRawPointer, count: Int, at offset: Int) -> Bool {
+        var done = 0
+        while done < count {
+            let n = pread(fd, target + done, count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: memory.baseAddress), reserved) }
 }
 
 /// What `fstat` says of a file's contents: size and the times of its last change.

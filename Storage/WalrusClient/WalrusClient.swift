@@ -124,7 +124,7 @@ public final class WalrusClient: Sendable {
     }
 
     /// Stores the blob in the message matrix that `matrix` makes for the committee's encoding
-    /// (for example one mapped from a file, `MessageMatrix(config:mapping:length:)`). An error it
+    /// (for example one over a file mapped from the page cache, `MessageMatrix(config:length:memory:owner:)`). An error it
     /// throws ends the store before anything is spent.
     public func store(
         length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in },

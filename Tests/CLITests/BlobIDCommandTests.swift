@@ -33,12 +33,15 @@ import Testing
     /// standard input, and the same usage error when too large (n = 10: at most 1,834,952 bytes).
     @Test func aMappedFileGivesTheBlobIDOfItsBytes() throws {
         var rng = SystemRandomNumberGenerator()
-        let bytes = Data((0..<(1 << 20) + 12_345).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        let file = try TemporaryFile(bytes)
-        let mapped = try ProcessRunner.run("walrus", ["blob-id", file.path, "--n-shards", "10"])
-        let read = try ProcessRunner.run("walrus", ["blob-id", "-", "--n-shards", "10"], stdin: bytes)
-        #expect(mapped.status == 0 && read.status == 0)
-        #expect(mapped.stdout.count == 44 && mapped.stdout == read.stdout)
+        // Ending on a page boundary, one byte past one, and in the middle of a page.
+        for length in [1 << 20, (1 << 20) + 1, (1 << 20) + 12_345] {
+            let bytes = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            let file = try TemporaryFile(bytes)
+            let mapped = try ProcessRunner.run("walrus", ["blob-id", file.path, "--n-shards", "10"])
+            let read = try ProcessRunner.run("walrus", ["blob-id", "-", "--n-shards", "10"], stdin: bytes)
+            #expect(mapped.status == 0 && read.status == 0)
+            #expect(mapped.stdout.count == 44 && mapped.stdout == read.stdout, "\(length) bytes")
+        }
 
         let tooLarge = try TemporaryFile(Data(count: 1_834_953))
         let refused = try ProcessRunner.run("walrus", ["blob-id", tooLarge.path, "--n-shards", "10"])

@@ -61,23 +61,45 @@ import WalrusCore
         }
     }
 
-    /// A matrix mapped from a file holds the same bytes as one the file is read into (zero padding
-    /// included) and gives the same blob ID, whether the file ends on a page boundary or not.
-    @Test func aMappedFileGivesTheMatrixOfTheReadFile() throws {
+    /// A matrix over memory the caller holds (as the CLI's file mapping gives it) holds the same
+    /// bytes as one the blob is copied into and gives the same blob ID; it keeps its owner, and
+    /// memory that is too short or not zero past the blob is refused.
+    @Test func aMatrixOverCallerMemoryEqualsACopiedOne() throws {
+        final class Owner {
+            let memory: UnsafeMutableRawBufferPointer
+            init(count: Int) {
+                memory = .allocate(byteCount: count, alignment: 64)
+                memory.initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            deinit { memory.deallocate() }
+        }
         let config = try EncodingConfig(shardCount: 10)
         var rng = SeededGenerator(seed: 404)
-        for length in [0, 1, 4096, 4097, 3 * 4096, 1_000_003] {
+        for length in [0, 1, 4096, 4097, 1_000_003] {
             let blob = rng.bytes(length)
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-mapped-\(length)-\(getpid())").path
-            #expect(FileManager.default.createFile(atPath: path, contents: Data(blob)))
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            let fd = open(path, O_RDONLY)
-            defer { close(fd) }
-            let mapped = try #require(try MessageMatrix(config: config, mapping: fd, length: UInt64(length)))
-            let read = try MessageMatrix(config: config, blob: blob)
-            let total = config.sourceSymbolsPerBlob * read.symbolSize
-            #expect(mapped.buffer.copy(offset: 0, count: total) == read.buffer.copy(offset: 0, count: total), "length \(length)")
-            #expect(BlobEncoder(config: config).computeMetadata(mapped) == BlobEncoder(config: config).computeMetadata(read))
+            let total = try MessageMatrix.byteCount(config: config, length: UInt64(length))
+            weak var held: Owner?
+            var over: MessageMatrix? = try {
+                let owner = Owner(count: total)
+                blob.withUnsafeBytes { if !$0.isEmpty { owner.memory.copyMemory(from: $0) } }
+                held = owner
+                return try MessageMatrix(config: config, length: UInt64(length), memory: UnsafeRawBufferPointer(owner.memory), owner: owner)
+            }()
+            let copied = try MessageMatrix(config: config, blob: blob)
+            #expect(over!.buffer.copy(offset: 0, count: total) == copied.buffer.copy(offset: 0, count: total), "length \(length)")
+            #expect(BlobEncoder(config: config).computeMetadata(over!) == BlobEncoder(config: config).computeMetadata(copied))
+            do {
+                let owner = try #require(held, "the matrix keeps its owner")
+                #expect(throws: RedStuffError.self) {
+                    try MessageMatrix(config: config, length: UInt64(length), memory: UnsafeRawBufferPointer(rebasing: owner.memory[..<(total - 1)]), owner: owner)
+                }
+                if length + 1 < total {
+                    owner.memory[total - 1] = 1
+                    #expect(throws: RedStuffError.self) { try MessageMatrix(config: config, length: UInt64(length), memory: UnsafeRawBufferPointer(owner.memory), owner: owner) }
+                }
+            }
+            over = nil
+            #expect(held == nil, "the owner goes with the matrix")
         }
     }
 
