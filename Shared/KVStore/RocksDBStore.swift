@@ -40,6 +40,12 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         rocksdb_options_set_create_missing_column_families(options, 1)
         rocksdb_options_set_paranoid_checks(options, 1)
         rocksdb_options_increase_parallelism(options, 2)
+        // RocksDB's own text log (LOG in the store's directory) takes fatal messages only. On a
+        // full disk, RocksDB reports a failed write in that log; once a write to the log itself
+        // has failed, the next message aborts the process inside Debian's RocksDB 7.8 (an
+        // assertion in its file writer). Every error reaches us as a status, and the process
+        // reports it in its own log.
+        rocksdb_options_set_info_log_level(options, RocksDBStore.fatalLogLevel)
         readOptions = rocksdb_readoptions_create()
         bufferedWrite = rocksdb_writeoptions_create()
         durableWrite = rocksdb_writeoptions_create()
@@ -106,6 +112,9 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         defer { rocksdb_list_column_families_destroy(list, count) }
         return (0..<count).compactMap { list[$0].map { String(cString: $0) } }
     }
+
+    /// `rocksdb::InfoLogLevel::FATAL_LEVEL`.
+    static let fatalLogLevel: Int32 = 4
 
     /// Maps a RocksDB error string to a `KVError` and frees it.
     static func takeError(_ error: inout UnsafeMutablePointer<CChar>?, context: String) -> KVError? {
