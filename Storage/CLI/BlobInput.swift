@@ -207,18 +207,11 @@ enum SigbusGuard {
     nonisolated(unsafe) private static var report: (fd: Int32, bytes: UnsafeMutableBufferPointer<UInt8>, exit: Int32)?
 
     static func arm(_ error: CLIError, json: Bool) {
-        let text: String
-        if json {
-            let object: [String: Any] = ["error": ["code": error.code, "message": error.message, "retryable": false]]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            text = String(decoding: data, as: UTF8.self) + "\n"
-        } else {
-            text = "error: \(error.message)\n"
-        }
+        let (fd, text) = Output.failureReport(error, json: json)
         let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.utf8.count)
         _ = bytes.initialize(from: text.utf8)
         if let old = report { old.bytes.deallocate() }
-        report = (json ? 1 : 2, bytes, error.exit.rawValue)
+        report = (fd, bytes, error.exit.rawValue)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             if let report = SigbusGuard.report { _ = write(report.fd, report.bytes.baseAddress, report.bytes.count) }
