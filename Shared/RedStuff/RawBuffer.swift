@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// A heap buffer of bytes with a stable address, zero-initialised, freed with its owner. Encoding
-/// works on raw memory so that the C kernels can read and write it without copies.
+/// A buffer of bytes with a stable address (heap memory, a mapping of its own, or memory a caller
+/// holds), freed with its owner. Encoding works on raw memory so that the C kernels can read and
+/// write it without copies.
 final class RawBuffer: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let count: Int
