@@ -1,6 +1,6 @@
 // walrus-bench: measures the hot paths in a release build and prints a table (stderr-free result
 // on stdout) or JSON. Usage:
-//   walrus-bench [--json] [--quick] [--only rs|hash|encode|decode|verify]
+//   walrus-bench [--json] [--quick] [--only rs|hash|encode|decode|verify] [--rs-level 0…3]
 //   walrus-bench encode-once SIZE_MIB [--metadata-only]   (one encode, then peak RSS: for memory)
 //   walrus-bench storage [--blobs 100] [--blob-mib 1] [--concurrency 8]   (1 validator, 5 storage nodes)
 //   walrus-bench sliver-io [--count 200] [--size 2900000] [--threads 4]   (a node's disk path, in process)
@@ -250,10 +250,13 @@ if arguments.first == "encode-once" {
 let json = arguments.contains("--json")
 let quick = arguments.contains("--quick")
 let only = arguments.firstIndex(of: "--only").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+// The widest Reed-Solomon kernel the encode, decode and verify figures may use (0 portable, 1 AVX2,
+// 2 AVX-512, 3 AVX-512 with GFNI), for side-by-side runs.
+let rsLevel = arguments.firstIndex(of: "--rs-level").flatMap { arguments.indices.contains($0 + 1) ? Int32(arguments[$0 + 1]) : nil } ?? 3
 var results: [Measurement] = []
 if only == nil || only == "rs" {
     // The widest kernel first, then the narrower ones this CPU has, for the side-by-side figures.
-    let levels: [Int32] = [2, 1].filter { walrus_rs_limit_kernel($0) == $0 }
+    let levels: [Int32] = [3, 2, 1].filter { walrus_rs_limit_kernel($0) == $0 }
     for level in levels {
         _ = walrus_rs_limit_kernel(level)
         let kernel = String(cString: walrus_rs_kernel_name())
@@ -265,8 +268,8 @@ if only == nil || only == "rs" {
             }
         }
     }
-    _ = walrus_rs_limit_kernel(2)
 }
+_ = walrus_rs_limit_kernel(rsLevel)
 if only == nil || only == "hash" {
     results += benchHash(runs: quick ? 3 : 7)
 }

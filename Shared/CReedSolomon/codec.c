@@ -20,33 +20,93 @@ static size_t next_pow2(size_t x) {
 
 #define SHARD(work, i) ((work) + (size_t)(i) * shard_bytes)
 
+/// One IFFT butterfly, or only the XOR when the factor is zero.
+static inline void ifft_pair(const walrus_gf_kernels *k, uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
+    if (log_m == GF_MODULUS) k->xor_into(y, x, bytes);
+    else k->ifft_butterfly(x, y, log_m, bytes);
+}
+
+static inline void fft_pair(const walrus_gf_kernels *k, uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
+    if (log_m == GF_MODULUS) k->xor_into(y, x, bytes);
+    else k->fft_butterfly(x, y, log_m, bytes);
+}
+
 /// Inverse FFT (decimation in time) of `size` shards at `pos`, of which only the first
-/// `truncated` may be non-zero.
+/// `truncated` may be non-zero. Kernels with two-layer butterflies take the layers two at a time
+/// (layers d and 2d over blocks of 4d shards), which halves the passes over the shards.
 static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t size,
                  size_t truncated, size_t skew_delta) {
-    for (size_t d = 1; d < size; d <<= 1) {
+    size_t d = 1;
+    if (k->ifft_butterfly2) {
+        for (; 4 * d <= size; d <<= 2) {
+            for (size_t r = 0; r < truncated; r += 4 * d) {
+                uint16_t log_a = walrus_gf_skew[r + d + skew_delta - 1];
+                uint16_t log_b = walrus_gf_skew[r + 3 * d + skew_delta - 1];
+                uint16_t log_c = walrus_gf_skew[r + 2 * d + skew_delta - 1];
+                int upper = r + 2 * d < truncated;  // Whether layer d reaches the block's upper half.
+                for (size_t j = r; j < r + d; j++) {
+                    uint8_t *x0 = SHARD(work, pos + j), *x1 = SHARD(work, pos + j + d);
+                    uint8_t *x2 = SHARD(work, pos + j + 2 * d), *x3 = SHARD(work, pos + j + 3 * d);
+                    if (upper) {
+                        k->ifft_butterfly2(x0, x1, x2, x3, log_a, log_b, log_c, shard_bytes);
+                    } else {
+                        ifft_pair(k, x0, x1, log_a, shard_bytes);
+                        ifft_pair(k, x0, x2, log_c, shard_bytes);
+                        ifft_pair(k, x1, x3, log_c, shard_bytes);
+                    }
+                }
+            }
+        }
+    }
+    for (; d < size; d <<= 1) {
         for (size_t r = 0; r < truncated; r += 2 * d) {
             uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) {
-                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
-                if (log_m == GF_MODULUS) k->xor_into(y, x, shard_bytes);
-                else k->ifft_butterfly(x, y, log_m, shard_bytes);
-            }
+            for (size_t j = r; j < r + d; j++) ifft_pair(k, SHARD(work, pos + j), SHARD(work, pos + j + d), log_m, shard_bytes);
         }
     }
 }
 
-/// Forward FFT of `size` shards at `pos`; only the first `truncated` outputs are computed.
+/// Forward FFT of `size` shards at `pos`; only the first `truncated` outputs are computed. Layers
+/// 2d and d go together when the kernel can, after a single top layer if their count is odd.
 static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t size,
                 size_t truncated, size_t skew_delta) {
-    for (size_t d = size >> 1; d > 0; d >>= 1) {
+    size_t layers = 0;
+    while (((size_t)1 << layers) < size) layers++;
+    size_t d = size >> 1;
+    if (k->fft_butterfly2 && layers % 2 == 1) {
+        // The single layer first, so that the rest pair up down to d = 1.
         for (size_t r = 0; r < truncated; r += 2 * d) {
             uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) {
-                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
-                if (log_m == GF_MODULUS) k->xor_into(y, x, shard_bytes);
-                else k->fft_butterfly(x, y, log_m, shard_bytes);
+            for (size_t j = r; j < r + d; j++) fft_pair(k, SHARD(work, pos + j), SHARD(work, pos + j + d), log_m, shard_bytes);
+        }
+        d >>= 1;
+    }
+    if (k->fft_butterfly2) {
+        for (; d >= 2; d >>= 2) {
+            size_t q = d >> 1;  // Layers d (= 2q) and q over blocks of 4q shards.
+            for (size_t r = 0; r < truncated; r += 4 * q) {
+                uint16_t log_c = walrus_gf_skew[r + 2 * q + skew_delta - 1];
+                uint16_t log_a = walrus_gf_skew[r + q + skew_delta - 1];
+                uint16_t log_b = walrus_gf_skew[r + 3 * q + skew_delta - 1];
+                int upper = r + 2 * q < truncated;
+                for (size_t j = r; j < r + q; j++) {
+                    uint8_t *x0 = SHARD(work, pos + j), *x1 = SHARD(work, pos + j + q);
+                    uint8_t *x2 = SHARD(work, pos + j + 2 * q), *x3 = SHARD(work, pos + j + 3 * q);
+                    if (upper) {
+                        k->fft_butterfly2(x0, x1, x2, x3, log_a, log_b, log_c, shard_bytes);
+                    } else {
+                        fft_pair(k, x0, x2, log_c, shard_bytes);
+                        fft_pair(k, x1, x3, log_c, shard_bytes);
+                        fft_pair(k, x0, x1, log_a, shard_bytes);
+                    }
+                }
             }
+        }
+    }
+    for (; d > 0; d >>= 1) {
+        for (size_t r = 0; r < truncated; r += 2 * d) {
+            uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
+            for (size_t j = r; j < r + d; j++) fft_pair(k, SHARD(work, pos + j), SHARD(work, pos + j + d), log_m, shard_bytes);
         }
     }
 }

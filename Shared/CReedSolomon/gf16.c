@@ -1,6 +1,7 @@
 // GF(2^16) tables in the Cantor-basis representation (Lin-Chung-Han / Leopard), the FFT skew
 // factors, the Walsh transform of the log table used by the decoder's error locator, and the
-// per-multiplier nibble tables used by the SIMD kernels.
+// per-multiplier tables of the SIMD kernels (nibble lookups, or GFNI bit matrices), built only for
+// the kernel in use.
 #include "CReedSolomon.h"
 #include "gf16.h"
 
@@ -13,6 +14,7 @@ uint16_t walrus_gf_exp[GF_ORDER];
 uint16_t walrus_gf_skew[GF_MODULUS];
 uint16_t walrus_gf_log_walsh[GF_ORDER];
 uint8_t (*walrus_gf_nibble)[4][2][16];
+uint64_t (*walrus_gf_affine)[4];
 
 static const uint16_t cantor_basis[GF_BITS] = {
     0x0001, 0xACCA, 0x3C0E, 0x163E, 0xC582, 0xED2E, 0x914C, 0x4012,
@@ -83,49 +85,102 @@ static void build_log_walsh(void) {
 }
 
 static void build_nibble_tables(void) {
-    walrus_gf_nibble = aligned_alloc(64, (size_t)GF_ORDER * sizeof *walrus_gf_nibble);
+    uint8_t (*tables)[4][2][16] = aligned_alloc(64, (size_t)GF_ORDER * sizeof *tables);
+    if (!tables) abort();
     for (uint32_t m = 0; m < GF_ORDER; m++) {
         for (unsigned q = 0; q < 4; q++) {
             for (unsigned v = 0; v < 16; v++) {
                 uint16_t product = gf_mul_log((uint16_t)(v << (4 * q)), (uint16_t)m);
-                walrus_gf_nibble[m][q][0][v] = (uint8_t)product;
-                walrus_gf_nibble[m][q][1][v] = (uint8_t)(product >> 8);
+                tables[m][q][0][v] = (uint8_t)product;
+                tables[m][q][1][v] = (uint8_t)(product >> 8);
             }
         }
     }
+    walrus_gf_nibble = tables;
+}
+
+/// Transposes an 8×8 bit matrix held as bit c of byte r (Hacker's Delight, transpose8rS64).
+static uint64_t transpose8(uint64_t x) {
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
+    x = x ^ t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
+    x = x ^ t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
+    return x ^ t ^ (t << 28);
+}
+
+/// The `vgf2p8affineqb` operand for an 8×8 block whose column k (input bit k) is byte k of
+/// `columns`: the instruction takes output bit j's row from byte 7 - j.
+static uint64_t affine_operand(uint64_t columns) { return __builtin_bswap64(transpose8(columns)); }
+
+static void build_affine_tables(void) {
+    uint64_t (*tables)[4] = aligned_alloc(64, (size_t)GF_ORDER * sizeof *tables);
+    if (!tables) abort();
+    for (uint32_t m = 0; m < GF_ORDER; m++) {
+        // Column k of the 16×16 matrix is the product of the element with only bit k set.
+        uint64_t low_from_low = 0, high_from_high = 0, high_from_low = 0, low_from_high = 0;
+        for (unsigned k = 0; k < 8; k++) {
+            uint16_t from_low = gf_mul_log((uint16_t)(1u << k), (uint16_t)m);
+            uint16_t from_high = gf_mul_log((uint16_t)(1u << (k + 8)), (uint16_t)m);
+            low_from_low |= (uint64_t)(from_low & 0xff) << (8 * k);
+            high_from_low |= (uint64_t)(from_low >> 8) << (8 * k);
+            low_from_high |= (uint64_t)(from_high & 0xff) << (8 * k);
+            high_from_high |= (uint64_t)(from_high >> 8) << (8 * k);
+        }
+        tables[m][0] = affine_operand(low_from_low);
+        tables[m][1] = affine_operand(high_from_high);
+        tables[m][2] = affine_operand(high_from_low);
+        tables[m][3] = affine_operand(low_from_high);
+    }
+    walrus_gf_affine = tables;
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-/// The widest kernel allowed: 0 portable, 1 AVX2, 2 AVX-512.
-static int kernel_limit = 2;
+static pthread_once_t nibble_once = PTHREAD_ONCE_INIT;
+static pthread_once_t affine_once = PTHREAD_ONCE_INIT;
+/// The widest kernel allowed: 0 portable, 1 AVX2, 2 AVX-512, 3 AVX-512 with GFNI.
+static int kernel_limit = 3;
 
 static void init_tables(void) {
     build_log_exp();
     build_skew();
     build_log_walsh();
-    build_nibble_tables();
 }
 
 void walrus_rs_init(void) { pthread_once(&init_once, init_tables); }
 
 static const walrus_gf_kernels *kernels_up_to(int limit) {
     const walrus_gf_kernels *k = 0;
-    if (limit >= 2) k = walrus_gf_avx512_kernels();
+    if (limit >= 3) k = walrus_gf_gfni_kernels();
+    if (!k && limit >= 2) k = walrus_gf_avx512_kernels();
     if (!k && limit >= 1) k = walrus_gf_avx2_kernels();
     return k ? k : &walrus_gf_portable_kernels;
 }
 
-const walrus_gf_kernels *walrus_gf_active(void) { return kernels_up_to(kernel_limit); }
+static int level_of(const walrus_gf_kernels *k) {
+    if (k == &walrus_gf_portable_kernels) return 0;
+    if (k == walrus_gf_avx2_kernels()) return 1;
+    if (k == walrus_gf_avx512_kernels()) return 2;
+    return 3;
+}
+
+const walrus_gf_kernels *walrus_gf_active(void) {
+    walrus_rs_init();
+    const walrus_gf_kernels *k = kernels_up_to(kernel_limit);
+    if (k->tables == WALRUS_GF_NIBBLE_TABLES) pthread_once(&nibble_once, build_nibble_tables);
+    if (k->tables == WALRUS_GF_AFFINE_TABLES) pthread_once(&affine_once, build_affine_tables);
+    return k;
+}
 
 int walrus_rs_limit_kernel(int max_level) {
     kernel_limit = max_level < 0 ? 0 : max_level;
-    const walrus_gf_kernels *k = kernels_up_to(kernel_limit);
-    return k == &walrus_gf_portable_kernels ? 0 : k == walrus_gf_avx2_kernels() ? 1 : 2;
+    return level_of(kernels_up_to(kernel_limit));
 }
 
 const char *walrus_rs_kernel_name(void) { return walrus_gf_active()->name; }
 
-void walrus_rs_force_portable(int force) { kernel_limit = force ? 0 : 2; }
+void walrus_rs_force_portable(int force) { kernel_limit = force ? 0 : 3; }
 
 uint16_t walrus_gf16_mul(uint16_t a, uint16_t b) {
     walrus_rs_init();

@@ -14,8 +14,14 @@ extern uint16_t walrus_gf_skew[GF_MODULUS];
 extern uint16_t walrus_gf_log_walsh[GF_ORDER];
 
 /// For every log value m, eight 16-byte tables: product of (nibble v at position q) with exp(m),
-/// low byte at [q][0][v] and high byte at [q][1][v]. 128 bytes per m, 8 MiB in all.
+/// low byte at [q][0][v] and high byte at [q][1][v]. 128 bytes per m, 8 MiB in all. Built when a
+/// kernel that uses them is first chosen.
 extern uint8_t (*walrus_gf_nibble)[4][2][16];
+
+/// For every log value m, the bit matrices of multiplying by exp(m) in `vgf2p8affineqb` form:
+/// low ← low, high ← high, high ← low, low ← high. 32 bytes per m, 2 MiB in all. Built when a
+/// kernel that uses them is first chosen.
+extern uint64_t (*walrus_gf_affine)[4];
 
 static inline uint16_t gf_add_mod(uint32_t a, uint32_t b) {
     uint32_t sum = a + b;
@@ -30,8 +36,12 @@ static inline uint16_t gf_mul_log(uint16_t x, uint16_t log_m) {
 }
 
 /// Shard kernels over `bytes` bytes (a multiple of 64) in the 64-byte lo/hi block layout.
+/// The per-multiplier tables a kernel reads.
+enum { WALRUS_GF_NO_TABLES, WALRUS_GF_NIBBLE_TABLES, WALRUS_GF_AFFINE_TABLES };
+
 typedef struct {
     const char *name;
+    int tables;
     /// x ^= y
     void (*xor_into)(uint8_t *x, const uint8_t *y, size_t bytes);
     /// x = x · exp(log_m)
@@ -40,10 +50,21 @@ typedef struct {
     void (*fft_butterfly)(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes);
     /// IFFT butterfly: y ^= x; x ^= y · exp(log_m)
     void (*ifft_butterfly)(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes);
+    /// Two IFFT layers over four shards in one pass (NULL if the kernel has none): the butterflies
+    /// (x0, x1) with log_a and (x2, x3) with log_b, then (x0, x2) and (x1, x3) with log_c. A
+    /// logarithm of GF_MODULUS stands for a zero factor (the butterfly only XORs).
+    void (*ifft_butterfly2)(uint8_t *x0, uint8_t *x1, uint8_t *x2, uint8_t *x3, uint16_t log_a, uint16_t log_b,
+                            uint16_t log_c, size_t bytes);
+    /// Two FFT layers over four shards in one pass (NULL if the kernel has none): the butterflies
+    /// (x0, x2) and (x1, x3) with log_c, then (x0, x1) with log_a and (x2, x3) with log_b.
+    void (*fft_butterfly2)(uint8_t *x0, uint8_t *x1, uint8_t *x2, uint8_t *x3, uint16_t log_a, uint16_t log_b,
+                           uint16_t log_c, size_t bytes);
 } walrus_gf_kernels;
 
 extern const walrus_gf_kernels walrus_gf_portable_kernels;
 const walrus_gf_kernels *walrus_gf_avx2_kernels(void);    // NULL when not compiled in or not supported
 const walrus_gf_kernels *walrus_gf_avx512_kernels(void);  // NULL when not compiled in or not supported
+const walrus_gf_kernels *walrus_gf_gfni_kernels(void);    // NULL when not compiled in or not supported
+/// The kernel in use, with its tables built.
 const walrus_gf_kernels *walrus_gf_active(void);
 #endif

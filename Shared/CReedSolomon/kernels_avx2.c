@@ -96,6 +96,7 @@ AVX2 static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t b
 
 static const walrus_gf_kernels avx2_kernels = {
     .name = "avx2",
+    .tables = WALRUS_GF_NIBBLE_TABLES,
     .xor_into = xor_into,
     .mul = mul,
     .fft_butterfly = fft_butterfly,

@@ -79,6 +79,7 @@ AVX512 static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t
 
 static const walrus_gf_kernels avx512_kernels = {
     .name = "avx512",
+    .tables = WALRUS_GF_NIBBLE_TABLES,
     .xor_into = xor_into,
     .mul = mul,
     .fft_butterfly = fft_butterfly,

@@ -48,6 +48,7 @@ static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes)
 
 const walrus_gf_kernels walrus_gf_portable_kernels = {
     .name = "portable",
+    .tables = WALRUS_GF_NO_TABLES,
     .xor_into = xor_into,
     .mul = mul,
     .fft_butterfly = fft_butterfly,

@@ -8,7 +8,7 @@ import WalrusCrypto
 @Suite struct CompatibilityTests {
     @Test(arguments: try RSVector.all())
     func reedSolomonVector(_ vector: RSVector) {
-        for level in [Int32(0), 1, 2] {
+        for level in [Int32(0), 1, 2, 3] {
             let used = walrus_rs_limit_kernel(level)
             defer { walrus_rs_force_portable(0) }
             let code = ReedSolomonCode(originalCount: vector.originalCount, recoveryCount: vector.recoveryCount)
@@ -19,6 +19,27 @@ import WalrusCrypto
             #expect(recovery.map { Hex.encode(Blake2b256.hash($0)) } == vector.recoveryHashes, "kernel level \(used)")
         }
         #expect((walrus_rs_is_high_rate(vector.originalCount, vector.recoveryCount) == 1) == (vector.rate == "high"))
+    }
+
+    /// Every kernel restores lost originals (the decoder's multiplications and both butterflies)
+    /// for low- and high-rate codes, with erasures among originals and repair symbols, including
+    /// shapes whose FFT sizes have an odd number of layers (two-layer kernels pair them up).
+    @Test(arguments: [(34, 66), (67, 33), (5, 3), (3, 5), (300, 700), (700, 300), (1, 1)])
+    func decodingAgreesAcrossKernels(_ shape: (Int, Int)) {
+        let (k, m) = shape
+        var generator = SeededGenerator(seed: UInt64(k * 1000 + m))
+        let originals = (0..<k).map { _ in (0..<192).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        let code = ReedSolomonCode(originalCount: k, recoveryCount: m)
+        for level in [Int32(0), 1, 2, 3] {
+            let used = walrus_rs_limit_kernel(level)
+            defer { walrus_rs_force_portable(0) }
+            let recovery = code.encode(originals)
+            // Lose the first min(k, m) originals, then fill in from the repair symbols.
+            let lost = min(k, m)
+            var symbols: [[UInt8]?] = originals.enumerated().map { $0.offset < lost ? nil : $0.element } + recovery.map { Optional($0) }
+            for i in 0..<m where i >= lost { symbols[k + i] = nil }
+            #expect(code.decode(symbols) == originals, "kernel level \(used), \(k) + \(m)")
+        }
     }
 
     @Test func allRSVectorsArePresent() throws {

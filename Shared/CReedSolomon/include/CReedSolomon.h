@@ -23,13 +23,13 @@ extern "C" {
 /// Builds the field tables once (thread-safe; every entry point calls it too).
 void walrus_rs_init(void);
 
-/// The kernel chosen for this CPU: "portable", "avx2" or "avx512".
+/// The kernel chosen for this CPU: "portable", "avx2", "avx512" or "avx512gfni".
 const char *walrus_rs_kernel_name(void);
 
 /// Forces the portable kernel (1) or the best available (0). For tests that compare the two.
 void walrus_rs_force_portable(int force);
 
-/// Uses at most kernel level `max_level` (0 portable, 1 AVX2, 2 AVX-512), or the best this CPU has if
+/// Uses at most kernel level `max_level` (0 portable, 1 AVX2, 2 AVX-512, 3 AVX-512 with GFNI), or the best this CPU has if
 /// that is lower; returns the level now in use. For tests and benchmarks that compare kernels.
 int walrus_rs_limit_kernel(int max_level);
 
