@@ -2,7 +2,8 @@
 // a register: its low nibbles index tables [t0, t0, t2, t2] and its high nibbles [t1, t1, t3, t3]
 // (one table per 128-bit lane, as vpshufb looks up per lane), which gives the low plane's terms in
 // the lower half and the high plane's in the upper half; folding the halves gives the product. Half
-// the lookups of the AVX2 kernels per block, with the same bytes (the tests compare them).
+// the lookups of the AVX2 kernels per block, with the same bytes (the tests compare them). Like the
+// GFNI kernels, it has two-layer butterflies.
 #include "gf16.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -77,6 +78,57 @@ AVX512 static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t
     }
 }
 
+/// The tables of a factor that may be zero (a logarithm of GF_MODULUS): zero tables give zero.
+AVX512 static inline lane_tables load_tables_or_zero(uint16_t log_m) {
+    if (log_m == GF_MODULUS) {
+        __m512i z = _mm512_setzero_si512();
+        return (lane_tables){z, z, z, z};
+    }
+    return load_tables(log_m);
+}
+
+AVX512 static void ifft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
+                                   uint16_t log_c, size_t bytes) {
+    lane_tables a = load_tables_or_zero(log_a), b = load_tables_or_zero(log_b), c = load_tables_or_zero(log_c);
+    for (size_t i = 0; i < bytes; i += 64) {
+        __m512i x0 = _mm512_loadu_si512((const void *)(p0 + i)), x1 = _mm512_loadu_si512((const void *)(p1 + i));
+        __m512i x2 = _mm512_loadu_si512((const void *)(p2 + i)), x3 = _mm512_loadu_si512((const void *)(p3 + i));
+        x1 = _mm512_xor_si512(x1, x0);
+        x0 = _mm512_xor_si512(x0, product(&a, x1));
+        x3 = _mm512_xor_si512(x3, x2);
+        x2 = _mm512_xor_si512(x2, product(&b, x3));
+        x2 = _mm512_xor_si512(x2, x0);
+        x0 = _mm512_xor_si512(x0, product(&c, x2));
+        x3 = _mm512_xor_si512(x3, x1);
+        x1 = _mm512_xor_si512(x1, product(&c, x3));
+        _mm512_storeu_si512((void *)(p0 + i), x0);
+        _mm512_storeu_si512((void *)(p1 + i), x1);
+        _mm512_storeu_si512((void *)(p2 + i), x2);
+        _mm512_storeu_si512((void *)(p3 + i), x3);
+    }
+}
+
+AVX512 static void fft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
+                                  uint16_t log_c, size_t bytes) {
+    lane_tables a = load_tables_or_zero(log_a), b = load_tables_or_zero(log_b), c = load_tables_or_zero(log_c);
+    for (size_t i = 0; i < bytes; i += 64) {
+        __m512i x0 = _mm512_loadu_si512((const void *)(p0 + i)), x1 = _mm512_loadu_si512((const void *)(p1 + i));
+        __m512i x2 = _mm512_loadu_si512((const void *)(p2 + i)), x3 = _mm512_loadu_si512((const void *)(p3 + i));
+        x0 = _mm512_xor_si512(x0, product(&c, x2));
+        x2 = _mm512_xor_si512(x2, x0);
+        x1 = _mm512_xor_si512(x1, product(&c, x3));
+        x3 = _mm512_xor_si512(x3, x1);
+        x0 = _mm512_xor_si512(x0, product(&a, x1));
+        x1 = _mm512_xor_si512(x1, x0);
+        x2 = _mm512_xor_si512(x2, product(&b, x3));
+        x3 = _mm512_xor_si512(x3, x2);
+        _mm512_storeu_si512((void *)(p0 + i), x0);
+        _mm512_storeu_si512((void *)(p1 + i), x1);
+        _mm512_storeu_si512((void *)(p2 + i), x2);
+        _mm512_storeu_si512((void *)(p3 + i), x3);
+    }
+}
+
 static const walrus_gf_kernels avx512_kernels = {
     .name = "avx512",
     .tables = WALRUS_GF_NIBBLE_TABLES,
@@ -84,6 +136,8 @@ static const walrus_gf_kernels avx512_kernels = {
     .mul = mul,
     .fft_butterfly = fft_butterfly,
     .ifft_butterfly = ifft_butterfly,
+    .ifft_butterfly2 = ifft_butterfly2,
+    .fft_butterfly2 = fft_butterfly2,
 };
 
 const walrus_gf_kernels *walrus_gf_avx512_kernels(void) {
