@@ -15,7 +15,8 @@ public struct BlobEncoder: Sendable {
     /// Worker threads; defaults to the number of cores.
     public var workers: Int
     /// Target bytes per Reed-Solomon shard in one stripe: stripes this size keep a code's working
-    /// set (about 2n shards) within the caches.
+    /// set (about 2n shards) within the caches. Symbols larger than this are coded one column
+    /// tile of this size at a time.
     public var stripeShardBytesTarget = 8192
 
     /// An encoder using `workers` threads (by default one per core).
@@ -76,15 +77,15 @@ public struct BlobEncoder: Sendable {
         let (n, nP, nS, f, s) = (layout.n, layout.nP, layout.nS, layout.f, layout.s)
         let perStripe = instancesPerStripe(layout, total: nP)
         let stripes = (nP + perStripe - 1) / perStripe
-        let codes = (0..<workers).map { _ in StripeCode(originals: nS, recovery: f, symbolSize: s, instances: perStripe) }
+        let codes = (0..<workers).map { _ in
+            TiledCode(originals: nS, recovery: f, symbolSize: s, instances: perStripe, tileTarget: stripeShardBytesTarget)
+        }
         parallelForEach(stripes, workers: workers) { stripe, worker in
             let r0 = stripe * perStripe
             let count = min(perStripe, nP - r0)
-            let code = codes[worker]
-            code.begin(instances: count)
-            code.pack(message + r0 * layout.rowBytes, shardStride: s, instanceStride: layout.rowBytes)
-            code.encode()
-            code.unpackRecovery(rowRecovery + r0 * s, shardStride: layout.columnBytes, instanceStride: s)
+            codes[worker].run(
+                count: count, source: message + r0 * layout.rowBytes, sourceShardStride: s, sourceInstanceStride: layout.rowBytes,
+                target: rowRecovery + r0 * s, targetShardStride: layout.columnBytes, targetInstanceStride: s)
             for r in r0..<r0 + count {
                 walrus_blake2b256_prefixed_batch2(leaves + (r * n) * 32, 32, 0, s, message + r * layout.rowBytes, s, nS, rowRecovery + r * s, layout.columnBytes, f)
             }
@@ -102,20 +103,14 @@ public struct BlobEncoder: Sendable {
         // Stripes never straddle column n_S, where the source of the column symbols changes.
         let systematicStripes = (nS + perStripe - 1) / perStripe
         let stripes = systematicStripes + (n - nS + perStripe - 1) / perStripe
-        let codes = (0..<workers).map { _ in StripeCode(originals: nP, recovery: repair, symbolSize: s, instances: perStripe) }
+        let codes = (0..<workers).map { _ in
+            TiledCode(originals: nP, recovery: repair, symbolSize: s, instances: perStripe, tileTarget: stripeShardBytesTarget)
+        }
         let scratches = (0..<workers).map { _ in RawBuffer(uninitializedCount: repair * perStripe * s) }
         parallelForEach(stripes, workers: workers) { stripe, worker in
             let isSystematic = stripe < systematicStripes
             let c0 = isSystematic ? stripe * perStripe : nS + (stripe - systematicStripes) * perStripe
             let count = min(perStripe, (isSystematic ? nS : n) - c0)
-            let code = codes[worker]
-            code.begin(instances: count)
-            if isSystematic {
-                code.pack(message + c0 * s, shardStride: layout.rowBytes, instanceStride: s)
-            } else {
-                code.pack(rowRecovery + (c0 - nS) * layout.columnBytes, shardStride: s, instanceStride: layout.columnBytes)
-            }
-            code.encode()
             // Repair rows of these columns: into the primary slivers when kept, else a scratch buffer.
             let target: UnsafeMutablePointer<UInt8>
             let shardStride: Int
@@ -126,7 +121,15 @@ public struct BlobEncoder: Sendable {
                 target = scratches[worker].bytes
                 shardStride = count * s
             }
-            code.unpackRecovery(target, shardStride: shardStride, instanceStride: s)
+            if isSystematic {
+                codes[worker].run(
+                    count: count, source: message + c0 * s, sourceShardStride: layout.rowBytes, sourceInstanceStride: s,
+                    target: target, targetShardStride: shardStride, targetInstanceStride: s)
+            } else {
+                codes[worker].run(
+                    count: count, source: rowRecovery + (c0 - nS) * layout.columnBytes, sourceShardStride: s,
+                    sourceInstanceStride: layout.columnBytes, target: target, targetShardStride: shardStride, targetInstanceStride: s)
+            }
             for b in 0..<count {
                 walrus_blake2b256_prefixed_batch(leaves + (nP * n + c0 + b) * 32, n * 32, 0, target + b * s, shardStride, s, repair)
             }
@@ -218,5 +221,59 @@ final class StripeCode {
 
     func unpackRecovery(_ target: UnsafeMutablePointer<UInt8>, shardStride: Int, instanceStride: Int) {
         walrus_rs_unpack_stripe(target, shardStride, instanceStride, work.bytes, shardBytes, symbolSize, recovery, instances)
+    }
+}
+
+/// A Reed-Solomon code over instances of one symbol size, run so that its work shards stay in
+/// cache: a stripe of several small instances at once, or a single instance whose symbols are
+/// larger than the tile target column tile by column tile (the code works on each byte position
+/// on its own, so the tiles give the same symbols).
+final class TiledCode {
+    let symbolSize: Int
+    /// Bytes of a column tile: the symbol size when instances are coded whole.
+    let tileBytes: Int
+    private let code: StripeCode
+    private let tailCode: StripeCode?
+
+    /// Bytes of the workspaces.
+    var workBytes: Int { code.workBytes + (tailCode?.workBytes ?? 0) }
+
+    init(originals: Int, recovery: Int, symbolSize: Int, instances: Int, tileTarget: Int) {
+        self.symbolSize = symbolSize
+        if instances == 1 && symbolSize > tileTarget {
+            tileBytes = tileTarget & ~1  // Symbols are 16-bit elements.
+            let tail = symbolSize % tileBytes
+            code = StripeCode(originals: originals, recovery: recovery, symbolSize: tileBytes, instances: 1)
+            tailCode = tail == 0 ? nil : StripeCode(originals: originals, recovery: recovery, symbolSize: tail, instances: 1)
+        } else {
+            tileBytes = symbolSize
+            code = StripeCode(originals: originals, recovery: recovery, symbolSize: symbolSize, instances: instances)
+            tailCode = nil
+        }
+    }
+
+    /// Codes `count` instances: original i of instance b at `source + i * sourceShardStride + b *
+    /// sourceInstanceStride`, recovery symbol i of instance b written to `target + i *
+    /// targetShardStride + b * targetInstanceStride`.
+    func run(
+        count: Int, source: UnsafePointer<UInt8>, sourceShardStride: Int, sourceInstanceStride: Int,
+        target: UnsafeMutablePointer<UInt8>, targetShardStride: Int, targetInstanceStride: Int
+    ) {
+        guard tileBytes < symbolSize else {
+            code.begin(instances: count)
+            code.pack(source, shardStride: sourceShardStride, instanceStride: sourceInstanceStride)
+            code.encode()
+            code.unpackRecovery(target, shardStride: targetShardStride, instanceStride: targetInstanceStride)
+            return
+        }
+        precondition(count == 1, "a tiled code runs one instance at a time")
+        var offset = 0
+        while offset < symbolSize {
+            let tile = symbolSize - offset >= tileBytes ? code : tailCode!
+            tile.pack(source + offset, shardStride: sourceShardStride, instanceStride: 0)
+            tile.encode()
+            tile.unpackRecovery(target + offset, shardStride: targetShardStride, instanceStride: 0)
+            offset += tile.symbolSize
+        }
     }
 }

@@ -120,16 +120,9 @@ public struct SliverData: Hashable, Sendable {
         var leaves = [UInt8](repeating: 0, count: 32 * config.n)
         let workspace = ExpansionWorkspace.take(originals: k, recovery: repair, symbolSize: s)
         leaves.withUnsafeMutableBufferPointer { out in
-            // Column tiles of every symbol at a time, so that the code's work shards stay in cache;
-            // the code works on each byte position on its own, so the tiles give the same symbols.
-            var offset = 0
-            while offset < s {
-                let code = s - offset >= workspace.tileBytes ? workspace.code : workspace.tailCode!
-                code.pack(symbols.baseAddress! + offset, shardStride: s, instanceStride: 0)
-                code.encode()
-                code.unpackRecovery(workspace.recoveryPointer + offset, shardStride: s, instanceStride: 0)
-                offset += code.symbolSize
-            }
+            workspace.code.run(
+                count: 1, source: symbols.baseAddress!, sourceShardStride: s, sourceInstanceStride: 0,
+                target: workspace.recoveryPointer, targetShardStride: s, targetInstanceStride: 0)
             walrus_blake2b256_prefixed_batch2(out.baseAddress!, 32, 0, s, symbols.baseAddress!, s, k, workspace.recoveryPointer, s, repair)
         }
         ExpansionWorkspace.give(workspace)
@@ -174,10 +167,8 @@ public struct SliverData: Hashable, Sendable {
 /// megabytes per sliver. A few are kept, up to a memory budget.
 final class ExpansionWorkspace: @unchecked Sendable {
     let originals, recovery, symbolSize: Int
-    /// The code over one column tile of every symbol, and over the last, narrower tile if any.
-    let code: StripeCode
-    let tailCode: StripeCode?
-    let tileBytes: Int
+    /// The code, run one column tile of every symbol at a time.
+    let code: TiledCode
     let recoveryBuffer: RawBuffer
     var recoveryBytes: Int { recovery * symbolSize }
     var recoveryPointer: UnsafeMutablePointer<UInt8> { recoveryBuffer.bytes }
@@ -186,17 +177,14 @@ final class ExpansionWorkspace: @unchecked Sendable {
         self.originals = originals
         self.recovery = recovery
         self.symbolSize = symbolSize
-        tileBytes = min(symbolSize, Self.tileTarget)
-        code = StripeCode(originals: originals, recovery: recovery, symbolSize: tileBytes, instances: 1)
-        let tail = symbolSize % tileBytes
-        tailCode = tail == 0 ? nil : StripeCode(originals: originals, recovery: recovery, symbolSize: tail, instances: 1)
+        code = TiledCode(originals: originals, recovery: recovery, symbolSize: symbolSize, instances: 1, tileTarget: Self.tileTarget)
         recoveryBuffer = RawBuffer(uninitializedCount: recovery * symbolSize)
     }
 
     /// Bytes of a column tile (even: symbols are 16-bit elements): the encoder's stripe width.
     static let tileTarget = 8192
 
-    var footprint: Int { code.workBytes + (tailCode?.workBytes ?? 0) + recoveryBuffer.count }
+    var footprint: Int { code.workBytes + recoveryBuffer.count }
 
     private static let idle = Mutex<[ExpansionWorkspace]>([])
     /// Bytes of idle workspaces kept.
