@@ -85,6 +85,13 @@ AVX2 void walrus_blake2b256_prefixed_x4(uint8_t *const out[4], uint8_t prefix, c
     for (int l = 0; l < 4; l++) _mm256_storeu_si256((__m256i *)out[l], digest[l]);
 }
 
+AVX2 void walrus_blake2b_compress_x4(uint64_t h[32], const uint8_t *const blocks[4], uint64_t counter, int last) {
+    __m256i state[8];
+    for (int i = 0; i < 8; i++) state[i] = _mm256_loadu_si256((const __m256i *)(h + 4 * i));
+    compress4(state, blocks, counter, last);
+    for (int i = 0; i < 8; i++) _mm256_storeu_si256((__m256i *)(h + 4 * i), state[i]);
+}
+
 int walrus_blake2b_have_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2");
@@ -92,6 +99,14 @@ int walrus_blake2b_have_avx2(void) {
 #else
 void walrus_blake2b256_prefixed_x4(uint8_t *const out[4], uint8_t prefix, const uint8_t *const data[4], size_t len) {
     for (int l = 0; l < 4; l++) walrus_blake2b256_prefixed_portable(out[l], prefix, data[l], len);
+}
+void walrus_blake2b_compress_x4(uint64_t h[32], const uint8_t *const blocks[4], uint64_t counter, int last) {
+    for (int l = 0; l < 4; l++) {
+        uint64_t lane[8];
+        for (int i = 0; i < 8; i++) lane[i] = h[4 * i + l];
+        walrus_blake2b_compress(lane, blocks[l], counter, 0, last);
+        for (int i = 0; i < 8; i++) h[4 * i + l] = lane[i];
+    }
 }
 int walrus_blake2b_have_avx2(void) { return 0; }
 #endif

@@ -88,6 +88,13 @@ AVX512 void walrus_blake2b256_prefixed_x8(uint8_t *const out[8], uint8_t prefix,
     }
 }
 
+AVX512 void walrus_blake2b_compress_x8(uint64_t h[64], const uint8_t *const blocks[8], uint64_t counter, int last) {
+    __m512i state[8];
+    for (int i = 0; i < 8; i++) state[i] = _mm512_loadu_si512((const void *)(h + 8 * i));
+    compress8(state, blocks, counter, last);
+    for (int i = 0; i < 8; i++) _mm512_storeu_si512((void *)(h + 8 * i), state[i]);
+}
+
 int walrus_blake2b_have_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
@@ -95,6 +102,14 @@ int walrus_blake2b_have_avx512(void) {
 #else
 void walrus_blake2b256_prefixed_x8(uint8_t *const out[8], uint8_t prefix, const uint8_t *const data[8], size_t len) {
     for (int l = 0; l < 8; l++) walrus_blake2b256_prefixed_portable(out[l], prefix, data[l], len);
+}
+void walrus_blake2b_compress_x8(uint64_t h[64], const uint8_t *const blocks[8], uint64_t counter, int last) {
+    for (int l = 0; l < 8; l++) {
+        uint64_t lane[8];
+        for (int i = 0; i < 8; i++) lane[i] = h[8 * i + l];
+        walrus_blake2b_compress(lane, blocks[l], counter, 0, last);
+        for (int i = 0; i < 8; i++) h[8 * i + l] = lane[i];
+    }
 }
 int walrus_blake2b_have_avx512(void) { return 0; }
 #endif

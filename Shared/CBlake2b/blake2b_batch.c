@@ -3,6 +3,7 @@
 #include "CBlake2b.h"
 #include "blake2b_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /// The widest kernel in use: 0 portable, 1 AVX2 (4 lanes), 2 AVX-512 (8 lanes); -1 not chosen yet.
@@ -144,5 +145,119 @@ const char *walrus_blake2b_kernel_name(void) {
     case 2: return "avx512x8";
     case 1: return "avx2x4";
     default: return "portable";
+    }
+}
+
+struct walrus_blake2b_stream {
+    size_t capacity, count;
+    int lanes;                 // Messages per compression call: 8, 4 or 1, fixed at reset.
+    uint64_t counter;          // Bytes of every message compressed so far.
+    size_t pending;            // Bytes waiting in every message's buffer: 1 to 128 between calls.
+    uint64_t *h;               // Per group of `lanes` messages: h[word * lanes + lane].
+    uint8_t (*buffer)[128];    // Per message: the bytes of its next block received so far.
+    const uint8_t **blocks;    // Per message: where its next block lies.
+};
+
+walrus_blake2b_stream *walrus_blake2b_stream_new(size_t capacity) {
+    if (capacity == 0) capacity = 1;
+    size_t padded = (capacity + 7) / 8 * 8;
+    walrus_blake2b_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->capacity = capacity;
+    s->h = aligned_alloc(64, padded * 8 * sizeof(uint64_t));
+    s->buffer = aligned_alloc(64, capacity * sizeof *s->buffer);
+    s->blocks = malloc(padded * sizeof *s->blocks);
+    if (!s->h || !s->buffer || !s->blocks) {
+        walrus_blake2b_stream_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void walrus_blake2b_stream_free(walrus_blake2b_stream *s) {
+    if (!s) return;
+    free(s->h);
+    free(s->buffer);
+    free(s->blocks);
+    free(s);
+}
+
+void walrus_blake2b_stream_reset(walrus_blake2b_stream *s, size_t count, uint8_t prefix) {
+    s->count = count < s->capacity ? count : s->capacity;
+    int simd = level();
+    s->lanes = simd >= 2 ? 8 : simd >= 1 ? 4 : 1;
+    s->counter = 0;
+    s->pending = 1;
+    size_t lanes = (size_t)s->lanes, groups = (s->count + lanes - 1) / lanes;
+    for (size_t g = 0; g < groups; g++) {
+        for (size_t w = 0; w < 8; w++) {
+            uint64_t word = walrus_blake2b_iv[w] ^ (w == 0 ? 0x01010000ULL ^ 32 : 0);
+            for (size_t l = 0; l < lanes; l++) s->h[(g * 8 + w) * lanes + l] = word;
+        }
+    }
+    for (size_t i = 0; i < s->count; i++) s->buffer[i][0] = prefix;
+}
+
+/// Compresses the block every message's `blocks` entry points at.
+static void stream_compress(walrus_blake2b_stream *s, int last) {
+    size_t lanes = (size_t)s->lanes, groups = (s->count + lanes - 1) / lanes;
+    for (size_t i = s->count; i < groups * lanes; i++) s->blocks[i] = s->blocks[s->count - 1];  // Spare lanes.
+    for (size_t g = 0; g < groups; g++) {
+        uint64_t *h = s->h + g * 8 * lanes;
+        const uint8_t *const *blocks = s->blocks + g * lanes;
+        if (lanes == 8) walrus_blake2b_compress_x8(h, blocks, s->counter, last);
+        else if (lanes == 4) walrus_blake2b_compress_x4(h, blocks, s->counter, last);
+        else walrus_blake2b_compress(h, blocks[0], s->counter, 0, last);
+    }
+}
+
+static inline const uint8_t *stream_source(size_t i, const uint8_t *base1, size_t stride1, size_t count1, const uint8_t *base2,
+                                           size_t stride2) {
+    return i < count1 ? base1 + i * stride1 : base2 + (i - count1) * stride2;
+}
+
+void walrus_blake2b_stream_absorb(walrus_blake2b_stream *s, size_t bytes, const uint8_t *base1, size_t stride1, size_t count1,
+                                  const uint8_t *base2, size_t stride2) {
+    if (s->count == 0 || bytes == 0) return;
+    size_t p = s->pending;
+    if (p + bytes <= 128) {
+        // Not past the block: a last block is never compressed before finish knows it is last.
+        for (size_t i = 0; i < s->count; i++) memcpy(s->buffer[i] + p, stream_source(i, base1, stride1, count1, base2, stride2), bytes);
+        s->pending = p + bytes;
+        return;
+    }
+    size_t fill = 128 - p;
+    for (size_t i = 0; i < s->count; i++) {
+        memcpy(s->buffer[i] + p, stream_source(i, base1, stride1, count1, base2, stride2), fill);
+        s->blocks[i] = s->buffer[i];
+    }
+    s->counter += 128;
+    stream_compress(s, 0);
+    size_t offset = fill;
+    // Whole blocks straight from the messages, keeping at least one byte for the last block.
+    for (; bytes - offset > 128; offset += 128) {
+        for (size_t i = 0; i < s->count; i++) s->blocks[i] = stream_source(i, base1, stride1, count1, base2, stride2) + offset;
+        s->counter += 128;
+        stream_compress(s, 0);
+    }
+    size_t rest = bytes - offset;
+    for (size_t i = 0; i < s->count; i++) memcpy(s->buffer[i], stream_source(i, base1, stride1, count1, base2, stride2) + offset, rest);
+    s->pending = rest;
+}
+
+void walrus_blake2b_stream_finish(walrus_blake2b_stream *s, uint8_t *out, size_t out_stride) {
+    if (s->count == 0) return;
+    for (size_t i = 0; i < s->count; i++) {
+        memset(s->buffer[i] + s->pending, 0, 128 - s->pending);
+        s->blocks[i] = s->buffer[i];
+    }
+    s->counter += s->pending;
+    stream_compress(s, 1);
+    size_t lanes = (size_t)s->lanes;
+    for (size_t i = 0; i < s->count; i++) {
+        const uint64_t *h = s->h + (i / lanes) * 8 * lanes;
+        uint64_t digest[4];
+        for (size_t w = 0; w < 4; w++) digest[w] = h[w * lanes + i % lanes];
+        memcpy(out + i * out_stride, digest, 32);  // Little-endian words, as the digest is defined.
     }
 }

@@ -14,6 +14,10 @@ void walrus_blake2b256_prefixed_x4(uint8_t *const out[4], uint8_t prefix, const 
 int walrus_blake2b_have_avx2(void);
 void walrus_blake2b256_prefixed_x8(uint8_t *const out[8], uint8_t prefix, const uint8_t *const data[8], size_t len);
 int walrus_blake2b_have_avx512(void);
+/// One compression of eight (four) messages' states held word-major, h[word * lanes + lane], over
+/// one block per lane; `counter` is the bytes hashed including this block.
+void walrus_blake2b_compress_x8(uint64_t h[64], const uint8_t *const blocks[8], uint64_t counter, int last);
+void walrus_blake2b_compress_x4(uint64_t h[32], const uint8_t *const blocks[4], uint64_t counter, int last);
 
 /// The twelve rounds of BLAKE2b's compression over the working vector `v` and message words `m`,
 /// with `G` the quarter-round of the kernel at hand (scalar or one message per vector lane).

@@ -222,6 +222,26 @@ final class StripeCode {
     func unpackRecovery(_ target: UnsafeMutablePointer<UInt8>, shardStride: Int, instanceStride: Int) {
         walrus_rs_unpack_stripe(target, shardStride, instanceStride, work.bytes, shardBytes, symbolSize, recovery, instances)
     }
+
+    /// Feeds one instance's originals (`originalStride` apart from `originals`) and its recovery
+    /// symbols, read where the code left them, to `stream` as its first `originals` and next
+    /// `recovery` messages. Whole 64-byte blocks lie in the workspace as they are; the bytes of a
+    /// last partial block are unpacked from its two halves first.
+    func absorb(into stream: OpaquePointer, originals source: UnsafePointer<UInt8>, originalStride: Int) {
+        precondition(instances == 1, "one instance per stream")
+        let whole = symbolSize / 64 * 64
+        if whole > 0 {
+            walrus_blake2b_stream_absorb(stream, whole, source, originalStride, originals, work.bytes, shardBytes)
+        }
+        let rest = symbolSize - whole
+        guard rest > 0 else { return }
+        let partial = partialBlocks
+        for i in 0..<recovery { walrus_rs_unpack_symbol(partial.bytes + 64 * i, work.bytes + i * shardBytes + whole, 0, rest) }
+        walrus_blake2b_stream_absorb(stream, rest, source + whole, originalStride, originals, partial.bytes, 64)
+    }
+
+    /// The recovery symbols' last partial blocks, unpacked.
+    private lazy var partialBlocks = RawBuffer(uninitializedCount: 64 * recovery)
 }
 
 /// A Reed-Solomon code over instances of one symbol size, run so that its work shards stay in
@@ -267,12 +287,32 @@ final class TiledCode {
             return
         }
         precondition(count == 1, "a tiled code runs one instance at a time")
-        var offset = 0
-        while offset < symbolSize {
-            let tile = symbolSize - offset >= tileBytes ? code : tailCode!
+        forEachTile { tile, offset in
             tile.pack(source + offset, shardStride: sourceShardStride, instanceStride: 0)
             tile.encode()
             tile.unpackRecovery(target + offset, shardStride: targetShardStride, instanceStride: 0)
+        }
+    }
+
+    /// Codes one instance and hashes its expansion as it comes: `stream`, reset for originals +
+    /// recovery messages, takes every tile of the originals (read where they lie) and of the
+    /// recovery symbols (read from the workspace, while in cache), so the recovery symbols are
+    /// never written out.
+    func hashExpansion(source: UnsafePointer<UInt8>, sourceShardStride: Int, into stream: OpaquePointer) {
+        forEachTile { tile, offset in
+            tile.pack(source + offset, shardStride: sourceShardStride, instanceStride: 0)
+            tile.encode()
+            tile.absorb(into: stream, originals: source + offset, originalStride: sourceShardStride)
+        }
+    }
+
+    /// The codes over successive column tiles (one code when instances are coded whole), with each
+    /// tile's offset in the symbol.
+    private func forEachTile(_ body: (StripeCode, Int) -> Void) {
+        var offset = 0
+        while offset < symbolSize {
+            let tile = symbolSize - offset >= tileBytes ? code : tailCode!
+            body(tile, offset)
             offset += tile.symbolSize
         }
     }

@@ -106,8 +106,9 @@ public struct SliverData: Hashable, Sendable {
     }
 
     /// The Merkle root over the expanded symbols: what the metadata records for this sliver. The
-    /// expansion is not materialized: the sliver's own symbols are hashed where they are, the
-    /// repair symbols in a workspace reused across calls of the same shape.
+    /// expansion is not materialized: column tile by column tile, the code runs in a workspace
+    /// reused across calls of the same shape, and the tile of every symbol (the sliver's own, read
+    /// where they are, and the repair symbols, read from the workspace) goes into a streaming hash.
     public func merkleRoot(config: EncodingConfig) -> MerkleNode {
         symbols.withUnsafeBufferPointer { Self.merkleRoot(symbols: $0, symbolSize: Int(symbolSize), config: config) }
     }
@@ -120,10 +121,9 @@ public struct SliverData: Hashable, Sendable {
         var leaves = [UInt8](repeating: 0, count: 32 * config.n)
         let workspace = ExpansionWorkspace.take(originals: k, recovery: repair, symbolSize: s)
         leaves.withUnsafeMutableBufferPointer { out in
-            workspace.code.run(
-                count: 1, source: symbols.baseAddress!, sourceShardStride: s, sourceInstanceStride: 0,
-                target: workspace.recoveryPointer, targetShardStride: s, targetInstanceStride: 0)
-            walrus_blake2b256_prefixed_batch2(out.baseAddress!, 32, 0, s, symbols.baseAddress!, s, k, workspace.recoveryPointer, s, repair)
+            walrus_blake2b_stream_reset(workspace.stream, config.n, 0)
+            workspace.code.hashExpansion(source: symbols.baseAddress!, sourceShardStride: s, into: workspace.stream)
+            walrus_blake2b_stream_finish(workspace.stream, out.baseAddress!, 32)
         }
         ExpansionWorkspace.give(workspace)
         return Merkle.root(leafHashes: leaves)
@@ -162,29 +162,31 @@ public struct SliverData: Hashable, Sendable {
     }
 }
 
-/// The code and the repair-symbol buffer for expanding one sliver shape. Verifying a blob's slivers
-/// expands many slivers of one shape in a row; reusing the buffers saves allocating and faulting in
-/// megabytes per sliver. A few are kept, up to a memory budget.
+/// The code and the hash states for expanding one sliver shape. Verifying a blob's slivers expands
+/// many slivers of one shape in a row; reusing the workspace saves allocating and faulting in its
+/// memory per sliver. A few are kept, up to a memory budget.
 final class ExpansionWorkspace: @unchecked Sendable {
     let originals, recovery, symbolSize: Int
     /// The code, run one column tile of every symbol at a time.
     let code: TiledCode
-    let recoveryBuffer: RawBuffer
-    var recoveryBytes: Int { recovery * symbolSize }
-    var recoveryPointer: UnsafeMutablePointer<UInt8> { recoveryBuffer.bytes }
+    /// The leaf hashes of the n symbols of the expansion, fed tile by tile.
+    let stream: OpaquePointer
 
     private init(originals: Int, recovery: Int, symbolSize: Int) {
         self.originals = originals
         self.recovery = recovery
         self.symbolSize = symbolSize
         code = TiledCode(originals: originals, recovery: recovery, symbolSize: symbolSize, instances: 1, tileTarget: Self.tileTarget)
-        recoveryBuffer = RawBuffer(uninitializedCount: recovery * symbolSize)
+        guard let stream = walrus_blake2b_stream_new(originals + recovery) else { fatalError("out of memory for \(originals + recovery) hash states") }
+        self.stream = stream
     }
+
+    deinit { walrus_blake2b_stream_free(stream) }
 
     /// Bytes of a column tile (even: symbols are 16-bit elements): the encoder's stripe width.
     static let tileTarget = 8192
 
-    var footprint: Int { code.workBytes + recoveryBuffer.count }
+    var footprint: Int { code.workBytes + (originals + recovery) * 256 }
 
     private static let idle = Mutex<[ExpansionWorkspace]>([])
     /// Bytes of idle workspaces kept.

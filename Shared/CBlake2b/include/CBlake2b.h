@@ -48,6 +48,27 @@ void walrus_blake2b256_prefixed_batch(uint8_t *out, size_t out_stride, uint8_t p
 void walrus_blake2b256_prefixed_batch2(uint8_t *out, size_t out_stride, uint8_t prefix, size_t len, const uint8_t *base1,
                                        size_t stride1, size_t count1, const uint8_t *base2, size_t stride2, size_t count2);
 
+/// BLAKE2b-256 of `prefix ‖ message_i` for many messages of one length fed piece by piece: the
+/// messages of a code's expansion whose symbols come out one column tile at a time. The widest
+/// kernel in use when the stream is reset compresses the messages side by side.
+typedef struct walrus_blake2b_stream walrus_blake2b_stream;
+
+/// A stream for up to `capacity` messages; NULL when out of memory.
+walrus_blake2b_stream *walrus_blake2b_stream_new(size_t capacity);
+void walrus_blake2b_stream_free(walrus_blake2b_stream *stream);
+
+/// Starts `count` (at most the capacity) messages, each `prefix` then the bytes absorbed.
+void walrus_blake2b_stream_reset(walrus_blake2b_stream *stream, size_t count, uint8_t prefix);
+
+/// Appends `bytes` bytes to every message: the first `count1` messages take theirs from
+/// `base1 + i * stride1`, the others from `base2 + (i - count1) * stride2`. Every message gets
+/// the same number of bytes.
+void walrus_blake2b_stream_absorb(walrus_blake2b_stream *stream, size_t bytes, const uint8_t *base1, size_t stride1,
+                                  size_t count1, const uint8_t *base2, size_t stride2);
+
+/// Writes digest i to `out + i * out_stride`; the stream must be reset before it is used again.
+void walrus_blake2b_stream_finish(walrus_blake2b_stream *stream, uint8_t *out, size_t out_stride);
+
 /// The Merkle root (Walrus's tree: inner = H(0x01 ‖ left ‖ right), an odd level is padded with an
 /// all-zero Empty node that is not hashed) over `count` 32-byte leaf hashes. `scratch` holds
 /// `32 * (count + 1)` bytes. Zero leaves give the Empty root (32 zero bytes).
