@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 
 /// A buffer of bytes with a stable address (heap memory, a mapping of its own, or memory a caller
 /// holds), freed with its owner. Encoding works on raw memory so that the C kernels can read and
@@ -34,9 +35,10 @@ final class RawBuffer: @unchecked Sendable {
     /// 64-byte aligned memory in ordinary pages; buffers from 64 KiB on start on a page, so that
     /// they can be written with direct IO. A buffer from 32 MiB on (above the heap's mmap
     /// threshold, so the heap would map it anyway; the buffers a storage node reuses stay below)
-    /// is mapped and populated in one call: its pages are zeroed in one pass instead of one page
-    /// fault per 4 KiB as the code first writes them. Returns the memory and the bytes mapped (0
-    /// for heap memory).
+    /// is mapped on its own and populated up front, a part per core at once: its pages are zeroed
+    /// in one pass instead of one page fault per 4 KiB as the code first writes them, and a
+    /// client's 330 MB of encoding buffers at 128 MiB take one core 80-90 ms to populate. Returns
+    /// the memory and the bytes mapped (0 for heap memory).
     ///
     /// Large buffers used to ask for transparent huge pages, but on VMs whose host takes freed
     /// memory back (free page reporting) a huge page is always memory the host must fault in
@@ -47,13 +49,31 @@ final class RawBuffer: @unchecked Sendable {
         if count >= populatedBytesMin {
             let page = Int(sysconf(Int32(_SC_PAGESIZE)))
             let bytes = (count + page - 1) / page * page
-            if let base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0), base != MAP_FAILED {
+            if let base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED {
+                populate(base, bytes: bytes, pageSize: page)
                 return (base, bytes)
             }
         }
         #endif
         return (UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: count >= 64 << 10 ? 4096 : 64), 0)
     }
+
+    #if os(Linux)
+    /// Faults in `bytes` of a fresh mapping with MADV_POPULATE_WRITE (Linux 5.14), a page-aligned
+    /// part per core in parallel. Where the kernel lacks it, the pages fault in as they are
+    /// written.
+    private static func populate(_ base: UnsafeMutableRawPointer, bytes: Int, pageSize: Int) {
+        let populateWrite: Int32 = 23  // MADV_POPULATE_WRITE
+        let parts = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), bytes / (8 << 20)))
+        let partBytes = (bytes / parts + pageSize - 1) / pageSize * pageSize
+        let address = UInt(bitPattern: base)  // An address, which closures may share.
+        DispatchQueue.concurrentPerform(iterations: parts) { i in
+            let start = i * partBytes
+            guard start < bytes, let part = UnsafeMutableRawPointer(bitPattern: address + UInt(start)) else { return }
+            _ = madvise(part, min(partBytes, bytes - start), populateWrite)
+        }
+    }
+    #endif
 
     /// `count` bytes of memory that `owner` holds and frees: the buffer keeps the owner alive and
     /// never frees the memory itself.
