@@ -44,105 +44,20 @@ AVX512 static inline __m512i product(const lane_tables *tables, __m512i block) {
     return _mm512_xor_si512(_mm512_shuffle_i64x2(x, y, 0x44), _mm512_shuffle_i64x2(x, y, 0xEE));
 }
 
-AVX512 static void xor_into(uint8_t *x, const uint8_t *y, size_t bytes) {
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i a = _mm512_loadu_si512((const void *)(x + i));
-        _mm512_storeu_si512((void *)(x + i), _mm512_xor_si512(a, _mm512_loadu_si512((const void *)(y + i))));
-    }
+AVX512 static inline lane_tables zero_tables(void) {
+    __m512i z = _mm512_setzero_si512();
+    return (lane_tables){z, z, z, z};
 }
 
-AVX512 static void mul(uint8_t *x, uint16_t log_m, size_t bytes) {
-    lane_tables tables = load_tables(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        _mm512_storeu_si512((void *)(x + i), product(&tables, _mm512_loadu_si512((const void *)(x + i))));
-    }
-}
-
-AVX512 static void fft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
-    lane_tables tables = load_tables(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i yv = _mm512_loadu_si512((const void *)(y + i));
-        __m512i xv = _mm512_xor_si512(_mm512_loadu_si512((const void *)(x + i)), product(&tables, yv));
-        _mm512_storeu_si512((void *)(x + i), xv);
-        _mm512_storeu_si512((void *)(y + i), _mm512_xor_si512(yv, xv));
-    }
-}
-
-AVX512 static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
-    lane_tables tables = load_tables(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i xv = _mm512_loadu_si512((const void *)(x + i));
-        __m512i yv = _mm512_xor_si512(_mm512_loadu_si512((const void *)(y + i)), xv);
-        _mm512_storeu_si512((void *)(y + i), yv);
-        _mm512_storeu_si512((void *)(x + i), _mm512_xor_si512(xv, product(&tables, yv)));
-    }
-}
-
-/// The tables of a factor that may be zero (a logarithm of GF_MODULUS): zero tables give zero.
-AVX512 static inline lane_tables load_tables_or_zero(uint16_t log_m) {
-    if (log_m == GF_MODULUS) {
-        __m512i z = _mm512_setzero_si512();
-        return (lane_tables){z, z, z, z};
-    }
-    return load_tables(log_m);
-}
-
-AVX512 static void ifft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
-                                   uint16_t log_c, size_t bytes) {
-    lane_tables a = load_tables_or_zero(log_a), b = load_tables_or_zero(log_b), c = load_tables_or_zero(log_c);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i x0 = _mm512_loadu_si512((const void *)(p0 + i)), x1 = _mm512_loadu_si512((const void *)(p1 + i));
-        __m512i x2 = _mm512_loadu_si512((const void *)(p2 + i)), x3 = _mm512_loadu_si512((const void *)(p3 + i));
-        x1 = _mm512_xor_si512(x1, x0);
-        x0 = _mm512_xor_si512(x0, product(&a, x1));
-        x3 = _mm512_xor_si512(x3, x2);
-        x2 = _mm512_xor_si512(x2, product(&b, x3));
-        x2 = _mm512_xor_si512(x2, x0);
-        x0 = _mm512_xor_si512(x0, product(&c, x2));
-        x3 = _mm512_xor_si512(x3, x1);
-        x1 = _mm512_xor_si512(x1, product(&c, x3));
-        _mm512_storeu_si512((void *)(p0 + i), x0);
-        _mm512_storeu_si512((void *)(p1 + i), x1);
-        _mm512_storeu_si512((void *)(p2 + i), x2);
-        _mm512_storeu_si512((void *)(p3 + i), x3);
-    }
-}
-
-AVX512 static void fft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
-                                  uint16_t log_c, size_t bytes) {
-    lane_tables a = load_tables_or_zero(log_a), b = load_tables_or_zero(log_b), c = load_tables_or_zero(log_c);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i x0 = _mm512_loadu_si512((const void *)(p0 + i)), x1 = _mm512_loadu_si512((const void *)(p1 + i));
-        __m512i x2 = _mm512_loadu_si512((const void *)(p2 + i)), x3 = _mm512_loadu_si512((const void *)(p3 + i));
-        x0 = _mm512_xor_si512(x0, product(&c, x2));
-        x2 = _mm512_xor_si512(x2, x0);
-        x1 = _mm512_xor_si512(x1, product(&c, x3));
-        x3 = _mm512_xor_si512(x3, x1);
-        x0 = _mm512_xor_si512(x0, product(&a, x1));
-        x1 = _mm512_xor_si512(x1, x0);
-        x2 = _mm512_xor_si512(x2, product(&b, x3));
-        x3 = _mm512_xor_si512(x3, x2);
-        _mm512_storeu_si512((void *)(p0 + i), x0);
-        _mm512_storeu_si512((void *)(p1 + i), x1);
-        _mm512_storeu_si512((void *)(p2 + i), x2);
-        _mm512_storeu_si512((void *)(p3 + i), x3);
-    }
-}
-
-static const walrus_gf_kernels avx512_kernels = {
-    .name = "avx512",
-    .tables = WALRUS_GF_NIBBLE_TABLES,
-    .xor_into = xor_into,
-    .mul = mul,
-    .fft_butterfly = fft_butterfly,
-    .ifft_butterfly = ifft_butterfly,
-    .ifft_butterfly2 = ifft_butterfly2,
-    .fft_butterfly2 = fft_butterfly2,
-};
+#define KERNEL_TARGET AVX512
+typedef lane_tables kernel_tables;
+#define KERNEL_NAME "avx512"
+#define KERNEL_TABLES WALRUS_GF_NIBBLE_TABLES
+#include "kernels_avx512_loops.h"
 
 const walrus_gf_kernels *walrus_gf_avx512_kernels(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? &avx512_kernels : 0;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? &loop_kernels : 0;
 }
 #else
 const walrus_gf_kernels *walrus_gf_avx512_kernels(void) { return 0; }
