@@ -260,8 +260,8 @@ final class TiledCode {
 
     init(originals: Int, recovery: Int, symbolSize: Int, instances: Int, tileTarget: Int) {
         self.symbolSize = symbolSize
-        if instances == 1 && symbolSize > tileTarget {
-            tileBytes = tileTarget & ~1  // Symbols are 16-bit elements.
+        if instances == 1 && symbolSize > max(tileTarget, 2) {
+            tileBytes = max(tileTarget, 2) & ~1  // Symbols are 16-bit elements.
             let tail = symbolSize % tileBytes
             code = StripeCode(originals: originals, recovery: recovery, symbolSize: tileBytes, instances: 1)
             tailCode = tail == 0 ? nil : StripeCode(originals: originals, recovery: recovery, symbolSize: tail, instances: 1)
