@@ -1,6 +1,10 @@
-// Eight-lane BLAKE2b-256 with AVX-512F: eight equal-length messages are compressed at once, one
+// Eight-lane BLAKE2b-256 with AVX-512F/BW: eight equal-length messages are compressed at once, one
 // message per 64-bit lane, with the native 64-bit rotations. Each block is loaded whole and
-// transposed into one vector per message word. Gives the same digests as the portable code (the tests compare them).
+// transposed into one vector per message word. A block that holds the prefix byte or ends the
+// message is loaded with byte masks straight from the message (masked-off bytes read as zero and
+// never fault), not assembled in a buffer: for short messages (Merkle nodes, small symbols) that
+// assembling cost more than the compression. Gives the same digests as the portable code (the
+// tests compare them).
 #include "blake2b_internal.h"
 
 #include <string.h>
@@ -8,7 +12,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f")))
+#define AVX512 __attribute__((target("avx512f,avx512bw")))
 
 #define G8(a, b, c, d, x, y)                                        \
     do {                                                            \
@@ -45,14 +49,11 @@ AVX512 static inline void transpose8x8(const __m512i r[8], __m512i out[8]) {
     }
 }
 
-AVX512 static void compress8(__m512i h[8], const uint8_t *const blocks[8], uint64_t counter, int last) {
-    // Lane l reads block l: each block is loaded as two rows of eight words and transposed, so
-    // that m[j] holds word j of all eight blocks.
-    __m512i m[16], rows[8];
-    for (int half = 0; half < 2; half++) {
-        for (int l = 0; l < 8; l++) rows[l] = _mm512_loadu_si512((const void *)(blocks[l] + 64 * half));
-        transpose8x8(rows, m + 8 * half);
-    }
+/// One compression of eight lanes whose blocks are rows[half][lane] (bytes 64·half..64·half+63).
+AVX512 static void compress8_rows(__m512i h[8], __m512i rows[2][8], uint64_t counter, int last) {
+    __m512i m[16];
+    transpose8x8(rows[0], m);
+    transpose8x8(rows[1], m + 8);
     __m512i v[16];
     for (int i = 0; i < 8; i++) {
         v[i] = h[i];
@@ -64,20 +65,53 @@ AVX512 static void compress8(__m512i h[8], const uint8_t *const blocks[8], uint6
     for (int i = 0; i < 8; i++) h[i] = _mm512_xor_si512(h[i], _mm512_xor_si512(v[i], v[i + 8]));
 }
 
+AVX512 static void compress8(__m512i h[8], const uint8_t *const blocks[8], uint64_t counter, int last) {
+    __m512i rows[2][8];
+    for (int half = 0; half < 2; half++)
+        for (int l = 0; l < 8; l++) rows[half][l] = _mm512_loadu_si512((const void *)(blocks[l] + 64 * half));
+    compress8_rows(h, rows, counter, last);
+}
+
+/// The 64 bytes at `from`, of which only those at offsets [lo, hi) are read; the others are zero.
+AVX512 static inline __m512i masked_row(const uint8_t *from, size_t lo, size_t hi) {
+    if (hi <= lo) return _mm512_setzero_si512();
+    __mmask64 upto = hi >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << hi) - 1);
+    __mmask64 mask = upto & ~(((__mmask64)1 << lo) - 1);
+    return _mm512_maskz_loadu_epi8(mask, (const void *)from);
+}
+
 /// BLAKE2b-256(prefix ‖ data_l) for eight messages of `len` bytes; digest l goes to out[l].
 AVX512 void walrus_blake2b256_prefixed_x8(uint8_t *const out[8], uint8_t prefix, const uint8_t *const data[8], size_t len) {
     __m512i h[8];
     for (int i = 0; i < 8; i++) h[i] = _mm512_set1_epi64((long long)walrus_blake2b_iv[i]);
     h[0] = _mm512_xor_si512(h[0], _mm512_set1_epi64(0x01010000LL ^ 32));
-    size_t total = len + 1;
+    size_t total = len + 1;  // Bytes of prefix ‖ data; message byte j is data byte j - 1.
     size_t blocks = (total + 127) / 128;
-    _Alignas(64) uint8_t temp[8][128];
-    const uint8_t *pointers[8];
+    const __m512i prefix_row = _mm512_maskz_set1_epi8(1, (char)prefix);
     for (size_t b = 0; b < blocks; b++) {
         int last = b + 1 == blocks;
         size_t start = 128 * b;
-        size_t take = walrus_blake2b_lane_blocks(8, b, total, prefix, data, temp, pointers);
-        compress8(h, pointers, start + take, last);
+        size_t take = total - start < 128 ? total - start : 128;
+        if (b > 0 && take == 128) {
+            const uint8_t *pointers[8];
+            for (int l = 0; l < 8; l++) pointers[l] = data[l] + start - 1;
+            compress8(h, pointers, start + take, last);
+            continue;
+        }
+        // The first block (byte 0 is the prefix, read from nowhere) or a short last block: the
+        // row at message offset o reads data from o - 1, only the bytes that exist.
+        __m512i rows[2][8];
+        for (int half = 0; half < 2; half++) {
+            size_t o = start + 64 * (size_t)half;        // Message offset of the row's byte 0.
+            size_t lo = o == 0 ? 1 : 0;                  // Skip the prefix's place.
+            size_t hi = total > o ? (total - o < 64 ? total - o : 64) : 0;
+            for (int l = 0; l < 8; l++) {
+                // data - 1 + o is only dereferenced at offsets ≥ lo, which are inside the message.
+                __m512i row = masked_row(data[l] - 1 + o, lo, hi);
+                rows[half][l] = o == 0 ? _mm512_or_si512(row, prefix_row) : row;
+            }
+        }
+        compress8_rows(h, rows, start + take, last);
     }
     // Digest l is word 0..3 of lane l: scatter the first four state vectors.
     _Alignas(64) uint64_t words[4][8];
@@ -97,7 +131,7 @@ AVX512 void walrus_blake2b_compress_x8(uint64_t h[64], const uint8_t *const bloc
 
 int walrus_blake2b_have_avx512(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
 }
 #else
 void walrus_blake2b256_prefixed_x8(uint8_t *const out[8], uint8_t prefix, const uint8_t *const data[8], size_t len) {
