@@ -59,6 +59,15 @@ void walrus_blake2b_compress(uint64_t h[8], const uint8_t block[128], uint64_t t
     for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
 }
 
+void walrus_blake2b_compress_lanes(uint64_t *h, int lanes, const uint8_t *const *blocks, uint64_t counter, int last) {
+    for (int l = 0; l < lanes; l++) {
+        uint64_t lane[8];
+        for (int i = 0; i < 8; i++) lane[i] = h[lanes * i + l];
+        walrus_blake2b_compress(lane, blocks[l], counter, 0, last);
+        for (int i = 0; i < 8; i++) h[lanes * i + l] = lane[i];
+    }
+}
+
 int walrus_blake2b_init(walrus_blake2b_state *state, size_t outlen, const void *key, size_t keylen) {
     if (outlen == 0 || outlen > 64 || keylen > 64) return -1;
     for (int i = 0; i < 8; i++) state->h[i] = walrus_blake2b_iv[i];

@@ -101,12 +101,7 @@ void walrus_blake2b256_prefixed_x4(uint8_t *const out[4], uint8_t prefix, const 
     for (int l = 0; l < 4; l++) walrus_blake2b256_prefixed_portable(out[l], prefix, data[l], len);
 }
 void walrus_blake2b_compress_x4(uint64_t h[32], const uint8_t *const blocks[4], uint64_t counter, int last) {
-    for (int l = 0; l < 4; l++) {
-        uint64_t lane[8];
-        for (int i = 0; i < 8; i++) lane[i] = h[4 * i + l];
-        walrus_blake2b_compress(lane, blocks[l], counter, 0, last);
-        for (int i = 0; i < 8; i++) h[4 * i + l] = lane[i];
-    }
+    walrus_blake2b_compress_lanes(h, 4, blocks, counter, last);
 }
 int walrus_blake2b_have_avx2(void) { return 0; }
 #endif

@@ -138,12 +138,7 @@ void walrus_blake2b256_prefixed_x8(uint8_t *const out[8], uint8_t prefix, const 
     for (int l = 0; l < 8; l++) walrus_blake2b256_prefixed_portable(out[l], prefix, data[l], len);
 }
 void walrus_blake2b_compress_x8(uint64_t h[64], const uint8_t *const blocks[8], uint64_t counter, int last) {
-    for (int l = 0; l < 8; l++) {
-        uint64_t lane[8];
-        for (int i = 0; i < 8; i++) lane[i] = h[8 * i + l];
-        walrus_blake2b_compress(lane, blocks[l], counter, 0, last);
-        for (int i = 0; i < 8; i++) h[8 * i + l] = lane[i];
-    }
+    walrus_blake2b_compress_lanes(h, 8, blocks, counter, last);
 }
 int walrus_blake2b_have_avx512(void) { return 0; }
 #endif

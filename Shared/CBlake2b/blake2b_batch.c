@@ -207,7 +207,7 @@ static void stream_compress(walrus_blake2b_stream *s, int last) {
         const uint8_t *const *blocks = s->blocks + g * lanes;
         if (lanes == 8) walrus_blake2b_compress_x8(h, blocks, s->counter, last);
         else if (lanes == 4) walrus_blake2b_compress_x4(h, blocks, s->counter, last);
-        else walrus_blake2b_compress(h, blocks[0], s->counter, 0, last);
+        else walrus_blake2b_compress_lanes(h, 1, blocks, s->counter, last);
     }
 }
 

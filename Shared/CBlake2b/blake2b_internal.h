@@ -18,6 +18,8 @@ int walrus_blake2b_have_avx512(void);
 /// one block per lane; `counter` is the bytes hashed including this block.
 void walrus_blake2b_compress_x8(uint64_t h[64], const uint8_t *const blocks[8], uint64_t counter, int last);
 void walrus_blake2b_compress_x4(uint64_t h[32], const uint8_t *const blocks[4], uint64_t counter, int last);
+/// The same for any number of lanes with the portable compression, one lane at a time.
+void walrus_blake2b_compress_lanes(uint64_t *h, int lanes, const uint8_t *const *blocks, uint64_t counter, int last);
 
 /// The twelve rounds of BLAKE2b's compression over the working vector `v` and message words `m`,
 /// with `G` the quarter-round of the kernel at hand (scalar or one message per vector lane).

@@ -186,6 +186,8 @@ final class ExpansionWorkspace: @unchecked Sendable {
     /// Bytes of a column tile (even: symbols are 16-bit elements): the encoder's stripe width.
     static let tileTarget = 8192
 
+    /// Bytes held: the code's workspaces and, per message, the hash stream's state, block buffer and
+    /// block pointer (under 256 bytes).
     var footprint: Int { code.workBytes + (originals + recovery) * 256 }
 
     private static let idle = Mutex<[ExpansionWorkspace]>([])
