@@ -31,11 +31,42 @@ static inline void fft_pair(const walrus_gf_kernels *k, uint8_t *x, uint8_t *y, 
     else k->fft_butterfly(x, y, log_m, bytes);
 }
 
+/// Where a transform's first pass reads the shards of its span: shard j < `count` at `base + j *
+/// stride` (the caller's originals, or another chunk of the work shards), the others from the span
+/// itself. Reading them there in the first pass saves copying them into the span beforehand.
+typedef struct {
+    const uint8_t *base;
+    size_t stride, count;
+} span_source;
+
+static inline int reads_out_of_place(const walrus_gf_kernels *k) {
+    return k->ifft_butterfly2_from && k->fft_butterfly2_from && k->ifft_butterfly_from && k->fft_butterfly_from;
+}
+
+/// The first pass's source of shard `pos + j`, whose work shard is `self`.
+static inline const uint8_t *source_of(const span_source *from, size_t j, const uint8_t *self) {
+    return j < from->count ? from->base + j * from->stride : self;
+}
+
+/// Copies the sources into the span, for kernels without out-of-place butterflies and for spans
+/// too small to have a pass.
+static void gather(uint8_t *work, size_t shard_bytes, size_t pos, const span_source *from) {
+    for (size_t j = 0; j < from->count; j++) {
+        const uint8_t *src = from->base + j * from->stride;
+        if (src != SHARD(work, pos + j)) memcpy(SHARD(work, pos + j), src, shard_bytes);
+    }
+}
+
 /// Inverse FFT (decimation in time) of `size` shards at `pos`, of which only the first
 /// `truncated` may be non-zero. Kernels with two-layer butterflies take the layers two at a time
-/// (layers d and 2d over blocks of 4d shards), which halves the passes over the shards.
+/// (layers d and 2d over blocks of 4d shards), which halves the passes over the shards. With
+/// `from`, the first pass reads the shards there instead of from the span.
 static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t size,
-                 size_t truncated, size_t skew_delta) {
+                 size_t truncated, size_t skew_delta, const span_source *from) {
+    if (from && (!reads_out_of_place(k) || size < 2)) {
+        gather(work, shard_bytes, pos, from);
+        from = NULL;
+    }
     size_t d = 1;
     if (k->ifft_butterfly2) {
         for (; 4 * d <= size; d <<= 2) {
@@ -47,7 +78,18 @@ static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, 
                 for (size_t j = r; j < r + d; j++) {
                     uint8_t *x0 = SHARD(work, pos + j), *x1 = SHARD(work, pos + j + d);
                     uint8_t *x2 = SHARD(work, pos + j + 2 * d), *x3 = SHARD(work, pos + j + 3 * d);
-                    if (upper) {
+                    if (from) {
+                        const uint8_t *s0 = source_of(from, j, x0), *s1 = source_of(from, j + d, x1);
+                        const uint8_t *s2 = source_of(from, j + 2 * d, x2), *s3 = source_of(from, j + 3 * d, x3);
+                        if (upper) {
+                            k->ifft_butterfly2_from(x0, x1, x2, x3, s0, s1, s2, s3, log_a, log_b, log_c, shard_bytes);
+                        } else {
+                            // The upper half is zero and lies in the span already.
+                            k->ifft_butterfly_from(x0, x1, s0, s1, log_a, shard_bytes);
+                            ifft_pair(k, x0, x2, log_c, shard_bytes);
+                            ifft_pair(k, x1, x3, log_c, shard_bytes);
+                        }
+                    } else if (upper) {
                         k->ifft_butterfly2(x0, x1, x2, x3, log_a, log_b, log_c, shard_bytes);
                     } else {
                         ifft_pair(k, x0, x1, log_a, shard_bytes);
@@ -56,20 +98,31 @@ static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, 
                     }
                 }
             }
+            from = NULL;
         }
     }
     for (; d < size; d <<= 1) {
         for (size_t r = 0; r < truncated; r += 2 * d) {
             uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) ifft_pair(k, SHARD(work, pos + j), SHARD(work, pos + j + d), log_m, shard_bytes);
+            for (size_t j = r; j < r + d; j++) {
+                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
+                if (from) k->ifft_butterfly_from(x, y, source_of(from, j, x), source_of(from, j + d, y), log_m, shard_bytes);
+                else ifft_pair(k, x, y, log_m, shard_bytes);
+            }
         }
+        from = NULL;
     }
 }
 
 /// Forward FFT of `size` shards at `pos`; only the first `truncated` outputs are computed. Layers
-/// 2d and d go together when the kernel can, after a single top layer if their count is odd.
+/// 2d and d go together when the kernel can, after a single top layer if their count is odd. With
+/// `from`, the first pass reads the shards there instead of from the span.
 static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t size,
-                size_t truncated, size_t skew_delta) {
+                size_t truncated, size_t skew_delta, const span_source *from) {
+    if (from && (!reads_out_of_place(k) || size < 2)) {
+        gather(work, shard_bytes, pos, from);
+        from = NULL;
+    }
     size_t layers = 0;
     while (((size_t)1 << layers) < size) layers++;
     size_t d = size >> 1;
@@ -77,9 +130,14 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
         // The single layer first, so that the rest pair up down to d = 1.
         for (size_t r = 0; r < truncated; r += 2 * d) {
             uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) fft_pair(k, SHARD(work, pos + j), SHARD(work, pos + j + d), log_m, shard_bytes);
+            for (size_t j = r; j < r + d; j++) {
+                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
+                if (from) k->fft_butterfly_from(x, y, source_of(from, j, x), source_of(from, j + d, y), log_m, shard_bytes);
+                else fft_pair(k, x, y, log_m, shard_bytes);
+            }
         }
         d >>= 1;
+        from = NULL;
     }
     if (k->fft_butterfly2) {
         for (; d >= 2; d >>= 2) {
@@ -92,7 +150,17 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
                 for (size_t j = r; j < r + q; j++) {
                     uint8_t *x0 = SHARD(work, pos + j), *x1 = SHARD(work, pos + j + q);
                     uint8_t *x2 = SHARD(work, pos + j + 2 * q), *x3 = SHARD(work, pos + j + 3 * q);
-                    if (upper) {
+                    if (from) {
+                        const uint8_t *s0 = source_of(from, j, x0), *s1 = source_of(from, j + q, x1);
+                        const uint8_t *s2 = source_of(from, j + 2 * q, x2), *s3 = source_of(from, j + 3 * q, x3);
+                        if (upper) {
+                            k->fft_butterfly2_from(x0, x1, x2, x3, s0, s1, s2, s3, log_a, log_b, log_c, shard_bytes);
+                        } else {
+                            k->fft_butterfly_from(x0, x2, s0, s2, log_c, shard_bytes);
+                            k->fft_butterfly_from(x1, x3, s1, s3, log_c, shard_bytes);
+                            fft_pair(k, x0, x1, log_a, shard_bytes);
+                        }
+                    } else if (upper) {
                         k->fft_butterfly2(x0, x1, x2, x3, log_a, log_b, log_c, shard_bytes);
                     } else {
                         fft_pair(k, x0, x2, log_c, shard_bytes);
@@ -101,13 +169,19 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
                     }
                 }
             }
+            from = NULL;
         }
     }
     for (; d > 0; d >>= 1) {
         for (size_t r = 0; r < truncated; r += 2 * d) {
             uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) fft_pair(k, SHARD(work, pos + j), SHARD(work, pos + j + d), log_m, shard_bytes);
+            for (size_t j = r; j < r + d; j++) {
+                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
+                if (from) k->fft_butterfly_from(x, y, source_of(from, j, x), source_of(from, j + d, y), log_m, shard_bytes);
+                else fft_pair(k, x, y, log_m, shard_bytes);
+            }
         }
+        from = NULL;
     }
 }
 
@@ -142,6 +216,10 @@ int walrus_rs_encode(size_t k, size_t m, size_t shard_bytes, const uint8_t *cons
 }
 
 int walrus_rs_encode_in_place(size_t k, size_t m, size_t shard_bytes, uint8_t *work) {
+    return walrus_rs_encode_from(k, m, shard_bytes, NULL, 0, work);
+}
+
+int walrus_rs_encode_from(size_t k, size_t m, size_t shard_bytes, const uint8_t *originals, size_t stride, uint8_t *work) {
     if (!counts_supported(k, m) || shard_bytes == 0 || shard_bytes % 64 != 0) return -1;
     walrus_rs_init();
     const walrus_gf_kernels *kern = walrus_gf_active();
@@ -149,22 +227,29 @@ int walrus_rs_encode_in_place(size_t k, size_t m, size_t shard_bytes, uint8_t *w
     if (walrus_rs_is_high_rate(k, m)) {
         size_t chunk = next_pow2(m);
         memset(SHARD(work, k), 0, (work_count - k) * shard_bytes);
-        ifft(kern, work, shard_bytes, 0, chunk, k < chunk ? k : chunk, chunk);
+        size_t first = k < chunk ? k : chunk;
+        span_source from = {originals, stride, first};
+        ifft(kern, work, shard_bytes, 0, chunk, first, chunk, originals ? &from : NULL);
         for (size_t start = chunk; start < k; start += chunk) {
             size_t count = k - start < chunk ? k - start : chunk;
-            ifft(kern, work, shard_bytes, start, chunk, count, start + chunk);
+            span_source rest = {originals ? originals + start * stride : NULL, stride, count};
+            ifft(kern, work, shard_bytes, start, chunk, count, start + chunk, originals ? &rest : NULL);
             for (size_t i = 0; i < chunk; i++) kern->xor_into(SHARD(work, i), SHARD(work, start + i), shard_bytes);
         }
-        fft(kern, work, shard_bytes, 0, chunk, m, 0);
+        fft(kern, work, shard_bytes, 0, chunk, m, 0, NULL);
     } else {
         size_t chunk = next_pow2(k);
         memset(SHARD(work, k), 0, (chunk - k) * shard_bytes);
-        ifft(kern, work, shard_bytes, 0, chunk, k, 0);
-        for (size_t start = chunk; start < m; start += chunk) memcpy(SHARD(work, start), SHARD(work, 0), chunk * shard_bytes);
-        for (size_t start = 0; start < m; start += chunk) {
+        span_source from = {originals, stride, k};
+        ifft(kern, work, shard_bytes, 0, chunk, k, 0, originals ? &from : NULL);
+        // Every chunk's FFT starts from the first chunk's coefficients: the later chunks read them
+        // in their first pass, then the first chunk is transformed in place.
+        span_source coefficients = {work, shard_bytes, chunk};
+        for (size_t start = chunk; start < m; start += chunk) {
             size_t count = m - start < chunk ? m - start : chunk;
-            fft(kern, work, shard_bytes, start, chunk, count, start + chunk);
+            fft(kern, work, shard_bytes, start, chunk, count, start + chunk, &coefficients);
         }
+        fft(kern, work, shard_bytes, 0, chunk, m < chunk ? m : chunk, chunk, NULL);
     }
     return 0;
 }
@@ -247,13 +332,13 @@ void walrus_rs_decoder_run(const walrus_rs_decoder *d, size_t shard_bytes, const
         memcpy(SHARD(work, p), recovery[i], shard_bytes);
         kern->mul(SHARD(work, p), d->erasures[p], shard_bytes);
     }
-    ifft(kern, work, shard_bytes, 0, d->work_count, d->end, 0);
+    ifft(kern, work, shard_bytes, 0, d->work_count, d->end, 0, NULL);
     // Formal derivative in the novel polynomial basis.
     for (size_t i = 1; i < d->work_count; i++) {
         size_t width = i & (~i + 1);
         for (size_t j = 0; j < width; j++) kern->xor_into(SHARD(work, i - width + j), SHARD(work, i + j), shard_bytes);
     }
-    fft(kern, work, shard_bytes, 0, d->work_count, d->end, 0);
+    fft(kern, work, shard_bytes, 0, d->work_count, d->end, 0, NULL);
     for (size_t i = 0; i < d->k; i++) {
         if (d->original_present[i]) continue;
         size_t p = d->original_base + i;

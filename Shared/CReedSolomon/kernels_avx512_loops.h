@@ -7,7 +7,8 @@
 //   zero_tables()                 operands whose product is zero;
 //   product(&tables, block)       the block times the constant, in the block layout;
 //   KERNEL_NAME, KERNEL_TABLES    the kernel's name and the tables it reads (gf16.h).
-// Defines `loop_kernels`: xor_into, mul, the butterflies and the two-layer butterflies.
+// Defines `loop_kernels`: xor_into, mul, the butterflies and the two-layer butterflies, in place
+// and out of place.
 #ifndef KERNEL_TARGET
 #error "define KERNEL_TARGET, KERNEL_NAME, KERNEL_TABLES, kernel_tables, load_tables, zero_tables and product first"
 #endif
@@ -63,11 +64,11 @@ KERNEL_TARGET static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m,
     }
 }
 
-/// Four shards' blocks at offset i through the registers: `STEPS` runs between the loads and the
-/// stores, on x0..x3.
+/// Four shards' blocks at offset i through the registers: loaded from q0..q3, `STEPS` run on
+/// x0..x3, stored to p0..p3 (the same shards when the pass works in place).
 #define FOUR_SHARDS(bytes, STEPS)                                                                      \
     for (size_t i = 0; i < (bytes); i += 64) {                                                         \
-        __m512i x0 = load_block(p0 + i), x1 = load_block(p1 + i), x2 = load_block(p2 + i), x3 = load_block(p3 + i); \
+        __m512i x0 = load_block(q0 + i), x1 = load_block(q1 + i), x2 = load_block(q2 + i), x3 = load_block(q3 + i); \
         STEPS;                                                                                         \
         store_block(p0 + i, x0);                                                                       \
         store_block(p1 + i, x1);                                                                       \
@@ -75,8 +76,34 @@ KERNEL_TARGET static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m,
         store_block(p3 + i, x3);                                                                       \
     }
 
-KERNEL_TARGET static void ifft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
-                                          uint16_t log_c, size_t bytes) {
+/// The first pass of a transform reads its shards from where they lie (`sx`, `sy`; the originals
+/// in the caller's buffer, or another chunk) and writes the work shards, which saves copying them
+/// in first. Any source may be its own destination.
+KERNEL_TARGET static void fft_butterfly_from(uint8_t *x, uint8_t *y, const uint8_t *sx, const uint8_t *sy, uint16_t log_m,
+                                             size_t bytes) {
+    kernel_tables t = load_tables_or_zero(log_m);
+    for (size_t i = 0; i < bytes; i += 64) {
+        __m512i xv = load_block(sx + i), yv = load_block(sy + i);
+        FFT_STEP(t, xv, yv);
+        store_block(x + i, xv);
+        store_block(y + i, yv);
+    }
+}
+
+KERNEL_TARGET static void ifft_butterfly_from(uint8_t *x, uint8_t *y, const uint8_t *sx, const uint8_t *sy, uint16_t log_m,
+                                              size_t bytes) {
+    kernel_tables t = load_tables_or_zero(log_m);
+    for (size_t i = 0; i < bytes; i += 64) {
+        __m512i xv = load_block(sx + i), yv = load_block(sy + i);
+        IFFT_STEP(t, xv, yv);
+        store_block(x + i, xv);
+        store_block(y + i, yv);
+    }
+}
+
+KERNEL_TARGET static void ifft_butterfly2_from(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, const uint8_t *q0,
+                                               const uint8_t *q1, const uint8_t *q2, const uint8_t *q3, uint16_t log_a,
+                                               uint16_t log_b, uint16_t log_c, size_t bytes) {
     kernel_tables a = load_tables_or_zero(log_a), b = load_tables_or_zero(log_b), c = load_tables_or_zero(log_c);
     FOUR_SHARDS(bytes, {
         IFFT_STEP(a, x0, x1);
@@ -86,8 +113,9 @@ KERNEL_TARGET static void ifft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2,
     })
 }
 
-KERNEL_TARGET static void fft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
-                                         uint16_t log_c, size_t bytes) {
+KERNEL_TARGET static void fft_butterfly2_from(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, const uint8_t *q0,
+                                              const uint8_t *q1, const uint8_t *q2, const uint8_t *q3, uint16_t log_a,
+                                              uint16_t log_b, uint16_t log_c, size_t bytes) {
     kernel_tables a = load_tables_or_zero(log_a), b = load_tables_or_zero(log_b), c = load_tables_or_zero(log_c);
     FOUR_SHARDS(bytes, {
         FFT_STEP(c, x0, x2);
@@ -95,6 +123,16 @@ KERNEL_TARGET static void fft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, 
         FFT_STEP(a, x0, x1);
         FFT_STEP(b, x2, x3);
     })
+}
+
+KERNEL_TARGET static void ifft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
+                                          uint16_t log_c, size_t bytes) {
+    ifft_butterfly2_from(p0, p1, p2, p3, p0, p1, p2, p3, log_a, log_b, log_c, bytes);
+}
+
+KERNEL_TARGET static void fft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
+                                         uint16_t log_c, size_t bytes) {
+    fft_butterfly2_from(p0, p1, p2, p3, p0, p1, p2, p3, log_a, log_b, log_c, bytes);
 }
 
 static const walrus_gf_kernels loop_kernels = {
@@ -106,6 +144,10 @@ static const walrus_gf_kernels loop_kernels = {
     .ifft_butterfly = ifft_butterfly,
     .ifft_butterfly2 = ifft_butterfly2,
     .fft_butterfly2 = fft_butterfly2,
+    .fft_butterfly_from = fft_butterfly_from,
+    .ifft_butterfly_from = ifft_butterfly_from,
+    .ifft_butterfly2_from = ifft_butterfly2_from,
+    .fft_butterfly2_from = fft_butterfly2_from,
 };
 
 #undef FOUR_SHARDS

@@ -219,6 +219,19 @@ final class StripeCode {
         precondition(rc == 0, "the code's shard counts are supported")
     }
 
+    /// Codes the stripe whose original i of instance b lies at `source + i * shardStride + b *
+    /// instanceStride`. A single instance of whole 64-byte blocks is already in the kernel's
+    /// layout, so the transform reads it where it lies instead of packing it first.
+    func code(_ source: UnsafePointer<UInt8>, shardStride: Int, instanceStride: Int) {
+        guard instances == 1 && symbolSize % 64 == 0 else {
+            pack(source, shardStride: shardStride, instanceStride: instanceStride)
+            encode()
+            return
+        }
+        let rc = walrus_rs_encode_from(originals, recovery, shardBytes, source, shardStride, work.bytes)
+        precondition(rc == 0, "the code's shard counts are supported")
+    }
+
     func unpackRecovery(_ target: UnsafeMutablePointer<UInt8>, shardStride: Int, instanceStride: Int) {
         walrus_rs_unpack_stripe(target, shardStride, instanceStride, work.bytes, shardBytes, symbolSize, recovery, instances)
     }
@@ -281,15 +294,13 @@ final class TiledCode {
     ) {
         guard tileBytes < symbolSize else {
             code.begin(instances: count)
-            code.pack(source, shardStride: sourceShardStride, instanceStride: sourceInstanceStride)
-            code.encode()
+            code.code(source, shardStride: sourceShardStride, instanceStride: sourceInstanceStride)
             code.unpackRecovery(target, shardStride: targetShardStride, instanceStride: targetInstanceStride)
             return
         }
         precondition(count == 1, "a tiled code runs one instance at a time")
         forEachTile { tile, offset in
-            tile.pack(source + offset, shardStride: sourceShardStride, instanceStride: 0)
-            tile.encode()
+            tile.code(source + offset, shardStride: sourceShardStride, instanceStride: 0)
             tile.unpackRecovery(target + offset, shardStride: targetShardStride, instanceStride: 0)
         }
     }
@@ -300,8 +311,7 @@ final class TiledCode {
     /// never written out.
     func hashExpansion(source: UnsafePointer<UInt8>, sourceShardStride: Int, into stream: OpaquePointer) {
         forEachTile { tile, offset in
-            tile.pack(source + offset, shardStride: sourceShardStride, instanceStride: 0)
-            tile.encode()
+            tile.code(source + offset, shardStride: sourceShardStride, instanceStride: 0)
             tile.absorb(into: stream, originals: source + offset, originalStride: sourceShardStride)
         }
     }

@@ -21,8 +21,7 @@ public struct ReedSolomonCode: Sendable {
         precondition(s > 0 && s % 2 == 0 && originals.allSatisfy { $0.count == s }, "symbols have one even length")
         let code = StripeCode(originals: originalCount, recovery: recoveryCount, symbolSize: s, instances: 1)
         let flat = originals.flatMap { $0 }
-        flat.withUnsafeBufferPointer { code.pack($0.baseAddress!, shardStride: s, instanceStride: 0) }
-        code.encode()
+        flat.withUnsafeBufferPointer { code.code($0.baseAddress!, shardStride: s, instanceStride: 0) }
         var out = [UInt8](repeating: 0, count: recoveryCount * s)
         out.withUnsafeMutableBufferPointer { code.unpackRecovery($0.baseAddress!, shardStride: s, instanceStride: 0) }
         return stride(from: 0, to: out.count, by: s).map { Array(out[$0..<$0 + s]) }

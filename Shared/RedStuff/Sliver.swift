@@ -94,8 +94,7 @@ public struct SliverData: Hashable, Sendable {
         let repair = config.n - k
         let code = StripeCode(originals: k, recovery: repair, symbolSize: s, instances: 1)
         return symbols.withUnsafeBufferPointer { source in
-            code.pack(source.baseAddress!, shardStride: s, instanceStride: 0)
-            code.encode()
+            code.code(source.baseAddress!, shardStride: s, instanceStride: 0)
             // Written in full: the sliver's own symbols, then the repair symbols.
             return [UInt8](unsafeUninitializedCapacity: config.n * s) { out, initialized in
                 out.baseAddress!.initialize(from: source.baseAddress!, count: k * s)

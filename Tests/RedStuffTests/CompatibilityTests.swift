@@ -42,6 +42,33 @@ import WalrusCrypto
         }
     }
 
+    /// Reading the originals where they lie (at a stride, in the transform's first pass) gives the
+    /// recovery shards of copying them into the workspace first, on every kernel, for low- and
+    /// high-rate shapes with partial chunks, spill-over chunks, FFT sizes of one and two shards and
+    /// odd layer counts; the originals are left as they were.
+    @Test(arguments: [(1, 1), (2, 1), (1, 2), (3, 5), (5, 3), (4, 4), (34, 66), (67, 33), (130, 2), (2, 130), (8, 100), (300, 700), (700, 300)])
+    func encodingFromTheOriginalsMatchesCopyingThem(_ shape: (Int, Int)) {
+        let (k, m) = shape
+        let shardBytes = 128, stride = 192
+        var generator = SeededGenerator(seed: UInt64(k * 7919 + m))
+        let source = (0..<k * stride).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let workCount = walrus_rs_encode_work_count(k, m)
+        for level in [Int32(0), 1, 2, 3] {
+            let used = walrus_rs_limit_kernel(level)
+            defer { walrus_rs_force_portable(0) }
+            var copied = [UInt8](repeating: 0, count: workCount * shardBytes)
+            for i in 0..<k {
+                copied.replaceSubrange(i * shardBytes..<(i + 1) * shardBytes, with: source[i * stride..<i * stride + shardBytes])
+            }
+            #expect(walrus_rs_encode_in_place(k, m, shardBytes, &copied) == 0)
+            var read = [UInt8](repeating: 0xA5, count: workCount * shardBytes)
+            let unchanged = source
+            #expect(walrus_rs_encode_from(k, m, shardBytes, source, stride, &read) == 0)
+            #expect(source == unchanged)
+            #expect(read[..<(m * shardBytes)] == copied[..<(m * shardBytes)], "kernel level \(used), \(k) + \(m)")
+        }
+    }
+
     @Test func allRSVectorsArePresent() throws {
         #expect(try RSVector.all().count == 60)
         #expect(try BlobIDVector.all().count == 24)

@@ -52,6 +52,13 @@ int walrus_rs_encode(size_t original_count, size_t recovery_count, size_t shard_
 /// the recovery shards are left in work shards [0, recovery_count). Saves two copies per call.
 int walrus_rs_encode_in_place(size_t original_count, size_t recovery_count, size_t shard_bytes, uint8_t *work);
 
+/// The same encoding with original i read at `originals + i * stride` (each a whole shard in the
+/// block layout) by the first pass of the transform instead of being copied into the work shards
+/// first; `originals` NULL means they are in place. Recovery shards are left in work shards
+/// [0, recovery_count). The originals are not modified.
+int walrus_rs_encode_from(size_t original_count, size_t recovery_count, size_t shard_bytes, const uint8_t *originals,
+                          size_t stride, uint8_t *work);
+
 /// Restores missing originals from any `original_count` received shards. `originals[i]` and
 /// `recovery[i]` are NULL for missing shards. For each missing original i, the restored shard is
 /// written to `restored[i]` (entries for present originals are ignored). `work` holds
