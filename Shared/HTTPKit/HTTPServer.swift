@@ -29,8 +29,10 @@ public struct HTTPResponse: Sendable {
     }
 
     public static func json(_ object: Any, status: HTTPResponseStatus = .ok) -> HTTPResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return HTTPResponse(status: status, contentType: "application/json", body: Array(data))
+        // Foundation's writer only for a value outside JSONText's list.
+        let body = JSONText.encode(object)
+            ?? (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { Array($0) }
+        return HTTPResponse(status: status, contentType: "application/json", body: body ?? Array("{}".utf8))
     }
 
     /// The JSON error body of the output contract.
