@@ -126,18 +126,38 @@ actor ConsensusDriver {
 
     private func scheduleProposal(height: UInt64, round: Round, waitedMs: UInt64) {
         guard height == core.height, round == core.round else { return }
-        // Wait for transactions a little before proposing an empty block.
+        // With no transactions, wait for the first one (`transactionsArrived` proposes at once) or
+        // until it is time for an empty block.
         if mempool.count == 0 && waitedMs < timing.emptyBlockWaitMs {
+            awaitingTransactions = (height, round)
+            let wait = timing.emptyBlockWaitMs - waitedMs
             Task {
-                try? await Task.sleep(nanoseconds: 20_000_000)
-                self.scheduleProposal(height: height, round: round, waitedMs: waitedMs + 20)
+                try? await Task.sleep(nanoseconds: wait * 1_000_000)
+                self.proposeIfAwaiting(height: height, round: round)
             }
             return
         }
+        awaitingTransactions = nil
         guard let block = app.buildBlock(height: height, proposer: ownIndex, nowMs: ConsensusDriver.nowMs(), mempool: mempool, limit: timing.blockTransactionsMax) else {
             return
         }
         input(.proposalValue(block, height: height, round: round))
+    }
+
+    /// The proposal this validator holds back until a transaction arrives, if any.
+    private var awaitingTransactions: (height: UInt64, round: Round)?
+
+    private func proposeIfAwaiting(height: UInt64, round: Round) {
+        guard let awaiting = awaitingTransactions, awaiting.height == height, awaiting.round == round else { return }
+        awaitingTransactions = nil
+        scheduleProposal(height: height, round: round, waitedMs: timing.emptyBlockWaitMs)
+    }
+
+    /// Transactions entered the mempool: a proposal held back for them goes now.
+    private func transactionsArrived() {
+        guard let awaiting = awaitingTransactions, mempool.count > 0 else { return }
+        awaitingTransactions = nil
+        scheduleProposal(height: awaiting.height, round: awaiting.round, waitedMs: timing.emptyBlockWaitMs)
     }
 
     private func timeoutFired(_ step: Step, height: UInt64, round: Round) {
@@ -170,6 +190,7 @@ actor ConsensusDriver {
         mempool.removeIncluded(Set(execution.results.map(\.digest)), ledger: app.ledger)
         outbox = []
         let next = height + 1
+        seenThisHeight.removeAll()
         var advanced = core
         let actions = advanced.advance(to: next, validators: validators.advanced(by: next))
         core = advanced
@@ -198,12 +219,16 @@ actor ConsensusDriver {
         guard running else { return }
         switch message {
         case .proposal(let proposal):
-            guard Int(proposal.proposer) < validators.count,
-                isSigned(proposal.signature, proposal.signBytes(chainID: chainID), by: Int(proposal.proposer))
-            else { return }
+            let signBytes = proposal.signBytes(chainID: chainID)
+            if proposal.height == core.height, seenThisHeight.contains(signBytes + proposal.signature) { return }
+            guard Int(proposal.proposer) < validators.count, isSigned(proposal.signature, signBytes, by: Int(proposal.proposer)) else { return }
+            if proposal.height == core.height { seen(signBytes + proposal.signature) }
             if proposal.height == core.height || proposal.height > core.height { input(.proposal(proposal)) }
         case .vote(let vote):
-            guard Int(vote.validator) < validators.count, isSigned(vote.signature, vote.signBytes(chainID: chainID), by: Int(vote.validator)) else { return }
+            let signBytes = vote.signBytes(chainID: chainID)
+            if vote.height == core.height, seenThisHeight.contains(signBytes + vote.signature) { return }
+            guard Int(vote.validator) < validators.count, isSigned(vote.signature, signBytes, by: Int(vote.validator)) else { return }
+            if vote.height == core.height { seen(signBytes + vote.signature) }
             if vote.height >= core.height { input(.vote(vote)) }
         case .syncRequest(let from):
             var blocks: [BlockAndCommit] = []
@@ -223,7 +248,18 @@ actor ConsensusDriver {
             for bytes in encoded {
                 if let tx = try? SignedTransaction.decode(bcs: bytes) { try? mempool.add(tx, ledger: app.ledger) }
             }
+            transactionsArrived()
         }
+    }
+
+    /// Signed proposals and votes of the current height already verified and recorded: gossip
+    /// sends each again every interval, and a copy needs neither a signature check nor a WAL
+    /// record. Forgotten when the height advances (messages for later heights are never skipped).
+    private var seenThisHeight: Set<[UInt8]> = []
+
+    private func seen(_ message: [UInt8]) {
+        if seenThisHeight.count >= 10_000 { seenThisHeight.removeAll() }
+        seenThisHeight.insert(message)
     }
 
     private func isSigned(_ signature: [UInt8], _ bytes: [UInt8], by validator: Int) -> Bool {
@@ -242,6 +278,7 @@ actor ConsensusDriver {
     /// next batch (one signed frame carries many transactions).
     func submit(_ tx: SignedTransaction) throws(LedgerError) {
         try mempool.add(tx, ledger: app.ledger)
+        transactionsArrived()
         pendingGossip.append(tx.bcsBytes)
         if pendingGossip.count >= 500 { flushGossip() }
         if !gossipFlushScheduled {
