@@ -185,6 +185,42 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
     }
 }
 
+/// Adds the IFFT of a chunk at `start` whose `count` originals fill at most half of it (the last
+/// chunk of a high-rate code, such as 3 of 64 at 67 + 33) to the first chunk's coefficients at
+/// `acc`, without transforming the whole chunk. Only the layers below T = next_pow2(count) mix
+/// values; above them every butterfly meets a zero upper half, so it copies its input up and
+/// scales it by (1 + c) down. Output p of the chunk is therefore output p mod T of the T-shard
+/// transform times a product of such factors fixed by p's bits from T up, and is added with one
+/// multiply-add per shard, instead of a zeroed chunk, log2(chunk / T) more layers over it and an
+/// XOR per shard.
+static void ifft_sparse_add(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t start, size_t chunk,
+                            size_t count, size_t skew_delta, const span_source *from, uint8_t *acc) {
+    size_t t = next_pow2(count);
+    ifft(k, work, shard_bytes, start, t, count, skew_delta, from);
+    const uint16_t one = walrus_gf_exp[0];
+    for (size_t q = 0; q < chunk / t; q++) {
+        uint32_t log_factor = 0;
+        int zero = 0;
+        for (size_t d = t; d < chunk; d <<= 1) {
+            if ((q * t) & d) continue;  // Upper half at layer d: a copy.
+            uint16_t log_c = walrus_gf_skew[d + skew_delta - 1];
+            uint16_t factor = one ^ (log_c == GF_MODULUS ? 0 : walrus_gf_exp[log_c]);
+            if (factor == 0) {
+                zero = 1;
+                break;
+            }
+            log_factor = (log_factor + walrus_gf_log[factor]) % GF_MODULUS;
+        }
+        if (zero) continue;
+        for (size_t i = 0; i < t; i++) {
+            uint8_t *dst = SHARD(acc, q * t + i);
+            const uint8_t *src = SHARD(work, start + i);
+            if (log_factor == 0) k->xor_into(dst, src, shard_bytes);
+            else k->mul_add(dst, src, (uint16_t)log_factor, shard_bytes);
+        }
+    }
+}
+
 static int counts_supported(size_t k, size_t m) {
     return k > 0 && m > 0 && k <= WALRUS_RS_MAX_SHARDS && m <= WALRUS_RS_MAX_SHARDS;
 }
@@ -226,13 +262,22 @@ int walrus_rs_encode_from(size_t k, size_t m, size_t shard_bytes, const uint8_t 
     size_t work_count = walrus_rs_encode_work_count(k, m);
     if (walrus_rs_is_high_rate(k, m)) {
         size_t chunk = next_pow2(m);
-        memset(SHARD(work, k), 0, (work_count - k) * shard_bytes);
+        // A last chunk at most half full is added in closed form (ifft_sparse_add), which reads
+        // only its first next_pow2(count) shards; everything else that is read is zeroed here.
+        size_t last = k > chunk ? (k - 1) / chunk * chunk : 0, last_count = k - last;
+        int sparse = last > 0 && kern->mul_add && 2 * last_count <= chunk;
+        size_t zeroed_end = sparse ? last + next_pow2(last_count) : work_count;
+        memset(SHARD(work, k), 0, (zeroed_end - k) * shard_bytes);
         size_t first = k < chunk ? k : chunk;
         span_source from = {originals, stride, first};
         ifft(kern, work, shard_bytes, 0, chunk, first, chunk, originals ? &from : NULL);
         for (size_t start = chunk; start < k; start += chunk) {
             size_t count = k - start < chunk ? k - start : chunk;
             span_source rest = {originals ? originals + start * stride : NULL, stride, count};
+            if (sparse && start == last) {
+                ifft_sparse_add(kern, work, shard_bytes, start, chunk, count, start + chunk, originals ? &rest : NULL, work);
+                continue;
+            }
             ifft(kern, work, shard_bytes, start, chunk, count, start + chunk, originals ? &rest : NULL);
             for (size_t i = 0; i < chunk; i++) kern->xor_into(SHARD(work, i), SHARD(work, start + i), shard_bytes);
         }

@@ -46,6 +46,8 @@ typedef struct {
     void (*xor_into)(uint8_t *x, const uint8_t *y, size_t bytes);
     /// x = x · exp(log_m)
     void (*mul)(uint8_t *x, uint16_t log_m, size_t bytes);
+    /// x ^= y · exp(log_m) (NULL if the kernel has none)
+    void (*mul_add)(uint8_t *x, const uint8_t *y, uint16_t log_m, size_t bytes);
     /// FFT butterfly: x ^= y · exp(log_m); y ^= x
     void (*fft_butterfly)(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes);
     /// IFFT butterfly: y ^= x; x ^= y · exp(log_m)

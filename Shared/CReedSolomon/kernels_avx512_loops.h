@@ -7,7 +7,7 @@
 //   zero_tables()                 operands whose product is zero;
 //   product(&tables, block)       the block times the constant, in the block layout;
 //   KERNEL_NAME, KERNEL_TABLES    the kernel's name and the tables it reads (gf16.h).
-// Defines `loop_kernels`: xor_into, mul, the butterflies and the two-layer butterflies, in place
+// Defines `loop_kernels`: xor_into, mul, mul_add, the butterflies and the two-layer butterflies, in place
 // and out of place.
 #ifndef KERNEL_TARGET
 #error "define KERNEL_TARGET, KERNEL_NAME, KERNEL_TABLES, kernel_tables, load_tables, zero_tables and product first"
@@ -28,6 +28,12 @@ KERNEL_TARGET static void xor_into(uint8_t *x, const uint8_t *y, size_t bytes) {
 KERNEL_TARGET static void mul(uint8_t *x, uint16_t log_m, size_t bytes) {
     kernel_tables t = load_tables(log_m);
     for (size_t i = 0; i < bytes; i += 64) store_block(x + i, product(&t, load_block(x + i)));
+}
+
+/// x ^= y · m over whole shards.
+KERNEL_TARGET static void mul_add(uint8_t *x, const uint8_t *y, uint16_t log_m, size_t bytes) {
+    kernel_tables t = load_tables(log_m);
+    for (size_t i = 0; i < bytes; i += 64) store_block(x + i, _mm512_xor_si512(load_block(x + i), product(&t, load_block(y + i))));
 }
 
 /// x ^= y · m; y ^= x (on registers).
@@ -140,6 +146,7 @@ static const walrus_gf_kernels loop_kernels = {
     .tables = KERNEL_TABLES,
     .xor_into = xor_into,
     .mul = mul,
+    .mul_add = mul_add,
     .fft_butterfly = fft_butterfly,
     .ifft_butterfly = ifft_butterfly,
     .ifft_butterfly2 = ifft_butterfly2,
