@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "HTTPKit",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "CFileIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),
@@ -175,7 +175,7 @@ let package = Package(
             path: "Tests/IntegrationTests", swiftSettings: strict),
         .testTarget(
             name: "HTTPKitTests",
-            dependencies: ["HTTPKit", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["HTTPKit", "CFileIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/HTTPKitTests", swiftSettings: strict),
         .testTarget(name: "WalrusClientTests", dependencies: ["WalrusClient"], path: "Tests/WalrusClientTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),

@@ -64,11 +64,13 @@ public final class FileObjects: @unchecked Sendable {
     // MARK: Writing
 
     /// Writes `bytes` as the object `name`, durably, replacing any earlier object of that name.
-    public func write(_ name: String, _ bytes: UnsafeRawBufferPointer) throws(KVError) -> FileObjectRecord {
+    /// `crc32c`, when the caller has it already, must be the CRC-32C of `bytes`: reads check the
+    /// object against it.
+    public func write(_ name: String, _ bytes: UnsafeRawBufferPointer, crc32c: UInt32? = nil) throws(KVError) -> FileObjectRecord {
         let path = try self.path(name)
         let parent = String(path[..<path.lastIndex(of: "/")!])
         try makeDirectories(parent)
-        let crc = bytes.isEmpty ? 0 : walrus_crc32c(0, bytes.baseAddress, bytes.count)
+        let crc = crc32c ?? (bytes.isEmpty ? 0 : walrus_crc32c(0, bytes.baseAddress, bytes.count))
         let temporary = path + "." + String(nextSerial()) + Self.temporarySuffix
         var offset = 0
         do throws(KVError) {

@@ -194,7 +194,9 @@ public final class SliverStore: @unchecked Sendable {
 
     /// Stores a verified sliver's wire bytes and its index entry, durably: a small sliver and its
     /// entry in one batch; a large one in its file first, then the entry that names it.
-    public func putSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID, bytes: [UInt8]) throws(KVError) {
+    /// Stores a sliver's wire bytes durably. `crc32c`, when given, must be the CRC-32C of `bytes`
+    /// (computed as they were received); otherwise it is computed here.
+    public func putSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID, bytes: [UInt8], crc32c: UInt32? = nil) throws(KVError) {
         try requireSpace(bytes.count, on: bytes.count >= fileThreshold ? files.directory : directory)
         let key = Self.sliverKey(shard, blobID)
         try blobLock(blobID).withReadLock { () throws(KVError) in
@@ -202,7 +204,7 @@ public final class SliverStore: @unchecked Sendable {
             var batch = WriteBatch()
             if bytes.count >= fileThreshold {
                 let name = Self.fileName(axis, shard, blobID)
-                let record = try bytes.withUnsafeBytes { raw in Result { () throws(KVError) in try files.write(name, raw) } }.get()
+                let record = try bytes.withUnsafeBytes { raw in Result { () throws(KVError) in try files.write(name, raw, crc32c: crc32c) } }.get()
                 if case .inline = previous { batch.delete(Self.family(axis), key: key) }
                 batch.put(Self.sliverIndex, key: Self.indexKey(axis, key), value: SliverLocation.file(record).bytes)
                 try kv.write(batch, durability: .durable)

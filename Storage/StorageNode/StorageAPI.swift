@@ -60,7 +60,7 @@ struct StorageAPI: Sendable {
         case (.PUT, 1, "metadata"): return await putMetadata(blobID, request.body)
         case (.GET, 1, "metadata"): return getMetadata(blobID)
         case (.GET, 2, "metadata") where rest[1] == "status": return Self.success(store.metadata(blobID) == nil ? "nonexistent" : "stored")
-        case (.PUT, 3, "slivers"): return await putSliver(blobID, rest[1], rest[2], request.body)
+        case (.PUT, 3, "slivers"): return await putSliver(blobID, rest[1], rest[2], request.body, crc32c: request.bodyCRC32C)
         case (.GET, 3, "slivers"): return await getSliver(blobID, rest[1], rest[2], statusOnly: false)
         case (.GET, 4, "slivers") where rest[3] == "status": return await getSliver(blobID, rest[1], rest[2], statusOnly: true)
         case (.GET, 2, "confirmation") where rest[1] == "permanent": return await confirm(blobID, .permanent, request.query)
@@ -171,7 +171,8 @@ struct StorageAPI: Sendable {
         return .success((SliverPairIndex(pair), axis, shard))
     }
 
-    private func putSliver(_ blobID: BlobID, _ pairText: String, _ axisText: String, _ body: [UInt8]) async -> HTTPResponse {
+    /// `crc32c`: the body's checksum if the server computed it as the body arrived.
+    private func putSliver(_ blobID: BlobID, _ pairText: String, _ axisText: String, _ body: [UInt8], crc32c: UInt32?) async -> HTTPResponse {
         let (pair, axis, shard): (SliverPairIndex, SliverAxis, ShardIndex)
         switch await locate(blobID, pairText, axisText) {
         case .failure(let e): return e.response
@@ -202,7 +203,7 @@ struct StorageAPI: Sendable {
         case .success:
             break
         }
-        do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body) } catch { return Self.storageFailed(error) }
+        do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body, crc32c: crc32c) } catch { return Self.storageFailed(error) }
         return Self.success("sliver stored", status: .created)
     }
 

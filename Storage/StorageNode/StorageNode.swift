@@ -63,7 +63,7 @@ public final class StorageNode: Sendable {
         let bodyMax = (try? EncodingConfig(shardCount: max(n, 4)).secondarySourceSymbols).map { $0 * Int(Limits.symbolBytesMax) + 64 } ?? (64 << 20)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
-            group: group, bodyBytesMax: bodyMax,
+            group: group, bodyBytesMax: bodyMax, checksumsBodies: true,
             tooLarge: { StorageAPI.error(.payloadTooLarge, "SLIVER_TOO_LARGE", "the body exceeds the largest sliver, \($0) bytes") },
             router: { await api.handle($0) })
         let channel: any Channel

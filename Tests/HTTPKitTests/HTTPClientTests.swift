@@ -1,3 +1,4 @@
+import CFileIO
 import Foundation
 @testable import HTTPKit
 import NIOCore
@@ -19,6 +20,10 @@ final class TestServer: @unchecked Sendable {
         case (.GET, "/bytes"):
             let n = Int(request.query["n"] ?? "") ?? 0
             return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        case (.PUT, "/crc"):
+            // The checksum the server kept as the parts arrived, and the body's own.
+            let whole = request.body.withUnsafeBytes { walrus_crc32c(0, $0.baseAddress, $0.count) }
+            return .json(["received": request.bodyCRC32C.map { Int($0) } ?? -1, "whole": Int(whole)])
         case (.GET, "/slow"):
             try? await Task.sleep(nanoseconds: 2_000_000_000)
             return .text("late")
@@ -27,8 +32,8 @@ final class TestServer: @unchecked Sendable {
         }
     }
 
-    func start(port: Int = 0) async throws {
-        let server = HTTPServer(group: group, bodyBytesMax: 8 << 20, router: TestServer.route)
+    func start(port: Int = 0, checksumsBodies: Bool = false) async throws {
+        let server = HTTPServer(group: group, bodyBytesMax: 8 << 20, checksumsBodies: checksumsBodies, router: TestServer.route)
         let channel = try await server.listen(host: "127.0.0.1", port: port)
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0
@@ -66,6 +71,24 @@ final class TestServer: @unchecked Sendable {
         let missing = try await client.request(.GET, base + "/nothing", timeoutSeconds: 10)
         #expect(missing.status == 404 && String(decoding: missing.body, as: UTF8.self).contains("NOT_FOUND"))
         try await server.stop()
+    }
+
+    /// A server that checksums bodies hands the router the CRC-32C of the whole body, kept part by
+    /// part as a 5 MiB body arrived; one that does not hands it none.
+    @Test func bodiesAreChecksummedAsTheyArrive() async throws {
+        for checksums in [true, false] {
+            let server = TestServer()
+            try await server.start(checksumsBodies: checksums)
+            let client = HTTPClient()
+            let base = "http://127.0.0.1:\(server.port)"
+            for body in [Self.pattern(5 << 20, seed: 9), [], [42]] {
+                let response = try await client.request(.PUT, base + "/crc", body: .bytes(body), timeoutSeconds: 10)
+                let fields = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Int])
+                let whole = try #require(fields["whole"])
+                #expect(fields["received"] == (checksums ? whole : -1), "\(body.count) bytes, checksums \(checksums)")
+            }
+            try await server.stop()
+        }
     }
 
     /// A borrowed body goes out as the bytes of its pieces, in order, and its owner is released
