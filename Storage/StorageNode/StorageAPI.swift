@@ -144,7 +144,8 @@ struct StorageAPI: Sendable {
         do { try metadata.verify(against: blobID, shardCount: await state.shardCount) } catch {
             return Self.error(.badRequest, error.code == .unsupportedEncodingType ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", error.message)
         }
-        do { try store.putMetadata(blobID, metadata) } catch { return Self.storageFailed(error) }
+        let store = self.store
+        do { try await BlockingIO.run { () throws(KVError) in try store.putMetadata(blobID, metadata) } } catch { return Self.storageFailed(error) }
         return Self.success("metadata stored", status: .created)
     }
 
@@ -203,7 +204,12 @@ struct StorageAPI: Sendable {
         case .success:
             break
         }
-        do { try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body, crc32c: crc32c) } catch { return Self.storageFailed(error) }
+        let store = self.store
+        do {
+            try await BlockingIO.run { () throws(KVError) in try store.putSliver(axis, shard: shard, blobID: blobID, bytes: body, crc32c: crc32c) }
+        } catch {
+            return Self.storageFailed(error)
+        }
         return Self.success("sliver stored", status: .created)
     }
 
