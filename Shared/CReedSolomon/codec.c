@@ -57,6 +57,44 @@ static void gather(uint8_t *work, size_t shard_bytes, size_t pos, const span_sou
     }
 }
 
+/// The shards j, j + d, j + 2d and j + 3d of a two-layer block (`x`), and where the pass reads
+/// them (`s`: through `from` in a first pass, else the shards themselves).
+typedef struct {
+    uint8_t *x[4];
+    const uint8_t *s[4];
+} quad;
+
+static inline quad quad_at(uint8_t *work, size_t shard_bytes, size_t pos, size_t j, size_t d, const span_source *from) {
+    quad b;
+    for (size_t i = 0; i < 4; i++) {
+        b.x[i] = SHARD(work, pos + j + i * d);
+        b.s[i] = from ? source_of(from, j + i * d, b.x[i]) : b.x[i];
+    }
+    return b;
+}
+
+/// One layer of butterflies, pairs d apart in the blocks of 2d shards below `truncated`: FFT
+/// butterflies when `forward`, IFFT ones otherwise. With `from` (a transform's first pass), the
+/// shards are read there.
+static void layer(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, size_t pos, size_t d, size_t truncated,
+                  size_t skew_delta, const span_source *from, int forward) {
+    for (size_t r = 0; r < truncated; r += 2 * d) {
+        uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
+        for (size_t j = r; j < r + d; j++) {
+            uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
+            if (from) {
+                const uint8_t *sx = source_of(from, j, x), *sy = source_of(from, j + d, y);
+                if (forward) k->fft_butterfly_from(x, y, sx, sy, log_m, shard_bytes);
+                else k->ifft_butterfly_from(x, y, sx, sy, log_m, shard_bytes);
+            } else if (forward) {
+                fft_pair(k, x, y, log_m, shard_bytes);
+            } else {
+                ifft_pair(k, x, y, log_m, shard_bytes);
+            }
+        }
+    }
+}
+
 /// Inverse FFT (decimation in time) of `size` shards at `pos`, of which only the first
 /// `truncated` may be non-zero. Kernels with two-layer butterflies take the layers two at a time
 /// (layers d and 2d over blocks of 4d shards), which halves the passes over the shards. With
@@ -76,11 +114,10 @@ static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, 
                 uint16_t log_c = walrus_gf_skew[r + 2 * d + skew_delta - 1];
                 int upper = r + 2 * d < truncated;  // Whether layer d reaches the block's upper half.
                 for (size_t j = r; j < r + d; j++) {
-                    uint8_t *x0 = SHARD(work, pos + j), *x1 = SHARD(work, pos + j + d);
-                    uint8_t *x2 = SHARD(work, pos + j + 2 * d), *x3 = SHARD(work, pos + j + 3 * d);
+                    quad b = quad_at(work, shard_bytes, pos, j, d, from);
+                    uint8_t *x0 = b.x[0], *x1 = b.x[1], *x2 = b.x[2], *x3 = b.x[3];
+                    const uint8_t *s0 = b.s[0], *s1 = b.s[1], *s2 = b.s[2], *s3 = b.s[3];
                     if (from) {
-                        const uint8_t *s0 = source_of(from, j, x0), *s1 = source_of(from, j + d, x1);
-                        const uint8_t *s2 = source_of(from, j + 2 * d, x2), *s3 = source_of(from, j + 3 * d, x3);
                         if (upper) {
                             k->ifft_butterfly2_from(x0, x1, x2, x3, s0, s1, s2, s3, log_a, log_b, log_c, shard_bytes);
                         } else {
@@ -102,14 +139,7 @@ static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, 
         }
     }
     for (; d < size; d <<= 1) {
-        for (size_t r = 0; r < truncated; r += 2 * d) {
-            uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) {
-                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
-                if (from) k->ifft_butterfly_from(x, y, source_of(from, j, x), source_of(from, j + d, y), log_m, shard_bytes);
-                else ifft_pair(k, x, y, log_m, shard_bytes);
-            }
-        }
+        layer(k, work, shard_bytes, pos, d, truncated, skew_delta, from, 0);
         from = NULL;
     }
 }
@@ -128,14 +158,7 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
     size_t d = size >> 1;
     if (k->fft_butterfly2 && layers % 2 == 1) {
         // The single layer first, so that the rest pair up down to d = 1.
-        for (size_t r = 0; r < truncated; r += 2 * d) {
-            uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) {
-                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
-                if (from) k->fft_butterfly_from(x, y, source_of(from, j, x), source_of(from, j + d, y), log_m, shard_bytes);
-                else fft_pair(k, x, y, log_m, shard_bytes);
-            }
-        }
+        layer(k, work, shard_bytes, pos, d, truncated, skew_delta, from, 1);
         d >>= 1;
         from = NULL;
     }
@@ -148,11 +171,10 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
                 uint16_t log_b = walrus_gf_skew[r + 3 * q + skew_delta - 1];
                 int upper = r + 2 * q < truncated;
                 for (size_t j = r; j < r + q; j++) {
-                    uint8_t *x0 = SHARD(work, pos + j), *x1 = SHARD(work, pos + j + q);
-                    uint8_t *x2 = SHARD(work, pos + j + 2 * q), *x3 = SHARD(work, pos + j + 3 * q);
+                    quad b = quad_at(work, shard_bytes, pos, j, q, from);
+                    uint8_t *x0 = b.x[0], *x1 = b.x[1], *x2 = b.x[2], *x3 = b.x[3];
+                    const uint8_t *s0 = b.s[0], *s1 = b.s[1], *s2 = b.s[2], *s3 = b.s[3];
                     if (from) {
-                        const uint8_t *s0 = source_of(from, j, x0), *s1 = source_of(from, j + q, x1);
-                        const uint8_t *s2 = source_of(from, j + 2 * q, x2), *s3 = source_of(from, j + 3 * q, x3);
                         if (upper) {
                             k->fft_butterfly2_from(x0, x1, x2, x3, s0, s1, s2, s3, log_a, log_b, log_c, shard_bytes);
                         } else {
@@ -173,14 +195,7 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
         }
     }
     for (; d > 0; d >>= 1) {
-        for (size_t r = 0; r < truncated; r += 2 * d) {
-            uint16_t log_m = walrus_gf_skew[r + d + skew_delta - 1];
-            for (size_t j = r; j < r + d; j++) {
-                uint8_t *x = SHARD(work, pos + j), *y = SHARD(work, pos + j + d);
-                if (from) k->fft_butterfly_from(x, y, source_of(from, j, x), source_of(from, j + d, y), log_m, shard_bytes);
-                else fft_pair(k, x, y, log_m, shard_bytes);
-            }
-        }
+        layer(k, work, shard_bytes, pos, d, truncated, skew_delta, from, 1);
         from = NULL;
     }
 }

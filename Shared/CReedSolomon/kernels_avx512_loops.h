@@ -50,26 +50,6 @@ KERNEL_TARGET static void mul_add(uint8_t *x, const uint8_t *y, uint16_t log_m, 
         x = _mm512_xor_si512(x, product(&(t), y));      \
     } while (0)
 
-KERNEL_TARGET static void fft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
-    kernel_tables t = load_tables(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i xv = load_block(x + i), yv = load_block(y + i);
-        FFT_STEP(t, xv, yv);
-        store_block(x + i, xv);
-        store_block(y + i, yv);
-    }
-}
-
-KERNEL_TARGET static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
-    kernel_tables t = load_tables(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i xv = load_block(x + i), yv = load_block(y + i);
-        IFFT_STEP(t, xv, yv);
-        store_block(x + i, xv);
-        store_block(y + i, yv);
-    }
-}
-
 /// Four shards' blocks at offset i through the registers: loaded from q0..q3, `STEPS` run on
 /// x0..x3, stored to p0..p3 (the same shards when the pass works in place).
 #define FOUR_SHARDS(bytes, STEPS)                                                                      \
@@ -82,29 +62,38 @@ KERNEL_TARGET static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m,
         store_block(p3 + i, x3);                                                                       \
     }
 
+/// Two shards' blocks at offset i through the registers: loaded from sx, sy, `STEP` run on xv, yv,
+/// stored to x, y.
+#define TWO_SHARDS(bytes, STEP)                                      \
+    for (size_t i = 0; i < (bytes); i += 64) {                       \
+        __m512i xv = load_block(sx + i), yv = load_block(sy + i);    \
+        STEP;                                                        \
+        store_block(x + i, xv);                                      \
+        store_block(y + i, yv);                                      \
+    }
+
 /// The first pass of a transform reads its shards from where they lie (`sx`, `sy`; the originals
 /// in the caller's buffer, or another chunk) and writes the work shards, which saves copying them
-/// in first. Any source may be its own destination.
+/// in first. Any source may be its own destination; the in-place butterflies are these with the
+/// same pointers.
 KERNEL_TARGET static void fft_butterfly_from(uint8_t *x, uint8_t *y, const uint8_t *sx, const uint8_t *sy, uint16_t log_m,
                                              size_t bytes) {
     kernel_tables t = load_tables_or_zero(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i xv = load_block(sx + i), yv = load_block(sy + i);
-        FFT_STEP(t, xv, yv);
-        store_block(x + i, xv);
-        store_block(y + i, yv);
-    }
+    TWO_SHARDS(bytes, FFT_STEP(t, xv, yv))
 }
 
 KERNEL_TARGET static void ifft_butterfly_from(uint8_t *x, uint8_t *y, const uint8_t *sx, const uint8_t *sy, uint16_t log_m,
                                               size_t bytes) {
     kernel_tables t = load_tables_or_zero(log_m);
-    for (size_t i = 0; i < bytes; i += 64) {
-        __m512i xv = load_block(sx + i), yv = load_block(sy + i);
-        IFFT_STEP(t, xv, yv);
-        store_block(x + i, xv);
-        store_block(y + i, yv);
-    }
+    TWO_SHARDS(bytes, IFFT_STEP(t, xv, yv))
+}
+
+KERNEL_TARGET static void fft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
+    fft_butterfly_from(x, y, x, y, log_m, bytes);
+}
+
+KERNEL_TARGET static void ifft_butterfly(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes) {
+    ifft_butterfly_from(x, y, x, y, log_m, bytes);
 }
 
 KERNEL_TARGET static void ifft_butterfly2_from(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, const uint8_t *q0,
@@ -157,6 +146,7 @@ static const walrus_gf_kernels loop_kernels = {
     .fft_butterfly2_from = fft_butterfly2_from,
 };
 
+#undef TWO_SHARDS
 #undef FOUR_SHARDS
 #undef FFT_STEP
 #undef IFFT_STEP
