@@ -113,7 +113,8 @@ actor RecoveryWorker {
                 switch try? SliverRecovery(config: config, metadata: metadata).recover(axis, target: target, from: symbols) {
                 case .recovered(let sliver)?:
                     do {
-                        try store.putSliver(axis, shard: shard, blobID: blobID, bytes: sliver.bcsBytes())
+                        let (store, bytes) = (self.store, sliver.bcsBytes())
+                        try await BlockingIO.run { () throws(KVError) in try store.putSliver(axis, shard: shard, blobID: blobID, bytes: bytes) }
                         recovered += 1
                     } catch {
                         reportStoreFailure(error)

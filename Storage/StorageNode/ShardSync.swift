@@ -1,5 +1,6 @@
 import ChainClient
 import Foundation
+import KVStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -161,7 +162,8 @@ actor HandOver {
             await recovery.enqueue(blobID)
             return true
         }
-        return (try? store.putSliver(axis, shard: shard, blobID: blobID, bytes: bytes)) != nil
+        let store = self.store
+        return (try? await BlockingIO.run { () throws(KVError) in try store.putSliver(axis, shard: shard, blobID: blobID, bytes: bytes) }) != nil
     }
 
     private func reportSynced(_ committee: CommitteeInfo) async {
