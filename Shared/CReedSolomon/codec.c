@@ -106,7 +106,7 @@ static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, 
         from = NULL;
     }
     size_t d = 1;
-    if (k->ifft_butterfly2) {
+    if (k->ifft_butterfly2_from) {
         for (; 4 * d <= size; d <<= 2) {
             for (size_t r = 0; r < truncated; r += 4 * d) {
                 uint16_t log_a = walrus_gf_skew[r + d + skew_delta - 1];
@@ -115,23 +115,14 @@ static void ifft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, 
                 int upper = r + 2 * d < truncated;  // Whether layer d reaches the block's upper half.
                 for (size_t j = r; j < r + d; j++) {
                     quad b = quad_at(work, shard_bytes, pos, j, d, from);
-                    uint8_t *x0 = b.x[0], *x1 = b.x[1], *x2 = b.x[2], *x3 = b.x[3];
-                    const uint8_t *s0 = b.s[0], *s1 = b.s[1], *s2 = b.s[2], *s3 = b.s[3];
-                    if (from) {
-                        if (upper) {
-                            k->ifft_butterfly2_from(x0, x1, x2, x3, s0, s1, s2, s3, log_a, log_b, log_c, shard_bytes);
-                        } else {
-                            // The upper half is zero and lies in the span already.
-                            k->ifft_butterfly_from(x0, x1, s0, s1, log_a, shard_bytes);
-                            ifft_pair(k, x0, x2, log_c, shard_bytes);
-                            ifft_pair(k, x1, x3, log_c, shard_bytes);
-                        }
-                    } else if (upper) {
-                        k->ifft_butterfly2(x0, x1, x2, x3, log_a, log_b, log_c, shard_bytes);
+                    if (upper) {
+                        k->ifft_butterfly2_from(b.x[0], b.x[1], b.x[2], b.x[3], b.s[0], b.s[1], b.s[2], b.s[3], log_a, log_b,
+                                                log_c, shard_bytes);
                     } else {
-                        ifft_pair(k, x0, x1, log_a, shard_bytes);
-                        ifft_pair(k, x0, x2, log_c, shard_bytes);
-                        ifft_pair(k, x1, x3, log_c, shard_bytes);
+                        // The upper half is zero and lies in the span already.
+                        k->ifft_butterfly_from(b.x[0], b.x[1], b.s[0], b.s[1], log_a, shard_bytes);
+                        ifft_pair(k, b.x[0], b.x[2], log_c, shard_bytes);
+                        ifft_pair(k, b.x[1], b.x[3], log_c, shard_bytes);
                     }
                 }
             }
@@ -156,13 +147,13 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
     size_t layers = 0;
     while (((size_t)1 << layers) < size) layers++;
     size_t d = size >> 1;
-    if (k->fft_butterfly2 && layers % 2 == 1) {
+    if (k->fft_butterfly2_from && layers % 2 == 1) {
         // The single layer first, so that the rest pair up down to d = 1.
         layer(k, work, shard_bytes, pos, d, truncated, skew_delta, from, 1);
         d >>= 1;
         from = NULL;
     }
-    if (k->fft_butterfly2) {
+    if (k->fft_butterfly2_from) {
         for (; d >= 2; d >>= 2) {
             size_t q = d >> 1;  // Layers d (= 2q) and q over blocks of 4q shards.
             for (size_t r = 0; r < truncated; r += 4 * q) {
@@ -172,22 +163,14 @@ static void fft(const walrus_gf_kernels *k, uint8_t *work, size_t shard_bytes, s
                 int upper = r + 2 * q < truncated;
                 for (size_t j = r; j < r + q; j++) {
                     quad b = quad_at(work, shard_bytes, pos, j, q, from);
-                    uint8_t *x0 = b.x[0], *x1 = b.x[1], *x2 = b.x[2], *x3 = b.x[3];
-                    const uint8_t *s0 = b.s[0], *s1 = b.s[1], *s2 = b.s[2], *s3 = b.s[3];
-                    if (from) {
-                        if (upper) {
-                            k->fft_butterfly2_from(x0, x1, x2, x3, s0, s1, s2, s3, log_a, log_b, log_c, shard_bytes);
-                        } else {
-                            k->fft_butterfly_from(x0, x2, s0, s2, log_c, shard_bytes);
-                            k->fft_butterfly_from(x1, x3, s1, s3, log_c, shard_bytes);
-                            fft_pair(k, x0, x1, log_a, shard_bytes);
-                        }
-                    } else if (upper) {
-                        k->fft_butterfly2(x0, x1, x2, x3, log_a, log_b, log_c, shard_bytes);
+                    if (upper) {
+                        k->fft_butterfly2_from(b.x[0], b.x[1], b.x[2], b.x[3], b.s[0], b.s[1], b.s[2], b.s[3], log_a, log_b,
+                                               log_c, shard_bytes);
                     } else {
-                        fft_pair(k, x0, x2, log_c, shard_bytes);
-                        fft_pair(k, x1, x3, log_c, shard_bytes);
-                        fft_pair(k, x0, x1, log_a, shard_bytes);
+                        // Only the lower half's outputs are wanted.
+                        k->fft_butterfly_from(b.x[0], b.x[2], b.s[0], b.s[2], log_c, shard_bytes);
+                        k->fft_butterfly_from(b.x[1], b.x[3], b.s[1], b.s[3], log_c, shard_bytes);
+                        fft_pair(k, b.x[0], b.x[1], log_a, shard_bytes);
                     }
                 }
             }

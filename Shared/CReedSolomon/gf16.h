@@ -52,23 +52,18 @@ typedef struct {
     void (*fft_butterfly)(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes);
     /// IFFT butterfly: y ^= x; x ^= y · exp(log_m)
     void (*ifft_butterfly)(uint8_t *x, uint8_t *y, uint16_t log_m, size_t bytes);
-    /// Two IFFT layers over four shards in one pass (NULL if the kernel has none): the butterflies
-    /// (x0, x1) with log_a and (x2, x3) with log_b, then (x0, x2) and (x1, x3) with log_c. A
-    /// logarithm of GF_MODULUS stands for a zero factor (the butterfly only XORs).
-    void (*ifft_butterfly2)(uint8_t *x0, uint8_t *x1, uint8_t *x2, uint8_t *x3, uint16_t log_a, uint16_t log_b,
-                            uint16_t log_c, size_t bytes);
-    /// Two FFT layers over four shards in one pass (NULL if the kernel has none): the butterflies
-    /// (x0, x2) and (x1, x3) with log_c, then (x0, x1) with log_a and (x2, x3) with log_b.
-    void (*fft_butterfly2)(uint8_t *x0, uint8_t *x1, uint8_t *x2, uint8_t *x3, uint16_t log_a, uint16_t log_b,
-                           uint16_t log_c, size_t bytes);
-    /// Out-of-place forms of the butterflies for a transform's first pass (all four NULL if the
-    /// kernel has none): they read the shards at the s/q pointers and write the results to the
-    /// x/p pointers; a source may be its own destination. A zero factor (GF_MODULUS) is allowed.
+    /// Out-of-place butterflies (all four NULL if the kernel has none): they read the shards at the
+    /// s/q pointers and write the results to the x/p pointers; a source may be its own destination
+    /// (in place). A logarithm of GF_MODULUS stands for a zero factor (the butterfly only XORs).
     void (*fft_butterfly_from)(uint8_t *x, uint8_t *y, const uint8_t *sx, const uint8_t *sy, uint16_t log_m, size_t bytes);
     void (*ifft_butterfly_from)(uint8_t *x, uint8_t *y, const uint8_t *sx, const uint8_t *sy, uint16_t log_m, size_t bytes);
+    /// Two IFFT layers over four shards in one pass: the butterflies (0, 1) with log_a and (2, 3)
+    /// with log_b, then (0, 2) and (1, 3) with log_c.
     void (*ifft_butterfly2_from)(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, const uint8_t *q0, const uint8_t *q1,
                                  const uint8_t *q2, const uint8_t *q3, uint16_t log_a, uint16_t log_b, uint16_t log_c,
                                  size_t bytes);
+    /// Two FFT layers over four shards in one pass: the butterflies (0, 2) and (1, 3) with log_c,
+    /// then (0, 1) with log_a and (2, 3) with log_b.
     void (*fft_butterfly2_from)(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, const uint8_t *q0, const uint8_t *q1,
                                 const uint8_t *q2, const uint8_t *q3, uint16_t log_a, uint16_t log_b, uint16_t log_c,
                                 size_t bytes);

@@ -120,16 +120,6 @@ KERNEL_TARGET static void fft_butterfly2_from(uint8_t *p0, uint8_t *p1, uint8_t 
     })
 }
 
-KERNEL_TARGET static void ifft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
-                                          uint16_t log_c, size_t bytes) {
-    ifft_butterfly2_from(p0, p1, p2, p3, p0, p1, p2, p3, log_a, log_b, log_c, bytes);
-}
-
-KERNEL_TARGET static void fft_butterfly2(uint8_t *p0, uint8_t *p1, uint8_t *p2, uint8_t *p3, uint16_t log_a, uint16_t log_b,
-                                         uint16_t log_c, size_t bytes) {
-    fft_butterfly2_from(p0, p1, p2, p3, p0, p1, p2, p3, log_a, log_b, log_c, bytes);
-}
-
 static const walrus_gf_kernels loop_kernels = {
     .name = KERNEL_NAME,
     .tables = KERNEL_TABLES,
@@ -138,8 +128,6 @@ static const walrus_gf_kernels loop_kernels = {
     .mul_add = mul_add,
     .fft_butterfly = fft_butterfly,
     .ifft_butterfly = ifft_butterfly,
-    .ifft_butterfly2 = ifft_butterfly2,
-    .fft_butterfly2 = fft_butterfly2,
     .fft_butterfly_from = fft_butterfly_from,
     .ifft_butterfly_from = ifft_butterfly_from,
     .ifft_butterfly2_from = ifft_butterfly2_from,
