@@ -1,5 +1,7 @@
 import CFileIO
+import Dispatch
 import Foundation
+import Synchronization
 public import NIOCore
 public import NIOHTTP1
 public import NIOPosix
@@ -49,42 +51,166 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// A small HTTP/1.1 server on NIO: bounded request bodies (413 beyond the limit, without reading
-/// the rest), one async router.
+/// What a server does with a request once its head has arrived, before any of its body is read.
+public enum HTTPAdmission: Sendable {
+    /// Read a body of at most this many bytes (413 beyond it, without reading the rest).
+    case accept(bodyBytesMax: Int)
+    /// Answer this at once and close the connection; the body is never read.
+    case refuse(HTTPResponse)
+}
+
+/// The bounds every server keeps, whoever connects (Docs/RELIABILITY.md lists the defaults).
+public struct HTTPServerLimits: Sendable {
+    /// Connections open at once. At the cap, a new connection closes the connection that has been
+    /// idle longest (waiting for a request, none in progress), or is itself closed when none is
+    /// idle: half-open connections cannot lock out new clients.
+    public var connectionsMax = 1024
+    /// How long a connection may wait before its next request's head is complete: from its
+    /// opening, or from its previous response (keep-alive idle time).
+    public var headTimeoutMs: Int64 = 15_000
+    /// The slowest a body may arrive, in bytes per second averaged from the head on, checked once
+    /// per `headTimeoutMs`: a client that trickles a body is cut off.
+    public var bodyBytesPerSecondMin = 16 << 10
+    /// Requests whose handlers run at once; beyond it a request gets 503 with Retry-After before
+    /// its body is read. Requests that `isExempt` names (health) do not count and are never refused.
+    public var inFlightMax = 256
+    /// The longest `stop` waits for requests in flight to finish.
+    public var drainTimeoutMs: Int64 = 10_000
+
+    public init() {}
+}
+
+/// A small HTTP/1.1 server on NIO: bounded connections, heads, body rates, bodies (413 beyond the
+/// limit, without reading the rest) and requests in flight (503), admission before the body is
+/// read, one async router, and a stop that drains.
 public final class HTTPServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let bodyBytesMax: Int
     let router: @Sendable (HTTPRequest) async -> HTTPResponse
     let tooLarge: @Sendable (Int) -> HTTPResponse
+    let admit: @Sendable (HTTPRequestHead) -> HTTPAdmission
+    let isExempt: @Sendable (HTTPRequestHead) -> Bool
     let checksumsBodies: Bool
+    let limits: HTTPServerLimits
+    let connections: ConnectionRegistry
+    let inFlight = Atomic<Int>(0)
+    private let listener = Mutex<(any Channel)?>(nil)
 
     /// A server whose router answers every request; `tooLarge` is the answer to a body over
     /// `bodyBytesMax` (by default the JSON error body with code BODY_TOO_LARGE). With
     /// `checksumsBodies`, every request carries the CRC-32C of its body (`bodyCRC32C`), computed
-    /// as the parts arrive, for servers that store bodies with that checksum.
+    /// as the parts arrive, for servers that store bodies with that checksum. `admit` sees each
+    /// request's head first (authentication, per-route body limits); `isExempt` names requests
+    /// the in-flight cap never refuses (cheap ones such as health).
     public init(
-        group: MultiThreadedEventLoopGroup, bodyBytesMax: Int, checksumsBodies: Bool = false,
+        group: MultiThreadedEventLoopGroup, bodyBytesMax: Int, checksumsBodies: Bool = false, limits: HTTPServerLimits = HTTPServerLimits(),
         tooLarge: @escaping @Sendable (Int) -> HTTPResponse = { .error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \($0) bytes") },
+        admit: (@Sendable (HTTPRequestHead) -> HTTPAdmission)? = nil,
+        isExempt: @escaping @Sendable (HTTPRequestHead) -> Bool = { $0.method == .GET && $0.uri.hasPrefix("/v1/health") },
         router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
     ) {
         self.group = group
         self.bodyBytesMax = bodyBytesMax
         self.checksumsBodies = checksumsBodies
+        self.limits = limits
         self.tooLarge = tooLarge
+        self.admit = admit ?? { _ in .accept(bodyBytesMax: bodyBytesMax) }
+        self.isExempt = isExempt
         self.router = router
+        connections = ConnectionRegistry(max: limits.connectionsMax)
     }
 
+    /// Requests being handled now.
+    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    /// Connections open now.
+    public var connectionCount: Int { connections.count }
+
     public func listen(host: String, port: Int) async throws -> any Channel {
-        let router = self.router, limit = bodyBytesMax, tooLarge = self.tooLarge, checksums = checksumsBodies
-        return try await ServerBootstrap(group: group)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, bodyBytesMax: limit, checksumsBodies: checksums, tooLarge: tooLarge))
+            .childChannelInitializer { [self] channel in
+                guard connections.admit(channel) else {
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel) }
+                return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(server: self))
                 }
             }
             .bind(host: host, port: port).get()
+        listener.withLock { $0 = channel }
+        return channel
+    }
+
+    /// Stops taking connections, closes idle ones, waits (at most `drainTimeoutMs`) for the
+    /// requests in flight to be answered, then closes the rest.
+    public func stop() async {
+        let channel = listener.withLock { channel in
+            defer { channel = nil }
+            return channel
+        }
+        try? await channel?.close()
+        connections.closeIdle()
+        let deadline = NIODeadline.now() + .milliseconds(limits.drainTimeoutMs)
+        while inFlight.load(ordering: .relaxed) > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        connections.closeAll()
+    }
+}
+
+/// The open connections of one server, and which of them wait idle for a request.
+final class ConnectionRegistry: Sendable {
+    private struct Entry {
+        let channel: any Channel
+        /// When the connection last became idle (no request in progress), nil while busy.
+        var idleSince: UInt64?
+    }
+    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    let max: Int
+
+    init(max: Int) { self.max = Swift.max(1, max) }
+
+    var count: Int { entries.withLock { $0.count } }
+
+    /// Registers a new connection, closing the longest-idle one at the cap; false (the new one is
+    /// to be closed) when every connection is busy.
+    func admit(_ channel: any Channel) -> Bool {
+        let evicted: (any Channel)?? = entries.withLock { entries in
+            var victim: (any Channel)?
+            if entries.count >= max {
+                guard let oldest = entries.filter({ $0.value.idleSince != nil }).min(by: { $0.value.idleSince! < $1.value.idleSince! }) else {
+                    return .none
+                }
+                victim = oldest.value.channel
+                entries[oldest.key] = nil
+            }
+            entries[ObjectIdentifier(channel)] = Entry(channel: channel, idleSince: DispatchTime.now().uptimeNanoseconds)
+            return .some(victim)
+        }
+        switch evicted {
+        case .none: return false
+        case .some(let victim):
+            victim?.close(promise: nil)
+            return true
+        }
+    }
+
+    func setIdle(_ channel: any Channel, _ idle: Bool) {
+        entries.withLock { entries in
+            entries[ObjectIdentifier(channel)]?.idleSince = idle ? DispatchTime.now().uptimeNanoseconds : nil
+        }
+    }
+
+    func remove(_ channel: any Channel) { _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+
+    func closeIdle() {
+        for channel in entries.withLock({ $0.values.filter { $0.idleSince != nil }.map(\.channel) }) { channel.close(promise: nil) }
+    }
+
+    func closeAll() {
+        for channel in entries.withLock({ $0.values.map(\.channel) }) { channel.close(promise: nil) }
     }
 }
 
@@ -92,15 +218,16 @@ final class HTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let router: @Sendable (HTTPRequest) async -> HTTPResponse
-    let bodyBytesMax: Int
-    let tooLarge: @Sendable (Int) -> HTTPResponse
-    let checksumsBodies: Bool
+    let server: HTTPServer
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    private var bodyBytesMax = 0
     private var bodyCRC: UInt32 = 0
     /// Bytes of `body` that `bodyCRC` covers.
     private var checksummed = 0
+    /// Closes a connection that sends no head in time, or a body too slowly.
+    private var timer: Scheduled<Void>?
+    private var bodyStarted: NIODeadline = .now()
 
     /// Extends the body's checksum over what arrived since, in whole 96 KiB steps while the body
     /// arrives (the CRC code runs three streams over 24 KiB blocks; parts from the socket are
@@ -115,14 +242,35 @@ final class HTTPHandler: ChannelInboundHandler {
     }
     private var rejected = false
 
-    init(
-        router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse, bodyBytesMax: Int, checksumsBodies: Bool = false,
-        tooLarge: @escaping @Sendable (Int) -> HTTPResponse
-    ) {
-        self.router = router
-        self.bodyBytesMax = bodyBytesMax
-        self.checksumsBodies = checksumsBodies
-        self.tooLarge = tooLarge
+    init(server: HTTPServer) { self.server = server }
+
+    func handlerAdded(context: ChannelHandlerContext) { awaitHead(context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Waits at most the head timeout for the next request's head.
+    private func awaitHead(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: .milliseconds(server.limits.headTimeoutMs)) { channel.close(promise: nil) }
+    }
+
+    /// Checks the body's rate once per head timeout until it is complete.
+    private func watchBody(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: .milliseconds(server.limits.headTimeoutMs)) {
+            let (context, handler) = loopBound.value
+            let elapsed = Double((NIODeadline.now() - handler.bodyStarted).nanoseconds) / 1e9
+            if Double(handler.body.count) >= elapsed * Double(handler.server.limits.bodyBytesPerSecondMin) {
+                handler.watchBody(context)
+            } else {
+                context.channel.close(promise: nil)
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -133,43 +281,71 @@ final class HTTPHandler: ChannelInboundHandler {
             bodyCRC = 0
             checksummed = 0
             rejected = false
+            server.connections.setIdle(context.channel, false)
+            bodyStarted = .now()
+            watchBody(context)
+            switch server.admit(head) {
+            case .refuse(let response):
+                reject(context, response)
+                return
+            case .accept(let limit):
+                bodyBytesMax = limit
+            }
+            if !server.isExempt(head), server.inFlight.load(ordering: .relaxed) >= server.limits.inFlightMax {
+                var busy = HTTPResponse.error(.serviceUnavailable, code: "BUSY", "the server is handling \(server.limits.inFlightMax) requests; retry shortly", retryable: true)
+                busy.headers.append(("retry-after", "1"))
+                reject(context, busy)
+                return
+            }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init) {
-                if length > bodyBytesMax { reject(context) } else { body.reserveCapacity(length) }
+                if length > bodyBytesMax { reject(context, server.tooLarge(bodyBytesMax)) } else { body.reserveCapacity(length) }
             }
         case .body(let buffer):
             guard !rejected else { return }
             if body.count + buffer.readableBytes > bodyBytesMax {
-                reject(context)
+                reject(context, server.tooLarge(bodyBytesMax))
                 return
             }
             buffer.withUnsafeReadableBytes { body.append(contentsOf: $0) }
-            if checksumsBodies { checksumBody(final: false) }
+            if server.checksumsBodies { checksumBody(final: false) }
         case .end:
             guard !rejected, let head else { return }
+            timer?.cancel()
+            timer = nil
             let (path, query) = HTTPHandler.split(head.uri)
             var headerMap: [String: String] = [:]
             for (name, value) in head.headers { headerMap[name.lowercased()] = value }
             var request = HTTPRequest(method: head.method, path: path, query: query, body: body, headers: headerMap)
-            if checksumsBodies {
+            body = []
+            if server.checksumsBodies {
                 checksumBody(final: true)
                 request.bodyCRC32C = bodyCRC
             }
-            let router = self.router
+            let server = self.server
+            let counted = !server.isExempt(head)
+            if counted { server.inFlight.add(1, ordering: .relaxed) }
             let keepAlive = head.isKeepAlive
             let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
             Task {
-                let response = await router(request)
+                let response = await server.router(request)
+                if counted { server.inFlight.subtract(1, ordering: .relaxed) }
                 loopBound.eventLoop.execute {
                     let (context, handler) = loopBound.value
                     handler.write(response, keepAlive: keepAlive, context: context)
+                    if keepAlive, context.channel.isActive {
+                        server.connections.setIdle(context.channel, true)
+                        handler.awaitHead(context)
+                    }
                 }
             }
         }
     }
 
-    private func reject(_ context: ChannelHandlerContext) {
+    private func reject(_ context: ChannelHandlerContext, _ response: HTTPResponse) {
         rejected = true
-        write(tooLarge(bodyBytesMax), keepAlive: false, context: context)
+        timer?.cancel()
+        timer = nil
+        write(response, keepAlive: false, context: context)
     }
 
     private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {

@@ -77,18 +77,58 @@ public enum Merkle {
     }
 
     /// The sibling path from leaf `index` to the root over `leafHashes`. A sibling that is the
-    /// padding of an odd level is the Empty node.
+    /// padding of an odd level is the Empty node. Builds the whole tree: for several proofs over
+    /// the same leaves, build a `MerkleTree` once.
     public static func proof(leafHashes: [UInt8], index: Int) -> MerkleProof {
-        var level = stride(from: 0, to: leafHashes.count, by: 32).map { Array(leafHashes[$0..<$0 + 32]) }
-        precondition(index < level.count, "leaf index is in the tree")
+        MerkleTree(leafHashes: leafHashes).proof(index: index)
+    }
+}
+
+/// Every level of Walrus's Merkle tree over some leaf hashes, kept so that any number of proofs
+/// cost O(log n) each: building it hashes each inner node once (n - 1 of them), a level per
+/// batched call, where building each proof from the leaves would hash the whole tree again.
+public struct MerkleTree: Sendable {
+    /// Level 0 holds the leaf hashes; each next level the parents of the one below, padded with
+    /// the Empty node when odd. Each level is its 32-byte digests, concatenated.
+    private let levels: [[UInt8]]
+
+    /// The number of leaves.
+    public var leafCount: Int { levels[0].count / 32 }
+
+    /// The tree over `leafHashes` (32-byte digests, concatenated; at least one).
+    public init(leafHashes: [UInt8]) {
+        precondition(leafHashes.count >= 32 && leafHashes.count % 32 == 0, "a tree has whole 32-byte leaves")
+        var levels = [leafHashes]
+        var below = leafHashes
+        while below.count > 32 {
+            if (below.count / 32) % 2 == 1 { below += [UInt8](repeating: 0, count: 32) }
+            let parents = below.count / 64
+            var level = [UInt8](repeating: 0, count: parents * 32)
+            level.withUnsafeMutableBufferPointer { out in
+                below.withUnsafeBufferPointer { walrus_blake2b256_inner_batch(out.baseAddress!, $0.baseAddress!, parents) }
+            }
+            levels.append(level)
+            below = level
+        }
+        self.levels = levels
+    }
+
+    /// The root.
+    public var root: MerkleNode { .digest(levels[levels.count - 1]) }
+
+    /// The sibling path from leaf `index` (below `leafCount`) to the root.
+    public func proof(index: Int) -> MerkleProof {
+        precondition(index >= 0 && index < leafCount, "leaf index is in the tree")
         var path: [MerkleNode] = []
+        path.reserveCapacity(levels.count - 1)
         var i = index
-        while level.count > 1 {
-            let padded = level.count % 2 == 1
-            if padded { level.append([UInt8](repeating: 0, count: 32)) }
+        for level in levels.dropLast() {
             let sibling = i ^ 1
-            path.append(padded && sibling == level.count - 1 ? .empty : .digest(level[sibling]))
-            level = stride(from: 0, to: level.count, by: 2).map { innerHash(level[$0] + level[$0 + 1]) }
+            if sibling * 32 >= level.count {
+                path.append(.empty)  // The padding of an odd level.
+            } else {
+                path.append(.digest(Array(level[sibling * 32..<sibling * 32 + 32])))
+            }
             i /= 2
         }
         return MerkleProof(path: path)

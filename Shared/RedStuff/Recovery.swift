@@ -76,26 +76,31 @@ public struct RecoverySymbol: Hashable, Sendable, BCSCodable {
     }
 }
 
-/// A held sliver, expanded once, that serves recovery symbols for any target of the other axis.
+/// A held sliver, expanded once, that serves recovery symbols for any target of the other axis:
+/// its expansion is coded and its Merkle tree built once (n leaf hashes and n - 1 inner ones, in
+/// batches), so each symbol then costs a copy and a proof of log2(n) digests.
 public struct RecoverySymbolSource: Sendable {
     public let sliver: SliverData
     private let expandedSymbols: [UInt8]
-    private let leafHashes: [UInt8]
+    private let tree: MerkleTree
 
     public init(sliver: SliverData, config: EncodingConfig) {
         self.sliver = sliver
         expandedSymbols = sliver.expanded(config: config)
-        leafHashes = RedStuff.leafHashes(of: expandedSymbols, symbolSize: Int(sliver.symbolSize))
+        tree = MerkleTree(leafHashes: RedStuff.leafHashes(of: expandedSymbols, symbolSize: Int(sliver.symbolSize)))
     }
 
-    /// The symbol that helps rebuild sliver `target` of the orthogonal axis.
+    /// The number of symbols in the expansion (n).
+    public var symbolCount: Int { tree.leafCount }
+
+    /// The symbol that helps rebuild sliver `target` (below n) of the orthogonal axis.
     public func symbol(for target: SliverIndex) -> RecoverySymbol {
         let s = Int(sliver.symbolSize)
         let t = Int(target.rawValue)
-        precondition(t < expandedSymbols.count / s, "target index is below the shard count")
+        precondition(t < tree.leafCount, "target index is below the shard count")
         return RecoverySymbol(
             targetAxis: sliver.axis.orthogonal, targetIndex: target, sourceIndex: sliver.index,
-            data: Array(expandedSymbols[t * s..<(t + 1) * s]), proof: Merkle.proof(leafHashes: leafHashes, index: t))
+            data: Array(expandedSymbols[t * s..<(t + 1) * s]), proof: tree.proof(index: t))
     }
 }
 

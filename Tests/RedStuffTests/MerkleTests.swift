@@ -37,4 +37,34 @@ import WalrusCrypto
             #expect(!padded.verifies(leafHash: Merkle.leafHash(data[i]), index: i, leafCount: count, root: root))
         }
     }
+
+    /// The proof the way the tree is defined: rebuild each level from the one below, one inner
+    /// hash at a time, and take the sibling on the way up.
+    static func referenceProof(leafHashes: [UInt8], index: Int) -> [MerkleNode] {
+        var level = stride(from: 0, to: leafHashes.count, by: 32).map { Array(leafHashes[$0..<$0 + 32]) }
+        var path: [MerkleNode] = []
+        var i = index
+        while level.count > 1 {
+            let odd = level.count % 2 == 1
+            if odd { level.append([UInt8](repeating: 0, count: 32)) }
+            path.append(odd && (i ^ 1) == level.count - 1 ? .empty : .digest(level[i ^ 1]))
+            level = stride(from: 0, to: level.count, by: 2).map { Merkle.innerHash(level[$0], level[$0 + 1]) }
+            i /= 2
+        }
+        return path
+    }
+
+    /// A tree built once with batched inner hashes gives, for every leaf, the path and root that
+    /// the level-by-level definition gives.
+    @Test func treeMatchesTheDefinition() {
+        for count in Array(1...70) + [127, 128, 129, 334, 667, 1000] {
+            let leaves = (0..<count).flatMap { Merkle.leafHash([UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8), 7]) }
+            let tree = MerkleTree(leafHashes: leaves)
+            #expect(tree.root == Merkle.root(leafHashes: leaves), "root, \(count) leaves")
+            let indices = count <= 70 ? Array(0..<count) : [0, 1, count / 3, count / 2, count - 2, count - 1]
+            for i in indices {
+                #expect(tree.proof(index: i).path == Self.referenceProof(leafHashes: leaves, index: i), "leaf \(i) of \(count)")
+            }
+        }
+    }
 }
