@@ -10,6 +10,10 @@ public struct CommitteeMember: Hashable, Sendable {
     public let publicKey: Schnorr.PublicKey
     public let networkAddress: String
     public var weight: UInt64 { UInt64(shards.count) }
+
+    /// The base URL of the member's REST API (`http://host:port`), or nil when its registered
+    /// address is not a valid host:port: such a member is unreachable, never a URL to build on.
+    public var httpBase: String? { (try? NetworkAddress(parsing: networkAddress))?.httpBase }
 }
 
 /// The storage committee of an epoch, members in committee order (by node ID).
@@ -41,14 +45,25 @@ extension ChainClient {
             throw ChainClientError(.malformed, "committee answer is incomplete")
         }
         var members: [CommitteeMember] = []
+        var seen = Set<UInt16>()
         for entry in entries {
             guard let id = (entry["nodeId"] as? String).flatMap({ try? NodeID(parsing: $0) }),
                 let shards = entry["shards"] as? [NSNumber], let keyHex = entry["publicKey"] as? String,
                 let key = try? Schnorr.PublicKey(hex: keyHex), let address = entry["networkAddress"] as? String
             else { throw ChainClientError(.malformed, "a committee member does not parse") }
+            // Shards are distinct and below the protocol's maximum, or the answer is refused.
+            for shard in shards {
+                let index = shard.intValue
+                guard index >= 0, index < Int(Limits.shardCountMax), seen.insert(UInt16(index)).inserted else {
+                    throw ChainClientError(.malformed, "the committee assigns shard \(shard) twice or out of range")
+                }
+            }
             members.append(CommitteeMember(
                 nodeID: id, name: entry["name"] as? String ?? "", shards: shards.map { ShardIndex($0.uint16Value) }, publicKey: key,
                 networkAddress: address))
+        }
+        guard (seen.max().map { Int($0) + 1 } ?? 0) == seen.count else {
+            throw ChainClientError(.malformed, "the committee's shards are not 0 to \(seen.count - 1) without gaps")
         }
         return CommitteeInfo(epoch: Epoch(number), members: members)
     }

@@ -166,6 +166,7 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         var nodes: [LedgerGenesis.Node] = []
         for entry in storageNodes {
             do {
+                _ = try NetworkAddress(parsing: entry.networkAddress)
                 nodes.append(LedgerGenesis.Node(
                     name: entry.name, networkAddress: entry.networkAddress, publicKey: try Schnorr.PublicKey(hex: entry.publicKey),
                     operatorAddress: try Address(parsing: entry.operatorAddress), commissionBasisPoints: entry.commissionBps,

@@ -116,7 +116,8 @@ extension Executor {
         var blob = try ownedBlob(id)
         guard let certified = blob.certifiedEpoch else { throw LedgerError(.notCertified, "only certified blobs can be extended") }
         guard epoch < blob.endEpoch else { throw LedgerError(.storageExpired, "the blob's storage ended at epoch \(blob.endEpoch.rawValue)") }
-        guard epochs > 0, blob.endEpoch.rawValue + epochs - epoch.rawValue <= parameters.maxEpochsAhead else {
+        // In 64 bits: an end epoch plus 2^32 - 1 epochs is a refusal, not an overflow.
+        guard epochs > 0, UInt64(blob.endEpoch.rawValue) + UInt64(epochs) - UInt64(epoch.rawValue) <= UInt64(parameters.maxEpochsAhead) else {
             throw LedgerError(.tooManyEpochs, "storage can reach at most \(parameters.maxEpochsAhead) epochs ahead")
         }
         let newEnd = Epoch(blob.endEpoch.rawValue + epochs)

@@ -9,8 +9,8 @@ extension Executor {
         guard !name.isEmpty, name.utf8.count <= StoragePool.nameBytesMax else {
             throw LedgerError(.invalidArgument, "a node name has 1 to \(StoragePool.nameBytesMax) bytes")
         }
-        guard !networkAddress.isEmpty, networkAddress.utf8.count <= Limits.networkAddressBytesMax else {
-            throw LedgerError(.invalidArgument, "a network address has 1 to \(Limits.networkAddressBytesMax) bytes")
+        do { _ = try NetworkAddress(parsing: networkAddress) } catch {
+            throw LedgerError(.invalidArgument, "invalid network address: \(error.message)")
         }
         guard commission <= 10_000 else { throw LedgerError(.invalidArgument, "commission is at most 10000 basis points") }
         let pool = StoragePool(

@@ -22,8 +22,8 @@ extension Executor {
         let total = try Executor.multiply(perEpoch, UInt64(to.rawValue - from.rawValue))
         for e in from.rawValue..<to.rawValue {
             let used = system.accounting[Epoch(e), default: AccountingEntry()].usedCapacity
-            guard used + size <= system.totalCapacity else {
-                throw LedgerError(.capacityExceeded, "epoch \(e) has \(system.totalCapacity - used) bytes of capacity left, \(size) asked")
+            guard size <= system.totalCapacity, used <= system.totalCapacity - size else {
+                throw LedgerError(.capacityExceeded, "epoch \(e) has \(used < system.totalCapacity ? system.totalCapacity - used : 0) bytes of capacity left, \(size) asked")
             }
         }
         try debit(sender, total)

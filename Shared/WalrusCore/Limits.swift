@@ -14,7 +14,10 @@ public enum Limits {
     /// One storage unit: prices are per MiB of encoded size.
     public static let storageUnitBytes: UInt64 = 1_048_576
     /// Storage units (whole MiB, rounded up) of `encodedBytes`: what storage and writes are priced by.
-    public static func storageUnits(_ encodedBytes: UInt64) -> UInt64 { (encodedBytes + storageUnitBytes - 1) / storageUnitBytes }
+    /// Never overflows: any 64-bit size has a unit count.
+    public static func storageUnits(_ encodedBytes: UInt64) -> UInt64 {
+        encodedBytes / storageUnitBytes + (encodedBytes % storageUnitBytes == 0 ? 0 : 1)
+    }
     /// The contract's hard cap on how many epochs ahead storage can be bought.
     public static let epochsAheadMax: UInt32 = 1000
     /// The encoding type byte of RS2 (RedStuff over Reed-Solomon); byte 0 (RaptorQ) is rejected.

@@ -22,6 +22,9 @@ enum GatewayRunner {
         }
         let host = String(parts[0])
         var token = ProcessInfo.processInfo.environment["WALRUS_PUBLISHER_TOKEN"]
+        if let given = token, given.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw CLIError.usage("$WALRUS_PUBLISHER_TOKEN is set but empty; set a token, or unset it to run without one on loopback")
+        }
         if let file = options.authTokenFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw CLIError.usage("cannot read a token from --auth-token-file \(file)")
@@ -43,8 +46,9 @@ enum GatewayRunner {
         let gateway = Gateway(client: client, options: gatewayOptions)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
-            group: group, bodyBytesMax: publisher ? gatewayOptions.maxBodyBytes : 64 << 10,
+            group: group, bodyBytesMax: publisher ? gatewayOptions.maxBodyBytes : 0,
             tooLarge: { .error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \($0) bytes (--max-body-size)") },
+            admit: { gateway.admission($0) },
             router: { await gateway.handle($0) })
         let channel: any Channel
         do { channel = try await server.listen(host: host, port: port) } catch {
@@ -55,6 +59,7 @@ enum GatewayRunner {
         if !global.quiet { Output.log("\(roles) on http://\(options.bindAddress) (OpenAPI at /v1/api); Ctrl-C stops it") }
         let signal = await waitForTerminationSignal()
         if !global.quiet { Output.log("signal \(signal): stopping") }
+        await server.stop()  // Finishes the stores and reads in flight (bounded), then closes.
         try? await channel.close()
         try? await group.shutdownGracefully()
     }

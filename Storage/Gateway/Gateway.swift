@@ -1,6 +1,6 @@
 import Foundation
 public import HTTPKit
-import NIOHTTP1
+public import NIOHTTP1
 public import WalrusClient
 import WalrusCore
 
@@ -32,7 +32,35 @@ public struct Gateway: Sendable {
     /// The answer to one request.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         var response = await route(request)
-        response.headers.append(("access-control-allow-origin", "*"))
+        // Cross-origin reads only: a web page may read blobs, but may not make a local
+        // publisher spend its wallet's WAL (browsers send no PUT without this header).
+        if request.method == .GET || request.method == .HEAD || request.method == .OPTIONS {
+            response.headers.append(("access-control-allow-origin", "*"))
+        }
+        return response
+    }
+
+    /// What the gateway does with a request from its head alone: a publisher's PUT without the
+    /// right token is refused before its body is read, and only a PUT may carry a body.
+    public func admission(_ head: HTTPRequestHead) -> HTTPAdmission {
+        guard head.method == .PUT else { return .accept(bodyBytesMax: 0) }
+        if options.bearerToken != nil, !authorized(head.headers.first(name: "authorization")) { return .refuse(Gateway.unauthorized()) }
+        return .accept(bodyBytesMax: options.maxBodyBytes)
+    }
+
+    /// Whether `header` is `Bearer <token>`, compared in time that does not depend on where they
+    /// differ. Without a configured token every request is authorized.
+    func authorized(_ header: String?) -> Bool {
+        guard let token = options.bearerToken else { return true }
+        let expected = Array("Bearer \(token)".utf8), given = Array((header ?? "").utf8)
+        var difference = UInt8(expected.count == given.count ? 0 : 1)
+        for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
+        return difference == 0
+    }
+
+    static func unauthorized() -> HTTPResponse {
+        var response = HTTPResponse.error(.unauthorized, code: "UNAUTHENTICATED", "this publisher needs 'Authorization: Bearer <token>'")
+        response.headers.append(("www-authenticate", "Bearer"))
         return response
     }
 
@@ -42,7 +70,7 @@ public struct Gateway: Sendable {
         if request.method == .OPTIONS {
             var response = HTTPResponse(status: .noContent, contentType: "text/plain", body: [])
             response.headers += [
-                ("access-control-allow-methods", "GET, HEAD, PUT, OPTIONS"),
+                ("access-control-allow-methods", "GET, HEAD, OPTIONS"),
                 ("access-control-allow-headers", "authorization, content-type, range, if-none-match"),
                 ("access-control-max-age", "86400"),
             ]
@@ -137,14 +165,13 @@ public struct Gateway: Sendable {
     // MARK: Publisher
 
     private func store(_ request: HTTPRequest) async -> HTTPResponse {
-        if let token = options.bearerToken, request.headers["authorization"] != "Bearer \(token)" {
-            var response = HTTPResponse.error(.unauthorized, code: "UNAUTHENTICATED", "this publisher needs 'Authorization: Bearer <token>'")
-            response.headers.append(("www-authenticate", "Bearer"))
-            return response
-        }
+        guard authorized(request.headers["authorization"]) else { return Gateway.unauthorized() }
         var epochs = options.defaultEpochs
         if let text = request.query["epochs"] {
-            guard let value = UInt32(text), value > 0 else { return .error(.badRequest, code: "INVALID_ARGUMENT", "epochs must be a positive number, not '\(text)'") }
+            // The chain's own limit (maxEpochsAhead) is checked by the client before anything is spent.
+            guard let value = UInt32(text), value > 0, value <= Limits.epochsAheadMax else {
+                return .error(.badRequest, code: "INVALID_ARGUMENT", "epochs must be a number from 1 to \(Limits.epochsAheadMax), not '\(text.prefix(32))'")
+            }
             epochs = value
         }
         let permanent = request.query["permanent"] == "true"

@@ -1,8 +1,6 @@
 import ChainClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPKit
 import Ledger
 import RedStuff
 import WalrusCore
@@ -14,15 +12,13 @@ import WalrusCrypto
 actor Invalidator {
     let state: NodeState
     let builder: TransactionBuilder
-    private let session: URLSession
+    private let http: HTTPClient
     private var done: Set<BlobID> = []
 
-    init(state: NodeState, builder: TransactionBuilder) {
+    init(state: NodeState, builder: TransactionBuilder, http: HTTPClient) {
         self.state = state
         self.builder = builder
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        session = URLSession(configuration: configuration)
+        self.http = http
     }
 
     /// Returns true once the blob is invalid on chain (or was already handled).
@@ -34,11 +30,11 @@ actor Invalidator {
         var weight: UInt64 = 0
         var message: [UInt8]?
         for (index, member) in committee.members.enumerated() {
-            var request = URLRequest(url: URL(string: "http://\(member.networkAddress)/v1/blobs/\(blobID)/inconsistencyProof/\(proof.axis)")!)
-            request.httpMethod = "POST"
-            request.httpBody = Data(body)
-            guard let (data, response) = try? await session.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200,
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            guard let base = member.httpBase,
+                let response = try? await http.request(
+                    .POST, "\(base)/v1/blobs/\(blobID)/inconsistencyProof/\(proof.axis)", body: .bytes(body), timeoutSeconds: 10, responseBytesMax: 64 << 10),
+                response.status == 200,
+                let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                 let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
                 let serialized = (signed["serializedMessage"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
                 let signatureBytes = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),

@@ -1,9 +1,7 @@
 import ChainClient
 import Foundation
+import HTTPKit
 import KVStore
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Ledger
 import RedStuff
 import WalrusCore
@@ -19,6 +17,11 @@ struct SyncShardRequest: BCSCodable, Equatable {
     let epoch: Epoch
 
     static let countMax: UInt64 = 200
+    /// The bytes a page aims at: a page ends at the first sliver that reaches it.
+    static let pageBytesTarget = 32 << 20
+    /// The largest page a puller accepts: the target plus the largest sliver (n_S symbols of the
+    /// largest size at the largest committee), with room for the framing.
+    static let pageBytesMax = pageBytesTarget + Int(Limits.shardCountMax) * Int(Limits.symbolBytesMax) + (1 << 20)
 
     func encode(to w: inout BCSWriter) {
         w.writeVariant(0)  // SyncShardRequest::V1
@@ -71,25 +74,25 @@ struct SignedRequest: BCSCodable {
 }
 
 /// What a node does at an epoch change: pull the shards it gained from their previous owners (or
-/// recover them when an owner is unreachable), then report its shards synced on chain.
+/// recover them when an owner is unreachable), check every gained shard against every blob
+/// certified on chain (anything still missing goes to recovery), and report its shards synced on
+/// chain only once they are complete.
 actor HandOver {
     let state: NodeState
     let store: SliverStore
     let recovery: RecoveryWorker
     let builder: TransactionBuilder?
-    private let session: URLSession
+    private let http: HTTPClient
     private(set) var inTransfer: Set<ShardIndex> = []
     private(set) var inRecovery: Set<ShardIndex> = []
     private var reported: Set<Epoch> = []
 
-    init(state: NodeState, store: SliverStore, recovery: RecoveryWorker, builder: TransactionBuilder?) {
+    init(state: NodeState, store: SliverStore, recovery: RecoveryWorker, builder: TransactionBuilder?, http: HTTPClient) {
         self.state = state
         self.store = store
         self.recovery = recovery
         self.builder = builder
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        session = URLSession(configuration: configuration)
+        self.http = http
     }
 
     func epochChanged(to committee: CommitteeInfo, previous: CommitteeInfo) async {
@@ -98,55 +101,74 @@ actor HandOver {
         let before = Set(previous.members.first { $0.publicKey == me }?.shards ?? [])
         let gained = now.subtracting(before).sorted()
         inTransfer = Set(gained)
-        var needRecovery = false
         for shard in gained {
-            let owner = previous.owner(of: shard)
-            var synced = false
-            if let owner, owner.publicKey != me {
+            if let owner = previous.owner(of: shard), owner.publicKey != me {
+                var synced = false
                 for attempt in 0..<3 where !synced {
                     synced = await pull(shard, from: owner, epoch: committee.epoch)
                     if !synced { try? await Task.sleep(nanoseconds: UInt64(200 << attempt) * 1_000_000) }
                 }
             }
             inTransfer.remove(shard)
-            if !synced {
-                inRecovery.insert(shard)
-                needRecovery = true
+        }
+        // Whatever the pull gave, the gained shards must hold both slivers of every blob certified
+        // for this epoch; recovery rebuilds the rest (a previous owner that was down, a page that
+        // failed, a sliver that did not verify).
+        while await state.epoch == committee.epoch {
+            let missing = missingBlobs(in: gained, epoch: committee.epoch)
+            inRecovery = Set(missing.flatMap(\.shards))
+            guard !missing.isEmpty else { break }
+            for entry in missing { await recovery.enqueue(entry.blobID) }
+            // Wait for those recoveries to finish or park, then check again.
+            while await recovery.pending > 0, await state.epoch == committee.epoch { try? await Task.sleep(nanoseconds: 200_000_000) }
+            if !missingBlobs(in: gained, epoch: committee.epoch).isEmpty {
+                store.log("warning: \(missing.count) blobs of the shards gained in epoch \(committee.epoch.rawValue) are not recovered yet; retrying in 30 s before reporting the shards synced")
+                try? await Task.sleep(nanoseconds: 30_000_000_000)
+                await recovery.retryParked()
             }
         }
-        if needRecovery {
-            // The previous owner is down: rebuild the gained shards' slivers from the other nodes.
-            for (blobID, info) in store.allBlobInfos() where info.isCertified(at: committee.epoch) { await recovery.enqueue(blobID) }
-        }
-        // Report only once nothing of the new shards is left to recover (bounded).
-        let deadline = Date().addingTimeInterval(120)
-        while await recovery.pending > 0 && Date() < deadline { try? await Task.sleep(nanoseconds: 100_000_000) }
         inRecovery = []
+        guard await state.epoch == committee.epoch else { return }
         await reportSynced(committee)
     }
 
-    /// Pulls one shard's primary and secondary slivers of blobs certified before the new epoch.
+    /// Blobs certified at `epoch` for which some of `shards` lacks a sliver, with those shards.
+    private func missingBlobs(in shards: [ShardIndex], epoch: Epoch) -> [(blobID: BlobID, shards: [ShardIndex])] {
+        guard !shards.isEmpty else { return [] }
+        return store.allBlobInfos().compactMap { blobID, info in
+            guard info.isCertified(at: epoch) else { return nil }
+            let lacking = shards.filter { !store.hasSliver(.primary, shard: $0, blobID: blobID) || !store.hasSliver(.secondary, shard: $0, blobID: blobID) }
+            return lacking.isEmpty ? nil : (blobID, lacking)
+        }
+    }
+
+    /// Pulls one shard's primary and secondary slivers of blobs certified before the new epoch,
+    /// page after page until an empty one.
     private func pull(_ shard: ShardIndex, from owner: CommitteeMember, epoch: Epoch) async -> Bool {
+        guard let base = owner.httpBase else { return false }
         for axis in [SliverAxis.primary, .secondary] {
             var start = BlobID(unchecked: [UInt8](repeating: 0, count: 32))
             while true {
                 let request = SyncShardRequest(shard: shard, axis: axis, startingBlobID: start, count: SyncShardRequest.countMax, epoch: epoch)
                 let message = IntentMessage(type: .syncShard, epoch: epoch, body: request)
                 let signed = SignedRequest(serializedMessage: message.serialized, signature: state.key.sign(message))
-                var http = URLRequest(url: URL(string: "http://\(owner.networkAddress)/v1/migrate/sync_shard")!)
-                http.httpMethod = "POST"
-                http.httpBody = Data(signed.bcsBytes)
-                http.setValue(Data(state.key.publicKey.bytes).base64EncodedString(), forHTTPHeaderField: "Authorization")
-                guard let (data, response) = try? await session.data(for: http), (response as? HTTPURLResponse)?.statusCode == 200 else { return false }
-                var reader = BCSReader(Array(data))
+                guard let response = try? await http.request(
+                    .POST, "\(base)/v1/migrate/sync_shard", body: .bytes(signed.bcsBytes),
+                    headers: [("authorization", Data(state.key.publicKey.bytes).base64EncodedString())],
+                    timeoutSeconds: 60, responseBytesMax: SyncShardRequest.pageBytesMax),
+                    response.status == 200
+                else { return false }
+                var reader = BCSReader(response.body)
                 guard let count = try? reader.readLength(max: Int(SyncShardRequest.countMax)) else { return false }
                 var last: BlobID?
                 for _ in 0..<count {
-                    guard let blobID = try? reader.read(BlobID.self), let bytes = try? reader.readBytes(max: SliverData.symbolBytesMax + 16) else { return false }
+                    guard let blobID = try? reader.read(BlobID.self), let bytes = try? reader.readBytes(max: SyncShardRequest.pageBytesMax),
+                        blobID.bytes.lexicographicallyPrecedes(start.bytes) == false
+                    else { return false }
                     last = blobID
                     guard await verifyAndStore(bytes, axis: axis, shard: shard, blobID: blobID) else { return false }
                 }
-                guard let last, UInt64(count) == SyncShardRequest.countMax else { break }
+                guard let last, last != BlobID.successor(of: last) else { break }
                 start = BlobID.successor(of: last)
             }
         }

@@ -123,8 +123,7 @@ public final class SliverStore: @unchecked Sendable {
 
     public func putMetadata(_ blobID: BlobID, _ metadata: BlobMetadata) throws(KVError) {
         let bytes = metadata.bcsBytes
-        try requireSpace(bytes.count, on: directory)
-        try kv.put(Self.metadata, blobID.bytes, bytes, durability: .durable)
+        try withSpace(bytes.count, on: directory) { () throws(KVError) in try kv.put(Self.metadata, blobID.bytes, bytes, durability: .durable) }
     }
 
     /// A stored sliver's wire bytes; nil when it is not stored, or cannot be read or fails its
@@ -197,38 +196,54 @@ public final class SliverStore: @unchecked Sendable {
     /// Stores a sliver's wire bytes durably. `crc32c`, when given, must be the CRC-32C of `bytes`
     /// (computed as they were received); otherwise it is computed here.
     public func putSliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID, bytes: [UInt8], crc32c: UInt32? = nil) throws(KVError) {
-        try requireSpace(bytes.count, on: bytes.count >= fileThreshold ? files.directory : directory)
         let key = Self.sliverKey(shard, blobID)
-        try blobLock(blobID).withReadLock { () throws(KVError) in
-            let previous = location(axis, key)
-            var batch = WriteBatch()
-            if bytes.count >= fileThreshold {
-                let name = Self.fileName(axis, shard, blobID)
-                let record = try bytes.withUnsafeBytes { raw in Result { () throws(KVError) in try files.write(name, raw, crc32c: crc32c) } }.get()
-                if case .inline = previous { batch.delete(Self.family(axis), key: key) }
-                batch.put(Self.sliverIndex, key: Self.indexKey(axis, key), value: SliverLocation.file(record).bytes)
-                try kv.write(batch, durability: .durable)
-            } else {
-                batch.put(Self.family(axis), key: key, value: bytes)
-                batch.put(Self.sliverIndex, key: Self.indexKey(axis, key), value: SliverLocation.inline.bytes)
-                try kv.write(batch, durability: .durable)
-                if case .file = previous { try files.remove(Self.fileName(axis, shard, blobID)) }
+        try withSpace(bytes.count, on: bytes.count >= fileThreshold ? files.directory : directory) { () throws(KVError) in
+            try blobLock(blobID).withReadLock { () throws(KVError) in
+                let previous = location(axis, key)
+                var batch = WriteBatch()
+                if bytes.count >= fileThreshold {
+                    let name = Self.fileName(axis, shard, blobID)
+                    let record = try bytes.withUnsafeBytes { raw in Result { () throws(KVError) in try files.write(name, raw, crc32c: crc32c) } }.get()
+                    if case .inline = previous { batch.delete(Self.family(axis), key: key) }
+                    batch.put(Self.sliverIndex, key: Self.indexKey(axis, key), value: SliverLocation.file(record).bytes)
+                    try kv.write(batch, durability: .durable)
+                } else {
+                    batch.put(Self.family(axis), key: key, value: bytes)
+                    batch.put(Self.sliverIndex, key: Self.indexKey(axis, key), value: SliverLocation.inline.bytes)
+                    try kv.write(batch, durability: .durable)
+                    if case .file = previous { try files.remove(Self.fileName(axis, shard, blobID)) }
+                }
             }
         }
     }
 
-    /// Refuses a write of `count` bytes that would leave less than the reserve free on the file
-    /// system of `path`: what the node stores for clients stops there, and the database keeps room
-    /// for the chain's events, its log and its compactions (RocksDB takes no writes at all after
-    /// one failed on a full disk). Where the free space cannot be read, the write goes ahead.
-    func requireSpace(_ count: Int, on path: String) throws(KVError) {
-        guard reserveBytes > 0 else { return }
+    /// Bytes that writes in progress have claimed and not yet written.
+    private let claimed = Mutex<UInt64>(0)
+
+    /// Runs `write` if `count` more bytes leave the reserve free on the file system of `path`,
+    /// counting the bytes that concurrent writes have claimed and not yet written (without that,
+    /// many uploads checked at once would each see the same free space and together overrun the
+    /// reserve); refuses it with `.full` otherwise. What the node stores for clients stops
+    /// there, and the database keeps room for the chain's events, its log and its compactions
+    /// (RocksDB takes no writes at all after one failed on a full disk). Where the free space
+    /// cannot be read, the write goes ahead.
+    func withSpace<T>(_ count: Int, on path: String, _ write: () throws(KVError) -> T) throws(KVError) -> T {
+        guard reserveBytes > 0 else { return try write() }
         var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return }
-        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
-        guard free >= reserveBytes + UInt64(count) else {
-            throw KVError(.full, "cannot store \(count) bytes: the disk is full (\(free) bytes free, \(reserveBytes) kept in reserve, min_free_bytes); free space or add capacity")
+        guard statvfs(path, &info) == 0 else { return try write() }
+        let free = UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        let bytes = UInt64(count)
+        let granted = claimed.withLock { claimed -> UInt64? in
+            guard !free.overflow, free.partialValue >= reserveBytes &+ claimed &+ bytes else { return nil }
+            claimed += bytes
+            return claimed
         }
+        guard granted != nil else {
+            let inFlight = claimed.withLock { $0 }
+            throw KVError(.full, "cannot store \(count) bytes: the disk is full (\(free.partialValue) bytes free, \(inFlight) being written, \(reserveBytes) kept in reserve, min_free_bytes); free space or add capacity")
+        }
+        defer { claimed.withLock { $0 -= bytes } }
+        return try write()
     }
 
     public func blobInfo(_ blobID: BlobID) -> BlobInfo? {
@@ -242,6 +257,32 @@ public final class SliverStore: @unchecked Sendable {
         return ((try? kv.entries(Self.sliverIndex, in: range, limit: limit)) ?? []).compactMap { entry in
             let blobID = BlobID(unchecked: Array(entry.key.suffix(32)))
             return sliver(axis, shard: shard, blobID: blobID).map { (blobID, $0) }
+        }
+    }
+
+    /// One page of a shard hand-over: slivers of `axis` in `shard` from `start` on, in blob-ID
+    /// order, of the blobs `eligible` accepts (checked before a sliver is read, so that ineligible
+    /// blobs never make a page short), until `countMax` slivers or `bytesMax` bytes (at least one
+    /// sliver). An empty page means nothing eligible is left.
+    func syncPage(
+        _ axis: SliverAxis, shard: ShardIndex, from start: BlobID, countMax: Int, bytesMax: Int, eligible: (BlobID) -> Bool
+    ) -> [(BlobID, [UInt8])] {
+        let prefix = Self.indexKey(axis, withUnsafeBytes(of: shard.rawValue.bigEndian) { Array($0) })
+        var lower = prefix + start.bytes
+        let upper = KeyRange.prefix(prefix).upper
+        var page: [(BlobID, [UInt8])] = []
+        var bytes = 0
+        while true {
+            let keys = (try? kv.entries(Self.sliverIndex, in: KeyRange(lower: lower, upper: upper), limit: 512)) ?? []
+            for entry in keys {
+                let blobID = BlobID(unchecked: Array(entry.key.suffix(32)))
+                guard eligible(blobID), let sliver = sliver(axis, shard: shard, blobID: blobID) else { continue }
+                page.append((blobID, sliver))
+                bytes += sliver.count
+                if page.count >= countMax || bytes >= bytesMax { return page }
+            }
+            guard keys.count == 512, let last = keys.last else { return page }
+            lower = last.key + [0]  // The next key after the last one seen.
         }
     }
 

@@ -47,6 +47,20 @@ struct StorageAPI: Sendable {
         .json(["success": ["code": Int(status.code), "data": data]], status: status)
     }
 
+    /// The body each route may carry, decided from the head before any of it is read: a sliver
+    /// for sliver uploads and inconsistency proofs, 4 MiB for metadata (64 bytes a shard at the
+    /// largest committee), 4 KiB for a signed shard-sync request, nothing for the rest.
+    static func admission(_ head: HTTPRequestHead, sliverBytesMax: Int) -> HTTPAdmission {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+        switch head.method {
+        case .PUT where path.hasSuffix("/metadata"): return .accept(bodyBytesMax: 4 << 20)
+        case .PUT: return .accept(bodyBytesMax: sliverBytesMax)
+        case .POST where path.contains("/inconsistencyProof/"): return .accept(bodyBytesMax: sliverBytesMax)
+        case .POST where path == "/v1/migrate/sync_shard": return .accept(bodyBytesMax: 4 << 10)
+        default: return .accept(bodyBytesMax: 0)
+        }
+    }
+
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let p = request.components
         if request.method == .GET && p == ["v1", "health"] { return await health() }
@@ -109,6 +123,9 @@ struct StorageAPI: Sendable {
             # HELP walrus_node_recovery_pending Blobs waiting for recovery.
             # TYPE walrus_node_recovery_pending gauge
             walrus_node_recovery_pending \(await recovery.pending)
+            # HELP walrus_node_recovery_parked Blobs whose recovery failed repeatedly, waiting for the next epoch or a restart.
+            # TYPE walrus_node_recovery_parked gauge
+            walrus_node_recovery_parked \(await recovery.parked.count)
 
             """)
     }
@@ -241,12 +258,16 @@ struct StorageAPI: Sendable {
         guard sync.epoch == committee.epoch, committee.owner(of: sync.shard)?.publicKey == requester else {
             return Self.error(.forbidden, "REQUEST_UNAUTHORIZED", "the requester does not own \(sync.shard) in epoch \(committee.epoch.rawValue)")
         }
-        let limit = Int(min(sync.count, SyncShardRequest.countMax))
-        var writer = BCSWriter()
-        let entries = store.slivers(sync.axis, shard: sync.shard, from: sync.startingBlobID, limit: limit).filter { entry in
-            guard let info = store.blobInfo(entry.0), !info.invalid, let certified = info.initialCertifiedEpoch else { return false }
-            return certified < sync.epoch
+        // Only blobs certified before this epoch, not invalid: filtered before the page is cut,
+        // and the page cut by bytes as well as by count.
+        let store = self.store, limit = Int(min(sync.count, SyncShardRequest.countMax))
+        let entries = await BlockingIO.run {
+            store.syncPage(sync.axis, shard: sync.shard, from: sync.startingBlobID, countMax: limit, bytesMax: SyncShardRequest.pageBytesTarget) { blobID in
+                guard let info = store.blobInfo(blobID), !info.invalid, let certified = info.initialCertifiedEpoch else { return false }
+                return certified < sync.epoch && info.isCertified(at: sync.epoch)
+            }
         }
+        var writer = BCSWriter(capacity: entries.reduce(16) { $0 + $1.1.count + 48 })
         writer.writeLength(entries.count)
         for (blobID, bytes) in entries {
             writer.write(blobID)
@@ -255,31 +276,72 @@ struct StorageAPI: Sendable {
         return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
     }
 
+    /// The most bytes one recovery-symbol answer may hold: a request for more targets than fit is
+    /// refused with the number that would, and the asker splits it.
+    static let recoverySymbolsBytesMax = 16 << 20
+
     /// Recovery symbols for sliver `targetSliver` of axis `targetType`: one from each sliver of the
     /// other axis this node holds, with its Merkle proof (BCS `Vec<GeneralRecoverySymbol>`).
+    /// Several targets (`targetSlivers=1,2,3`) share one expansion of each source sliver; repeated
+    /// targets count once, and the answer is capped in bytes, so one request cannot ask the node
+    /// for more than `recoverySymbolsBytesMax`. The work runs on the recovery pool; when that is
+    /// full the answer is 503 with Retry-After.
     private func recoverySymbols(_ blobID: BlobID, _ query: [String: String]) async -> HTTPResponse {
         let n = await state.shardCount
-        // One target (`targetSliver`, as the reference), or several (`targetSlivers=1,2,3`), so that
-        // each source sliver is expanded once for all of them.
-        let targetTexts = query["targetSlivers"].map { $0.split(separator: ",").map(String.init) } ?? query["targetSliver"].map { [$0] } ?? []
-        let targets = targetTexts.compactMap { UInt16($0) }.filter { $0 < n }
-        guard !targets.isEmpty, targets.count == targetTexts.count, targets.count <= Int(n),
-            let axis: SliverAxis = query["targetType"] == "primary" ? .primary : query["targetType"] == "secondary" ? .secondary : nil
-        else { return Self.error(.badRequest, "INVALID_ARGUMENT", "give targetSliver or targetSlivers (below \(n)) and targetType (primary or secondary)") }
-        if let info = store.blobInfo(blobID), info.invalid { return Self.error(.notFound, "BLOB_INVALID", "blob \(blobID) is invalid") }
-        guard let config = try? EncodingConfig(shardCount: n) else { return Self.error(.internalServerError, "INTERNAL", "bad shard count") }
-        var symbols: [RecoverySymbol] = []
-        for shard in await state.readableShards {
-            guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
-                let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal)
-            else { continue }
-            let source = RecoverySymbolSource(sliver: sliver, config: config)
-            for target in targets { symbols.append(source.symbol(for: SliverIndex(target))) }
+        let targetTexts = query["targetSlivers"].map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            ?? query["targetSliver"].map { [$0] } ?? []
+        var seen = Set<UInt16>()
+        var targets: [SliverIndex] = []
+        for text in targetTexts.prefix(Int(n) + 1) {
+            guard let value = UInt16(text), value < n else {
+                return Self.error(.badRequest, "INVALID_ARGUMENT", "target sliver '\(text.prefix(16))' is not a number below \(n)")
+            }
+            if seen.insert(value).inserted { targets.append(SliverIndex(value)) }
         }
-        guard !symbols.isEmpty else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
-        var writer = BCSWriter()
-        writer.writeSequence(symbols)
-        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
+        guard !targets.isEmpty, targetTexts.count <= Int(n),
+            let axis: SliverAxis = query["targetType"] == "primary" ? .primary : query["targetType"] == "secondary" ? .secondary : nil
+        else { return Self.error(.badRequest, "INVALID_ARGUMENT", "give targetSliver or targetSlivers (at most \(n), each below \(n)) and targetType (primary or secondary)") }
+        if let info = store.blobInfo(blobID), info.invalid { return Self.error(.notFound, "BLOB_INVALID", "blob \(blobID) is invalid") }
+        guard let config = try? EncodingConfig(shardCount: n), let metadata = store.metadata(blobID),
+            let symbolSize = try? config.symbolSize(forLength: metadata.unencodedLength)
+        else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
+        let shards = await state.readableShards.filter { self.store.hasSliver(axis.orthogonal, shard: $0, blobID: blobID) }
+        guard !shards.isEmpty else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
+        // Symbol, its indices and lengths, and a proof of at most log2(n) + 1 nodes of 33 bytes.
+        var depth = 1
+        while (1 << depth) < config.n { depth += 1 }
+        let perSymbol = symbolSize + 16 + 33 * (depth + 1)
+        let fitting = Self.recoverySymbolsBytesMax / max(1, shards.count * perSymbol)
+        guard targets.count <= fitting else {
+            return Self.error(
+                .badRequest, "TOO_MANY_TARGETS",
+                "\(targets.count) targets would take \(targets.count * shards.count * perSymbol) bytes; ask for at most \(max(1, fitting)) per request")
+        }
+        let store = self.store, wanted = targets
+        let body: [UInt8]?
+        do {
+            body = try await RecoveryCPU.pool.run {
+                var symbols: [RecoverySymbol] = []
+                symbols.reserveCapacity(shards.count * wanted.count)
+                for shard in shards {
+                    guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
+                        let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal), Int(sliver.symbolSize) == symbolSize
+                    else { continue }
+                    let source = RecoverySymbolSource(sliver: sliver, config: config)
+                    for target in wanted { symbols.append(source.symbol(for: target)) }
+                }
+                guard !symbols.isEmpty else { return nil }
+                var writer = BCSWriter(capacity: symbols.count * perSymbol + 8)
+                writer.writeSequence(symbols)
+                return writer.bytes
+            }
+        } catch {
+            var busy = Self.error(.serviceUnavailable, "BUSY", "this node is serving other recoveries; retry shortly")
+            busy.headers.append(("retry-after", "1"))
+            return busy
+        }
+        guard let body else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: body)
     }
 
     /// Checks an inconsistency proof and, when it proves the blob inconsistent, signs the

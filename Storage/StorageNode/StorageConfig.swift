@@ -1,4 +1,5 @@
 import Foundation
+import HTTPKit
 import Yams
 
 /// A storage node's configuration (YAML, snake_case keys, paths relative to the file).
@@ -20,6 +21,21 @@ public struct StorageConfig: Codable, Hashable, Sendable {
     /// events and its own compactions instead of failing on a full disk. 0 turns the check off.
     public var minFreeBytes: UInt64 = StorageConfig.minFreeBytesDefault
     public static let minFreeBytesDefault: UInt64 = 64 << 20
+    /// Connections the REST API keeps open at once (the longest-idle one is closed for a new one).
+    public var connectionsMax = 1024
+    /// How long a connection may take to send a request head, or stay idle between requests.
+    public var headTimeoutMs: Int64 = 15_000
+    /// Requests handled at once; more get 503 with Retry-After (health is never refused).
+    public var requestsInFlightMax = 256
+
+    /// The REST API's bounds.
+    var httpLimits: HTTPServerLimits {
+        var limits = HTTPServerLimits()
+        limits.connectionsMax = connectionsMax
+        limits.headTimeoutMs = headTimeoutMs
+        limits.inFlightMax = requestsInFlightMax
+        return limits
+    }
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"
@@ -30,6 +46,9 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         case chainRPC = "chain_rpc"
         case chainTimeoutMs = "chain_timeout_ms"
         case minFreeBytes = "min_free_bytes"
+        case connectionsMax = "connections_max"
+        case headTimeoutMs = "head_timeout_ms"
+        case requestsInFlightMax = "requests_in_flight_max"
     }
 
     public init(keyFile: String, operatorKeyFile: String, dataDir: String, genesisFile: String, listen: String, chainRPC: [String]) {
@@ -51,6 +70,12 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         chainRPC = try c.decode([String].self, forKey: .chainRPC)
         chainTimeoutMs = try c.decodeIfPresent(UInt64.self, forKey: .chainTimeoutMs) ?? chainTimeoutMs
         minFreeBytes = try c.decodeIfPresent(UInt64.self, forKey: .minFreeBytes) ?? minFreeBytes
+        connectionsMax = try c.decodeIfPresent(Int.self, forKey: .connectionsMax) ?? connectionsMax
+        headTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .headTimeoutMs) ?? headTimeoutMs
+        requestsInFlightMax = try c.decodeIfPresent(Int.self, forKey: .requestsInFlightMax) ?? requestsInFlightMax
+        guard connectionsMax > 0, headTimeoutMs > 0, requestsInFlightMax > 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "connections_max, head_timeout_ms and requests_in_flight_max are positive"))
+        }
     }
 
     public static func load(_ path: String) throws(StorageNodeError) -> StorageConfig {

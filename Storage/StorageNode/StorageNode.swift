@@ -42,19 +42,23 @@ public final class StorageNode: Sendable {
         do { store = try SliverStore(directory: config.dataDir, reserveBytes: config.minFreeBytes, log: log) } catch { throw StorageNodeError(error.message) }
         let follower = VerifiedEventFollower(client: client, chainID: genesis.chainID, validators: validators.set, cursor: store.cursor())
         let state = NodeState(client: client, follower: follower, store: store, key: key, committee: committee)
+        let peerHTTP = HTTPClient()
         var invalidator: Invalidator?
         var operatorBuilder: TransactionBuilder?
         if let operatorKey = try? KeyFile.load(from: config.operatorKeyFile) {
             let builder = TransactionBuilder(key: operatorKey, chainID: genesis.chainID, client: client)
             operatorBuilder = builder
-            invalidator = Invalidator(state: state, builder: builder)
+            invalidator = Invalidator(state: state, builder: builder, http: peerHTTP)
         } else {
             log("warning: no operator key at \(config.operatorKeyFile): this node cannot submit invalidations")
         }
-        let recovery = RecoveryWorker(state: state, store: store, invalidator: invalidator)
+        let recovery = RecoveryWorker(state: state, store: store, invalidator: invalidator, http: peerHTTP, log: log)
         let collector = Collector(state: state, store: store)
-        let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder)
-        await state.setOnEpochChange { next, previous in await handOver.epochChanged(to: next, previous: previous) }
+        let handOver = HandOver(state: state, store: store, recovery: recovery, builder: operatorBuilder, http: peerHTTP)
+        await state.setOnEpochChange { next, previous in
+            await recovery.retryParked()
+            await handOver.epochChanged(to: next, previous: previous)
+        }
         await state.setOnCertified { blobID in await recovery.enqueue(blobID, marked: true) }
         store.onDamage { blobID in Task { await recovery.enqueue(blobID) } }
         let api = StorageAPI(state: state, store: store, key: key, handOver: handOver, recovery: recovery)
@@ -63,8 +67,9 @@ public final class StorageNode: Sendable {
         let bodyMax = (try? EncodingConfig(shardCount: max(n, 4)).secondarySourceSymbols).map { $0 * Int(Limits.symbolBytesMax) + 64 } ?? (64 << 20)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
-            group: group, bodyBytesMax: bodyMax, checksumsBodies: true,
-            tooLarge: { StorageAPI.error(.payloadTooLarge, "SLIVER_TOO_LARGE", "the body exceeds the largest sliver, \($0) bytes") },
+            group: group, bodyBytesMax: bodyMax, checksumsBodies: true, limits: config.httpLimits,
+            tooLarge: { StorageAPI.error(.payloadTooLarge, "BODY_TOO_LARGE", "the body exceeds this route's limit of \($0) bytes") },
+            admit: { StorageAPI.admission($0, sliverBytesMax: bodyMax) },
             router: { await api.handle($0) })
         let channel: any Channel
         do {
@@ -86,15 +91,18 @@ public final class StorageNode: Sendable {
         Task { await state.followLoop() }
         let me = await state.me
         log("storage node \(me?.name ?? "(not in the committee)") on http://\(config.listen): epoch \(committee.epoch.rawValue), \(me?.shards.count ?? 0) of \(n) shards, public key \(key.publicKey)")
-        return StorageNode(store: store, state: state, recovery: recovery, collector: collector, group: group, channel: channel)
+        return StorageNode(store: store, state: state, recovery: recovery, collector: collector, group: group, channel: channel, server: server)
     }
 
     let recovery: RecoveryWorker
     let collector: Collector
+    let server: HTTPServer
 
     private init(
-        store: SliverStore, state: NodeState, recovery: RecoveryWorker, collector: Collector, group: MultiThreadedEventLoopGroup, channel: any Channel
+        store: SliverStore, state: NodeState, recovery: RecoveryWorker, collector: Collector, group: MultiThreadedEventLoopGroup, channel: any Channel,
+        server: HTTPServer
     ) {
+        self.server = server
         self.store = store
         self.state = state
         self.recovery = recovery
@@ -107,6 +115,7 @@ public final class StorageNode: Sendable {
         await state.stop()
         await recovery.stop()
         await collector.stop()
+        await server.stop()  // Answers the requests in flight (bounded), then closes.
         try? await channel.close()
         try? await group.shutdownGracefully()
         store.close()

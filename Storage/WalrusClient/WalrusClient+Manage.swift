@@ -21,6 +21,7 @@ extension WalrusClient {
     /// Encodes the blob and prices it at the chain's current prices; spends nothing.
     public func estimate(_ blob: [UInt8], epochs: UInt32) async throws(ClientError) -> StoreEstimate {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
+        try Self.checkEpochs(epochs, info: info)
         let config: EncodingConfig
         let blobID: BlobID
         do {
@@ -31,7 +32,7 @@ extension WalrusClient {
         let units = Limits.storageUnits(encodedLength)
         return StoreEstimate(
             blobID: blobID, unencodedLength: UInt64(blob.count), encodedLength: encodedLength, epochs: epochs,
-            costFrost: units * (info.storagePrice.rawValue * UInt64(epochs) + info.writePrice.rawValue))
+            costFrost: try Self.cost(units: units, epochs: epochs, info: info))
     }
 
     /// The blob registrations this account owns; expired ones only with `includeExpired`.
@@ -55,12 +56,15 @@ extension WalrusClient {
             throw ClientError(.notFound, "this wallet (\(builder.address)) owns no certified, unexpired registration of \(blobID); `walrus list-blobs` shows what it owns")
         }
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
+        try Self.checkEpochs(epochs, info: info)
         let outcome = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.extendBlob(blob: target.objectID, epochs: epochs)]) }
-        var end = Epoch(target.endEpoch.rawValue + epochs)
+        var end = Epoch(target.endEpoch.rawValue &+ epochs)  // Replaced by the event's end below.
         for case let .blobCertified(_, _, newEnd, _, objectID, true) in outcome.events where objectID == target.objectID { end = newEnd }
         let encoded = (try? EncodingConfig(shardCount: info.shardCount).encodedBlobLength(forLength: target.size)) ?? 0
         let units = Limits.storageUnits(encoded)
-        return (target, end, units * info.storagePrice.rawValue * UInt64(epochs))
+        let storage = units.multipliedReportingOverflow(by: info.storagePrice.rawValue)
+        let cost = storage.partialValue.multipliedReportingOverflow(by: UInt64(epochs))
+        return (target, end, storage.overflow || cost.overflow ? UInt64.max : cost.partialValue)
     }
 
     /// Deletes every deletable registration of `blobID` this account owns (PROTOCOL.md §3.9);

@@ -90,6 +90,26 @@ public final class WalrusClient: Sendable {
 
     // MARK: - Store
 
+    /// Refuses an epoch count the chain would refuse, before anything is encoded or spent.
+    static func checkEpochs(_ epochs: UInt32, info: EpochInfo) throws(ClientError) {
+        guard epochs >= 1, epochs <= info.maxEpochsAhead else {
+            throw ClientError(.invalidArgument, "epochs must be 1 to \(info.maxEpochsAhead) (this network's limit), not \(epochs)")
+        }
+    }
+
+    /// The write fee plus `epochs` epochs of storage for `units` storage units, in FROST; refused
+    /// when it does not fit in 64 bits (no wallet could pay it).
+    static func cost(units: UInt64, epochs: UInt32, info: EpochInfo) throws(ClientError) -> UInt64 {
+        let storage = units.multipliedReportingOverflow(by: info.storagePrice.rawValue)
+        let storageEpochs = storage.partialValue.multipliedReportingOverflow(by: UInt64(epochs))
+        let write = units.multipliedReportingOverflow(by: info.writePrice.rawValue)
+        let total = storageEpochs.partialValue.addingReportingOverflow(write.partialValue)
+        guard !storage.overflow, !storageEpochs.overflow, !write.overflow, !total.overflow else {
+            throw ClientError(.invalidArgument, "storing \(units) storage units for \(epochs) epochs costs more than 2^64 FROST")
+        }
+        return total.partialValue
+    }
+
     /// Stores a blob for `epochs` epochs (PROTOCOL.md §3.14): encode; unless `force`, return an
     /// existing certification that lasts long enough; check that a quorum of shards answers before
     /// spending anything; reuse an owned uncertified registration or an owned storage resource that
@@ -131,6 +151,7 @@ public final class WalrusClient: Sendable {
         matrix makeMatrix: (EncodingConfig) throws -> MessageMatrix
     ) async throws(ClientError) -> StoreResult {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
+        try Self.checkEpochs(epochs, info: info)
         var committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
         let config: EncodingConfig
         let encoded: EncodedBlob
@@ -159,7 +180,10 @@ public final class WalrusClient: Sendable {
         }
         let blobID = encoded.blobID
         let metadata = encoded.metadata.metadata
-        let wantedEnd = Epoch(info.epoch.rawValue + epochs)
+        // checkEpochs bounds epochs by maxEpochsAhead; the end epoch is refused rather than wrapped.
+        let (end, wrapped) = info.epoch.rawValue.addingReportingOverflow(epochs)
+        guard !wrapped else { throw ClientError(.invalidArgument, "epoch \(info.epoch.rawValue) plus \(epochs) epochs is past the last epoch") }
+        let wantedEnd = Epoch(end)
         let encodedLength = (try? config.encodedBlobLength(forLength: metadata.unencodedLength)) ?? 0
         progress("encoded \(length) bytes for \(config.n) shards in \(lap()): blob \(blobID)")
         let existing = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
@@ -230,7 +254,7 @@ public final class WalrusClient: Sendable {
         let owned = try await chainCall { () async throws(ChainClientError) in try await chain.storageResources(ownedBy: builder.address) }
         let fitting = owned.filter { $0.startEpoch <= info.epoch && $0.endEpoch >= wantedEnd && $0.size >= encodedLength }.min { $0.size < $1.size }
         let source: StorageSource = fitting.map { .existing($0.id) } ?? .reserve(epochs: epochs)
-        let cost = units * info.writePrice.rawValue + (fitting == nil ? units * info.storagePrice.rawValue * UInt64(epochs) : 0)
+        let cost = try Self.cost(units: units, epochs: fitting == nil ? epochs : 0, info: info)
         let metadata = encoded.metadata.metadata
         let outcome = try await chainCall { () async throws(ChainClientError) in
             try await builder.execute([.registerBlob(

@@ -78,6 +78,8 @@ import WalrusCrypto
         #expect(try h.ledger.pools().contains { $0.publicKey == key.publicKey && $0.operatorAddress == h.alice.publicKey.address })
         #expect(try h.run(h.alice, [.registerNode(name: "", networkAddress: "x", publicKey: key.publicKey, commissionBasisPoints: 0, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1)]).failureCode == "INVALID_ARGUMENT")
         #expect(try h.run(h.alice, [.registerNode(name: "n", networkAddress: "x", publicKey: key.publicKey, commissionBasisPoints: 10_001, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1)]).failureCode == "INVALID_ARGUMENT")
+        // A network address is host:port and nothing more: no path for peers to be steered to.
+        #expect(try h.run(h.alice, [.registerNode(name: "n", networkAddress: "127.0.0.1:9100/v1/x", publicKey: key.publicKey, commissionBasisPoints: 0, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1)]).failureCode == "INVALID_ARGUMENT")
     }
 }
 
