@@ -315,12 +315,10 @@ final class HTTPHandler: ChannelInboundHandler {
             let (path, query) = HTTPHandler.split(head.uri)
             var headerMap: [String: String] = [:]
             for (name, value) in head.headers { headerMap[name.lowercased()] = value }
+            if server.checksumsBodies { checksumBody(final: true) }
             var request = HTTPRequest(method: head.method, path: path, query: query, body: body, headers: headerMap)
+            if server.checksumsBodies { request.bodyCRC32C = bodyCRC }
             body = []
-            if server.checksumsBodies {
-                checksumBody(final: true)
-                request.bodyCRC32C = bodyCRC
-            }
             let server = self.server
             let counted = !server.isExempt(head)
             if counted { server.inFlight.add(1, ordering: .relaxed) }
