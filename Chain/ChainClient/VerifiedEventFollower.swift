@@ -24,12 +24,18 @@ public actor VerifiedEventFollower {
         self.cursor = cursor
     }
 
-    /// The next verified events after the cursor (waiting up to `waitMs`), advancing the cursor.
+    /// The next verified events after the cursor (waiting up to `waitMs`). The cursor does not
+    /// move until the caller has applied them and calls `acknowledge(through:)`: until then the
+    /// same events come again.
     public func next(limit: Int = 100, waitMs: UInt64 = 1000) async throws(ChainClientError) -> [ChainEvent] {
         let (events, _) = try await client.events(after: cursor, limit: limit, waitMs: waitMs)
         for event in events { try await verify(event) }
-        if let last = events.last { cursor = last.cursor }
         return events
+    }
+
+    /// Moves the cursor past `cursor`: the events up to it are durably applied.
+    public func acknowledge(through cursor: EventCursor) {
+        if self.cursor.map({ $0 < cursor }) ?? true { self.cursor = cursor }
     }
 
     private func verify(_ event: ChainEvent) async throws(ChainClientError) {

@@ -79,6 +79,11 @@ public struct Gateway: Sendable {
         if request.method == .GET && parts == ["v1", "api"] {
             return HTTPResponse(status: .ok, contentType: "application/json", body: Array(Gateway.openAPI(options).utf8))
         }
+        if request.method == .GET && parts == ["v1", "health"] {
+            // Liveness of the process itself, answered without touching the network (never
+            // counted against the in-flight cap), for load balancers and supervisors.
+            return .json(["status": "ok", "aggregator": options.aggregator, "publisher": options.publisher])
+        }
         if request.method == .GET && parts == ["status"] {
             return .json(["aggregator": options.aggregator, "publisher": options.publisher, "maxBodyBytes": options.maxBodyBytes])
         }

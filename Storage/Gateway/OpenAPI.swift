@@ -42,6 +42,7 @@ extension Gateway {
             ] as [String: Any]]
         }
         paths["/status"] = ["get": ["summary": "What this gateway serves", "responses": ["200": ["description": "JSON"]]]]
+        paths["/v1/health"] = ["get": ["summary": "Liveness of the gateway process", "responses": ["200": ["description": "JSON"]]]]
         let document: [String: Any] = [
             "openapi": "3.0.3",
             "info": ["title": "walrus-swift gateway", "version": "1"],

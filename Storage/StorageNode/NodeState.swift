@@ -30,12 +30,24 @@ actor NodeState {
     /// Shards this node serves reads for: owned now, or owned in the previous epoch.
     var readableShards: [ShardIndex] { Array(Set(ownShards).union(previousShards)) }
 
-    init(client: ChainClient, follower: VerifiedEventFollower, store: SliverStore, key: Schnorr.PrivateKey, committee: CommitteeInfo) {
+    let chainID: String
+    let validators: ChainTypesValidatorSet
+    let log: @Sendable (String) -> Void
+    /// An epoch event was applied and the new committee is not verified yet.
+    private var committeeStale = false
+
+    init(
+        client: ChainClient, follower: VerifiedEventFollower, store: SliverStore, key: Schnorr.PrivateKey, committee: CommitteeInfo, chainID: String,
+        validators: ChainTypesValidatorSet, log: @escaping @Sendable (String) -> Void
+    ) {
         self.client = client
         self.follower = follower
         self.store = store
         self.key = key
         self.committee = committee
+        self.chainID = chainID
+        self.validators = validators
+        self.log = log
         lastCursor = store.cursor()
     }
 
@@ -46,12 +58,15 @@ actor NodeState {
 
     func stop() { running = false }
 
-    /// Follows verified events until stopped; applies each page atomically with its cursor.
+    /// Follows verified events until stopped; applies each page atomically with its cursor, and
+    /// moves the follower's cursor only once the page is durably applied (a failed write leaves
+    /// the page to be fetched again, not lost).
     func followLoop() async {
         while running {
             do {
+                if committeeStale { await refreshCommittee() }
                 let events = try await follower.next(limit: 200, waitMs: 500)
-                guard !events.isEmpty else { continue }
+                guard let last = events.last else { continue }
                 var changed: [BlobID: BlobInfo] = [:]
                 var refresh = false
                 for event in events { apply(event.event, to: &changed, refresh: &refresh) }
@@ -59,21 +74,37 @@ actor NodeState {
                     if case .blobCertified(_, let blobID, _, _, _, false) = event.event { return blobID }
                     return nil
                 }
-                try store.apply(changed, cursor: events.last!.cursor, recover: certified)
+                try store.apply(changed, cursor: last.cursor, recover: certified)
+                await follower.acknowledge(through: last.cursor)
                 for blobID in certified { await onCertified?(blobID) }
                 eventsApplied += UInt64(events.count)
-                lastCursor = events.last!.cursor
-                if refresh, let next = try? await client.committee(), next.epoch != committee.epoch {
-                    let previous = committee
-                    previousShards = previous.members.first { $0.publicKey == key.publicKey }?.shards ?? []
-                    committee = next
-                    if let onEpochChange {
-                        Task { await onEpochChange(next, previous) }
-                    }
+                lastCursor = last.cursor
+                if refresh {
+                    committeeStale = true
+                    await refreshCommittee()
                 }
             } catch {
                 try? await Task.sleep(nanoseconds: 500_000_000)  // The chain is unreachable: retry.
             }
+        }
+    }
+
+    /// Takes the chain's current committee, only once a block signed by the validators commits to
+    /// it; an answer that does not verify is refused (and logged) and asked for again later, so
+    /// the node keeps acting on the committee it last verified.
+    private func refreshCommittee() async {
+        let next: CommitteeInfo
+        do { next = try await client.verifiedCommittee(chainID: chainID, validators: validators) } catch {
+            if error.code == .verification { log("warning: refusing the committee the chain RPC served: \(error.message)") }
+            return
+        }
+        committeeStale = false
+        guard next.epoch > committee.epoch else { return }
+        let previous = committee
+        previousShards = previous.members.first { $0.publicKey == key.publicKey }?.shards ?? []
+        committee = next
+        if let onEpochChange {
+            Task { await onEpochChange(next, previous) }
         }
     }
 

@@ -34,14 +34,24 @@ public final class StorageNode: Sendable {
             guard health.genesisHash == Hex.encode(genesis.hash) else {
                 throw StorageNodeError("the chain at \(config.chainRPC[0]) runs another genesis (\(health.genesisHash)); check genesis_file and chain_rpc")
             }
-            committee = try await client.committee()
-        } catch let error as StorageNodeError { throw error } catch {
+            // A chain that has just started has no signed block to check the committee against
+            // yet: wait (bounded) for its first one.
+            var waited = 0
+            while try await client.health().height == 0, waited < 300 {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                waited += 1
+            }
+            committee = try await client.verifiedCommittee(chainID: genesis.chainID, validators: validators.set)
+        } catch let error as StorageNodeError { throw error } catch let error as ChainClientError where error.code == .verification {
+            throw StorageNodeError("refusing the chain at \(config.chainRPC.joined(separator: ", ")): \(error.message); its answers do not match what the validators signed, so use another RPC")
+        } catch {
             throw StorageNodeError("cannot reach the chain at \(config.chainRPC.joined(separator: ", ")): \(error); is it running?")
         }
         let store: SliverStore
         do { store = try SliverStore(directory: config.dataDir, reserveBytes: config.minFreeBytes, log: log) } catch { throw StorageNodeError(error.message) }
         let follower = VerifiedEventFollower(client: client, chainID: genesis.chainID, validators: validators.set, cursor: store.cursor())
-        let state = NodeState(client: client, follower: follower, store: store, key: key, committee: committee)
+        let state = NodeState(
+            client: client, follower: follower, store: store, key: key, committee: committee, chainID: genesis.chainID, validators: validators.set, log: log)
         let peerHTTP = HTTPClient()
         var invalidator: Invalidator?
         var operatorBuilder: TransactionBuilder?

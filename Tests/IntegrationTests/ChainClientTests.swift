@@ -59,8 +59,22 @@ import WalrusCrypto
         for _ in 0..<50 where !found {
             let events = try await follower.next(limit: 50, waitMs: 200)
             found = events.contains { if case .blobRegistered(_, metadata.blobID, _, _, _, _, _) = $0.event { true } else { false } }
+            // Until acknowledged, the same events come again: a failed apply loses nothing.
+            if let last = events.last {
+                #expect(try await follower.next(limit: 50, waitMs: 0).first?.cursor == events.first?.cursor)
+                await follower.acknowledge(through: last.cursor)
+            }
         }
         #expect(found)
+
+        // The committee is taken only as a signed block commits to it.
+        let verified = try await client.verifiedCommittee(chainID: "walrus-test", validators: try genesis.validatorSet())
+        #expect(verified == (try await client.committee()))
+        await #expect(throws: ChainClientError.self) {
+            _ = try await client.verifiedCommittee(
+                chainID: "walrus-test",
+                validators: ValidatorSet((0..<4).map { _ in Validator(publicKey: Schnorr.PrivateKey.generate().publicKey.bytes, power: 1, address: "x") }))
+        }
 
         // Tampering is caught: a precommit signature changed, or another validator set.
         let height = outcome.height
