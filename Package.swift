@@ -178,7 +178,7 @@ let package = Package(
             dependencies: ["HTTPKit", "CFileIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/HTTPKitTests", swiftSettings: strict),
         .testTarget(name: "WalrusClientTests", dependencies: ["WalrusClient"], path: "Tests/WalrusClientTests", swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["walrus"], path: "Tests/CLITests", swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["walrus", "WalrusCore"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]
 )
