@@ -89,7 +89,7 @@ let package = Package(
         // Level 4: the chain's client side.
         .target(
             name: "ChainClient",
-            dependencies: ["ChainTypes", "LightClient", "Ledger", "WalrusCore", "WalrusCrypto", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ChainTypes", "LightClient", "Ledger", "WalrusCore", "WalrusCrypto", "HTTPKit", .product(name: "Yams", package: "Yams")],
             path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 

@@ -1,8 +1,6 @@
 public import ChainTypes
 public import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPKit
 public import Ledger
 public import WalrusCore
 import WalrusCrypto
@@ -37,15 +35,16 @@ public struct ChainClientError: CodedError, Equatable {
 public final class ChainClient: Sendable {
     public let endpoints: [URL]
     public let timeoutSeconds: Double
-    private let session: URLSession
+    private let http: HTTPClient
+
+    /// The largest answer taken from a validator: a block of the largest size with its framing.
+    public static let responseBytesMax = 48 << 20
 
     public init(endpoints: [URL], timeoutSeconds: Double = 10) {
         precondition(!endpoints.isEmpty, "at least one RPC endpoint")
         self.endpoints = endpoints
         self.timeoutSeconds = timeoutSeconds
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeoutSeconds
-        session = URLSession(configuration: configuration)
+        http = HTTPClient()
     }
 
     // MARK: - Transport
@@ -55,25 +54,26 @@ public final class ChainClient: Sendable {
         let body: Data
     }
 
+    /// One request, to each endpoint in turn until one answers below 500: through the project's
+    /// NIO client, with the call's timeout and a cap on the answer's bytes.
     func send(
         _ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil, only: URL? = nil
     ) async throws(ChainClientError) -> Response {
         var lastError = "no endpoint answered"
         for endpoint in only.map({ [$0] }) ?? endpoints {
-            var request = URLRequest(url: URL(string: endpoint.absoluteString + path)!)
-            request.httpMethod = method
-            request.timeoutInterval = timeout ?? timeoutSeconds
-            if let body { request.httpBody = Data(body) }
+            var base = endpoint.absoluteString
+            while base.hasSuffix("/") { base.removeLast() }
             do {
-                let (data, response) = try await session.data(for: request)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                if status >= 500 {
-                    lastError = "\(endpoint) answered \(status)"
+                let response = try await http.request(
+                    method == "POST" ? .POST : .GET, base + path, body: body.map { .bytes($0) }, timeoutSeconds: timeout ?? timeoutSeconds,
+                    responseBytesMax: Self.responseBytesMax)
+                if response.status >= 500 {
+                    lastError = "\(endpoint) answered \(response.status)"
                     continue
                 }
-                return Response(status: status, body: data)
+                return Response(status: response.status, body: Data(response.body))
             } catch {
-                lastError = "\(endpoint): \(error.localizedDescription)"
+                lastError = "\(endpoint): \(error.message)"
             }
         }
         throw ChainClientError(.unavailable, "no validator answered (\(lastError)); check that the chain is running and the RPC URLs in the config")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChainClient
 import Foundation
+import HTTPKit
 import RedStuff
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -100,12 +101,13 @@ struct HealthCommand: AsyncParsableCommand {
         let (client, _) = try await connect(global)
         let committee = try await chainCall { () async throws(ChainClientError) in try await client.chain.committee() }
         var rows: [[String: Any]] = []
+        let http = HTTPClient()
         for m in committee.members {
-            var request = URLRequest(url: URL(string: "http://\(m.networkAddress)/v1/health")!)
-            request.timeoutInterval = min(global.timeout, 5)
             var row: [String: Any] = ["name": m.name, "networkAddress": m.networkAddress, "nShards": m.shards.count]
-            if let (data, response) = try? await URLSession.shared.data(for: request), (response as? HTTPURLResponse)?.statusCode == 200,
-                let body = try? JSONSerialization.jsonObject(with: data) {
+            // An address that is not host:port counts as unreachable; answers are capped at 1 MiB.
+            if let base = m.httpBase,
+                let response = try? await http.request(.GET, base + "/v1/health", timeoutSeconds: min(global.timeout, 5), responseBytesMax: 1 << 20),
+                response.status == 200, let body = try? JSONSerialization.jsonObject(with: Data(response.body)) {
                 row["healthy"] = true
                 row["health"] = body
             } else {

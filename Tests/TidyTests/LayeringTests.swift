@@ -86,7 +86,7 @@ enum Layering {
         LayeredTarget(name: "ChainTypes", path: "Shared/ChainTypes", level: 2),
         LayeredTarget(name: "Consensus", path: "Chain/Consensus", level: 3, isPureCore: true),
         LayeredTarget(name: "Ledger", path: "Chain/Ledger", level: 3, isPureCore: true),
-        LayeredTarget(name: "ChainClient", path: "Chain/ChainClient", level: 4),
+        LayeredTarget(name: "ChainClient", path: "Chain/ChainClient", level: 4, sameLevelBase: ["HTTPKit"]),
         LayeredTarget(name: "WalrusClient", path: "Storage/WalrusClient", level: 4, sameLevelBase: ["ChainClient", "HTTPKit"]),
         LayeredTarget(name: "HTTPKit", path: "Shared/HTTPKit", level: 4),
         LayeredTarget(name: "ValidatorNode", path: "Chain/ValidatorNode", level: 5),
