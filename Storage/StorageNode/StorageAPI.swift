@@ -65,6 +65,7 @@ struct StorageAPI: Sendable {
         let p = request.components
         if request.method == .GET && p == ["v1", "health"] { return await health() }
         if request.method == .GET && p == ["metrics"] { return await metrics() }
+        if request.method == .GET && p == ["v1", "api"] { return HTTPResponse(status: .ok, contentType: "application/json", body: Self.openAPI) }
         if request.method == .POST && p == ["v1", "migrate", "sync_shard"] { return await syncShard(request) }
         guard p.count >= 4, p[0] == "v1", p[1] == "blobs" else { return Self.error(.notFound, "NOT_FOUND", "no route \(request.path)") }
         guard let blobID = try? BlobID(parsing: p[2]) else { return Self.error(.badRequest, "INVALID_BLOB_ID", "'\(p[2])' is not a blob ID") }
