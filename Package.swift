@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "RedStuff", targets: ["RedStuff"]),
+        // For the fuzz targets (Fuzz/), which build this package's decoders and HTTP server.
+        .library(name: "HTTPKit", targets: ["HTTPKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

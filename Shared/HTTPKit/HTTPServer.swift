@@ -129,18 +129,23 @@ public final class HTTPServer: Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { [self] channel in
-                guard connections.admit(channel) else {
-                    return channel.close()
-                }
-                channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel) }
-                return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(server: self))
-                }
-            }
+            .childChannelInitializer { [self] channel in configure(channel) }
             .bind(host: host, port: port).get()
         listener.withLock { $0 = channel }
         return channel
+    }
+
+    /// Sets up an accepted connection: counted against the connection cap (or closed), then the
+    /// HTTP/1.1 codec and this server's handler. Public for harnesses (fuzzing) that feed a
+    /// connection bytes without a socket.
+    public func configure(_ channel: any Channel) -> EventLoopFuture<Void> {
+        guard connections.admit(channel) else {
+            return channel.close()
+        }
+        channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel) }
+        return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+            try channel.pipeline.syncOperations.addHandler(HTTPHandler(server: self))
+        }
     }
 
     /// Stops taking connections, closes idle ones, waits (at most `drainTimeoutMs`) for the

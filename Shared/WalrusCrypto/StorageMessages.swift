@@ -155,3 +155,69 @@ public struct CommitteeCertificate: Hashable, Sendable, BCSCodable {
         signatures = try reader.readSequence(of: Schnorr.Signature.self, max: CommitteeCertificate.membersMax, minElementBytes: 64)
     }
 }
+
+/// The body of a shard-sync request (PROTOCOL.md §3.12, intent 3): which shard and axis, from which
+/// blob ID on, how many slivers, for which epoch.
+public struct SyncShardRequest: BCSCodable, Equatable, Sendable {
+    public let shard: ShardIndex
+    public let axis: SliverAxis
+    public let startingBlobID: BlobID
+    public let count: UInt64
+    public let epoch: Epoch
+
+    public static let countMax: UInt64 = 200
+    /// The bytes a page aims at: a page ends at the first sliver that reaches it.
+    public static let pageBytesTarget = 32 << 20
+    /// The largest page a puller accepts: the target plus the largest sliver (n_S symbols of the
+    /// largest size at the largest committee), with room for the framing.
+    public static let pageBytesMax = pageBytesTarget + Int(Limits.shardCountMax) * Int(Limits.symbolBytesMax) + (1 << 20)
+
+    public func encode(to w: inout BCSWriter) {
+        w.writeVariant(0)  // SyncShardRequest::V1
+        w.write(shard)
+        w.write(axis.rawValue)
+        w.write(startingBlobID)
+        w.write(count)
+        w.write(epoch)
+    }
+
+    public init(shard: ShardIndex, axis: SliverAxis, startingBlobID: BlobID, count: UInt64, epoch: Epoch) {
+        self.shard = shard
+        self.axis = axis
+        self.startingBlobID = startingBlobID
+        self.count = count
+        self.epoch = epoch
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        _ = try r.readVariant(count: 1)
+        shard = try r.read(ShardIndex.self)
+        let raw = try r.readU8()
+        guard let axis = SliverAxis(rawValue: raw) else { throw CoreError(.malformedBCS, "sliver type \(raw)") }
+        self.axis = axis
+        startingBlobID = try r.read(BlobID.self)
+        count = try r.readU64()
+        epoch = try r.read(Epoch.self)
+    }
+}
+
+/// A signed message as sent: the serialized intent message and the signature over it.
+public struct SignedRequest: BCSCodable, Sendable {
+    public let serializedMessage: [UInt8]
+    public let signature: Schnorr.Signature
+
+    public func encode(to w: inout BCSWriter) {
+        w.writeBytes(serializedMessage)
+        w.write(signature)
+    }
+
+    public init(serializedMessage: [UInt8], signature: Schnorr.Signature) {
+        self.serializedMessage = serializedMessage
+        self.signature = signature
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        serializedMessage = try r.readBytes(max: 1024)
+        signature = try r.read(Schnorr.Signature.self)
+    }
+}
