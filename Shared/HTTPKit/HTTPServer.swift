@@ -27,6 +27,9 @@ public struct HTTPResponse: Sendable {
     public var contentType: String
     public var body: [UInt8]
     public var headers: [(String, String)] = []
+    /// The Content-Length to announce when it is not the body's (an answer to HEAD: the length a
+    /// GET would send, with no body).
+    public var contentLength: Int?
 
     public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
         self.status = status
@@ -354,7 +357,7 @@ final class HTTPHandler: ChannelInboundHandler {
     private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)
-        headers.add(name: "content-length", value: String(response.body.count))
+        headers.add(name: "content-length", value: String(response.contentLength ?? response.body.count))
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)

@@ -62,6 +62,24 @@ public final class SystematicAssembly: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: buffer.pointer, count: Int(decoder.metadata.metadata.unencodedLength)))
     }
 
+    /// The rows that hold blob bytes `range` (clamped to the blob).
+    public func rows(holding range: Range<UInt64>) -> Range<Int> {
+        let length = decoder.metadata.metadata.unencodedLength
+        let start = min(range.lowerBound, length), end = min(range.upperBound, length)
+        guard start < end, rowBytes > 0 else { return 0..<0 }
+        return Int(start / UInt64(rowBytes))..<Int((end - 1) / UInt64(rowBytes) + 1)
+    }
+
+    /// Blob bytes `range` (clamped to the blob), in place, when every row holding them verified;
+    /// nil otherwise. A range needs only its rows: the rest of the blob is never fetched.
+    public func withBytes<R>(_ range: Range<UInt64>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        let length = decoder.metadata.metadata.unencodedLength
+        let start = min(range.lowerBound, length), end = min(range.upperBound, length)
+        let done = verified.withLock { $0 }
+        guard rows(holding: start..<end).allSatisfy({ done[$0] }) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: buffer.pointer + Int(start), count: Int(end - start)))
+    }
+
     /// The verified rows as slivers (copies), for decoding together with repair slivers.
     public func verifiedSlivers() -> [VerifiedSliver] {
         let done = verified.withLock { $0 }

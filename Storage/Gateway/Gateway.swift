@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import HTTPKit
 public import NIOHTTP1
 public import WalrusClient
@@ -18,11 +19,15 @@ public struct Gateway: Sendable {
         public var bearerToken: String?
         /// Epochs when the request names none (the reference's default is 1).
         public var defaultEpochs: UInt32 = 1
+        /// Blob reads served at once (each holds up to a whole blob in memory); more get 503 with
+        /// Retry-After.
+        public var readsMax = 8
         public init() {}
     }
 
     public let client: WalrusClient
     public let options: Options
+    let reads = ReadCount()
 
     public init(client: WalrusClient, options: Options) {
         self.client = client
@@ -117,28 +122,43 @@ public struct Gateway: Sendable {
             response.headers += Gateway.cacheHeaders(etag)
             return response
         }
+        guard reads.enter(max: options.readsMax) else {
+            var busy = HTTPResponse.error(.serviceUnavailable, code: "BUSY", "this aggregator is serving \(options.readsMax) reads; retry shortly", retryable: true)
+            busy.headers.append(("retry-after", "1"))
+            return busy
+        }
+        defer { reads.leave() }
+        var extra = Gateway.cacheHeaders(etag) + [("accept-ranges", "bytes")]
+        // HEAD needs the length only (from the verified metadata); a range needs only the rows
+        // that hold it. Neither decodes the whole blob.
+        if request.method == .HEAD || request.headers["range"] != nil {
+            let length: UInt64
+            do { length = try await client.blobLength(blobID) } catch { return Gateway.errorResponse(error) }
+            guard let header = request.headers["range"] else {
+                var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: [])
+                response.headers += extra
+                response.contentLength = Int(length)
+                return response
+            }
+            guard let r = Gateway.byteRange(header, size: Int(length)) else {
+                var response = HTTPResponse.error(.rangeNotSatisfiable, code: "RANGE_NOT_SATISFIABLE", "the range '\(header.prefix(64))' is outside the blob's \(length) bytes")
+                response.headers.append(("content-range", "bytes */\(length)"))
+                return response
+            }
+            let bytes: [UInt8]
+            do { bytes = try await client.readRange(blobID, UInt64(r.lowerBound)..<UInt64(r.upperBound)).bytes } catch { return Gateway.errorResponse(error) }
+            extra.append(("content-range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(length)"))
+            var response = HTTPResponse(status: .partialContent, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : bytes)
+            response.headers += extra
+            return response
+        }
         let blob: [UInt8]
         do {
             blob = try await client.read(blobID, check: strict ? .strict : skip ? .skip : .default)
         } catch {
             return Gateway.errorResponse(error)
         }
-        var status = HTTPResponseStatus.ok
-        var body = blob
-        var extra = Gateway.cacheHeaders(etag) + [("accept-ranges", "bytes")]
-        if let range = request.headers["range"] {
-            switch Gateway.byteRange(range, size: blob.count) {
-            case .some(let r):
-                status = .partialContent
-                body = Array(blob[r])
-                extra.append(("content-range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(blob.count)"))
-            case .none:
-                var response = HTTPResponse.error(.rangeNotSatisfiable, code: "RANGE_NOT_SATISFIABLE", "the range '\(range)' is outside the blob's \(blob.count) bytes")
-                response.headers.append(("content-range", "bytes */\(blob.count)"))
-                return response
-            }
-        }
-        var response = HTTPResponse(status: status, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : body)
+        var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: blob)
         response.headers += extra
         return response
     }
@@ -203,4 +223,19 @@ public struct Gateway: Sendable {
         default: .error(.internalServerError, code: error.code.rawValue, error.message)
         }
     }
+}
+
+/// Reads in progress, bounded by `Options.readsMax`.
+final class ReadCount: Sendable {
+    private let count = Mutex(0)
+
+    func enter(max: Int) -> Bool {
+        count.withLock { count in
+            guard count < max else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
 }

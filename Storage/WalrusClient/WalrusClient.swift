@@ -275,7 +275,7 @@ public final class WalrusClient: Sendable {
         let weight = await withTaskGroup(of: UInt64.self) { group in
             for member in committee.members {
                 group.addTask {
-                    guard let response = await self.nodeRequest(.GET, "http://\(member.networkAddress)/v1/health", timeout: timeout), response.status == 200 else { return 0 }
+                    guard let base = member.httpBase, let response = await self.nodeRequest(.GET, "\(base)/v1/health", timeout: timeout), response.status == 200 else { return 0 }
                     return member.weight
                 }
             }
@@ -363,7 +363,11 @@ public final class WalrusClient: Sendable {
         _ encoded: EncodedBlob, to member: CommitteeMember, index: Int, pairs: [SliverPairIndex], shardCount n: UInt16,
         persistence: BlobPersistence, expected: [UInt8], epoch: Epoch, progress: @escaping @Sendable (String) -> Void
     ) async -> (Int, Schnorr.Signature)? {
-                    let base = "http://\(member.networkAddress)/v1/blobs/\(encoded.blobID)"
+                    guard let node = member.httpBase else {
+                        progress("\(member.name): its registered address '\(member.networkAddress.prefix(64))' is not host:port; skipped")
+                        return nil
+                    }
+                    let base = "\(node)/v1/blobs/\(encoded.blobID)"
                     if let refusal = await self.put(base + "/metadata", .bytes(encoded.metadata.metadata.bcsBytes)) {
                         if !Task.isCancelled { progress("\(member.name): the metadata was not accepted (\(refusal))") }
                         return nil
@@ -489,17 +493,8 @@ public final class WalrusClient: Sendable {
         _ blobID: BlobID, check: ConsistencyCheck = .default, progress: @Sendable (String) -> Void = { _ in },
         _ body: (UnsafeRawBufferPointer) -> R
     ) async throws(ClientError) -> R {
-        let status = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
-        if status.invalid { throw ClientError(.verification, "blob \(blobID) was found inconsistently encoded and is invalid") }
-        let epoch = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }.epoch
-        guard status.registrations.contains(where: { $0.certifiedEpoch != nil && $0.endEpoch > epoch }) else {
-            throw ClientError(.notFound, "blob \(blobID) is not certified on this network, or its storage expired")
-        }
-        let committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
+        let (committee, metadata) = try await certifiedMetadata(blobID)
         let n = committee.shardCount
-        guard let metadata = await fetchMetadata(blobID, committee: committee) else {
-            throw ClientError(.unavailable, "no storage node returned metadata that verifies against \(blobID); retry later")
-        }
         let config: EncodingConfig
         let decoder: BlobDecoder
         do {
@@ -544,6 +539,49 @@ public final class WalrusClient: Sendable {
         }
     }
 
+    /// The length of a certified blob, from its metadata (verified against the blob ID): what an
+    /// aggregator answers a HEAD with, without fetching any sliver.
+    public func blobLength(_ blobID: BlobID) async throws(ClientError) -> UInt64 {
+        try await certifiedMetadata(blobID).1.unencodedLength
+    }
+
+    /// Bytes `range` of a blob (clamped to its length), with the blob's length. Only the systematic
+    /// slivers (rows of the message matrix) holding the range are fetched and verified; when one of
+    /// them cannot be, the whole blob is read and decoded instead.
+    public func readRange(_ blobID: BlobID, _ range: Range<UInt64>) async throws(ClientError) -> (bytes: [UInt8], length: UInt64) {
+        let (committee, metadata) = try await certifiedMetadata(blobID)
+        let n = committee.shardCount
+        let assembly: SystematicAssembly
+        do {
+            let decoder = try BlobDecoder(config: try EncodingConfig(shardCount: n), metadata: BlobMetadataWithID(blobID: blobID, metadata: metadata))
+            assembly = try SystematicAssembly(decoder: decoder)
+        } catch { throw ClientError(.verification, error.message) }
+        let rows = assembly.rows(holding: range)
+        if !rows.isEmpty {
+            _ = await fetchSystematicRows(blobID, into: assembly, rows: rows, committee: committee, offset: blobID.rotationOffset(shardCount: n))
+        }
+        if let bytes = assembly.withBytes(range, { Array($0) }) { return (bytes, metadata.unencodedLength) }
+        let whole = try await read(blobID)
+        let start = Int(min(range.lowerBound, UInt64(whole.count))), end = Int(min(range.upperBound, UInt64(whole.count)))
+        return (Array(whole[start..<end]), UInt64(whole.count))
+    }
+
+    /// The committee and the blob's verified metadata, once the chain says the blob is certified
+    /// and valid now.
+    private func certifiedMetadata(_ blobID: BlobID) async throws(ClientError) -> (CommitteeInfo, BlobMetadata) {
+        let status = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
+        if status.invalid { throw ClientError(.verification, "blob \(blobID) was found inconsistently encoded and is invalid") }
+        let epoch = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }.epoch
+        guard status.registrations.contains(where: { $0.certifiedEpoch != nil && $0.endEpoch > epoch }) else {
+            throw ClientError(.notFound, "blob \(blobID) is not certified on this network, or its storage expired")
+        }
+        let committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
+        guard let metadata = await fetchMetadata(blobID, committee: committee) else {
+            throw ClientError(.unavailable, "no storage node returned metadata that verifies against \(blobID); retry later")
+        }
+        return (committee, metadata)
+    }
+
     /// The blob's metadata from the first node whose answer verifies. Nodes are asked in random
     /// order, the next one as soon as one fails or after a second without an answer, so a hung
     /// node delays this by a second, not by a request timeout.
@@ -556,7 +594,7 @@ public final class WalrusClient: Sendable {
                 let member = members[next]
                 next += 1
                 group.addTask {
-                    guard let response = await self.nodeRequest(.GET, "http://\(member.networkAddress)/v1/blobs/\(blobID)/metadata"), response.status == 200,
+                    guard let base = member.httpBase, let response = await self.nodeRequest(.GET, "\(base)/v1/blobs/\(blobID)/metadata"), response.status == 200,
                         let withID = try? BlobMetadataWithID.decode(bcs: response.body), withID.blobID == blobID,
                         (try? withID.metadata.verify(against: blobID, shardCount: committee.shardCount)) != nil
                     else { return .some(nil) }
@@ -589,7 +627,9 @@ public final class WalrusClient: Sendable {
 
     /// The network address of the node holding sliver pair `pair`.
     func owner(ofPair pair: Int, committee: CommitteeInfo, offset: UInt16) -> String? {
-        committee.owner(of: SliverPairIndex(UInt16(pair)).shardIndex(rotationOffset: offset, shardCount: committee.shardCount))?.networkAddress
+        // Only a valid host:port: an address from the chain never becomes a path or another host.
+        committee.owner(of: SliverPairIndex(UInt16(pair)).shardIndex(rotationOffset: offset, shardCount: committee.shardCount))
+            .flatMap { try? NetworkAddress(parsing: $0.networkAddress) }?.description
     }
 
     /// The pairs with the nodes that hold them, as `HedgedFetch` takes them.
@@ -601,8 +641,10 @@ public final class WalrusClient: Sendable {
     /// `assembly` and verified there when complete, through `HedgedFetch` (a slow node holds up
     /// the read for a grace period, not for the request timeout); returns the nodes that failed
     /// or lagged.
-    private func fetchSystematicRows(_ blobID: BlobID, into assembly: SystematicAssembly, committee: CommitteeInfo, offset: UInt16) async -> Set<String> {
-        let outcome = await HedgedFetch.run(work(0..<assembly.rows, committee: committee, offset: offset)) { row, node in
+    private func fetchSystematicRows(
+        _ blobID: BlobID, into assembly: SystematicAssembly, rows: Range<Int>? = nil, committee: CommitteeInfo, offset: UInt16
+    ) async -> Set<String> {
+        let outcome = await HedgedFetch.run(work(rows ?? 0..<assembly.rows, committee: committee, offset: offset)) { row, node in
             let sink = assembly.sink(row: row)
             let url = "http://\(node)/v1/blobs/\(blobID)/slivers/\(row)/primary"
             guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16, sink: BodySink(sink)),

@@ -121,6 +121,13 @@ import Testing
             }
             let outside = try await Self.http("GET", "\(gateway)/v1/blobs/\(blobID)", headers: ["Range": "bytes=\(size + 5)-"])
             #expect(outside.status == 416)
+            // HEAD answers the length from the metadata alone; a suffix range reads only its rows.
+            let head = try await Self.http("HEAD", "\(gateway)/v1/blobs/\(blobID)")
+            #expect(head.status == 200 && head.body.isEmpty && head.headers["content-length"] == String(size))
+            if size > 0 {
+                let tail = try await Self.http("GET", "\(gateway)/v1/blobs/\(blobID)", headers: ["Range": "bytes=-\(min(size, 700))"])
+                #expect(tail.status == 206 && tail.body == bytes.suffix(min(size, 700)))
+            }
         }
         #expect(try await Self.http("GET", "\(gateway)/v1/blobs/\(String(repeating: "A", count: 43))").status == 404)
         #expect(try await Self.http("GET", "\(gateway)/v1/blobs/not-a-blob-id").status == 400)
