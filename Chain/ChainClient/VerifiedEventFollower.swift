@@ -16,6 +16,10 @@ public actor VerifiedEventFollower {
     public let validators: ValidatorSet
     public private(set) var cursor: EventCursor?
     private var verifiedHeights: [UInt64: [[UInt8]]] = [:]
+    /// The highest block whose events this follower has verified, with the events of blocks 1 to
+    /// it in total (its header's `eventCount`): the count the next block with events must start
+    /// from, or events were left out. Nil until known (read from the cursor's block).
+    private var countThrough: (height: UInt64, count: UInt64)?
 
     public init(client: ChainClient, chainID: String, validators: ValidatorSet, cursor: EventCursor? = nil) {
         self.client = client
@@ -28,9 +32,48 @@ public actor VerifiedEventFollower {
     /// move until the caller has applied them and calls `acknowledge(through:)`: until then the
     /// same events come again.
     public func next(limit: Int = 100, waitMs: UInt64 = 1000) async throws(ChainClientError) -> [ChainEvent] {
+        if countThrough == nil { try await startCount() }
         let (events, _) = try await client.events(after: cursor, limit: limit, waitMs: waitMs)
         for event in events { try await verify(event) }
+        if events.isEmpty { try await checkNothingWithheld() }
         return events
+    }
+
+    /// The event count through the cursor's block, from that block's verified header.
+    private func startCount() async throws(ChainClientError) {
+        guard let cursor, cursor.height > 0 else {
+            countThrough = (0, 0)
+            return
+        }
+        let header = try await verifiedHeader(cursor.height)
+        countThrough = (cursor.height, header.eventCount)
+    }
+
+    /// After an empty page: a verified recent block whose event count is past what this follower
+    /// has seen means events exist after the cursor; asked again, the RPC must now serve them (they
+    /// were committed before that block), or it is withholding them.
+    private func checkNothingWithheld() async throws(ChainClientError) {
+        emptyPages += 1
+        guard emptyPages % 10 == 0, let known = countThrough else { return }
+        let height = try await client.health().height
+        guard height > known.height else { return }
+        let header = try await verifiedHeader(height)
+        guard header.eventCount > known.count else { return }
+        let (events, _) = try await client.events(after: cursor, limit: 1, waitMs: 0)
+        guard !events.isEmpty else {
+            throw ChainClientError(
+                .verification, "block \(height) counts \(header.eventCount - known.count) events after \(cursor?.description ?? "the start") that the RPC does not serve")
+        }
+    }
+
+    private var emptyPages = 0
+
+    /// A block's header, checked against its commit.
+    private func verifiedHeader(_ height: UInt64) async throws(ChainClientError) -> BlockHeader {
+        let block = try await client.block(height)
+        let commit = try await client.commit(height)
+        try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
+        return block.header
     }
 
     /// Moves the cursor past `cursor`: the events up to it are durably applied.
@@ -54,8 +97,18 @@ public actor VerifiedEventFollower {
                 if inBlock.count < batch.count || batch.isEmpty { break }
                 page = next
             }
-            guard ChainMerkle.root(all) == block.header.eventsRoot else {
+            guard ChainMerkle.root(all) == block.header.eventsRoot, block.header.eventCount >= UInt64(all.count) else {
                 throw ChainClientError(.verification, "the events served for block \(height) do not match its events root")
+            }
+            // The blocks between the last one seen and this one must hold no events.
+            if let known = countThrough, height > known.height {
+                let before = block.header.eventCount - UInt64(all.count)
+                guard before == known.count else {
+                    throw ChainClientError(
+                        .verification,
+                        "the RPC left out \(before > known.count ? before - known.count : 0) events between blocks \(known.height) and \(height)")
+                }
+                countThrough = (height, block.header.eventCount)
             }
             verifiedHeights = [height: all]
         }

@@ -50,31 +50,35 @@ final class Application: Sendable {
         }
         guard let execution = attempt else { return nil }
         let transactions = candidates.map(\.bcsBytes)
-        let header = makeHeader(height: height, time: time, previous: previous.hash, proposer: proposer, transactions: transactions, execution: execution)
+        let header = makeHeader(
+            height: height, time: time, previous: previous, proposer: proposer, transactions: transactions, execution: execution)
         let block = Block(header: header, transactions: transactions)
         cache.withLock { $0[block.valueID] = execution }
         return block
     }
 
-    private func previousHeader(_ height: UInt64) -> (hash: [UInt8], time: UInt64)? {
+    private func previousHeader(_ height: UInt64) -> (hash: [UInt8], time: UInt64, eventCount: UInt64)? {
         if height == 1 {
             let genesisTime = (try? ledger.system())?.epochState
             var time: UInt64 = 0
             if case .changeDone(let t)? = genesisTime { time = t }
-            return ([UInt8](repeating: 0, count: 32), time)
+            return ([UInt8](repeating: 0, count: 32), time, 0)
         }
         guard let block = store.block(height - 1) else { return nil }
-        return (block.header.hash, block.header.timeMs)
+        return (block.header.hash, block.header.timeMs, block.header.eventCount)
     }
 
     private func makeHeader(
-        height: UInt64, time: UInt64, previous: [UInt8], proposer: UInt16, transactions: [[UInt8]], execution: BlockExecution
+        height: UInt64, time: UInt64, previous: (hash: [UInt8], time: UInt64, eventCount: UInt64), proposer: UInt16, transactions: [[UInt8]],
+        execution: BlockExecution
     ) -> BlockHeader {
-        BlockHeader(
-            chainID: chainID, height: height, timeMs: time, previousHash: previous, proposer: proposer, epoch: execution.system.epoch,
+        let (count, overflow) = previous.eventCount.addingReportingOverflow(UInt64(execution.events.count))
+        return BlockHeader(
+            chainID: chainID, height: height, timeMs: time, previousHash: previous.hash, proposer: proposer, epoch: execution.system.epoch,
             transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
             resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: validators.hash,
-            nextValidatorsHash: validators.hash, committeeHash: commitmentHash(execution.system.committee))
+            nextValidatorsHash: validators.hash, committeeHash: commitmentHash(execution.system.committee),
+            eventCount: overflow ? UInt64.max : count)
     }
 
     /// The hash of the committee with its members' keys, which light clients check certificates with.
@@ -103,7 +107,7 @@ final class Application: Sendable {
             execution.isValid
         else { return false }
         let expected = makeHeader(
-            height: height, time: header.timeMs, previous: previous.hash, proposer: header.proposer, transactions: block.transactions,
+            height: height, time: header.timeMs, previous: previous, proposer: header.proposer, transactions: block.transactions,
             execution: execution)
         guard expected == header else { return false }
         cache.withLock { $0[block.valueID] = execution }

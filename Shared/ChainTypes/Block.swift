@@ -21,12 +21,16 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
     public let nextValidatorsHash: [UInt8]
     /// BLAKE2b-256 of the storage committee after executing this block.
     public let committeeHash: [UInt8]
+    /// Events of blocks 1 to this one, in total: with the events root, a follower that knows the
+    /// count before a block detects events an RPC left out, even of whole blocks.
+    public let eventCount: UInt64
 
     public init(
         chainID: String, height: Height, timeMs: UInt64, previousHash: [UInt8], proposer: UInt16, epoch: Epoch,
         transactionsRoot: [UInt8], eventsRoot: [UInt8], resultsHash: [UInt8], validatorsHash: [UInt8],
-        nextValidatorsHash: [UInt8], committeeHash: [UInt8]
+        nextValidatorsHash: [UInt8], committeeHash: [UInt8], eventCount: UInt64 = 0
     ) {
+        self.eventCount = eventCount
         self.chainID = chainID
         self.height = height
         self.timeMs = timeMs
@@ -57,6 +61,7 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         w.writeFixed(validatorsHash)
         w.writeFixed(nextValidatorsHash)
         w.writeFixed(committeeHash)
+        w.write(eventCount)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -72,6 +77,7 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         validatorsHash = try r.readFixed(32)
         nextValidatorsHash = try r.readFixed(32)
         committeeHash = try r.readFixed(32)
+        eventCount = try r.readU64()
     }
 }
 

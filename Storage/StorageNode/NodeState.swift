@@ -84,9 +84,20 @@ actor NodeState {
                     await refreshCommittee()
                 }
             } catch {
-                try? await Task.sleep(nanoseconds: 500_000_000)  // The chain is unreachable: retry.
+                // The chain is unreachable, a write failed, or the RPC's answers do not verify
+                // (said in the log, once per kind of failure a minute): nothing was applied; retry.
+                if let chainError = error as? ChainClientError, chainError.code == .verification { logThrottled("refusing chain events: \(chainError.message)") }
+                try? await Task.sleep(nanoseconds: 500_000_000)
             }
         }
+    }
+
+    private var lastLogged: (message: String, at: Date)?
+
+    private func logThrottled(_ message: String) {
+        if let last = lastLogged, last.message == message, Date().timeIntervalSince(last.at) < 60 { return }
+        lastLogged = (message, Date())
+        log("warning: \(message)")
     }
 
     /// Takes the chain's current committee, only once a block signed by the validators commits to

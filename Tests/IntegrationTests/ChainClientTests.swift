@@ -98,6 +98,84 @@ import WalrusCrypto
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
     }
 
+    /// A proxy for the validator RPC that leaves out every event of the block at height `argv[3]`.
+    static let omittingRPC = """
+        import sys, json, urllib.request, urllib.error, http.server
+        port, upstream, height = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                try:
+                    with urllib.request.urlopen(upstream + self.path, timeout=30) as r:
+                        status, data, kind = r.status, r.read(), r.headers.get("Content-Type", "")
+                except urllib.error.HTTPError as e:
+                    status, data, kind = e.code, e.read(), e.headers.get("Content-Type", "")
+                if self.path.startswith("/v1/events"):
+                    page = json.loads(data)
+                    page["events"] = [e for e in page["events"] if e["height"] != height]
+                    data = json.dumps(page).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(("127.0.0.1", port), Proxy).serve_forever()
+        """
+
+    /// A follower behind an RPC that leaves out a whole block's events notices: the next block
+    /// with events counts more events before it than the follower saw, or (when nothing follows)
+    /// a recent block counts events the RPC does not serve.
+    @Test(.timeLimit(.minutes(2))) func omittedEventsAreDetected() async throws {
+        let chain = try LocalChain(validators: 1)
+        try chain.startAll()
+        defer { chain.stop(0) }
+        let client = ChainClient(endpoints: [chain.rpc(0)], timeoutSeconds: 5)
+        try await chain.waitUntil("the chain to run") { (try? await client.health().height) ?? 0 >= 2 }
+        let genesis = try GenesisFile.load(chain.directory.appendingPathComponent("genesis.yaml").path)
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        var heights: [UInt64] = []
+        for text in ["first", "second"] {
+            let metadata = try BlobEncoder(config: EncodingConfig(shardCount: 40)).computeMetadata(Array(text.utf8))
+            let outcome = try await builder.execute([.registerBlob(
+                storage: .reserve(epochs: 2), blobID: metadata.blobID, rootHash: metadata.metadata.rootHash.bytes, size: UInt64(text.utf8.count),
+                encodingType: 1, deletable: false)])
+            heights.append(outcome.height)
+        }
+        // Honest: every event comes, verified.
+        let honest = VerifiedEventFollower(client: client, chainID: "walrus-test", validators: try genesis.validatorSet())
+        var seen = 0
+        for _ in 0..<20 {
+            let events = try await honest.next(limit: 100, waitMs: 0)
+            seen += events.count
+            if let last = events.last { await honest.acknowledge(through: last.cursor) } else { break }
+        }
+        #expect(seen >= 2)
+        // Leaving out the first registration's block is caught (by the second's count), and
+        // leaving out the last one is caught by the check after empty pages.
+        for omitted in heights {
+            let script = chain.directory.appendingPathComponent("omitting_rpc.py")
+            try Self.omittingRPC.write(to: script, atomically: true, encoding: .utf8)
+            let port = LocalChain.freeBasePort() + 50
+            let proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            proxy.arguments = [script.path, "\(port)", chain.rpc(0).absoluteString, "\(omitted)"]
+            try proxy.run()
+            defer { kill(proxy.processIdentifier, SIGKILL) }
+            let lying = ChainClient(endpoints: [URL(string: "http://127.0.0.1:\(port)")!], timeoutSeconds: 5)
+            try await chain.waitUntil("the proxy") { (try? await lying.health()) != nil }
+            let follower = VerifiedEventFollower(client: lying, chainID: "walrus-test", validators: try genesis.validatorSet())
+            var caught: ChainClientError?
+            for _ in 0..<40 where caught == nil {
+                do {
+                    let events = try await follower.next(limit: 100, waitMs: 0)
+                    if let last = events.last { await follower.acknowledge(through: last.cursor) }
+                } catch { caught = error }
+            }
+            #expect(caught?.code == .verification, "omitting block \(omitted): \(caught.map { $0.message } ?? "not caught")")
+        }
+    }
+
     /// A transaction-status request with `wait_ms` and an events request with `timeout_ms`, both
     /// made before the commit, answer when it happens, not when their wait runs out; an unknown
     /// transaction is waited for and then not found.
