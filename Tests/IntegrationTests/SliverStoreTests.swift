@@ -267,6 +267,27 @@ import WalrusCore
         }
     }
 
+    /// Writes in progress count against the reserve: while one write has claimed most of the free
+    /// space (and not written it yet), a second that would fit alone is refused; once the first is
+    /// done and its claim released, the space it did not use is there again.
+    @Test(.enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
+    func concurrentWritesCannotOverrunTheReserve() throws {
+        let dir = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let disk = try TinyFilesystem(at: dir.path + "/slivers", bytes: 4 << 20)
+        defer { disk.unmount() }
+        let store = try SliverStore(directory: dir.path, reserveBytes: 1 << 20)
+        defer { store.close() }
+        // About 3 MiB free above the reserve: a claim of 2 MiB leaves room for 1 MiB, not 1.5 MiB.
+        let inner: Result<Void, KVError> = try store.withSpace(2 << 20, on: disk.path) { () throws(KVError) in
+            Result { () throws(KVError) in try store.withSpace(3 << 19, on: disk.path) { () throws(KVError) in } }
+        }
+        guard case .failure(let refusal) = inner else { Issue.record("a second claim overran the reserve"); return }
+        #expect(refusal.code == .full && refusal.message.contains("being written"))
+        // With the first claim released, the same write fits.
+        try store.withSpace(3 << 19, on: disk.path) { () throws(KVError) in }
+    }
+
     /// RocksDB on a full disk: the failing write reports `.full`, and every later write is refused
     /// without reaching RocksDB (whose log writer would abort the process); every write acknowledged
     /// before is there after the store is reopened with space again.
