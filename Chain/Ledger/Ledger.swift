@@ -187,10 +187,10 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Checks that a transaction could be admitted now: signature, chain and nonce (for mempools).
-    public func admissionCheck(_ transaction: SignedTransaction, pendingNonce: UInt64? = nil) throws(LedgerError) {
+    public func admissionCheck(_ transaction: SignedTransaction, pendingNonce: UInt64? = nil, signatureChecked: Bool = false) throws(LedgerError) {
         let system = try system()
         let nonce: UInt64
         if let pendingNonce { nonce = pendingNonce } else { nonce = try account(transaction.transaction.senderAddress).nonce }
-        try Executor.checkAdmission(transaction, chainID: system.parameters.chainID, expectedNonce: nonce)
+        try Executor.checkAdmission(transaction, chainID: system.parameters.chainID, expectedNonce: nonce, signatureChecked: signatureChecked)
     }
 }

@@ -31,6 +31,8 @@ public struct LedgerError: CodedError, Equatable {
         public static let wrongEpochState = Code("E_WRONG_EPOCH_STATE")
         public static let withdrawNotReady = Code("E_WITHDRAW_NOT_READY")
         public static let duplicate = Code("DUPLICATE")
+        /// A transaction over `SignedTransaction.bytesMax` encoded bytes.
+        public static let tooLarge = Code("TRANSACTION_TOO_LARGE")
     }
 
     public let code: Code

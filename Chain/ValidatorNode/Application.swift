@@ -96,7 +96,8 @@ final class Application: Sendable {
         let header = block.header
         guard header.chainID == chainID, header.height == height, let previous = previousHeader(height),
             header.previousHash == previous.hash, header.timeMs > previous.time, header.timeMs <= nowMs + 30_000,
-            block.transactions.count <= Block.transactionsMax
+            block.transactions.count <= Block.transactionsMax,
+            block.transactions.reduce(0, { $0 + $1.count }) <= Block.transactionsBytesMax
         else { return false }
         var transactions: [SignedTransaction] = []
         for bytes in block.transactions {

@@ -1,4 +1,4 @@
-import ChainTypes
+public import ChainTypes
 public import Ledger
 import Synchronization
 import WalrusCore
@@ -8,12 +8,16 @@ import WalrusCrypto
 /// sender. Bounded: a full pool refuses new transactions until blocks drain it.
 public final class Mempool: Sendable {
     public static let transactionsMax = 50_000
+    /// The most bytes of pending transactions held (about 4,000 of the largest).
+    public static let bytesMax = 256 << 20
 
     private struct State {
         var byDigest: [[UInt8]: SignedTransaction] = [:]
         var order: [[UInt8]] = []
         /// The next nonce each sender's pending transactions lead to.
         var nextNonce: [Address: UInt64] = [:]
+        /// Encoded bytes of the pending transactions.
+        var bytes = 0
     }
 
     private let state = Mutex(State())
@@ -40,40 +44,70 @@ public final class Mempool: Sendable {
 
     public var count: Int { state.withLock { $0.byDigest.count } }
 
-    /// Admits a transaction whose nonce follows the sender's committed and pending ones.
+    /// Admits a transaction whose nonce follows the sender's committed and pending ones, and whose
+    /// encoding fits in a block (`SignedTransaction.bytesMax`, the bound peers decode blocks with:
+    /// a larger one admitted would make every block that includes it undecodable).
     public func add(_ tx: SignedTransaction, ledger: Ledger) throws(LedgerError) {
+        let size = tx.bcsBytes.count
+        guard size <= SignedTransaction.bytesMax else {
+            throw LedgerError(.tooLarge, "the transaction has \(size) bytes; at most \(SignedTransaction.bytesMax) fit in a block")
+        }
         let sender = tx.transaction.senderAddress
         let committed = try ledger.account(sender).nonce
         let digest = tx.digest
         let expected: UInt64 = state.withLock { s in max(s.nextNonce[sender] ?? committed, committed) }
         if state.withLock({ $0.byDigest[digest] != nil }) { return }
-        try ledger.admissionCheck(tx, pendingNonce: expected)
+        try ledger.admissionCheck(tx, pendingNonce: expected, signatureChecked: isVerified(digest))
         markVerified(digest)
         try state.withLock { (s) throws(LedgerError) in
-            guard s.byDigest.count < Mempool.transactionsMax else {
+            guard s.byDigest.count < Mempool.transactionsMax, s.bytes + size <= Mempool.bytesMax else {
                 throw LedgerError(.invalidArgument, "the mempool is full; retry shortly")
             }
             s.byDigest[digest] = tx
             s.order.append(digest)
+            s.bytes += size
             s.nextNonce[sender] = expected + 1
         }
     }
 
-    /// Up to `limit` transactions in arrival order, for a block proposal.
-    public func take(limit: Int) -> [SignedTransaction] {
-        state.withLock { s in s.order.prefix(limit).compactMap { s.byDigest[$0] } }
+    /// Checks a transaction's signature on the caller's thread (an RPC request's, not the
+    /// consensus actor's) and remembers it, so that admission does not check it again; false when
+    /// it does not verify.
+    public func preverify(_ tx: SignedTransaction) -> Bool {
+        let digest = tx.digest
+        if isVerified(digest) { return true }
+        guard tx.hasValidSignature else { return false }
+        markVerified(digest)
+        return true
+    }
+
+    /// Up to `limit` transactions in arrival order whose encodings add up to at most `bytesMax`,
+    /// for a block proposal.
+    public func take(limit: Int, bytesMax: Int = Block.transactionsBytesMax) -> [SignedTransaction] {
+        state.withLock { s in
+            var taken: [SignedTransaction] = []
+            var bytes = 0
+            for digest in s.order {
+                guard taken.count < limit, let tx = s.byDigest[digest] else { break }
+                let size = tx.bcsBytes.count
+                guard bytes + size <= bytesMax else { break }
+                bytes += size
+                taken.append(tx)
+            }
+            return taken
+        }
     }
 
     /// Forgets transactions that a block included, and re-bases nonces on the committed state.
     public func removeIncluded(_ digests: Set<[UInt8]>, ledger: Ledger) {
         state.withLock { s in
-            for digest in digests { s.byDigest.removeValue(forKey: digest) }
+            for digest in digests { if let tx = s.byDigest.removeValue(forKey: digest) { s.bytes -= tx.bcsBytes.count } }
             s.order.removeAll { !s.byDigest.keys.contains($0) }
             // Drop transactions made stale by the committed nonces.
             for digest in s.order {
                 guard let tx = s.byDigest[digest] else { continue }
                 let committed = (try? ledger.account(tx.transaction.senderAddress).nonce) ?? 0
-                if tx.transaction.nonce < committed { s.byDigest.removeValue(forKey: digest) }
+                if tx.transaction.nonce < committed, s.byDigest.removeValue(forKey: digest) != nil { s.bytes -= tx.bcsBytes.count }
             }
             s.order.removeAll { s.byDigest[$0] == nil }
             s.nextNonce = [:]

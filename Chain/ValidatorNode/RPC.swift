@@ -105,6 +105,14 @@ struct RPC: Sendable {
         do { tx = try SignedTransaction.decode(bcs: body) } catch {
             return .error(.badRequest, code: "MALFORMED", "not a BCS SignedTransaction: \(error.message)")
         }
+        // Size and signature are checked here, on the request's task: the consensus actor
+        // never spends its time on a transaction that cannot be admitted.
+        guard body.count <= SignedTransaction.bytesMax else {
+            return .error(.badRequest, code: LedgerError.Code.tooLarge.rawValue, "the transaction has \(body.count) bytes; at most \(SignedTransaction.bytesMax) fit in a block")
+        }
+        guard mempool.preverify(tx) else {
+            return .error(.badRequest, code: LedgerError.Code.badSignature.rawValue, "the transaction signature does not verify")
+        }
         do { try await driver.submit(tx) } catch {
             return .error(.badRequest, code: error.code.rawValue, error.message, retryable: error.isRetryable)
         }
@@ -122,7 +130,11 @@ struct RPC: Sendable {
         } catch { return .error(.badRequest, code: "MALFORMED", "not a BCS Vec<SignedTransaction>: \(error.message)") }
         var results: [[String: Any]] = []
         for tx in transactions {
-            do {
+            do throws(LedgerError) {
+                guard tx.bcsBytes.count <= SignedTransaction.bytesMax else {
+                    throw LedgerError(.tooLarge, "the transaction has more than \(SignedTransaction.bytesMax) bytes")
+                }
+                guard mempool.preverify(tx) else { throw LedgerError(.badSignature, "the transaction signature does not verify") }
                 try await driver.submit(tx)
                 results.append(["digest": Hex.encode(tx.digest), "accepted": true])
             } catch {

@@ -96,6 +96,9 @@ public struct Block: ConsensusValue, BCSCodable {
     /// Limits of one block.
     public static let transactionsMax = 10_000
     public static let transactionBytesMax = 64 * 1024
+    /// The most bytes of transactions one block carries: proposals, sync answers and commits of
+    /// a block stay well below the 32 MiB peer frame, so no block is too large to gossip.
+    public static let transactionsBytesMax = 8 << 20
 
     public func encode(to w: inout BCSWriter) {
         w.write(header)

@@ -161,4 +161,75 @@ import WalrusCrypto
         #expect((await chain.get(0, "v1/nothing/here"))?["error"] != nil)
         chain.stop(0)
     }
+
+    /// A transaction whose operation carries `signatures` certificate signatures: about 64 bytes
+    /// each, so its size is chosen (the certificate names no real blob; it fails when executed).
+    static func heavy(_ key: Schnorr.PrivateKey, nonce: UInt64, signatures: Int) throws -> SignedTransaction {
+        let signature = try Schnorr.Signature(bytes: [UInt8](repeating: 7, count: 64))
+        let certificate = CommitteeCertificate(signersBitmap: [0xFF], serializedMessage: [1, 2, 3], signatures: Array(repeating: signature, count: signatures))
+        let object = ObjectID(unchecked: [UInt8](repeating: 9, count: 32))
+        return SignedTransaction(
+            Transaction(chainID: "walrus-test", sender: key.publicKey, nonce: nonce, operations: [.certifyBlob(blob: object, certificate: certificate)]),
+            signedBy: key)
+    }
+
+    /// The attacks of issue 16 that halted or crashed the chain, against four validator processes:
+    /// a transaction just over the size limit sent to every validator, 36 MB of transactions just
+    /// under it (more than one peer frame), reservations whose size overflows from a funded and
+    /// an unfunded key. No validator crashes, the chain keeps committing, and an honest transfer
+    /// sent after them commits.
+    @Test(.timeLimit(.minutes(3))) func oversizedAndOverflowingTransactionsDoNotStopTheChain() async throws {
+        let chain = try LocalChain(validators: 4)
+        try chain.startAll()
+        try await chain.waitUntil("all four at height 2") {
+            for i in 0..<4 where (await chain.height(i) ?? 0) < 2 { return false }
+            return true
+        }
+        let wallet = try chain.walletKey()
+        var nonce: UInt64 = 0
+
+        // Just over the limit: refused by every validator, before the consensus actor sees it.
+        let over = try Self.heavy(wallet, nonce: nonce, signatures: 1024)
+        #expect(over.bcsBytes.count > SignedTransaction.bytesMax)
+        for i in 0..<4 {
+            let (status, body) = try await chain.submit(i, over)
+            #expect(status == 400 && (body["error"] as? [String: Any])?["code"] as? String == "TRANSACTION_TOO_LARGE", "validator \(i): \(body)")
+        }
+
+        // Overflowing reservations, funded and unfunded: admitted, failed when executed, no crash.
+        let stranger = Schnorr.PrivateKey.generate()
+        for (key, n) in [(wallet, nonce), (stranger, UInt64(0))] {
+            let tx = SignedTransaction(
+                Transaction(chainID: "walrus-test", sender: key.publicKey, nonce: n, operations: [.reserveSpace(size: UInt64.max, epochs: 1)]),
+                signedBy: key)
+            let (status, body) = try await chain.submit(0, tx)
+            #expect(status == 202, "\(body)")
+        }
+        nonce += 1
+
+        // 600 transactions of about 60 KB (36 MB, more than a 32 MiB peer frame) from one sender.
+        let started = await chain.height(0) ?? 0
+        for _ in 0..<600 {
+            let tx = try Self.heavy(wallet, nonce: nonce, signatures: 930)
+            #expect(tx.bcsBytes.count <= SignedTransaction.bytesMax)
+            let (status, body) = try await chain.submit(0, tx)
+            #expect(status == 202, "nonce \(nonce): \(body)")
+            nonce += 1
+        }
+        // An honest transfer after them commits everywhere, and every validator is alive.
+        let recipient = Schnorr.PrivateKey.generate().publicKey.address
+        let transfer = SignedTransaction(
+            Transaction(chainID: "walrus-test", sender: wallet.publicKey, nonce: nonce, operations: [.transfer(to: recipient, amount: FROST(777))]),
+            signedBy: wallet)
+        let (transferStatus, transferBody) = try await chain.submit(0, transfer)
+        #expect(transferStatus == 202, "\(transferBody)")
+        for i in 0..<4 {
+            try await chain.waitUntil("validator \(i) to apply the transfer", timeoutSeconds: 120) {
+                ((await chain.get(i, "v1/accounts/\(recipient)"))?["balance"] as? Int) == 777
+            }
+        }
+        #expect((await chain.height(0) ?? 0) > started + 3, "the heavy transactions took several blocks")
+        for i in 0..<4 { #expect(await chain.height(i) != nil, "validator \(i) stopped answering") }
+        for i in 0..<4 { chain.stop(i) }
+    }
 }

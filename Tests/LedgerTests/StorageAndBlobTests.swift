@@ -124,6 +124,21 @@ import WalrusCrypto
         #expect(try h.run(h.alice, [.certifyBlob(blob: object, certificate: certificate)]).failureCode == "E_ALREADY_CERTIFIED")
     }
 
+    /// Sizes and epoch counts at the top of their types are refusals with a code, never a trap:
+    /// a reservation of 2^64 - 1 bytes (funded and unfunded senders) and an extension by
+    /// 2^32 - 1 epochs.
+    @Test func extremeSizesAndEpochsAreRefusedNotTrapped() throws {
+        let h = try Harness()
+        #expect(try h.run(h.alice, [.reserveSpace(size: UInt64.max, epochs: 1)]).failureCode == "E_STORAGE_EXCEEDED")
+        #expect(try h.run(h.bob, [.reserveSpace(size: UInt64.max, epochs: 2)]).failureCode != nil)
+        #expect(try h.run(h.alice, [.reserveSpace(size: UInt64.max - 1, epochs: UInt32.max)]).failureCode == "E_INVALID_EPOCHS_AHEAD")
+        let (object, blobID) = try registered(h, "extend me far")
+        let certificate = try h.certificate(confirmation(h, blobID), signers: h.signers(weight: 7))
+        #expect(try h.run(h.alice, [.certifyBlob(blob: object, certificate: certificate)]).succeeded)
+        #expect(try h.run(h.alice, [.extendBlob(blob: object, epochs: UInt32.max)]).failureCode == "E_INVALID_EPOCHS_AHEAD")
+        #expect(try h.run(h.alice, [.extendBlob(blob: object, epochs: 1)]).succeeded)
+    }
+
     @Test func certificatesThatMustFail() throws {
         let h = try Harness()
         let (object, blobID) = try registered(h, "not so fast")
