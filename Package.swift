@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "walrus-validator", "walrus-node", "ChainClient", "ChainTypes", "KVStore", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "walrus-validator", "walrus-node", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
                 "ValidatorNode", "StorageNode",
             ],
             path: "Tests/IntegrationTests", swiftSettings: strict),

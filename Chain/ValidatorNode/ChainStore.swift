@@ -167,16 +167,17 @@ public final class ChainStore: @unchecked Sendable {
         ((try? kv.entries(Self.wal, in: .prefix(Self.heightKey(height)))) ?? []).compactMap { try? WALRecord.decode(bcs: $0.value).input }
     }
 
-    func signingGuard() -> SigningGuard {
+    /// The signing guard an earlier version kept in this database, to move into the guard file.
+    func legacySigningGuard() -> SigningGuard? {
         guard let bytes = (try? kv.get(Self.meta, Array("guard".utf8))).flatMap({ $0 }), let stored = try? StoredGuard.decode(bcs: bytes) else {
-            return SigningGuard()
+            return nil
         }
         return stored.state
     }
 
-    /// Stores the guard durably (fsync): called before a signature leaves the node.
-    func storeGuard(_ state: SigningGuard) throws(KVError) {
-        try kv.put(Self.meta, Array("guard".utf8), StoredGuard(state).bcsBytes, durability: .durable)
+    /// Makes every buffered write (the consensus log) durable: one synced write of a marker.
+    func syncWAL() throws(KVError) {
+        try kv.put(Self.meta, Array("wal-sync".utf8), [], durability: .durable)
     }
 }
 

@@ -42,8 +42,11 @@ actor ConsensusDriver {
     private var gossipFlushScheduled = false
     let metrics: NodeMetrics
 
+    let guardFile: GuardFile
+
     init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
-         mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics) {
+         guardFile: GuardFile, mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics) {
+        self.guardFile = guardFile
         self.chainID = chainID
         self.ownIndex = ownIndex
         self.key = key
@@ -55,7 +58,7 @@ actor ConsensusDriver {
         self.metrics = metrics
         let height = store.height() + 1
         core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timing: timing, app: app)
-        guardState = store.signingGuard()
+        guardState = guardFile.state
         metrics.height.store(height - 1, ordering: .relaxed)
     }
 
@@ -174,7 +177,12 @@ actor ConsensusDriver {
             let signature = key.sign(bytes).bytes
             var next = guardState
             next.record(height: height, round: round, step: step, signBytes: bytes, signature: signature)
-            do { try store.storeGuard(next) } catch { return nil }  // Not durable: do not sign.
+            // The consensus log first (its records are what the guard's state follows from),
+            // then the guard: both durable before the signature leaves, or nothing is signed.
+            do {
+                try store.syncWAL()
+                try guardFile.store(next)
+            } catch { return nil }
             guardState = next
             return signature
         }

@@ -21,6 +21,9 @@ public struct NodeConfig: Codable, Hashable, Sendable {
     public var emptyBlockWaitMs: UInt64 = 500
     /// The largest RPC request body (a signed transaction).
     public var rpcBodyBytesMax: Int = 1024 * 1024
+    /// The signing guard (two slots, `.a` and `.b`): what the key last signed, kept outside the
+    /// chain database so that wiping the chain data keeps it. Back it up with the key.
+    public var signingGuardFile: String = "signing-guard"
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"
@@ -35,6 +38,7 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         case commitDelayMs = "commit_delay_ms"
         case emptyBlockWaitMs = "empty_block_wait_ms"
         case rpcBodyBytesMax = "rpc_body_bytes_max"
+        case signingGuardFile = "signing_guard_file"
     }
 
     public init(keyFile: String, dataDir: String, genesisFile: String, p2pListen: String, rpcListen: String) {
@@ -58,6 +62,7 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         timeoutDeltaMs = try c.decodeIfPresent(UInt64.self, forKey: .timeoutDeltaMs) ?? timeoutDeltaMs
         commitDelayMs = try c.decodeIfPresent(UInt64.self, forKey: .commitDelayMs) ?? commitDelayMs
         emptyBlockWaitMs = try c.decodeIfPresent(UInt64.self, forKey: .emptyBlockWaitMs) ?? emptyBlockWaitMs
+        signingGuardFile = try c.decodeIfPresent(String.self, forKey: .signingGuardFile) ?? signingGuardFile
         rpcBodyBytesMax = try c.decodeIfPresent(Int.self, forKey: .rpcBodyBytesMax) ?? rpcBodyBytesMax
     }
 
@@ -75,6 +80,7 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).path }
         config.keyFile = resolve(config.keyFile)
         config.dataDir = resolve(config.dataDir)
+        config.signingGuardFile = resolve(config.signingGuardFile)
         config.genesisFile = resolve(config.genesisFile)
         return config
     }

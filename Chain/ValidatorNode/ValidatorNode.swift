@@ -30,12 +30,17 @@ public final class ValidatorNode: Sendable {
             throw NodeError(.config, "the key in \(config.keyFile) (\(key.publicKey)) is not a validator of genesis \(config.genesisFile)")
         }
         let store = try ChainStore(directory: config.dataDir, genesis: genesis)
+        let guardFile: GuardFile
+        do { guardFile = try GuardFile(path: config.signingGuardFile, chainHeight: store.height(), legacy: store.legacySigningGuard()) } catch {
+            store.close()
+            throw error
+        }
         let metrics = NodeMetrics()
         let mempool = Mempool()
         let app = Application(store: store, chainID: genesis.chainID, validators: validators, mempool: mempool)
         let driver = ConsensusDriver(
-            chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, app: app, store: store, mempool: mempool,
-            timing: config.timing, metrics: metrics)
+            chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, app: app, store: store, guardFile: guardFile,
+            mempool: mempool, timing: config.timing, metrics: metrics)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let p2p = P2P(chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, group: group) { sender, message in
             Task { await driver.receive(from: sender, message) }
