@@ -67,7 +67,10 @@ let package = Package(
 
         .executableTarget(
             name: "walrus-bench",
-            dependencies: ["RedStuff", "WalrusCore", "WalrusCrypto", "Ledger", "ChainClient", "KVStore", "CReedSolomon", "CBlake2b"],
+            dependencies: [
+                "RedStuff", "WalrusCore", "WalrusCrypto", "Ledger", "ChainClient", "KVStore", "CReedSolomon", "CBlake2b", "HTTPKit",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Benchmarks/WalrusBench", swiftSettings: strictNoWarnings),
 
         .target(

@@ -5,6 +5,7 @@
 //   walrus-bench storage [--blobs 100] [--blob-mib 1] [--concurrency 8]   (1 validator, 5 storage nodes)
 //   walrus-bench sliver-io [--count 200] [--size 2900000] [--threads 4]   (a node's disk path, in process)
 //   walrus-bench chain [--transactions N] [--senders K] [--rate PER_SECOND] [--json]   (4 validators on loopback)
+//   walrus-bench http-server [--port 25556]   (HTTPKit with a fixed answer, for wrk or ab; runs until killed)
 import CBlake2b
 import CReedSolomon
 import Foundation
@@ -227,6 +228,11 @@ if arguments.first == "chain" {
     }
     await runChainBench(
         transactions: value("--transactions", 4000), senders: value("--senders", 16), rate: value("--rate", 0), json: arguments.contains("--json"))
+    exit(0)
+}
+if arguments.first == "http-server" {
+    let port = arguments.firstIndex(of: "--port").flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? 25556
+    await runHTTPServerBench(port: port)
     exit(0)
 }
 let config = try! EncodingConfig(shardCount: 1000)

@@ -142,12 +142,12 @@ public final class HTTPServer: Sendable {
     /// HTTP/1.1 codec and this server's handler. Public for harnesses (fuzzing) that feed a
     /// connection bytes without a socket.
     public func configure(_ channel: any Channel) -> EventLoopFuture<Void> {
-        guard connections.admit(channel) else {
+        guard let connection = connections.admit(channel) else {
             return channel.close()
         }
         channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel) }
         return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-            try channel.pipeline.syncOperations.addHandler(HTTPHandler(server: self))
+            try channel.pipeline.syncOperations.addHandler(HTTPHandler(server: self, connection: connection))
         }
     }
 
@@ -168,57 +168,59 @@ public final class HTTPServer: Sendable {
     }
 }
 
+/// One open connection as the registry sees it: its channel and when it last became idle.
+final class ConnectionState: Sendable {
+    let channel: any Channel
+    /// Uptime nanoseconds when the connection last became idle (waiting for a request head); 0
+    /// while a request is in progress. Written by the connection's handler, read by eviction.
+    let idleSince = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
+
+    init(channel: any Channel) { self.channel = channel }
+}
+
 /// The open connections of one server, and which of them wait idle for a request.
 final class ConnectionRegistry: Sendable {
-    private struct Entry {
-        let channel: any Channel
-        /// When the connection last became idle (no request in progress), nil while busy.
-        var idleSince: UInt64?
-    }
-    private let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+    private let entries = Mutex<[ObjectIdentifier: ConnectionState]>([:])
     let max: Int
 
     init(max: Int) { self.max = Swift.max(1, max) }
 
     var count: Int { entries.withLock { $0.count } }
 
-    /// Registers a new connection, closing the longest-idle one at the cap; false (the new one is
-    /// to be closed) when every connection is busy.
-    func admit(_ channel: any Channel) -> Bool {
+    /// Registers a new connection, closing the longest-idle one at the cap; nil (the new one is to
+    /// be closed) when every connection is busy.
+    func admit(_ channel: any Channel) -> ConnectionState? {
+        let state = ConnectionState(channel: channel)
         let evicted: (any Channel)?? = entries.withLock { entries in
             var victim: (any Channel)?
             if entries.count >= max {
-                guard let oldest = entries.filter({ $0.value.idleSince != nil }).min(by: { $0.value.idleSince! < $1.value.idleSince! }) else {
-                    return .none
+                var oldest: (key: ObjectIdentifier, since: UInt64)?
+                for (key, entry) in entries {
+                    let since = entry.idleSince.load(ordering: .relaxed)
+                    if since != 0, oldest.map({ since < $0.since }) ?? true { oldest = (key, since) }
                 }
-                victim = oldest.value.channel
-                entries[oldest.key] = nil
+                guard let oldest else { return .none }
+                victim = entries.removeValue(forKey: oldest.key)?.channel
             }
-            entries[ObjectIdentifier(channel)] = Entry(channel: channel, idleSince: DispatchTime.now().uptimeNanoseconds)
+            entries[ObjectIdentifier(channel)] = state
             return .some(victim)
         }
         switch evicted {
-        case .none: return false
+        case .none: return nil
         case .some(let victim):
             victim?.close(promise: nil)
-            return true
-        }
-    }
-
-    func setIdle(_ channel: any Channel, _ idle: Bool) {
-        entries.withLock { entries in
-            entries[ObjectIdentifier(channel)]?.idleSince = idle ? DispatchTime.now().uptimeNanoseconds : nil
+            return state
         }
     }
 
     func remove(_ channel: any Channel) { _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
 
     func closeIdle() {
-        for channel in entries.withLock({ $0.values.filter { $0.idleSince != nil }.map(\.channel) }) { channel.close(promise: nil) }
+        for entry in entries.withLock({ Array($0.values) }) where entry.idleSince.load(ordering: .relaxed) != 0 { entry.channel.close(promise: nil) }
     }
 
     func closeAll() {
-        for channel in entries.withLock({ $0.values.map(\.channel) }) { channel.close(promise: nil) }
+        for entry in entries.withLock({ Array($0.values) }) { entry.channel.close(promise: nil) }
     }
 }
 
@@ -233,9 +235,15 @@ final class HTTPHandler: ChannelInboundHandler {
     private var bodyCRC: UInt32 = 0
     /// Bytes of `body` that `bodyCRC` covers.
     private var checksummed = 0
-    /// Closes a connection that sends no head in time, or a body too slowly.
-    private var timer: Scheduled<Void>?
-    private var bodyStarted: NIODeadline = .now()
+    /// Checks, a few times per head timeout, that the connection is not idle too long and that a
+    /// body in progress arrives fast enough: one repeating task per connection, so a request
+    /// costs no timer of its own.
+    private var watchdog: RepeatedTask?
+    /// Where the connection is: waiting for a head, receiving a body, or handling a request.
+    private enum Phase { case idle, body, handling }
+    private var phase = Phase.idle
+    private var bodyStarted: UInt64 = 0
+    let connection: ConnectionState
 
     /// Extends the body's checksum over what arrived since, in whole 96 KiB steps while the body
     /// arrives (the CRC code runs three streams over 24 KiB blocks; parts from the socket are
@@ -250,34 +258,40 @@ final class HTTPHandler: ChannelInboundHandler {
     }
     private var rejected = false
 
-    init(server: HTTPServer) { self.server = server }
+    init(server: HTTPServer, connection: ConnectionState) {
+        self.server = server
+        self.connection = connection
+    }
 
-    func handlerAdded(context: ChannelHandlerContext) { awaitHead(context) }
+    func handlerAdded(context: ChannelHandlerContext) {
+        let timeout = UInt64(max(1, server.limits.headTimeoutMs)) * 1_000_000
+        let tick = TimeAmount.nanoseconds(Int64(max(timeout / 4, 50_000_000)))
+        let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
+        watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
+            let (context, handler) = loopBound.value
+            handler.check(context, timeoutNanoseconds: timeout)
+        }
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        watchdog?.cancel()
+        watchdog = nil
     }
 
-    /// Waits at most the head timeout for the next request's head.
-    private func awaitHead(_ context: ChannelHandlerContext) {
-        timer?.cancel()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: .milliseconds(server.limits.headTimeoutMs)) { channel.close(promise: nil) }
-    }
-
-    /// Checks the body's rate once per head timeout until it is complete.
-    private func watchBody(_ context: ChannelHandlerContext) {
-        timer?.cancel()
-        let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .milliseconds(server.limits.headTimeoutMs)) {
-            let (context, handler) = loopBound.value
-            let elapsed = Double((NIODeadline.now() - handler.bodyStarted).nanoseconds) / 1e9
-            if Double(handler.body.count) >= elapsed * Double(handler.server.limits.bodyBytesPerSecondMin) {
-                handler.watchBody(context)
-            } else {
-                context.channel.close(promise: nil)
-            }
+    /// Closes a connection idle past the head timeout, or whose body arrives slower than the
+    /// minimum rate (averaged since the head, once the head timeout has passed).
+    private func check(_ context: ChannelHandlerContext, timeoutNanoseconds timeout: UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        switch phase {
+        case .idle:
+            let since = connection.idleSince.load(ordering: .relaxed)
+            if since != 0, now > since, now - since > timeout { context.channel.close(promise: nil) }
+        case .body:
+            guard now > bodyStarted, now - bodyStarted > timeout else { return }
+            let elapsed = Double(now - bodyStarted) / 1e9
+            if Double(body.count) < elapsed * Double(server.limits.bodyBytesPerSecondMin) { context.channel.close(promise: nil) }
+        case .handling:
+            break
         }
     }
 
@@ -289,9 +303,9 @@ final class HTTPHandler: ChannelInboundHandler {
             bodyCRC = 0
             checksummed = 0
             rejected = false
-            server.connections.setIdle(context.channel, false)
-            bodyStarted = .now()
-            watchBody(context)
+            connection.idleSince.store(0, ordering: .relaxed)
+            phase = .body
+            bodyStarted = DispatchTime.now().uptimeNanoseconds
             switch server.admit(head) {
             case .refuse(let response):
                 reject(context, response)
@@ -318,8 +332,7 @@ final class HTTPHandler: ChannelInboundHandler {
             if server.checksumsBodies { checksumBody(final: false) }
         case .end:
             guard !rejected, let head else { return }
-            timer?.cancel()
-            timer = nil
+            phase = .handling
             let (path, query) = HTTPHandler.split(head.uri)
             var headerMap: [String: String] = [:]
             for (name, value) in head.headers { headerMap[name.lowercased()] = value }
@@ -339,8 +352,8 @@ final class HTTPHandler: ChannelInboundHandler {
                     let (context, handler) = loopBound.value
                     handler.write(response, keepAlive: keepAlive, context: context)
                     if keepAlive, context.channel.isActive {
-                        server.connections.setIdle(context.channel, true)
-                        handler.awaitHead(context)
+                        handler.phase = .idle
+                        handler.connection.idleSince.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
                     }
                 }
             }
@@ -349,8 +362,7 @@ final class HTTPHandler: ChannelInboundHandler {
 
     private func reject(_ context: ChannelHandlerContext, _ response: HTTPResponse) {
         rejected = true
-        timer?.cancel()
-        timer = nil
+        phase = .handling
         write(response, keepAlive: false, context: context)
     }
 
