@@ -22,11 +22,15 @@ public struct ChainClientError: CodedError, Equatable {
 
     public let code: Code
     public let message: String
+    /// For a transaction refused at admission (`rejected`) or failed when executed (`failed`): the
+    /// ledger's stable code (`LedgerError.Code`), to match on instead of the message.
+    public let ledgerCode: LedgerError.Code?
     public var isRetryable: Bool { code == .unavailable }
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, ledgerCode: LedgerError.Code? = nil) {
         self.code = code
         self.message = message
+        self.ledgerCode = ledgerCode
     }
 }
 
@@ -148,6 +152,7 @@ public final class ChainClient: Sendable {
     @discardableResult
     public func submit(_ tx: SignedTransaction) async throws(ChainClientError) -> [UInt8] {
         var refusals: [String] = []
+        var codes: [String: String] = [:]
         var unreachable: ChainClientError?
         for endpoint in endpoints {
             let response: Response
@@ -158,12 +163,14 @@ public final class ChainClient: Sendable {
             if response.status == 202 { return tx.digest }
             let object = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]) ?? [:]
             let error = object["error"] as? [String: Any]
-            refusals.append("\(error?["code"] as? String ?? "\(response.status)"): \(error?["message"] as? String ?? "refused")")
+            let refusal = "\(error?["code"] as? String ?? "\(response.status)"): \(error?["message"] as? String ?? "refused")"
+            refusals.append(refusal)
+            codes[refusal] = error?["code"] as? String
         }
         guard !refusals.isEmpty else { throw unreachable ?? ChainClientError(.unavailable, "no validator is configured") }
         let counts = Dictionary(refusals.map { ($0, 1) }, uniquingKeysWith: +)
         let agreed = refusals.first { counts[$0] == counts.values.max() }!
-        throw ChainClientError(.rejected, agreed)
+        throw ChainClientError(.rejected, agreed, ledgerCode: codes[agreed].map(LedgerError.Code.init))
     }
 
     /// The outcome of a committed transaction: its block and the events it emitted.
@@ -191,7 +198,8 @@ public final class ChainClient: Sendable {
             if let o = try? await json(path + "?wait_ms=\(Self.statusWaitMs)", only: endpoints[poll % endpoints.count]) {
                 guard o["status"] as? String == "success" else {
                     let error = o["error"] as? [String: Any]
-                    throw ChainClientError(.failed, "\(error?["code"] as? String ?? "FAILED"): \(error?["message"] as? String ?? "")")
+                    let code = error?["code"] as? String
+                    throw ChainClientError(.failed, "\(code ?? "FAILED"): \(error?["message"] as? String ?? "")", ledgerCode: code.map(LedgerError.Code.init))
                 }
                 let events = (o["events"] as? [[String: Any]] ?? []).compactMap { entry -> LedgerEvent? in
                     (entry["bcs"] as? String).flatMap { Data(base64Encoded: $0) }.flatMap { try? LedgerEvent.decode(bcs: Array($0)) }
@@ -201,7 +209,8 @@ public final class ChainClient: Sendable {
             poll += 1
             if Date() >= nextResubmit, try await isDead(tx, path: path) {
                 throw ChainClientError(
-                    .rejected, "BAD_NONCE: nonce \(tx.transaction.nonce) of \(tx.transaction.senderAddress) was used by another transaction; build it again")
+                    .rejected, "BAD_NONCE: nonce \(tx.transaction.nonce) of \(tx.transaction.senderAddress) was used by another transaction; build it again",
+                    ledgerCode: .badNonce)
             }
             if Date() >= nextResubmit, endpoints.count > 1 {
                 // A refusal here (already known, or its nonce already used by its own commit) is fine.

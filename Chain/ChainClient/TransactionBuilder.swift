@@ -33,7 +33,7 @@ public actor TransactionBuilder {
             let tx = try await build(operations)
             do { return try await client.submitAndWait(tx, timeoutSeconds: timeoutSeconds) } catch {
                 if error.code == .rejected { nextNonce = nil }
-                if error.code == .rejected && error.message.contains("BAD_NONCE") && attempt == 0 { continue }
+                if error.code == .rejected && error.ledgerCode == .badNonce && attempt == 0 { continue }
                 throw error
             }
         }

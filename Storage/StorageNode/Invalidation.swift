@@ -53,7 +53,7 @@ actor Invalidator {
             _ = try await builder.execute([.invalidateBlob(certificate: certificate)])
         } catch {
             // Another node may have invalidated it first.
-            if !error.message.contains("DUPLICATE") { return false }
+            if error.ledgerCode != .duplicate { return false }
         }
         done.insert(blobID)
         return true

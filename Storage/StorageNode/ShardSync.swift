@@ -132,7 +132,7 @@ actor HandOver {
                 reported.insert(committee.epoch)
                 return
             } catch {
-                if error.message.contains("DUPLICATE") || error.message.contains("E_WRONG_EPOCH_STATE") {
+                if error.ledgerCode == .duplicate || error.ledgerCode == .wrongEpochState {
                     reported.insert(committee.epoch)
                     return
                 }

@@ -296,7 +296,7 @@ public final class WalrusClient: Sendable {
     }
 
     func mapChainError(_ error: ChainClientError) -> ClientError {
-        if error.message.contains("INSUFFICIENT_FUNDS") { return ClientError(.insufficientFunds, error.message) }
+        if error.ledgerCode == .insufficientFunds { return ClientError(.insufficientFunds, error.message) }
         return ClientError(error.isRetryable ? .unavailable : .verification, error.message)
     }
 

@@ -1,5 +1,6 @@
 import ChainClient
 import Foundation
+import Synchronization
 import Ledger
 import RedStuff
 import Testing
@@ -90,5 +91,138 @@ import WalrusCrypto
         if let p = givenUp.first {
             #expect(try await R.request(url(alive, "slivers/\(p)/primary"), "PUT", body: encoded.sliverPair(SliverPairIndex(UInt16(p))).primary.bcsBytes()).reason == "SHARD_NOT_ASSIGNED")
         }
+    }
+
+    /// Runs `body` on every item with at most `width` running at once.
+    static func concurrently<T: Sendable>(_ items: [T], width: Int = 12, _ body: @escaping @Sendable (T) async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            var iterator = items.makeIterator()
+            for _ in 0..<width {
+                if let item = iterator.next() { group.addTask { await body(item) } }
+            }
+            while await group.next() != nil {
+                if let item = iterator.next() { group.addTask { await body(item) } }
+            }
+        }
+    }
+
+    /// A hand-over of 1,000 blobs: 700 certified permanent ones, 150 registered and uploaded but
+    /// never certified, and 150 deletable ones certified and then deleted. After the epoch change,
+    /// the node that gained shards (from a live owner and from one that is down) holds both
+    /// slivers of every certified blob on every pair of its new shards, nothing of the deleted
+    /// or uncertified ones there, and the change completes only once it does.
+    @Test(.timeLimit(.minutes(5))) func aThousandBlobsChangeHands() async throws {
+        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10, epochDurationMs: 45_000)
+        try chain.start(0)
+        let client = ChainClient(endpoints: [chain.rpc(0)])
+        try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
+        let committee = try await client.committee()
+        let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
+        let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
+        let gainer = weights.firstIndex(of: weights.min()!)!
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        _ = try await builder.execute([.stake(node: committee.members.first { $0.publicKey == keys[gainer] }!.nodeID, amount: FROST(100_000 * FROST.perWAL))])
+        for i in 0..<3 { try chain.startStorageNode(i) }
+        for i in 0..<3 {
+            try await chain.waitUntil("storage node \(i)") { (try? await R.request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200 }
+        }
+        let config = try EncodingConfig(shardCount: 10)
+        let blobs = try (0..<1000).map { i in try BlobEncoder(config: config).encode(Array("blob \(i) of the hand-over".utf8)) }
+        let deletable = Set(850..<1000), uncertified = Set(700..<850)
+        // Register: 32 a transaction.
+        var objects: [ObjectID] = []
+        for start in stride(from: 0, to: blobs.count, by: 32) {
+            let operations: [LedgerOperation] = (start..<min(start + 32, blobs.count)).map { i in
+                .registerBlob(
+                    storage: .reserve(epochs: 5), blobID: blobs[i].blobID, rootHash: blobs[i].metadata.metadata.rootHash.bytes,
+                    size: blobs[i].metadata.metadata.unencodedLength, encodingType: 1, deletable: deletable.contains(i))
+            }
+            let outcome = try await builder.execute(operations)
+            for case let .blobRegistered(_, _, _, _, _, _, objectID) in outcome.events { objects.append(objectID) }
+        }
+        #expect(objects.count == blobs.count)
+        func owner(_ c: CommitteeInfo, _ blob: EncodedBlob, _ p: Int) -> Int {
+            let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: blob.blobID.rotationOffset(shardCount: 10), shardCount: 10)
+            return keys.firstIndex(of: c.owner(of: shard)!.publicKey)!
+        }
+        let last = blobs[blobs.count - 1].blobID
+        for node in 0..<3 {
+            try await chain.waitUntil("node \(node) to see the registrations") {
+                ((try? await R.request(chain.storageURL(node).appendingPathComponent("v1/blobs/\(last)/status")))?.data as? [String: Any]) != nil
+            }
+        }
+        // Upload metadata to every node and each pair to its owner.
+        let urls = (0..<3).map { chain.storageURL($0) }
+        await Self.concurrently(Array(0..<blobs.count)) { i in
+            let blob = blobs[i]
+            for node in 0..<3 {
+                _ = try? await R.request(urls[node].appendingPathComponent("v1/blobs/\(blob.blobID)/metadata"), "PUT", body: blob.metadata.metadata.bcsBytes)
+            }
+            for p in 0..<10 {
+                let pair = blob.sliverPair(SliverPairIndex(UInt16(p)))
+                let base = urls[owner(committee, blob, p)].appendingPathComponent("v1/blobs/\(blob.blobID)/slivers/\(p)")
+                _ = try? await R.request(base.appendingPathComponent("primary"), "PUT", body: pair.primary.bcsBytes())
+                _ = try? await R.request(base.appendingPathComponent("secondary"), "PUT", body: pair.secondary.bcsBytes())
+            }
+        }
+        // Certify all but the uncertified: confirmations from every node, 32 certifications a transaction.
+        let toCertify = (0..<blobs.count).filter { !uncertified.contains($0) }
+        let certificates = Mutex<[Int: CommitteeCertificate]>([:])
+        let indices = keys.map { key in committee.members.firstIndex { $0.publicKey == key }! }
+        await Self.concurrently(toCertify) { i in
+            var signatures: [(member: Int, signature: Schnorr.Signature)] = []
+            var message: [UInt8] = []
+            for node in 0..<3 {
+                let path = deletable.contains(i) ? "confirmation/deletable/\(objects[i])" : "confirmation/permanent"
+                guard let answer = try? await R.request(urls[node].appendingPathComponent("v1/blobs/\(blobs[i].blobID)/\(path)")),
+                    let signed = (answer.data as? [String: Any])?["signed"] as? [String: Any],
+                    let serialized = Data(base64Encoded: signed["serializedMessage"] as? String ?? ""),
+                    let signature = try? Schnorr.Signature(bytes: Array(Data(base64Encoded: signed["signature"] as? String ?? "") ?? Data()))
+                else { continue }
+                message = Array(serialized)
+                signatures.append((indices[node], signature))
+            }
+            certificates.withLock { $0[i] = CommitteeCertificate(message: message, signatures: signatures, memberCount: 3) }
+        }
+        let certified = certificates.withLock { $0 }
+        #expect(certified.count == toCertify.count)
+        for start in stride(from: 0, to: toCertify.count, by: 32) {
+            let batch = toCertify[start..<min(start + 32, toCertify.count)]
+            _ = try await builder.execute(batch.map { .certifyBlob(blob: objects[$0], certificate: certified[$0]!) })
+        }
+        let deleted = Array(deletable)
+        for start in stride(from: 0, to: deleted.count, by: 32) {
+            _ = try await builder.execute(deleted[start..<min(start + 32, deleted.count)].map { .deleteBlob(blob: objects[$0]) })
+        }
+
+        // The node losing the most shards goes down; the epoch changes.
+        let others = (0..<3).filter { $0 != gainer }
+        let down = others.max { weights[$0] < weights[$1] }!
+        chain.killStorageNode(down)
+        try await chain.waitUntil("epoch 2 to start", timeoutSeconds: 90) { (try? await client.epochInfo().epoch) == Epoch(2) }
+        try await chain.waitUntil("the epoch change to finish", timeoutSeconds: 120) { (try? await client.epochInfo().state) == "changeDone" }
+        let next = try await client.committee()
+        let gained = Set(next.members.first { $0.publicKey == keys[gainer] }!.shards).subtracting(committee.members.first { $0.publicKey == keys[gainer] }!.shards)
+        #expect(!gained.isEmpty)
+
+        // Every certified, undeleted blob: both slivers on every gained pair. Deleted and uncertified
+        // ones: nothing there.
+        let permanentCount = 700
+        let missing = Mutex(0), unexpected = Mutex(0)
+        await Self.concurrently(Array(0..<blobs.count)) { i in
+            let blob = blobs[i]
+            let offset = blob.blobID.rotationOffset(shardCount: 10)
+            for shard in gained {
+                let p = shard.pairIndex(rotationOffset: offset, shardCount: 10).rawValue
+                for axis in ["primary", "secondary"] {
+                    let answer = try? await R.request(urls[gainer].appendingPathComponent("v1/blobs/\(blob.blobID)/slivers/\(p)/\(axis)/status"))
+                    let stored = answer?.data as? String == "stored"
+                    if i < permanentCount && !stored { missing.withLock { $0 += 1 } }
+                    if i >= permanentCount && stored { unexpected.withLock { $0 += 1 } }
+                }
+            }
+        }
+        #expect(missing.withLock { $0 } == 0, "\(missing.withLock { $0 }) slivers of certified blobs are missing on the gained shards")
+        #expect(unexpected.withLock { $0 } == 0, "\(unexpected.withLock { $0 }) slivers of deleted or uncertified blobs were handed over")
     }
 }
