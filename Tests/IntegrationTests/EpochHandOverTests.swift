@@ -141,7 +141,8 @@ import WalrusCrypto
             for case let .blobRegistered(_, _, _, _, _, _, objectID) in outcome.events { objects.append(objectID) }
         }
         #expect(objects.count == blobs.count)
-        func owner(_ c: CommitteeInfo, _ blob: EncodedBlob, _ p: Int) -> Int {
+        let registrations = objects
+        @Sendable func owner(_ c: CommitteeInfo, _ blob: EncodedBlob, _ p: Int) -> Int {
             let shard = SliverPairIndex(UInt16(p)).shardIndex(rotationOffset: blob.blobID.rotationOffset(shardCount: 10), shardCount: 10)
             return keys.firstIndex(of: c.owner(of: shard)!.publicKey)!
         }
@@ -173,7 +174,7 @@ import WalrusCrypto
             var signatures: [(member: Int, signature: Schnorr.Signature)] = []
             var message: [UInt8] = []
             for node in 0..<3 {
-                let path = deletable.contains(i) ? "confirmation/deletable/\(objects[i])" : "confirmation/permanent"
+                let path = deletable.contains(i) ? "confirmation/deletable/\(registrations[i])" : "confirmation/permanent"
                 guard let answer = try? await R.request(urls[node].appendingPathComponent("v1/blobs/\(blobs[i].blobID)/\(path)")),
                     let signed = (answer.data as? [String: Any])?["signed"] as? [String: Any],
                     let serialized = Data(base64Encoded: signed["serializedMessage"] as? String ?? ""),
