@@ -223,21 +223,43 @@ actor ConsensusDriver {
 
     // MARK: - Network input
 
+    /// Rounds ahead of ours whose messages are taken: a signed message for a round further ahead
+    /// is dropped, so a Byzantine validator cannot make us keep state for, or compute proposers
+    /// of, arbitrarily many rounds (an honest network is never this far ahead: each round's
+    /// timeouts grow).
+    static let roundWindow: Round = 1000
+
+    /// Whether a message of `round` at our height is within the window.
+    private func inWindow(_ height: UInt64, _ round: Round) -> Bool {
+        height != core.height || round <= core.round &+ min(ConsensusDriver.roundWindow, Round.max - core.round)
+    }
+
     func receive(from sender: UInt16, _ message: PeerMessage) {
         guard running else { return }
         switch message {
         case .proposal(let proposal):
+            guard proposal.height >= core.height, inWindow(proposal.height, proposal.round) else { return }
             let signBytes = proposal.signBytes(chainID: chainID)
             if proposal.height == core.height, seenThisHeight.contains(signBytes + proposal.signature) { return }
             guard Int(proposal.proposer) < validators.count, isSigned(proposal.signature, signBytes, by: Int(proposal.proposer)) else { return }
-            if proposal.height == core.height { seen(signBytes + proposal.signature) }
-            if proposal.height == core.height || proposal.height > core.height { input(.proposal(proposal)) }
+            if proposal.height == core.height {
+                seen(signBytes + proposal.signature)
+                input(.proposal(proposal))
+            } else {
+                // A later height only tells the core to sync: nothing to replay, so no WAL record.
+                perform(core.apply(.proposal(proposal)))
+            }
         case .vote(let vote):
+            guard vote.height >= core.height, inWindow(vote.height, vote.round) else { return }
             let signBytes = vote.signBytes(chainID: chainID)
             if vote.height == core.height, seenThisHeight.contains(signBytes + vote.signature) { return }
             guard Int(vote.validator) < validators.count, isSigned(vote.signature, signBytes, by: Int(vote.validator)) else { return }
-            if vote.height == core.height { seen(signBytes + vote.signature) }
-            if vote.height >= core.height { input(.vote(vote)) }
+            if vote.height == core.height {
+                seen(signBytes + vote.signature)
+                input(.vote(vote))
+            } else {
+                perform(core.apply(.vote(vote)))
+            }
         case .syncRequest(let from):
             var blocks: [BlockAndCommit] = []
             var h = from

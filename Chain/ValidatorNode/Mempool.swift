@@ -10,6 +10,8 @@ public final class Mempool: Sendable {
     public static let transactionsMax = 50_000
     /// The most bytes of pending transactions held (about 4,000 of the largest).
     public static let bytesMax = 256 << 20
+    /// Pending transactions one sender may have: one account cannot fill the pool for everyone.
+    public static let perSenderMax: UInt64 = 1000
 
     private struct State {
         var byDigest: [[UInt8]: SignedTransaction] = [:]
@@ -57,6 +59,9 @@ public final class Mempool: Sendable {
         let digest = tx.digest
         let expected: UInt64 = state.withLock { s in max(s.nextNonce[sender] ?? committed, committed) }
         if state.withLock({ $0.byDigest[digest] != nil }) { return }
+        guard expected - committed < Mempool.perSenderMax else {
+            throw LedgerError(.invalidArgument, "\(Mempool.perSenderMax) transactions of this sender are pending already; retry once some commit")
+        }
         try ledger.admissionCheck(tx, pendingNonce: expected, signatureChecked: isVerified(digest))
         markVerified(digest)
         try state.withLock { (s) throws(LedgerError) in
