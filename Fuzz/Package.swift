@@ -14,25 +14,26 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
+        .target(name: "FuzzSupport", swiftSettings: fuzzFlags),
         .executableTarget(
-            name: "FuzzMetadata", dependencies: [.product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
+            name: "FuzzMetadata", dependencies: ["FuzzSupport", .product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
             swiftSettings: fuzzFlags),
         .executableTarget(
-            name: "FuzzSliver", dependencies: [.product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
+            name: "FuzzSliver", dependencies: ["FuzzSupport", .product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
             swiftSettings: fuzzFlags),
         .executableTarget(
-            name: "FuzzRecoverySymbol", dependencies: [.product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
+            name: "FuzzRecoverySymbol", dependencies: ["FuzzSupport", .product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
             swiftSettings: fuzzFlags),
         .executableTarget(
-            name: "FuzzInconsistencyProof", dependencies: [.product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
+            name: "FuzzInconsistencyProof", dependencies: ["FuzzSupport", .product(name: "RedStuff", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
             swiftSettings: fuzzFlags),
         .executableTarget(
-            name: "FuzzSyncShard", dependencies: [.product(name: "WalrusCrypto", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
+            name: "FuzzSyncShard", dependencies: ["FuzzSupport", .product(name: "WalrusCrypto", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
             swiftSettings: fuzzFlags),
         .executableTarget(
             name: "FuzzHTTP",
             dependencies: [
-                .product(name: "HTTPKit", package: "walrus-swift"), .product(name: "NIOCore", package: "swift-nio"),
+                "FuzzSupport", .product(name: "HTTPKit", package: "walrus-swift"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

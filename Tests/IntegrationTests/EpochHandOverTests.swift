@@ -13,12 +13,15 @@ import WalrusCrypto
 @Suite(.serialized) struct EpochHandOverTests {
     typealias R = StorageNodeTests
 
-    @Test(.timeLimit(.minutes(3))) func shardsMoveAtTheEpochChange() async throws {
-        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10, epochDurationMs: 12_000)
+    /// One validator and three running storage nodes sharing ten shards, with a large stake for the
+    /// lightest node made before the midpoint of epoch 1, so that shards move to it at epoch 2.
+    static func shardsAboutToMove(epochDurationMs: Int) async throws -> (
+        LocalChain, ChainClient, CommitteeInfo, [Schnorr.PublicKey], [UInt64], Int, TransactionBuilder
+    ) {
+        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10, epochDurationMs: epochDurationMs)
         try chain.start(0)
         let client = ChainClient(endpoints: [chain.rpc(0)])
         try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
-        // Before the midpoint of epoch 1: a large stake for the lightest node moves shards to it.
         let committee = try await client.committee()
         let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
         let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
@@ -27,11 +30,15 @@ import WalrusCrypto
         let gainerID = committee.members.first { $0.publicKey == keys[gainer] }!.nodeID
         _ = try await builder.execute([.stake(node: gainerID, amount: FROST(100_000 * FROST.perWAL))])
         #expect(try await client.epochInfo().state == "changeDone")
-
         for i in 0..<3 { try chain.startStorageNode(i) }
         for i in 0..<3 {
             try await chain.waitUntil("storage node \(i)") { (try? await R.request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200 }
         }
+        return (chain, client, committee, keys, weights, gainer, builder)
+    }
+
+    @Test(.timeLimit(.minutes(3))) func shardsMoveAtTheEpochChange() async throws {
+        let (chain, client, committee, keys, weights, gainer, builder) = try await Self.shardsAboutToMove(epochDurationMs: 12_000)
         // Store and certify a blob in epoch 1 on all three nodes.
         let config = try EncodingConfig(shardCount: 10)
         let encoded = try BlobEncoder(config: config).encode((0..<40_000).map { UInt8(($0 * 31) % 256) })
@@ -112,20 +119,7 @@ import WalrusCrypto
     /// slivers of every certified blob on every pair of its new shards, nothing of the deleted
     /// or uncertified ones there, and the change completes only once it does.
     @Test(.timeLimit(.minutes(5))) func aThousandBlobsChangeHands() async throws {
-        let chain = try LocalChain(validators: 1, storageNodes: 3, shards: 10, epochDurationMs: 45_000)
-        try chain.start(0)
-        let client = ChainClient(endpoints: [chain.rpc(0)])
-        try await chain.waitUntil("the chain") { (await chain.height(0) ?? 0) >= 1 }
-        let committee = try await client.committee()
-        let keys = try (0..<3).map { try chain.storageNodeKey($0).publicKey }
-        let weights = keys.map { key in committee.members.first { $0.publicKey == key }!.weight }
-        let gainer = weights.firstIndex(of: weights.min()!)!
-        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
-        _ = try await builder.execute([.stake(node: committee.members.first { $0.publicKey == keys[gainer] }!.nodeID, amount: FROST(100_000 * FROST.perWAL))])
-        for i in 0..<3 { try chain.startStorageNode(i) }
-        for i in 0..<3 {
-            try await chain.waitUntil("storage node \(i)") { (try? await R.request(chain.storageURL(i).appendingPathComponent("v1/health")))?.status == 200 }
-        }
+        let (chain, client, committee, keys, weights, gainer, builder) = try await Self.shardsAboutToMove(epochDurationMs: 45_000)
         let config = try EncodingConfig(shardCount: 10)
         let blobs = try (0..<1000).map { i in try BlobEncoder(config: config).encode(Array("blob \(i) of the hand-over".utf8)) }
         let deletable = Set(850..<1000), uncertified = Set(700..<850)
