@@ -1,6 +1,7 @@
 public import WalrusCore
 public import WalrusCrypto
 import Foundation
+public import Ledger
 
 /// A storage committee member as clients and storage nodes need it.
 public struct CommitteeMember: Hashable, Sendable {
@@ -35,6 +36,8 @@ public struct EpochInfo: Hashable, Sendable {
     public let writePrice: FROST
     public let epochDurationMs: UInt64
     public let maxEpochsAhead: UInt32
+    /// What each transaction pays (burned), from the chain's parameters.
+    public let fees: FeeSchedule
 }
 
 extension ChainClient {
@@ -76,7 +79,12 @@ extension ChainClient {
         return EpochInfo(
             epoch: Epoch(epoch), state: o["state"] as? String ?? "", shardCount: shards,
             storagePrice: FROST((o["storagePrice"] as? NSNumber)?.uint64Value ?? 0), writePrice: FROST((o["writePrice"] as? NSNumber)?.uint64Value ?? 0),
-            epochDurationMs: (o["epochDurationMs"] as? NSNumber)?.uint64Value ?? 0, maxEpochsAhead: (o["maxEpochsAhead"] as? NSNumber)?.uint32Value ?? 0)
+            epochDurationMs: (o["epochDurationMs"] as? NSNumber)?.uint64Value ?? 0, maxEpochsAhead: (o["maxEpochsAhead"] as? NSNumber)?.uint32Value ?? 0,
+            fees: (o["fees"] as? [String: Any]).map { f in
+                FeeSchedule(
+                    baseFrost: (f["baseFrost"] as? NSNumber)?.uint64Value ?? 0, perByteFrost: (f["perByteFrost"] as? NSNumber)?.uint64Value ?? 0,
+                    perOperationFrost: (f["perOperationFrost"] as? NSNumber)?.uint64Value ?? 0)
+            } ?? .none)
     }
 }
 

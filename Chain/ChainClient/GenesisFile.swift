@@ -92,9 +92,23 @@ public struct GenesisFile: Codable, Hashable, Sendable {
     public var validators: [ValidatorEntry]
     public var balances: [BalanceEntry]
     public var storageNodes: [StorageNodeEntry]
+    /// Transaction fees (`fee_base_frost`, `fee_per_byte_frost`, `fee_per_operation_frost`);
+    /// absent in a file written before fees existed, which then has none.
+    public var feeBaseFrost: UInt64?
+    public var feePerByteFrost: UInt64?
+    public var feePerOperationFrost: UInt64?
+
+    /// The fee schedule the file names.
+    public var fees: FeeSchedule {
+        guard feeBaseFrost != nil || feePerByteFrost != nil || feePerOperationFrost != nil else { return .none }
+        return FeeSchedule(baseFrost: feeBaseFrost ?? 0, perByteFrost: feePerByteFrost ?? 0, perOperationFrost: feePerOperationFrost ?? 0)
+    }
 
     enum CodingKeys: String, CodingKey {
         case validators, balances
+        case feeBaseFrost = "fee_base_frost"
+        case feePerByteFrost = "fee_per_byte_frost"
+        case feePerOperationFrost = "fee_per_operation_frost"
         case chainID = "chain_id"
         case genesisTimeMs = "genesis_time_ms"
         case shardCount = "shard_count"
@@ -179,7 +193,8 @@ public struct GenesisFile: Codable, Hashable, Sendable {
             } catch { throw ChainClientError(.config, "genesis storage node \(entry.name): \(error)") }
         }
         return LedgerGenesis(
-            parameters: ChainParameters(chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead),
+            parameters: ChainParameters(
+                chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead, fees: fees),
             timeMs: genesisTimeMs, balances: balances, nodes: nodes)
     }
 
@@ -200,6 +215,8 @@ public struct GenesisFile: Codable, Hashable, Sendable {
             w.writeString(n.name); w.writeString(n.networkAddress); w.writeString(n.publicKey.lowercased()); w.writeString(n.operatorAddress.lowercased())
             w.write(n.commissionBps); w.write(n.storagePriceFrost); w.write(n.writePriceFrost); w.write(n.capacityBytes); w.write(n.stakeFrost)
         }
+        // Only a file that names fees hashes them: an older file keeps its hash.
+        if fees != .none { w.write(fees) }
         return Blake2b256.hash(w.bytes)
     }
 }

@@ -53,6 +53,15 @@ struct Executor {
         } catch {
             return TransactionResult(digest: digest, status: .rejected(code: error.code.rawValue, message: error.message), events: [])
         }
+        // The fee, charged before the operations run and kept when they fail; a sender that
+        // cannot pay is rejected (its nonce unused, the transaction out of the block).
+        guard let fee = parameters.fees.fee(bytes: signed.bcsBytes.count, operations: tx.operations.count), account.balance >= fee else {
+            return TransactionResult(
+                digest: digest, status: .rejected(code: LedgerError.Code.insufficientFunds.rawValue, message: "\(sender) cannot pay the transaction fee"),
+                events: [])
+        }
+        account.balance = FROST(account.balance.rawValue - fee.rawValue)
+        system.burned = FROST(system.burned.rawValue &+ fee.rawValue)
         account.nonce += 1
         expectedNonces[sender] = account.nonce
         view.put(Keys.account(sender), account)

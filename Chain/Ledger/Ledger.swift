@@ -189,8 +189,14 @@ public final class Ledger: @unchecked Sendable {
     /// Checks that a transaction could be admitted now: signature, chain and nonce (for mempools).
     public func admissionCheck(_ transaction: SignedTransaction, pendingNonce: UInt64? = nil, signatureChecked: Bool = false) throws(LedgerError) {
         let system = try system()
-        let nonce: UInt64
-        if let pendingNonce { nonce = pendingNonce } else { nonce = try account(transaction.transaction.senderAddress).nonce }
-        try Executor.checkAdmission(transaction, chainID: system.parameters.chainID, expectedNonce: nonce, signatureChecked: signatureChecked)
+        let account = try account(transaction.transaction.senderAddress)
+        try Executor.checkAdmission(
+            transaction, chainID: system.parameters.chainID, expectedNonce: pendingNonce ?? account.nonce, signatureChecked: signatureChecked)
+        // An account that cannot pay the fee gets nothing into a block: refused before gossip.
+        guard let fee = system.parameters.fees.fee(bytes: transaction.bcsBytes.count, operations: transaction.transaction.operations.count),
+            account.balance >= fee
+        else {
+            throw LedgerError(.insufficientFunds, "\(transaction.transaction.senderAddress) cannot pay the transaction fee; fund the account first")
+        }
     }
 }

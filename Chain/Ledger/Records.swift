@@ -294,13 +294,18 @@ public struct ChainParameters: Hashable, Sendable, BCSCodable {
     public let epochDurationMs: UInt64
     public let maxEpochsAhead: UInt32
     public let activeSetMax: Int
+    /// What transactions pay (`FeeSchedule.none` on chains whose genesis names no fees).
+    public let fees: FeeSchedule
 
-    public init(chainID: String, shardCount: UInt16, epochDurationMs: UInt64, maxEpochsAhead: UInt32, activeSetMax: Int = 150) {
+    public init(
+        chainID: String, shardCount: UInt16, epochDurationMs: UInt64, maxEpochsAhead: UInt32, activeSetMax: Int = 150, fees: FeeSchedule = .none
+    ) {
         self.chainID = chainID
         self.shardCount = shardCount
         self.epochDurationMs = epochDurationMs
         self.maxEpochsAhead = maxEpochsAhead
         self.activeSetMax = activeSetMax
+        self.fees = fees
     }
 
     public func encode(to writer: inout BCSWriter) {
@@ -309,6 +314,7 @@ public struct ChainParameters: Hashable, Sendable, BCSCodable {
         writer.write(epochDurationMs)
         writer.write(maxEpochsAhead)
         writer.write(UInt32(activeSetMax))
+        writer.write(fees)
     }
 
     public init(from reader: inout BCSReader) throws(CoreError) {
@@ -317,6 +323,7 @@ public struct ChainParameters: Hashable, Sendable, BCSCodable {
         epochDurationMs = try reader.readU64()
         maxEpochsAhead = try reader.readU32()
         activeSetMax = Int(try reader.readU32())
+        fees = try reader.read(FeeSchedule.self)
     }
 }
 

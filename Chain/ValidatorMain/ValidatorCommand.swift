@@ -1,6 +1,7 @@
 import ChainClient
 import ArgumentParser
 import HTTPKit
+import Ledger
 import Foundation
 import ValidatorNode
 import WalrusCore
@@ -84,9 +85,12 @@ extension WalrusValidator {
             makeDirectory("\(dir)/client")
             let wallet = newKey(at: "\(dir)/client/wallet.key")
             balances.append(.init(address: wallet.publicKey.address.description, amountFrost: 1_000_000 * wal))
-            let genesis = GenesisFile(
+            var genesis = GenesisFile(
                 chainID: chainID, genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1000), shardCount: shards, epochDurationMs: epochDurationMs,
                 maxEpochsAhead: maxEpochsAhead, validators: validatorEntries, balances: balances, storageNodes: nodes)
+            genesis.feeBaseFrost = FeeSchedule.standard.baseFrost
+            genesis.feePerByteFrost = FeeSchedule.standard.perByteFrost
+            genesis.feePerOperationFrost = FeeSchedule.standard.perOperationFrost
             do {
                 try genesis.write(to: "\(dir)/genesis.yaml")
                 _ = try GenesisFile.load("\(dir)/genesis.yaml")

@@ -212,6 +212,10 @@ struct RPC: Sendable {
             "totalCapacity": system.totalCapacity, "shardCount": system.parameters.shardCount,
             "epochDurationMs": system.parameters.epochDurationMs, "maxEpochsAhead": system.parameters.maxEpochsAhead,
             "height": store.height(),
+            "fees": [
+                "baseFrost": system.parameters.fees.baseFrost, "perByteFrost": system.parameters.fees.perByteFrost,
+                "perOperationFrost": system.parameters.fees.perOperationFrost,
+            ],
         ])
     }
 

@@ -65,8 +65,12 @@ struct StoreCommand: AsyncParsableCommand {
                 results.append([
                     "path": file, "blobId": estimate.blobID.description, "unencodedSize": estimate.unencodedLength,
                     "encodedSize": estimate.encodedLength, "epochs": estimate.epochs, "storageCost": estimate.costFrost,
+                    "transactionFees": estimate.transactionFeesFrost,
                 ])
-                if !global.json { Output.result("\(estimate.blobID)\t\(estimate.unencodedLength) B\tencoded \(estimate.encodedLength) B\t\(count) epochs\t\(FROST(estimate.costFrost))") }
+                if !global.json {
+                    Output.result(
+                        "\(estimate.blobID)\t\(estimate.unencodedLength) B\tencoded \(estimate.encodedLength) B\t\(count) epochs\t\(FROST(estimate.costFrost)) + fees \(FROST(estimate.transactionFeesFrost))")
+                }
                 continue
             }
             let result: StoreResult

@@ -12,6 +12,9 @@ public struct StoreEstimate: Sendable, Equatable {
     public let epochs: UInt32
     /// Storage for `epochs` epochs plus the write fee, in FROST, when storage is reserved anew.
     public let costFrost: UInt64
+    /// The transaction fees of the registration and the certification (burned), in FROST: an
+    /// estimate from the typical size of the two transactions at this committee's size.
+    public let transactionFeesFrost: UInt64
 }
 
 extension WalrusClient {
@@ -22,6 +25,7 @@ extension WalrusClient {
     public func estimate(_ blob: [UInt8], epochs: UInt32) async throws(ClientError) -> StoreEstimate {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
         try Self.checkEpochs(epochs, info: info)
+        let members = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }.members.count
         let config: EncodingConfig
         let blobID: BlobID
         do {
@@ -32,7 +36,16 @@ extension WalrusClient {
         let units = Limits.storageUnits(encodedLength)
         return StoreEstimate(
             blobID: blobID, unencodedLength: UInt64(blob.count), encodedLength: encodedLength, epochs: epochs,
-            costFrost: try Self.cost(units: units, epochs: epochs, info: info))
+            costFrost: try Self.cost(units: units, epochs: epochs, info: info),
+            transactionFeesFrost: Self.transactionFees(info: info, members: members))
+    }
+
+    /// The fees of a store's two transactions: a registration (about 300 bytes) and a
+    /// certification (a signature and a bitmap bit per committee member).
+    static func transactionFees(info: EpochInfo, members: Int) -> UInt64 {
+        let register = info.fees.fee(bytes: 300, operations: 1)?.rawValue ?? UInt64.max
+        let certify = info.fees.fee(bytes: 200 + 65 * members, operations: 1)?.rawValue ?? UInt64.max
+        return register.addingReportingOverflow(certify).overflow ? UInt64.max : register + certify
     }
 
     /// The blob registrations this account owns; expired ones only with `includeExpired`.

@@ -196,16 +196,20 @@ import WalrusCrypto
             #expect(status == 400 && (body["error"] as? [String: Any])?["code"] as? String == "TRANSACTION_TOO_LARGE", "validator \(i): \(body)")
         }
 
-        // Overflowing reservations, funded and unfunded: admitted, failed when executed, no crash.
-        let stranger = Schnorr.PrivateKey.generate()
-        for (key, n) in [(wallet, nonce), (stranger, UInt64(0))] {
-            let tx = SignedTransaction(
-                Transaction(chainID: "walrus-test", sender: key.publicKey, nonce: n, operations: [.reserveSpace(size: UInt64.max, epochs: 1)]),
-                signedBy: key)
-            let (status, body) = try await chain.submit(0, tx)
-            #expect(status == 202, "\(body)")
-        }
+        // An overflowing reservation from the funded wallet: admitted, failed when executed, no
+        // crash. From unfunded keys (here 300 of them) nothing is admitted: they cannot pay the fee.
+        let overflowing = SignedTransaction(
+            Transaction(chainID: "walrus-test", sender: wallet.publicKey, nonce: nonce, operations: [.reserveSpace(size: UInt64.max, epochs: 1)]),
+            signedBy: wallet)
+        #expect(try await chain.submit(0, overflowing).0 == 202)
         nonce += 1
+        for i in 0..<300 {
+            let stranger = Schnorr.PrivateKey.generate()
+            let operation: LedgerOperation = i == 0 ? .reserveSpace(size: UInt64.max, epochs: 1) : .transfer(to: wallet.publicKey.address, amount: FROST(1))
+            let tx = SignedTransaction(Transaction(chainID: "walrus-test", sender: stranger.publicKey, nonce: 0, operations: [operation]), signedBy: stranger)
+            let (status, body) = try await chain.submit(i % 4, tx)
+            #expect(status == 400 && (body["error"] as? [String: Any])?["code"] as? String == "INSUFFICIENT_FUNDS", "\(body)")
+        }
 
         // 600 transactions of about 60 KB (36 MB, more than a 32 MiB peer frame) from one sender.
         let started = await chain.height(0) ?? 0

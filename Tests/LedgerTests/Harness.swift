@@ -20,11 +20,11 @@ final class Harness {
     let chainID = "test-chain"
     static let epochMs: UInt64 = 10_000
 
-    init(stakes: [UInt64] = [100, 100, 100, 100]) throws {
+    init(stakes: [UInt64] = [100, 100, 100, 100], fees: FeeSchedule = .none) throws {
         ledger = Ledger(store: store)
         let wal = FROST.perWAL
         let genesis = LedgerGenesis(
-            parameters: ChainParameters(chainID: chainID, shardCount: 10, epochDurationMs: Harness.epochMs, maxEpochsAhead: 5),
+            parameters: ChainParameters(chainID: chainID, shardCount: 10, epochDurationMs: Harness.epochMs, maxEpochsAhead: 5, fees: fees),
             timeMs: timeMs,
             balances: [(alice.publicKey.address, FROST(1_000 * wal)), (bob.publicKey.address, FROST(10))]
                 + operatorKeys.map { ($0.publicKey.address, FROST(100 * wal)) },
