@@ -44,7 +44,8 @@ struct Executor {
     /// operations apply all together or not at all.
     mutating func apply(_ signed: SignedTransaction, expectedNonces: inout [Address: UInt64]) throws(LedgerError) -> TransactionResult {
         let tx = signed.transaction
-        let digest = signed.digest
+        let encoded = signed.bcsBytes
+        let digest = Blake2b256.hash(encoded)  // The digest, from the one encoding the fee needs too.
         sender = tx.senderAddress
         var account = try view.get(Account.self, Keys.account(sender)) ?? Account()
         do {
@@ -55,7 +56,7 @@ struct Executor {
         }
         // The fee, charged before the operations run and kept when they fail; a sender that
         // cannot pay is rejected (its nonce unused, the transaction out of the block).
-        guard let fee = parameters.fees.fee(bytes: signed.bcsBytes.count, operations: tx.operations.count), account.balance >= fee else {
+        guard let fee = parameters.fees.fee(bytes: encoded.count, operations: tx.operations.count), account.balance >= fee else {
             return TransactionResult(
                 digest: digest, status: .rejected(code: LedgerError.Code.insufficientFunds.rawValue, message: "\(sender) cannot pay the transaction fee"),
                 events: [])

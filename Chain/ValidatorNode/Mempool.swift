@@ -11,15 +11,16 @@ public final class Mempool: Sendable {
     /// The most bytes of pending transactions held (about 4,000 of the largest).
     public static let bytesMax = 256 << 20
     /// Pending transactions one sender may have: one account cannot fill the pool for everyone.
-    public static let perSenderMax: UInt64 = 1000
+    public static let perSenderMax: UInt64 = 10_000
 
     private struct State {
         var byDigest: [[UInt8]: SignedTransaction] = [:]
         var order: [[UInt8]] = []
         /// The next nonce each sender's pending transactions lead to.
         var nextNonce: [Address: UInt64] = [:]
-        /// Encoded bytes of the pending transactions.
+        /// Encoded bytes of the pending transactions, in all and each (by digest), measured once.
         var bytes = 0
+        var sizes: [[UInt8]: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -71,6 +72,7 @@ public final class Mempool: Sendable {
             s.byDigest[digest] = tx
             s.order.append(digest)
             s.bytes += size
+            s.sizes[digest] = size
             s.nextNonce[sender] = expected + 1
         }
     }
@@ -94,7 +96,7 @@ public final class Mempool: Sendable {
             var bytes = 0
             for digest in s.order {
                 guard taken.count < limit, let tx = s.byDigest[digest] else { break }
-                let size = tx.bcsBytes.count
+                let size = s.sizes[digest] ?? tx.bcsBytes.count
                 guard bytes + size <= bytesMax else { break }
                 bytes += size
                 taken.append(tx)
@@ -106,13 +108,13 @@ public final class Mempool: Sendable {
     /// Forgets transactions that a block included, and re-bases nonces on the committed state.
     public func removeIncluded(_ digests: Set<[UInt8]>, ledger: Ledger) {
         state.withLock { s in
-            for digest in digests { if let tx = s.byDigest.removeValue(forKey: digest) { s.bytes -= tx.bcsBytes.count } }
+            for digest in digests where s.byDigest.removeValue(forKey: digest) != nil { s.bytes -= s.sizes.removeValue(forKey: digest) ?? 0 }
             s.order.removeAll { !s.byDigest.keys.contains($0) }
             // Drop transactions made stale by the committed nonces.
             for digest in s.order {
                 guard let tx = s.byDigest[digest] else { continue }
                 let committed = (try? ledger.account(tx.transaction.senderAddress).nonce) ?? 0
-                if tx.transaction.nonce < committed, s.byDigest.removeValue(forKey: digest) != nil { s.bytes -= tx.bcsBytes.count }
+                if tx.transaction.nonce < committed, s.byDigest.removeValue(forKey: digest) != nil { s.bytes -= s.sizes.removeValue(forKey: digest) ?? 0 }
             }
             s.order.removeAll { s.byDigest[$0] == nil }
             s.nextNonce = [:]
