@@ -3,6 +3,14 @@ import LightClient
 import WalrusCore
 
 extension ChainClient {
+    /// Block `height`, checked like a light client against its commit and `validators`.
+    public func verifiedBlock(_ height: UInt64, chainID: String, validators: ValidatorSet) async throws(ChainClientError) -> Block {
+        let block = try await block(height)
+        let commit = try await commit(height)
+        try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
+        return block
+    }
+
     /// The current committee, checked like a light client: a block at or after the answer, whose
     /// commit holds precommits of more than two thirds of `validators`' power, must commit to
     /// exactly this committee (its header's epoch and committee hash). An RPC that lies about the
@@ -14,9 +22,7 @@ extension ChainClient {
             let committee = try await committee()
             let height = try await health().height
             guard height > 0 else { throw ChainClientError(.unavailable, "the chain has no committed block yet") }
-            let block = try await block(height)
-            let commit = try await commit(height)
-            try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
+            let block = try await verifiedBlock(height, chainID: chainID, validators: validators)
             guard block.header.epoch == committee.epoch else {
                 // The epoch moved between the two answers (or the RPC lies about it): ask again.
                 lastError = ChainClientError(

@@ -70,10 +70,7 @@ public actor VerifiedEventFollower {
 
     /// A block's header, checked against its commit.
     private func verifiedHeader(_ height: UInt64) async throws(ChainClientError) -> BlockHeader {
-        let block = try await client.block(height)
-        let commit = try await client.commit(height)
-        try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
-        return block.header
+        try await client.verifiedBlock(height, chainID: chainID, validators: validators).header
     }
 
     /// Moves the cursor past `cursor`: the events up to it are durably applied.
@@ -84,9 +81,7 @@ public actor VerifiedEventFollower {
     private func verify(_ event: ChainEvent) async throws(ChainClientError) {
         let height = event.cursor.height
         if verifiedHeights[height] == nil {
-            let block = try await client.block(height)
-            let commit = try await client.commit(height)
-            try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
+            let block = try await client.verifiedBlock(height, chainID: chainID, validators: validators)
             // All events of the block, in order, must rebuild its events root.
             var all: [[UInt8]] = []
             var page: EventCursor? = height > 0 ? EventCursor(height: height - 1, index: UInt32.max) : nil

@@ -56,7 +56,7 @@ struct Executor {
         }
         // The fee, charged before the operations run and kept when they fail; a sender that
         // cannot pay is rejected (its nonce unused, the transaction out of the block).
-        guard let fee = parameters.fees.fee(bytes: encoded.count, operations: tx.operations.count), account.balance >= fee else {
+        guard let fee = parameters.fees.fee(for: signed, encodedCount: encoded.count), account.balance >= fee else {
             return TransactionResult(
                 digest: digest, status: .rejected(code: LedgerError.Code.insufficientFunds.rawValue, message: "\(sender) cannot pay the transaction fee"),
                 events: [])

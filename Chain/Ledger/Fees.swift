@@ -33,6 +33,12 @@ public struct FeeSchedule: Hashable, Sendable, BCSCodable {
         return FROST(total.partialValue)
     }
 
+    /// The fee of `transaction`, whose encoding has `encodedCount` bytes (measured by the caller
+    /// when it has the bytes already).
+    public func fee(for transaction: SignedTransaction, encodedCount: Int? = nil) -> FROST? {
+        fee(bytes: encodedCount ?? transaction.bcsBytes.count, operations: transaction.transaction.operations.count)
+    }
+
     public func encode(to writer: inout BCSWriter) {
         writer.write(baseFrost)
         writer.write(perByteFrost)

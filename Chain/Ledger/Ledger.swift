@@ -193,7 +193,7 @@ public final class Ledger: @unchecked Sendable {
         try Executor.checkAdmission(
             transaction, chainID: system.parameters.chainID, expectedNonce: pendingNonce ?? account.nonce, signatureChecked: signatureChecked)
         // An account that cannot pay the fee gets nothing into a block: refused before gossip.
-        guard let fee = system.parameters.fees.fee(bytes: transaction.bcsBytes.count, operations: transaction.transaction.operations.count),
+        guard let fee = system.parameters.fees.fee(for: transaction),
             account.balance >= fee
         else {
             throw LedgerError(.insufficientFunds, "\(transaction.transaction.senderAddress) cannot pay the transaction fee; fund the account first")

@@ -132,8 +132,9 @@ public struct Gateway: Sendable {
         // HEAD needs the length only (from the verified metadata); a range needs only the rows
         // that hold it. Neither decodes the whole blob.
         if request.method == .HEAD || request.headers["range"] != nil {
-            let length: UInt64
-            do { length = try await client.blobLength(blobID) } catch { return Gateway.errorResponse(error) }
+            let blob: WalrusClient.CertifiedBlob
+            do { blob = try await client.certifiedBlob(blobID) } catch { return Gateway.errorResponse(error) }
+            let length = blob.length
             guard let header = request.headers["range"] else {
                 var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: [])
                 response.headers += extra
@@ -146,7 +147,7 @@ public struct Gateway: Sendable {
                 return response
             }
             let bytes: [UInt8]
-            do { bytes = try await client.readRange(blobID, UInt64(r.lowerBound)..<UInt64(r.upperBound)).bytes } catch { return Gateway.errorResponse(error) }
+            do { bytes = try await client.readRange(blob, UInt64(r.lowerBound)..<UInt64(r.upperBound)) } catch { return Gateway.errorResponse(error) }
             extra.append(("content-range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(length)"))
             var response = HTTPResponse(status: .partialContent, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : bytes)
             response.headers += extra

@@ -245,17 +245,7 @@ actor RecoveryWorker {
     private func localSymbols(_ blobID: BlobID, targets: [SliverIndex], axis: SliverAxis, config: EncodingConfig) async -> [RecoverySymbol] {
         let shards = await state.readableShards
         let store = self.store
-        return await RecoveryCPU.pool.runWaiting {
-            var symbols: [RecoverySymbol] = []
-            for shard in shards {
-                guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
-                    let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal)
-                else { continue }
-                let source = RecoverySymbolSource(sliver: sliver, config: config)
-                for target in targets { symbols.append(source.symbol(for: target)) }
-            }
-            return symbols
-        }
+        return await RecoveryCPU.pool.runWaiting { store.recoverySymbols(blobID, for: targets, axis: axis, from: shards, config: config) }
     }
 
     /// The other committee members with a valid address, in random order.
@@ -270,9 +260,7 @@ actor RecoveryWorker {
         _ blobID: BlobID, targets: [SliverIndex], axis: SliverAxis, from peers: [CommitteeMember], symbolSize: Int, n: Int
     ) async -> [RecoverySymbol] {
         let http = self.http
-        var depth = 1
-        while (1 << depth) < n { depth += 1 }
-        let perSymbol = symbolSize + 16 + 33 * (depth + 1)
+        let perSymbol = StorageAPI.recoverySymbolBytes(symbolSize: symbolSize, n: n)
         return await withTaskGroup(of: [RecoverySymbol].self) { group in
             for peer in peers {
                 guard let base = peer.httpBase else { continue }

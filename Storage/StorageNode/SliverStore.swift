@@ -286,6 +286,24 @@ public final class SliverStore: @unchecked Sendable {
         }
     }
 
+    /// The recovery symbols for `targets` of `axis` from every sliver of the orthogonal axis held in
+    /// `shards` (and, when given, of `symbolSize`), each source sliver expanded and its tree built
+    /// once. CPU-heavy: callers run it on the recovery pool.
+    func recoverySymbols(
+        _ blobID: BlobID, for targets: [SliverIndex], axis: SliverAxis, from shards: [ShardIndex], config: EncodingConfig, symbolSize: Int? = nil
+    ) -> [RecoverySymbol] {
+        var symbols: [RecoverySymbol] = []
+        symbols.reserveCapacity(shards.count * targets.count)
+        for shard in shards {
+            guard let bytes = sliver(axis.orthogonal, shard: shard, blobID: blobID), let held = try? SliverData(bcs: bytes, axis: axis.orthogonal),
+                symbolSize.map({ $0 == Int(held.symbolSize) }) ?? true
+            else { continue }
+            let source = RecoverySymbolSource(sliver: held, config: config)
+            for target in targets { symbols.append(source.symbol(for: target)) }
+        }
+        return symbols
+    }
+
     /// Every blob info, by blob ID.
     func allBlobInfos() -> [(BlobID, BlobInfo)] {
         ((try? kv.entries(Self.blobInfo)) ?? []).compactMap { entry in

@@ -281,6 +281,14 @@ struct StorageAPI: Sendable {
     /// refused with the number that would, and the asker splits it.
     static let recoverySymbolsBytesMax = 16 << 20
 
+    /// The most bytes one symbol takes in a recovery-symbol answer: the symbol, its indices and
+    /// lengths, and a proof of at most log2(n) + 1 nodes of 33 bytes.
+    static func recoverySymbolBytes(symbolSize: Int, n: Int) -> Int {
+        var depth = 1
+        while (1 << depth) < n { depth += 1 }
+        return symbolSize + 16 + 33 * (depth + 1)
+    }
+
     /// Recovery symbols for sliver `targetSliver` of axis `targetType`: one from each sliver of the
     /// other axis this node holds, with its Merkle proof (BCS `Vec<GeneralRecoverySymbol>`).
     /// Several targets (`targetSlivers=1,2,3`) share one expansion of each source sliver; repeated
@@ -308,10 +316,7 @@ struct StorageAPI: Sendable {
         else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
         let shards = await state.readableShards.filter { self.store.hasSliver(axis.orthogonal, shard: $0, blobID: blobID) }
         guard !shards.isEmpty else { return Self.error(.notFound, "SLIVER_NOT_FOUND", "this node holds no sliver of blob \(blobID) to help with") }
-        // Symbol, its indices and lengths, and a proof of at most log2(n) + 1 nodes of 33 bytes.
-        var depth = 1
-        while (1 << depth) < config.n { depth += 1 }
-        let perSymbol = symbolSize + 16 + 33 * (depth + 1)
+        let perSymbol = Self.recoverySymbolBytes(symbolSize: symbolSize, n: config.n)
         let fitting = Self.recoverySymbolsBytesMax / max(1, shards.count * perSymbol)
         guard targets.count <= fitting else {
             return Self.error(
@@ -322,15 +327,7 @@ struct StorageAPI: Sendable {
         let body: [UInt8]?
         do {
             body = try await RecoveryCPU.pool.run {
-                var symbols: [RecoverySymbol] = []
-                symbols.reserveCapacity(shards.count * wanted.count)
-                for shard in shards {
-                    guard let bytes = store.sliver(axis.orthogonal, shard: shard, blobID: blobID),
-                        let sliver = try? SliverData(bcs: bytes, axis: axis.orthogonal), Int(sliver.symbolSize) == symbolSize
-                    else { continue }
-                    let source = RecoverySymbolSource(sliver: sliver, config: config)
-                    for target in wanted { symbols.append(source.symbol(for: target)) }
-                }
+                let symbols = store.recoverySymbols(blobID, for: wanted, axis: axis, from: shards, config: config, symbolSize: symbolSize)
                 guard !symbols.isEmpty else { return nil }
                 var writer = BCSWriter(capacity: symbols.count * perSymbol + 8)
                 writer.writeSequence(symbols)

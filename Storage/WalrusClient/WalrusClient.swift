@@ -539,31 +539,40 @@ public final class WalrusClient: Sendable {
         }
     }
 
-    /// The length of a certified blob, from its metadata (verified against the blob ID): what an
-    /// aggregator answers a HEAD with, without fetching any sliver.
-    public func blobLength(_ blobID: BlobID) async throws(ClientError) -> UInt64 {
-        try await certifiedMetadata(blobID).1.unencodedLength
+    /// A blob the chain says is certified and valid now, with its verified metadata: what HEAD
+    /// and Range answers need, without fetching any sliver.
+    public struct CertifiedBlob: Sendable {
+        public let blobID: BlobID
+        let committee: CommitteeInfo
+        let metadata: BlobMetadata
+        /// The blob's length in bytes.
+        public var length: UInt64 { metadata.unencodedLength }
     }
 
-    /// Bytes `range` of a blob (clamped to its length), with the blob's length. Only the systematic
-    /// slivers (rows of the message matrix) holding the range are fetched and verified; when one of
-    /// them cannot be, the whole blob is read and decoded instead.
-    public func readRange(_ blobID: BlobID, _ range: Range<UInt64>) async throws(ClientError) -> (bytes: [UInt8], length: UInt64) {
+    /// Checks that `blobID` is certified and fetches its verified metadata.
+    public func certifiedBlob(_ blobID: BlobID) async throws(ClientError) -> CertifiedBlob {
         let (committee, metadata) = try await certifiedMetadata(blobID)
-        let n = committee.shardCount
+        return CertifiedBlob(blobID: blobID, committee: committee, metadata: metadata)
+    }
+
+    /// Bytes `range` of a certified blob (clamped to its length). Only the systematic slivers (rows
+    /// of the message matrix) holding the range are fetched and verified; when one of them cannot
+    /// be, the whole blob is read and decoded instead.
+    public func readRange(_ blob: CertifiedBlob, _ range: Range<UInt64>) async throws(ClientError) -> [UInt8] {
+        let n = blob.committee.shardCount
         let assembly: SystematicAssembly
         do {
-            let decoder = try BlobDecoder(config: try EncodingConfig(shardCount: n), metadata: BlobMetadataWithID(blobID: blobID, metadata: metadata))
+            let decoder = try BlobDecoder(config: try EncodingConfig(shardCount: n), metadata: BlobMetadataWithID(blobID: blob.blobID, metadata: blob.metadata))
             assembly = try SystematicAssembly(decoder: decoder)
         } catch { throw ClientError(.verification, error.message) }
         let rows = assembly.rows(holding: range)
         if !rows.isEmpty {
-            _ = await fetchSystematicRows(blobID, into: assembly, rows: rows, committee: committee, offset: blobID.rotationOffset(shardCount: n))
+            _ = await fetchSystematicRows(blob.blobID, into: assembly, rows: rows, committee: blob.committee, offset: blob.blobID.rotationOffset(shardCount: n))
         }
-        if let bytes = assembly.withBytes(range, { Array($0) }) { return (bytes, metadata.unencodedLength) }
-        let whole = try await read(blobID)
+        if let bytes = assembly.withBytes(range, { Array($0) }) { return bytes }
+        let whole = try await read(blob.blobID)
         let start = Int(min(range.lowerBound, UInt64(whole.count))), end = Int(min(range.upperBound, UInt64(whole.count)))
-        return (Array(whole[start..<end]), UInt64(whole.count))
+        return Array(whole[start..<end])
     }
 
     /// The committee and the blob's verified metadata, once the chain says the blob is certified
