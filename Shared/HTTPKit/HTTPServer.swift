@@ -30,6 +30,11 @@ public struct HTTPResponse: Sendable {
     /// The Content-Length to announce when it is not the body's (an answer to HEAD: the length a
     /// GET would send, with no body).
     public var contentLength: Int?
+    /// A body produced while it is sent, instead of `body`: the head goes out first (with
+    /// `contentLength` when set, chunked otherwise), then whatever the stream writes. A stream
+    /// that throws, or writes a number of bytes other than `contentLength`, has its connection
+    /// closed, so the client sees a truncated answer rather than a wrong one.
+    public var stream: (@Sendable (HTTPBodyWriter) async throws -> Void)?
 
     public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
         self.status = status
@@ -51,6 +56,46 @@ public struct HTTPResponse: Sendable {
 
     public static func text(_ text: String, contentType: String = "text/plain; version=0.0.4") -> HTTPResponse {
         HTTPResponse(status: .ok, contentType: contentType, body: Array(text.utf8))
+    }
+}
+
+/// Where a streamed answer writes its body. Each `write` returns once its bytes are on the socket
+/// (or in the kernel's buffer), so a stream never runs ahead of its client by more than one write;
+/// a write the client does not take within the server's head timeout closes the connection.
+public final class HTTPBodyWriter: Sendable {
+    let channel: any Channel
+    let timeoutMs: Int64
+    private let written = Atomic<Int>(0)
+
+    init(channel: any Channel, timeoutMs: Int64) {
+        self.channel = channel
+        self.timeoutMs = timeoutMs
+    }
+
+    /// Bytes written so far.
+    public var bytesWritten: Int { written.load(ordering: .relaxed) }
+
+    public struct Closed: Error {}
+
+    /// Sends `bytes` and waits until the connection took them.
+    public func write(_ bytes: UnsafeRawBufferPointer) async throws {
+        try await send(channel.allocator.buffer(bytes: bytes))
+    }
+
+    public func write(_ bytes: [UInt8]) async throws {
+        try await send(channel.allocator.buffer(bytes: bytes))
+    }
+
+    private func send(_ buffer: ByteBuffer) async throws {
+        guard buffer.readableBytes > 0 else { return }
+        guard channel.isActive else { throw Closed() }
+        written.add(buffer.readableBytes, ordering: .relaxed)
+        let channel = self.channel
+        let done = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: done)
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(max(1, timeoutMs))) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        do { try await done.futureResult.get() } catch { throw Closed() }
     }
 }
 
@@ -345,8 +390,39 @@ final class HTTPHandler: ChannelInboundHandler {
             if counted { server.inFlight.add(1, ordering: .relaxed) }
             let keepAlive = head.isKeepAlive
             let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
+            let channel = context.channel
+            let timeoutMs = server.limits.headTimeoutMs
             Task {
                 let response = await server.router(request)
+                if let stream = response.stream {
+                    // The head now, the body as the stream writes it, the end on the loop.
+                    let head = loopBound.eventLoop.submit {
+                        let (context, handler) = loopBound.value
+                        handler.writeHead(response, keepAlive: keepAlive, context: context)
+                        context.flush()
+                    }
+                    try? await head.get()
+                    let writer = HTTPBodyWriter(channel: channel, timeoutMs: timeoutMs)
+                    var streamed = true
+                    do { try await stream(writer) } catch { streamed = false }
+                    if counted { server.inFlight.subtract(1, ordering: .relaxed) }
+                    let complete = streamed && writer.bytesWritten == (response.contentLength ?? writer.bytesWritten)
+                    loopBound.eventLoop.execute {
+                        let (context, handler) = loopBound.value
+                        guard complete, context.channel.isActive else {
+                            context.channel.close(promise: nil)
+                            return
+                        }
+                        let done = context.writeAndFlush(handler.wrapOutboundOut(.end(nil)))
+                        if keepAlive {
+                            handler.phase = .idle
+                            handler.connection.idleSince.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+                        } else {
+                            done.whenComplete { _ in channel.close(promise: nil) }
+                        }
+                    }
+                    return
+                }
                 if counted { server.inFlight.subtract(1, ordering: .relaxed) }
                 loopBound.eventLoop.execute {
                     let (context, handler) = loopBound.value
@@ -366,13 +442,20 @@ final class HTTPHandler: ChannelInboundHandler {
         write(response, keepAlive: false, context: context)
     }
 
-    private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func writeHead(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: response.contentType)
-        headers.add(name: "content-length", value: String(response.contentLength ?? response.body.count))
+        // A stream of unknown length goes out chunked (NIO's encoder frames it).
+        if response.stream == nil || response.contentLength != nil {
+            headers.add(name: "content-length", value: String(response.contentLength ?? response.body.count))
+        }
         headers.add(name: "connection", value: keepAlive ? "keep-alive" : "close")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+    }
+
+    private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        writeHead(response, keepAlive: keepAlive, context: context)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {

@@ -5,30 +5,40 @@ import Synchronization
 /// 0..<n_P are the matrix's rows, so each received sliver's symbols are written into its row as
 /// they arrive (`SliverWireSink`), verified there against the metadata (`accept`), and the blob is
 /// the matrix's first bytes once every row verified. No sliver is held a second time.
+///
+/// An assembly may hold a window of the rows only (`window`): a streamed read assembles the blob a
+/// window at a time, so its memory is bounded by the window, not by the blob.
 public final class SystematicAssembly: @unchecked Sendable {
     public let decoder: BlobDecoder
     let buffer: RawBuffer
     /// Bytes of one row (a primary sliver's symbols).
     public let rowBytes: Int
+    /// Rows of the whole matrix.
     public let rows: Int
+    /// The rows this assembly holds.
+    public let window: Range<Int>
     let symbolSize: Int
+    /// Per row of the window, whether it verified.
     private let verified: Mutex<[Bool]>
 
-    public init(decoder: BlobDecoder) throws(RedStuffError) {
+    /// An assembly of every row (the whole blob), or of the rows in `window` (clamped to the matrix).
+    public init(decoder: BlobDecoder, window: Range<Int>? = nil) throws(RedStuffError) {
         self.decoder = decoder
         let config = decoder.config
         symbolSize = try config.symbolSize(forLength: decoder.metadata.metadata.unencodedLength)
         rows = config.primarySourceSymbols
         rowBytes = config.secondarySourceSymbols * symbolSize
-        buffer = RawBuffer(uninitializedCount: rows * rowBytes)
-        verified = Mutex([Bool](repeating: false, count: rows))
+        let all = 0..<rows
+        self.window = window?.clamped(to: all) ?? all
+        buffer = RawBuffer(uninitializedCount: self.window.count * rowBytes)
+        verified = Mutex([Bool](repeating: false, count: self.window.count))
     }
 
-    /// A sink for the wire form of primary sliver `row`, writing its symbols into the row. Each
-    /// row takes one sink at a time.
+    /// A sink for the wire form of primary sliver `row` (in the window), writing its symbols into
+    /// the row. Each row takes one sink at a time.
     public func sink(row: Int) -> SliverWireSink {
-        precondition(row >= 0 && row < rows, "a systematic row")
-        return SliverWireSink(row: row, destination: UnsafeMutableRawBufferPointer(start: buffer.pointer + row * rowBytes, count: rowBytes))
+        precondition(window.contains(row), "a systematic row of the window")
+        return SliverWireSink(row: row, destination: UnsafeMutableRawBufferPointer(start: buffer.pointer + (row - window.lowerBound) * rowBytes, count: rowBytes))
     }
 
     /// Checks a sink's sliver (complete wire form, its index, symbol size and the Merkle root of
@@ -47,19 +57,28 @@ public final class SystematicAssembly: @unchecked Sendable {
         guard root == decoder.metadata.metadata.hashes[sink.row].primaryHash else {
             throw RedStuffError(.invalidSliver, "primary sliver \(sink.row) does not match the metadata's Merkle root")
         }
-        verified.withLock { $0[sink.row] = true }
+        let slot = sink.row - window.lowerBound
+        verified.withLock { $0[slot] = true }
     }
 
-    /// Rows not verified yet.
-    public var missingRows: [Int] { verified.withLock { flags in flags.indices.filter { !flags[$0] } } }
+    /// Rows of the window not verified yet.
+    public var missingRows: [Int] { verified.withLock { flags in flags.indices.filter { !flags[$0] }.map { $0 + window.lowerBound } } }
 
+    /// Whether every row of the window verified.
     public var isComplete: Bool { verified.withLock { !$0.contains(false) } }
 
     /// The blob, in place, once every row verified: what `BlobDecoder.decode` gives with the skip
     /// or default check.
     public func withBlob<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        precondition(isComplete, "every systematic row verified")
+        precondition(window == 0..<rows && isComplete, "every systematic row verified")
         return try body(UnsafeRawBufferPointer(start: buffer.pointer, count: Int(decoder.metadata.metadata.unencodedLength)))
+    }
+
+    /// The blob bytes the window's rows hold (clamped to the blob's length).
+    public var windowBytes: Range<UInt64> {
+        let length = decoder.metadata.metadata.unencodedLength
+        let start = min(UInt64(window.lowerBound) * UInt64(rowBytes), length)
+        return start..<min(UInt64(window.upperBound) * UInt64(rowBytes), length)
     }
 
     /// The rows that hold blob bytes `range` (clamped to the blob).
@@ -70,22 +89,28 @@ public final class SystematicAssembly: @unchecked Sendable {
         return Int(start / UInt64(rowBytes))..<Int((end - 1) / UInt64(rowBytes) + 1)
     }
 
-    /// Blob bytes `range` (clamped to the blob), in place, when every row holding them verified;
-    /// nil otherwise. A range needs only its rows: the rest of the blob is never fetched.
+    /// Blob bytes `range` (clamped to the blob), in place, when every row holding them is in the
+    /// window and verified; nil otherwise. A range needs only its rows: the rest of the blob is
+    /// never fetched.
     public func withBytes<R>(_ range: Range<UInt64>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         let length = decoder.metadata.metadata.unencodedLength
         let start = min(range.lowerBound, length), end = min(range.upperBound, length)
         let done = verified.withLock { $0 }
-        guard rows(holding: start..<end).allSatisfy({ done[$0] }) else { return nil }
-        return try body(UnsafeRawBufferPointer(start: buffer.pointer + Int(start), count: Int(end - start)))
+        let needed = rows(holding: start..<end)
+        guard needed.isEmpty || (window.contains(needed.lowerBound) && needed.upperBound <= window.upperBound) else { return nil }
+        guard needed.allSatisfy({ done[$0 - window.lowerBound] }) else { return nil }
+        let base = UInt64(window.lowerBound) * UInt64(rowBytes)
+        guard start >= base || start == end else { return nil }
+        return try body(UnsafeRawBufferPointer(start: buffer.pointer + Int(start &- min(start, base)), count: Int(end - start)))
     }
 
     /// The verified rows as slivers (copies), for decoding together with repair slivers.
     public func verifiedSlivers() -> [VerifiedSliver] {
         let done = verified.withLock { $0 }
-        return done.indices.filter { done[$0] }.map { row in
+        return done.indices.filter { done[$0] }.map { slot in
+            let row = slot + window.lowerBound
             let sliver = SliverData(
-                axis: .primary, index: SliverIndex(UInt16(row)), symbolSize: UInt16(symbolSize), symbols: buffer.copy(offset: row * rowBytes, count: rowBytes))
+                axis: .primary, index: SliverIndex(UInt16(row)), symbolSize: UInt16(symbolSize), symbols: buffer.copy(offset: slot * rowBytes, count: rowBytes))
             return VerifiedSliver(sliver, blobID: decoder.metadata.blobID)
         }
     }

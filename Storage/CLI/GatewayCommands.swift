@@ -10,6 +10,8 @@ struct GatewayOptions: ParsableArguments {
     @Option(name: .customLong("bind-address"), help: "Where to listen (host:port).") var bindAddress = "127.0.0.1:31415"
     @Option(name: .customLong("max-body-size"), help: "The largest blob the publisher takes, in KiB.") var maxBodyKiB = 10_240
     @Option(name: .customLong("default-epochs"), help: "Epochs when a store names none.") var defaultEpochs: UInt32 = 1
+    @Option(name: .customLong("read-window-size"), help: "Blob bytes a read assembles at once, in KiB; a read holds two windows (the one being sent and the next).")
+    var readWindowKiB = 32 * 1024
     @Option(name: .customLong("auth-token-file"), help: "A file holding the bearer token PUT requests must carry (also $WALRUS_PUBLISHER_TOKEN); required when the publisher listens beyond loopback.")
     var authTokenFile: String?
 }
@@ -36,6 +38,7 @@ enum GatewayRunner {
             throw CLIError.usage("a publisher on \(host) is open to anyone who can reach it and spends this wallet's WAL; give --auth-token-file (or $WALRUS_PUBLISHER_TOKEN), or bind to 127.0.0.1")
         }
         guard options.maxBodyKiB > 0 else { throw CLIError.usage("--max-body-size must be positive") }
+        guard (64...(1 << 20)).contains(options.readWindowKiB) else { throw CLIError.usage("--read-window-size is from 64 KiB to 1 GiB (1048576), not \(options.readWindowKiB)") }
         let (client, _) = try await connect(global)
         var gatewayOptions = Gateway.Options()
         gatewayOptions.aggregator = aggregator
@@ -43,6 +46,7 @@ enum GatewayRunner {
         gatewayOptions.maxBodyBytes = options.maxBodyKiB * 1024
         gatewayOptions.bearerToken = token
         gatewayOptions.defaultEpochs = options.defaultEpochs
+        gatewayOptions.readWindowBytes = options.readWindowKiB * 1024
         let gateway = Gateway(client: client, options: gatewayOptions)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(

@@ -19,9 +19,12 @@ public struct Gateway: Sendable {
         public var bearerToken: String?
         /// Epochs when the request names none (the reference's default is 1).
         public var defaultEpochs: UInt32 = 1
-        /// Blob reads served at once (each holds up to a whole blob in memory); more get 503 with
-        /// Retry-After.
+        /// Blob reads served at once; more get 503 with Retry-After.
         public var readsMax = 8
+        /// Blob bytes a read assembles at once; a streamed read holds two windows, so the reads
+        /// in progress hold at most `2 × readsMax × readWindowBytes` (512 MiB by default), plus the
+        /// whole blob for a read that must decode because a systematic sliver is missing.
+        public var readWindowBytes = 32 << 20
         public init() {}
     }
 
@@ -127,40 +130,52 @@ public struct Gateway: Sendable {
             busy.headers.append(("retry-after", "1"))
             return busy
         }
-        defer { reads.leave() }
         var extra = Gateway.cacheHeaders(etag) + [("accept-ranges", "bytes")]
-        // HEAD needs the length only (from the verified metadata); a range needs only the rows
-        // that hold it. Neither decodes the whole blob.
-        if request.method == .HEAD || request.headers["range"] != nil {
-            let blob: WalrusClient.CertifiedBlob
-            do { blob = try await client.certifiedBlob(blobID) } catch { return Gateway.errorResponse(error) }
-            let length = blob.length
-            guard let header = request.headers["range"] else {
-                var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: [])
-                response.headers += extra
-                response.contentLength = Int(length)
-                return response
-            }
-            guard let r = Gateway.byteRange(header, size: Int(length)) else {
+        if strict {
+            // The strict check re-encodes the whole blob before any byte may go out.
+            defer { reads.leave() }
+            let blob: [UInt8]
+            do { blob = try await client.read(blobID, check: .strict) } catch { return Gateway.errorResponse(error) }
+            var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : blob)
+            response.headers += extra
+            response.contentLength = blob.count
+            return response
+        }
+        // Everything else starts from the verified metadata: HEAD needs only the length, and GET
+        // streams the rows that hold the blob or the range, a window at a time, each row verified
+        // against the metadata before its bytes go out. Nothing decodes the whole blob unless a
+        // row cannot be fetched.
+        let blob: WalrusClient.CertifiedBlob
+        do { blob = try await client.certifiedBlob(blobID) } catch {
+            reads.leave()
+            return Gateway.errorResponse(error)
+        }
+        let length = blob.length
+        var range = 0..<length
+        var status = HTTPResponseStatus.ok
+        if let header = request.headers["range"] {
+            guard let r = Gateway.byteRange(header, size: Int(clamping: length)) else {
+                reads.leave()
                 var response = HTTPResponse.error(.rangeNotSatisfiable, code: "RANGE_NOT_SATISFIABLE", "the range '\(header.prefix(64))' is outside the blob's \(length) bytes")
                 response.headers.append(("content-range", "bytes */\(length)"))
                 return response
             }
-            let bytes: [UInt8]
-            do { bytes = try await client.readRange(blob, UInt64(r.lowerBound)..<UInt64(r.upperBound)) } catch { return Gateway.errorResponse(error) }
+            range = UInt64(r.lowerBound)..<UInt64(r.upperBound)
+            status = .partialContent
             extra.append(("content-range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(length)"))
-            var response = HTTPResponse(status: .partialContent, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : bytes)
-            response.headers += extra
+        }
+        var response = HTTPResponse(status: status, contentType: "application/octet-stream", body: [])
+        response.headers += extra
+        response.contentLength = Int(clamping: range.count)
+        if request.method == .HEAD || range.isEmpty {
+            reads.leave()
             return response
         }
-        let blob: [UInt8]
-        do {
-            blob = try await client.read(blobID, check: strict ? .strict : skip ? .skip : .default)
-        } catch {
-            return Gateway.errorResponse(error)
+        let client = self.client, reads = self.reads, wanted = range, windowBytes = options.readWindowBytes
+        response.stream = { writer in
+            defer { reads.leave() }
+            try await client.readStream(blob, range: wanted, windowBytes: windowBytes) { try await writer.write($0) }
         }
-        var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: blob)
-        response.headers += extra
         return response
     }
 

@@ -555,24 +555,79 @@ public final class WalrusClient: Sendable {
         return CertifiedBlob(blobID: blobID, committee: committee, metadata: metadata)
     }
 
-    /// Bytes `range` of a certified blob (clamped to its length). Only the systematic slivers (rows
-    /// of the message matrix) holding the range are fetched and verified; when one of them cannot
-    /// be, the whole blob is read and decoded instead.
+    /// Bytes `range` of a certified blob (clamped to its length), fetching only the systematic
+    /// rows that hold them (see `readStream`).
     public func readRange(_ blob: CertifiedBlob, _ range: Range<UInt64>) async throws(ClientError) -> [UInt8] {
-        let n = blob.committee.shardCount
-        let assembly: SystematicAssembly
+        var bytes: [UInt8] = []
         do {
-            let decoder = try BlobDecoder(config: try EncodingConfig(shardCount: n), metadata: BlobMetadataWithID(blobID: blob.blobID, metadata: blob.metadata))
-            assembly = try SystematicAssembly(decoder: decoder)
-        } catch { throw ClientError(.verification, error.message) }
-        let rows = assembly.rows(holding: range)
-        if !rows.isEmpty {
-            _ = await fetchSystematicRows(blob.blobID, into: assembly, rows: rows, committee: blob.committee, offset: blob.blobID.rotationOffset(shardCount: n))
+            try await readStream(blob, range: range) { bytes += $0 }
+        } catch let error as ClientError {
+            throw error
+        } catch {
+            throw ClientError(.unavailable, "\(error)")
         }
-        if let bytes = assembly.withBytes(range, { Array($0) }) { return bytes }
-        let whole = try await read(blob.blobID)
-        let start = Int(min(range.lowerBound, UInt64(whole.count))), end = Int(min(range.upperBound, UInt64(whole.count)))
-        return Array(whole[start..<end])
+        return bytes
+    }
+
+    /// Blob bytes `range` (the whole blob when nil), handed to `consume` in order, in pieces of at
+    /// most `pieceBytes`, as they are read: the systematic rows are fetched and verified a window
+    /// of about `windowBytes` at a time, the next window while the previous is consumed, so a
+    /// read holds two windows, not the blob. Each row is verified against the metadata (the
+    /// default consistency check). When a window cannot be assembled (a row no node serves or
+    /// verifies), the blob is read and decoded whole once and the rest is served from it.
+    public func readStream(
+        _ blob: CertifiedBlob, range: Range<UInt64>? = nil, windowBytes: Int = 32 << 20, pieceBytes: Int = 1 << 20,
+        _ consume: ([UInt8]) async throws -> Void
+    ) async throws {
+        let n = blob.committee.shardCount
+        let decoder: BlobDecoder
+        let rowBytes: Int, rows: Range<Int>
+        do {
+            decoder = try BlobDecoder(config: try EncodingConfig(shardCount: n), metadata: BlobMetadataWithID(blobID: blob.blobID, metadata: blob.metadata))
+            let shape = try SystematicAssembly(decoder: decoder, window: 0..<0)
+            rowBytes = shape.rowBytes
+            rows = shape.rows(holding: range ?? 0..<blob.length)
+        } catch { throw ClientError(.verification, error.message) }
+        let wanted = (range ?? 0..<blob.length).clamped(to: 0..<blob.length)
+        guard !rows.isEmpty, !wanted.isEmpty else { return }
+        let perWindow = max(1, windowBytes / max(1, rowBytes))
+        let windows = stride(from: rows.lowerBound, to: rows.upperBound, by: perWindow).map { $0..<min($0 + perWindow, rows.upperBound) }
+        let offset = blob.blobID.rotationOffset(shardCount: n)
+        func fetch(_ window: Range<Int>) -> Task<SystematicAssembly?, Never> {
+            Task {
+                guard let assembly = try? SystematicAssembly(decoder: decoder, window: window) else { return nil }
+                _ = await fetchSystematicRows(blob.blobID, into: assembly, rows: window, committee: blob.committee, offset: offset)
+                return assembly
+            }
+        }
+        var next: Task<SystematicAssembly?, Never>? = fetch(windows[0])
+        defer { next?.cancel() }
+        var whole: [UInt8]?
+        for index in windows.indices {
+            let assembly = await next?.value
+            next = index + 1 < windows.count && whole == nil ? fetch(windows[index + 1]) : nil
+            let part: Range<UInt64>
+            if let assembly {
+                part = assembly.windowBytes.clamped(to: wanted)
+            } else {
+                let start = UInt64(windows[index].lowerBound) * UInt64(rowBytes), end = UInt64(windows[index].upperBound) * UInt64(rowBytes)
+                part = (start..<end).clamped(to: wanted)
+            }
+            var cursor = part.lowerBound
+            while cursor < part.upperBound {
+                let end = min(cursor + UInt64(pieceBytes), part.upperBound)
+                var piece = whole == nil ? assembly?.withBytes(cursor..<end) { Array($0) } : nil
+                if piece == nil {
+                    if whole == nil { whole = try await read(blob.blobID) }
+                    guard let whole, UInt64(whole.count) >= end else {
+                        throw ClientError(.verification, "blob \(blob.blobID) decoded to fewer bytes than its metadata states")
+                    }
+                    piece = Array(whole[Int(cursor)..<Int(end)])
+                }
+                try await consume(piece ?? [])
+                cursor = end
+            }
+        }
     }
 
     /// The committee and the blob's verified metadata, once the chain says the blob is certified

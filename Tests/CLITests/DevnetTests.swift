@@ -164,6 +164,34 @@ import Testing
         publisher.waitUntilExit()
         #expect(publisher.terminationStatus == 0)
 
+        // An aggregator with a 64 KiB read window streams the 20 MiB blob window by window (each
+        // row verified before it goes out), and a range across many windows.
+        let aggregator = Process()
+        aggregator.executableURL = ProcessRunner.productsDirectory.appendingPathComponent("walrus")
+        aggregator.arguments = ["aggregator", "--bind-address", "127.0.0.1:\(publisherPort + 1)", "--read-window-size", "64", "-q"] + config
+        aggregator.standardOutput = FileHandle.nullDevice
+        aggregator.standardError = FileHandle.nullDevice
+        try aggregator.run()
+        defer { if aggregator.isRunning { kill(aggregator.processIdentifier, SIGKILL) } }
+        let aggregatorURL = "http://127.0.0.1:\(publisherPort + 1)"
+        listening = false
+        for _ in 0..<100 where !listening {
+            listening = (try? await Self.http("GET", "\(aggregatorURL)/status"))?.status == 200
+            if !listening { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(listening)
+        let big = try Data(contentsOf: dir.appendingPathComponent("file-\(20 << 20)"))
+        let streamed = try await Self.http("GET", "\(aggregatorURL)/v1/blobs/\(storedIDs[3])")
+        #expect(streamed.status == 200 && streamed.body == big)
+        let across = try await Self.http("GET", "\(aggregatorURL)/v1/blobs/\(storedIDs[3])", headers: ["Range": "bytes=1000000-9000000"])
+        #expect(across.status == 206 && across.body == big[1_000_000...9_000_000])
+        // With one node down its rows cannot be fetched: the stream falls back to decoding.
+        if let first = state.first(where: { $0["kind"] as? String == "storage-node" }), let pid = first["pid"] as? Int { kill(Int32(pid), SIGKILL) }
+        let degraded = try await Self.http("GET", "\(aggregatorURL)/v1/blobs/\(storedIDs[3])")
+        #expect(degraded.status == 200 && degraded.body == big)
+        aggregator.terminate()
+        aggregator.waitUntilExit()
+
         // With every storage node gone, reads and stores fail as "unavailable" (exit 5), within the timeout.
         for process in state where process["kind"] as? String == "storage-node" {
             if let pid = process["pid"] as? Int { kill(Int32(pid), SIGKILL) }

@@ -75,6 +75,20 @@ final class LimitedServer: @unchecked Sendable {
             if request.path == "/slow" {
                 while !release.flag.load(ordering: .relaxed) { try? await Task.sleep(nanoseconds: 10_000_000) }
             }
+            if request.path.hasPrefix("/stream") {
+                // 64 pieces of 64 KiB (4 MiB), byte i of the body being i % 251; "/stream-broken"
+                // fails after two pieces, "/stream-chunked" announces no length.
+                var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: [])
+                if request.path != "/stream-chunked" { response.contentLength = 64 << 16 }
+                let broken = request.path == "/stream-broken"
+                response.stream = { writer in
+                    for piece in 0..<64 {
+                        if broken && piece == 2 { throw HTTPBodyWriter.Closed() }
+                        try await writer.write((0..<(1 << 16)).map { UInt8((piece << 16 + $0) % 251) })
+                    }
+                }
+                return response
+            }
             return .text("ok \(request.body.count)")
         }
     }
@@ -177,6 +191,31 @@ final class LimitedServer: @unchecked Sendable {
         let client = HTTPClient()
         let accepted = try await client.request(.PUT, "http://127.0.0.1:\(server.port)/x", body: .bytes([1, 2]), headers: [("authorization", "Bearer good")], timeoutSeconds: 2)
         #expect(accepted.status == 200)
+        try await server.stop()
+    }
+
+    /// A streamed answer arrives whole, with its length or chunked, and the connection serves the
+    /// next request; a stream that fails midway closes the connection, so the client sees a short
+    /// body against the announced length rather than a wrong answer.
+    @Test func streamedAnswers() async throws {
+        let server = LimitedServer(limits: HTTPServerLimits())
+        try await server.start()
+        let client = HTTPClient()
+        let base = "http://127.0.0.1:\(server.port)"
+        let expected = (0..<(64 << 16)).map { UInt8($0 % 251) }
+        for path in ["/stream", "/stream-chunked"] {
+            let response = try await client.request(.GET, base + path, timeoutSeconds: 10, responseBytesMax: 8 << 20)
+            #expect(response.status == 200)
+            #expect(response.body == expected, "\(path)")
+        }
+        #expect(try await client.request(.GET, base + "/x", timeoutSeconds: 2).status == 200)
+        await #expect(throws: (any Error).self) { try await client.request(.GET, base + "/stream-broken", timeoutSeconds: 5, responseBytesMax: 8 << 20) }
+        let raw = try #require(RawSocket(port: server.port))
+        raw.send("GET /stream-broken HTTP/1.1\r\nHost: a\r\n\r\n")
+        let answer = raw.readAll()
+        #expect(answer.hasPrefix("HTTP/1.1 200"))
+        #expect(answer.contains("content-length: 4194304"))
+        #expect(answer.utf8.count < 4 << 20)
         try await server.stop()
     }
 
