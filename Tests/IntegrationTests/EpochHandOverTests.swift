@@ -113,16 +113,17 @@ import WalrusCrypto
         }
     }
 
-    /// A hand-over of 1,000 blobs: 700 certified permanent ones, 150 registered and uploaded but
-    /// never certified, and 150 deletable ones certified and then deleted. After the epoch change,
-    /// the node that gained shards (from a live owner and from one that is down) holds both
-    /// slivers of every certified blob on every pair of its new shards, nothing of the deleted
-    /// or uncertified ones there, and the change completes only once it does.
+    /// A hand-over of 1,000 blobs: 600 certified permanent ones, 100 certified and then marked
+    /// invalid by the committee, 150 registered and uploaded but never certified, and 150
+    /// deletable ones certified and then deleted. After the epoch change, the node that gained
+    /// shards (from a live owner and from one that is down) holds both slivers of every valid
+    /// certified blob on every pair of its new shards, nothing of the invalid, deleted or
+    /// uncertified ones there, and the change completes only once it does.
     @Test(.timeLimit(.minutes(5))) func aThousandBlobsChangeHands() async throws {
         let (chain, client, committee, keys, weights, gainer, builder) = try await Self.shardsAboutToMove(epochDurationMs: 45_000)
         let config = try EncodingConfig(shardCount: 10)
         let blobs = try (0..<1000).map { i in try BlobEncoder(config: config).encode(Array("blob \(i) of the hand-over".utf8)) }
-        let deletable = Set(850..<1000), uncertified = Set(700..<850)
+        let deletable = Set(850..<1000), uncertified = Set(700..<850), invalid = Array(600..<700)
         // Register: 32 a transaction.
         var objects: [ObjectID] = []
         for start in stride(from: 0, to: blobs.count, by: 32) {
@@ -189,6 +190,16 @@ import WalrusCrypto
         for start in stride(from: 0, to: deleted.count, by: 32) {
             _ = try await builder.execute(deleted[start..<min(start + 32, deleted.count)].map { .deleteBlob(blob: objects[$0]) })
         }
+        // The committee (all three nodes) signs that 100 certified blobs are invalid.
+        let nodeKeys = try (0..<3).map { try chain.storageNodeKey($0) }
+        for start in stride(from: 0, to: invalid.count, by: 25) {
+            _ = try await builder.execute(invalid[start..<min(start + 25, invalid.count)].map { i in
+                let message = InvalidBlobIDMessage(epoch: Epoch(1), blobID: blobs[i].blobID).intentMessage.serialized
+                return .invalidateBlob(certificate: CommitteeCertificate(
+                    message: message, signatures: (0..<3).map { (indices[$0], nodeKeys[$0].sign(message)) }, memberCount: committee.members.count))
+            })
+        }
+        for i in invalid.prefix(3) { #expect(try await client.registrations(blobs[i].blobID).invalid) }
 
         // The node losing the most shards goes down; the epoch changes.
         let others = (0..<3).filter { $0 != gainer }
@@ -200,9 +211,9 @@ import WalrusCrypto
         let gained = Set(next.members.first { $0.publicKey == keys[gainer] }!.shards).subtracting(committee.members.first { $0.publicKey == keys[gainer] }!.shards)
         #expect(!gained.isEmpty)
 
-        // Every certified, undeleted blob: both slivers on every gained pair. Deleted and uncertified
-        // ones: nothing there.
-        let permanentCount = 700
+        // Every certified, undeleted, valid blob: both slivers on every gained pair. Invalid, deleted
+        // and uncertified ones: nothing there.
+        let permanentCount = 600
         let missing = Mutex(0), unexpected = Mutex(0)
         await Self.concurrently(Array(0..<blobs.count)) { i in
             let blob = blobs[i]
@@ -218,6 +229,6 @@ import WalrusCrypto
             }
         }
         #expect(missing.withLock { $0 } == 0, "\(missing.withLock { $0 }) slivers of certified blobs are missing on the gained shards")
-        #expect(unexpected.withLock { $0 } == 0, "\(unexpected.withLock { $0 }) slivers of deleted or uncertified blobs were handed over")
+        #expect(unexpected.withLock { $0 } == 0, "\(unexpected.withLock { $0 }) slivers of invalid, deleted or uncertified blobs were handed over")
     }
 }
