@@ -42,6 +42,17 @@ import Glibc
 
         func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
 
+        /// Whether the server closed the connection: reading finds the end (after any answer it
+        /// sent, such as a 408) or a reset, within the receive timeout.
+        func isClosedByPeer() -> Bool {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n == 0 { return true }
+                if n < 0 { return errno == ECONNRESET }
+            }
+        }
+
         /// The status line's code of the answer, or nil when the server closed without one.
         func status() -> Int? {
             var out: [UInt8] = []
@@ -164,7 +175,44 @@ import Glibc
         let (_, preflightResponse) = try await URLSession.shared.data(for: preflight)
         #expect((preflightResponse as? HTTPURLResponse)?.value(forHTTPHeaderField: "access-control-allow-methods")?.contains("PUT") == false)
 
-        for address in nodes + [gateway] { #expect(await Self.healthy(address), "\(address) stopped answering health") }
+        // Duplicated and conflicting heads: two lengths, a length with chunking, repeated query keys.
+        for head in [
+            "PUT /v1/blobs/\(blobID)/metadata HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
+            "PUT /v1/blobs/\(blobID)/metadata HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            "GET /v1/blobs/\(blobID)/recoverySymbols?targetSlivers=1&targetSlivers=2&targetType=primary&targetType=secondary HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ] {
+            let status = Self.raw(node, head)
+            #expect(status == nil || (200..<500).contains(status!), "\(head.prefix(60)): \(status.map(String.init) ?? "closed")")
+        }
+
+        // Slow input on every server: a head that never ends, and on each body route a head then one
+        // byte a second. Each is cut off once the head timeout (15 s) passes, and every process
+        // answers health within a second throughout.
+        let validator = try #require(state.first { $0["kind"] as? String == "validator" }?["address"] as? String)
+        let bodyRoutes = routes.prefix(5).map { (node, $0.0, $0.1) } + [(gateway, "PUT", "/v1/blobs?epochs=1"), (validator, "POST", "/v1/transactions")]
+        var slow: [(String, Connection)] = []
+        for (address, method, path) in bodyRoutes {
+            guard let connection = Connection(address) else { continue }
+            connection.send(Array("\(method) \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".utf8))
+            slow.append(("\(method) \(path)", connection))
+        }
+        for address in [node, gateway, validator] {
+            guard let connection = Connection(address) else { continue }
+            connection.send(Array("GET /v1/health HTTP/1.1\r\nHo".utf8))
+            slow.append(("a head to \(address) that never ends", connection))
+        }
+        #expect(slow.count == bodyRoutes.count + 3)
+        let trickleStarted = Date()
+        var unhealthy: [String] = []
+        while Date().timeIntervalSince(trickleStarted) < 21 {
+            for (_, connection) in slow { connection.send([0x41]) }
+            for address in [node, gateway, validator] where !(await Self.healthy(address)) { unhealthy.append(address) }
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+        }
+        #expect(unhealthy.isEmpty, "health not answered within 1 s during slow input: \(unhealthy)")
+        for (what, connection) in slow { #expect(connection.isClosedByPeer(), "\(what) was not cut off") }
+
+        for address in nodes + [gateway, validator] { #expect(await Self.healthy(address), "\(address) stopped answering health") }
         for process in try Self.processes(devnet.dir) {
             if let pid = process["pid"] as? Int { #expect(kill(Int32(pid), 0) == 0, "\(process["name"] ?? "?") died") }
         }
