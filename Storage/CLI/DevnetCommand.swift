@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPKit
 import WalrusClient
 import WalrusCore
 
@@ -82,11 +80,7 @@ struct DevnetCommand: AsyncParsableCommand {
     }
 
     static func healthy(_ url: String) async -> Bool {
-        guard let url = URL(string: url) else { return false }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 2
-        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return false }
-        return (response as? HTTPURLResponse)?.statusCode == 200
+        (try? await HTTPClient().request(.GET, url, timeoutSeconds: 2))?.status == 200
     }
 
     /// Waits until `condition` holds. When one of the `watching` processes (started just before)
@@ -183,8 +177,8 @@ struct DevnetCommand: AsyncParsableCommand {
                 }
             }
             // The client config, with the genesis hash pinned.
-            guard let (data, _) = try? await URLSession.shared.data(from: URL(string: rpcs[0] + "/v1/health")!),
-                let health = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let hash = health["genesisHash"] as? String
+            guard let answer = try? await HTTPClient().request(.GET, rpcs[0] + "/v1/health", timeoutSeconds: 5), answer.status == 200,
+                let health = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any], let hash = health["genesisHash"] as? String
             else { throw CLIError(code: "UNAVAILABLE", "the chain did not report its genesis", exit: .unavailable) }
             let config = ClientConfig(defaultContext: "devnet", contexts: [
                 "devnet": .init(chainRPC: rpcs, genesisHash: hash, walletKeyFile: "client/wallet.key", defaultEpochs: 5),
