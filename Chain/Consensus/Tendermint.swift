@@ -86,6 +86,11 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     private var lockedOrValidUpdated: Set<Round> = []
     private var decided = false
     private var syncRequested: Height = 0
+    /// Proposals more rounds ahead than this are ignored: finding their proposer would cost the
+    /// schedule up to that round (the shell drops such messages before they get here).
+    public static var roundsAheadMax: Round { 1000 }
+    /// This height's proposers by round, computed as rounds are reached.
+    private var schedule: ProposerSchedule
 
     /// A validator (or follower) starting at `height` with that height's validator set.
     public init(
@@ -95,6 +100,7 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         self.chainID = chainID
         self.height = height
         self.validators = validators
+        schedule = ProposerSchedule(validators)
         self.ownIndex = ownIndex
         self.timeouts = timeouts
         self.isValid = isValid
@@ -121,7 +127,7 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     /// The value the shell built for our proposal at (height, round).
     public mutating func proposalValue(_ value: Value, height: Height, round: Round) -> [ConsensusAction<Value>] {
         guard height == self.height, round == self.round, step == .propose, let me = ownIndex,
-            validators.proposer(round: round) == me, proposals[round] == nil
+            schedule.proposer(round: round) == me, proposals[round] == nil
         else { return [] }
         return [.broadcastProposal(Proposal(height: height, round: round, value: value, validRound: nil, proposer: me))]
     }
@@ -133,7 +139,8 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
             requestSync(&actions)
             return actions
         }
-        guard proposal.height == height, !decided, proposal.proposer == validators.proposer(round: proposal.round),
+        guard proposal.height == height, !decided, proposal.round <= round || proposal.round - round <= Self.roundsAheadMax,
+            proposal.proposer == schedule.proposer(round: proposal.round),
             proposals[proposal.round] == nil
         else { return actions }
         proposals[proposal.round] = proposal
@@ -203,6 +210,7 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         precondition(nextHeight == height + 1, "heights advance one at a time")
         height = nextHeight
         validators = next
+        schedule = ProposerSchedule(next)
         lockedValue = nil
         lockedRound = nil
         validValue = nil
@@ -225,7 +233,7 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     private mutating func startRound(_ newRound: Round, _ actions: inout [ConsensusAction<Value>]) {
         round = newRound
         step = .propose
-        if let me = ownIndex, validators.proposer(round: newRound) == me {
+        if let me = ownIndex, schedule.proposer(round: newRound) == me {
             if let validValue {
                 actions.append(.broadcastProposal(Proposal(height: height, round: newRound, value: validValue, validRound: validRound, proposer: me)))
             } else {

@@ -92,6 +92,8 @@ final class Application: Sendable {
 
     /// `valid(v)` for consensus. The clock bound keeps proposers from running time ahead.
     func isValid(_ block: Block, height: UInt64, nowMs: UInt64) -> Bool {
+        // The cache is keyed by the header's hash: the transactions must be the header's first.
+        guard block.transactionsMatchHeader else { return false }
         if cache.withLock({ $0[block.valueID] != nil }) { return true }
         let header = block.header
         guard header.chainID == chainID, header.height == height, let previous = previousHeader(height),
@@ -116,18 +118,33 @@ final class Application: Sendable {
     }
 
     /// Applies a decided block with its commit, atomically and durably.
-    func commit(_ block: Block, commit: Commit) throws(NodeError) -> BlockExecution {
+    func commit(_ block: Block, commit: Commit, nextValidators: ValidatorSet? = nil) throws(NodeError) -> BlockExecution {
         let height = block.header.height
+        guard block.transactionsMatchHeader else {
+            throw NodeError(.invalidBlock, "block \(height) carries transactions other than its header's; not committed")
+        }
         let execution: BlockExecution
         if let cached = cache.withLock({ $0[block.valueID] }) {
             execution = cached
         } else {
+            // A block decided without being checked here (taken from block sync with its commit):
+            // executing it must give the header's results, or this ledger has diverged from the
+            // validators that signed it, and committing would store a state nobody agreed on.
             let transactions = block.transactions.compactMap { try? SignedTransaction.decode(bcs: $0) }
+            guard transactions.count == block.transactions.count else {
+                throw NodeError(.invalidBlock, "block \(height) holds a transaction that does not decode; not committed")
+            }
             do { execution = try execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions) } catch {
                 throw NodeError(.storage, "re-executing block \(height): \(error.message)")
             }
+            guard ChainMerkle.root(execution.events.map(\.bcsBytes)) == block.header.eventsRoot,
+                Blake2b256.hash(execution.results.flatMap(\.bcsBytes)) == block.header.resultsHash,
+                execution.system.epoch == block.header.epoch
+            else {
+                throw NodeError(.invalidBlock, "executing block \(height) here gives other results than its header commits to: this ledger diverged; not committed")
+            }
         }
-        let extra = store.recordBlock(block, commit: commit, execution: execution, transactions: [])
+        let extra = store.recordBlock(block, commit: commit, execution: execution, nextValidators: nextValidators, transactions: [])
         do { try ledger.commit(execution, with: extra) } catch { throw NodeError(.storage, "committing block \(height): \(error.message)") }
         cache.withLock { $0 = [:] }
         store.commitSignal.advance()

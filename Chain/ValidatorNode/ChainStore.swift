@@ -123,9 +123,26 @@ public final class ChainStore: @unchecked Sendable {
     }
 
     /// The batch that records a decided block next to the ledger's writes.
-    func recordBlock(_ block: Block, commit: Commit, execution: BlockExecution, transactions: [SignedTransaction?]) -> WriteBatch {
+    /// The validator set (with its proposer priorities) of height `height`, as stored with the
+    /// block before it; nil when none was stored for that height.
+    func validatorSet(forHeight height: UInt64) -> ValidatorSet? {
+        guard let bytes = (try? kv.get(Self.meta, Array("validatorSet".utf8))).flatMap({ $0 }) else { return nil }
+        var reader = BCSReader(bytes)
+        guard let stored = try? reader.readU64(), stored == height, let set = try? reader.read(ValidatorSet.self) else { return nil }
+        return set
+    }
+
+    func recordBlock(_ block: Block, commit: Commit, execution: BlockExecution, nextValidators: ValidatorSet?, transactions: [SignedTransaction?]) -> WriteBatch {
         var batch = WriteBatch()
         let h = block.header.height
+        if let nextValidators {
+            // The next height's set, with the block: a restart resumes proposer rotation from
+            // here instead of stepping the genesis set once per height since genesis.
+            var writer = BCSWriter()
+            writer.write(h + 1)
+            writer.write(nextValidators)
+            batch.put(Self.meta, key: Array("validatorSet".utf8), value: writer.bytes)
+        }
         batch.put(Self.blocks, key: Self.heightKey(h), value: block.bcsBytes)
         batch.put(Self.commits, key: Self.heightKey(h), value: commit.bcsBytes)
         batch.put(Self.meta, key: Array("height".utf8), value: h.bcsBytes)

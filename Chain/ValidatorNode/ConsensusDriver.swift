@@ -34,6 +34,9 @@ actor ConsensusDriver {
     var p2p: P2P?
 
     private var core: Tendermint<Block>
+    /// The validator set of the current height: stepped once per height (O(n)), stored with each
+    /// block, and read back at a restart.
+    private var heightSet: ValidatorSet
     private var walSequence: UInt32 = 0
     private var guardState: SigningGuard
     private var outbox: [PeerMessage] = []
@@ -57,14 +60,21 @@ actor ConsensusDriver {
         self.timing = timing
         self.metrics = metrics
         let height = store.height() + 1
-        core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timing: timing, app: app)
+        if let stored = store.validatorSet(forHeight: height), stored.validators == validators.validators {
+            heightSet = stored
+        } else {
+            // No set stored for this height (a new chain, or a directory from before sets were
+            // stored): step the genesis set once per height, once.
+            heightSet = validators.advanced(by: height)
+        }
+        core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: heightSet, ownIndex: ownIndex, timing: timing, app: app)
         guardState = guardFile.state
         metrics.height.store(height - 1, ordering: .relaxed)
     }
 
     private static func makeCore(chainID: String, height: UInt64, validators: ValidatorSet, ownIndex: UInt16, timing: ConsensusTiming, app: Application) -> Tendermint<Block> {
         Tendermint(
-            chainID: chainID, height: height, validators: validators.advanced(by: height), ownIndex: ownIndex, timeouts: timing.timeouts,
+            chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timeouts: timing.timeouts,
             isValid: { block, height in app.isValid(block, height: height, nowMs: ConsensusDriver.nowMs()) })
     }
 
@@ -189,8 +199,10 @@ actor ConsensusDriver {
     }
 
     private func decide(height: UInt64, block: Block, commit: Commit) {
+        var nextSet = heightSet
+        _ = nextSet.step()
         let execution: BlockExecution
-        do { execution = try app.commit(block, commit: commit) } catch {
+        do { execution = try app.commit(block, commit: commit, nextValidators: nextSet) } catch {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             return
         }
@@ -200,8 +212,9 @@ actor ConsensusDriver {
         let next = height + 1
         seenThisHeight.removeAll()
         var advanced = core
-        let actions = advanced.advance(to: next, validators: validators.advanced(by: next))
+        let actions = advanced.advance(to: next, validators: nextSet)
         core = advanced
+        heightSet = nextSet
         walSequence = 0
         store.appendWAL(height: next, sequence: walSequence, .start)
         walSequence += 1
@@ -227,7 +240,7 @@ actor ConsensusDriver {
     /// is dropped, so a Byzantine validator cannot make us keep state for, or compute proposers
     /// of, arbitrarily many rounds (an honest network is never this far ahead: each round's
     /// timeouts grow).
-    static let roundWindow: Round = 1000
+    static let roundWindow: Round = Tendermint<Block>.roundsAheadMax
 
     /// Whether a message of `round` at our height is within the window.
     private func inWindow(_ height: UInt64, _ round: Round) -> Bool {
@@ -261,16 +274,24 @@ actor ConsensusDriver {
                 perform(core.apply(.vote(vote)))
             }
         case .syncRequest(let from):
+            // At most `syncBlocksMax` blocks and `syncBytesMax` bytes (always at least one block,
+            // which is far below a frame): an answer never exceeds what the peer can decode.
             var blocks: [BlockAndCommit] = []
+            var bytes = 0
             var h = from
             while blocks.count < PeerMessage.syncBlocksMax, let block = store.block(h), let commit = store.commit(h) {
-                blocks.append(BlockAndCommit(block: block, commit: commit))
+                let entry = BlockAndCommit(block: block, commit: commit)
+                let size = entry.bcsBytes.count
+                if !blocks.isEmpty && bytes + size > PeerMessage.syncBytesMax { break }
+                blocks.append(entry)
+                bytes += size
                 h += 1
             }
             if !blocks.isEmpty { p2p?.send(.syncResponse(blocks), to: Int(sender)) }
         case .syncResponse(let blocks):
             for entry in blocks where entry.block.header.height == core.height {
-                guard verifiedCommit(entry.commit) else { break }
+                // The commit signs the header only: the transactions must be the header's.
+                guard entry.block.transactionsMatchHeader, verifiedCommit(entry.commit) else { break }
                 perform(core.synced(entry.block, commit: entry.commit))
             }
             core.allowSyncRequest()

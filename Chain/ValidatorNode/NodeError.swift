@@ -13,6 +13,9 @@ public struct NodeError: CodedError, Equatable {
         public static let storage = Code("STORAGE")
         /// A network listener could not start.
         public static let network = Code("NETWORK")
+        /// A decided block that cannot be committed here (its transactions are not its header's,
+        /// or executing it does not give its header's results).
+        public static let invalidBlock = Code("INVALID_BLOCK")
     }
 
     public let code: Code

@@ -38,6 +38,9 @@ enum PeerMessage: BCSCodable {
     }
 
     static let syncBlocksMax = 20
+    /// The most bytes of blocks and commits one sync answer carries (blocks hold up to 8 MiB of
+    /// transactions each; the frame limit is 32 MiB).
+    static let syncBytesMax = 24 << 20
 }
 
 struct BlockAndCommit: BCSCodable {

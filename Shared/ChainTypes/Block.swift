@@ -93,6 +93,12 @@ public struct Block: ConsensusValue, BCSCodable {
 
     public var valueID: ValueID { ValueID(header.hash) }
 
+    /// Whether the transactions are the ones the header commits to. A block's ID (what votes and
+    /// commits sign) is its header's hash only, so a peer could pair a signed header with other
+    /// transactions: every block taken from the network is checked with this before it is
+    /// cached, voted on, executed or stored.
+    public var transactionsMatchHeader: Bool { ChainMerkle.root(transactions) == header.transactionsRoot }
+
     /// Limits of one block.
     public static let transactionsMax = 10_000
     public static let transactionBytesMax = 64 * 1024

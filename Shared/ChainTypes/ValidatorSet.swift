@@ -52,17 +52,21 @@ public struct ValidatorSet: Hashable, Sendable, BCSCodable, RandomAccessCollecti
     /// More than one third of the power: at least one honest validator.
     public func isValidity(_ power: UInt64) -> Bool { 3 * power > totalPower }
 
-    /// The set after `steps` priority steps (one per height).
+    /// The set after `steps` priority steps (one per height). O(steps × n): a validator keeps the
+    /// set of its current height and steps it once per height instead.
     public func advanced(by steps: UInt64) -> ValidatorSet {
         var copy = self
-        for _ in 0..<steps { copy.step() }
+        for _ in 0..<steps { _ = copy.step() }
         return copy
     }
 
-    private mutating func step() {
+    /// One priority step, O(n): every validator gains its power, the one with the highest
+    /// priority (the lowest index on ties) is chosen and pays the total power. Returns the chosen.
+    public mutating func step() -> UInt16 {
         for i in priorities.indices { priorities[i] += Int64(validators[i].power) }
         let chosen = proposerIndex
         priorities[chosen] -= Int64(totalPower)
+        return UInt16(chosen)
     }
 
     /// The validator with the highest priority (the lowest index on ties).
@@ -74,16 +78,13 @@ public struct ValidatorSet: Hashable, Sendable, BCSCodable, RandomAccessCollecti
 
     /// The proposer of round `round` at the height this set is for: the validator chosen by the
     /// `round + 1`-th priority step from the set's priorities. Each new height starts from the
-    /// previous height's set advanced by one step, so round-0 proposers rotate too.
+    /// previous height's set advanced by one step, so round-0 proposers rotate too. This costs
+    /// O(round × n); `ProposerSchedule` gives the rounds of one height in O(n) each.
     public func proposer(round: Round) -> UInt16 {
         var copy = self
-        var proposer = 0
-        for _ in 0...UInt64(round) {
-            for i in copy.priorities.indices { copy.priorities[i] += Int64(copy.validators[i].power) }
-            proposer = copy.proposerIndex
-            copy.priorities[proposer] -= Int64(copy.totalPower)
-        }
-        return UInt16(proposer)
+        var proposer: UInt16 = 0
+        for _ in 0...UInt64(round) { proposer = copy.step() }
+        return proposer
     }
 
     /// The hash a header commits to: BLAKE2b-256 of the validators (keys, powers, addresses).
@@ -104,11 +105,31 @@ public struct ValidatorSet: Hashable, Sendable, BCSCodable, RandomAccessCollecti
         guard !validators.isEmpty, validators.allSatisfy({ $0.power > 0 }) else {
             throw CoreError(.malformedBCS, "a validator set has validators with positive power")
         }
+        var total: UInt64 = 0
+        for validator in validators {
+            let (sum, overflow) = total.addingReportingOverflow(validator.power)
+            guard !overflow, sum <= UInt64(Int64.max / 4) else { throw CoreError(.malformedBCS, "a validator set's total power exceeds 2^61") }
+            total = sum
+        }
         let count = try reader.readLength(max: validators.count, minElementBytes: 8)
         guard count == validators.count else { throw CoreError(.malformedBCS, "one priority per validator") }
         var priorities: [Int64] = []
         for _ in 0..<count { priorities.append(Int64(bitPattern: try reader.readU64())) }
         self.init(validators)
         self.priorities = priorities
+    }
+}
+
+/// The proposers of one height's rounds, computed as far as asked and kept: round r costs O(n)
+/// once it follows the rounds before it, instead of O(r × n) each time it is asked.
+public struct ProposerSchedule: Hashable, Sendable {
+    private var state: ValidatorSet
+    private var proposers: [UInt16] = []
+
+    public init(_ set: ValidatorSet) { state = set }
+
+    public mutating func proposer(round: Round) -> UInt16 {
+        while proposers.count <= Int(round) { proposers.append(state.step()) }
+        return proposers[Int(round)]
     }
 }

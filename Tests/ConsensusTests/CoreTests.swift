@@ -147,3 +147,29 @@ private func validators(_ powers: [UInt64]) -> ValidatorSet {
         #expect(c.equivocations.count == 1)
     }
 }
+
+/// The proposer schedule gives, round by round in O(n) each, what stepping the set from scratch
+/// gives, and a set stepped once per height equals the genesis set stepped `height` times.
+@Suite struct ProposerScheduleTests {
+    @Test func scheduleMatchesTheDefinition() {
+        let set = ValidatorSet((0..<7).map { i in Validator(publicKey: [UInt8](repeating: UInt8(i), count: 32), power: UInt64(1 + i * i), address: "127.0.0.1:\(1000 + i)") })
+        var incremental = set
+        for height in 0..<50 {
+            #expect(incremental == set.advanced(by: UInt64(height)))
+            var schedule = ProposerSchedule(incremental)
+            // Asked out of order and twice, as the core does.
+            for round: Round in [3, 0, 7, 3, 12, 1] { #expect(schedule.proposer(round: round) == incremental.proposer(round: round)) }
+            _ = incremental.step()
+        }
+    }
+
+    @Test func decodingRefusesPowersThatOverflow() {
+        var writer = BCSWriter()
+        let huge = [Validator(publicKey: [UInt8](repeating: 1, count: 32), power: UInt64.max, address: "a:1"), Validator(publicKey: [UInt8](repeating: 2, count: 32), power: 2, address: "b:2")]
+        writer.writeSequence(huge)
+        writer.writeLength(2)
+        writer.write(UInt64(0))
+        writer.write(UInt64(0))
+        #expect(throws: CoreError.self) { try ValidatorSet.decode(bcs: writer.bytes) }
+    }
+}
