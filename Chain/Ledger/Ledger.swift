@@ -187,16 +187,26 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Checks that a transaction could be admitted now: signature, chain and nonce (for mempools).
-    public func admissionCheck(_ transaction: SignedTransaction, pendingNonce: UInt64? = nil, signatureChecked: Bool = false) throws(LedgerError) {
+    /// Checks what admission needs no execution for: chain, nonce, signature, size, and that the
+    /// sender can pay this transaction's fee on top of `pendingFees` (the fees of its transactions
+    /// already pending). Returns the fee.
+    @discardableResult
+    public func admissionCheck(
+        _ transaction: SignedTransaction, pendingNonce: UInt64? = nil, pendingFees: FROST = FROST(0), signatureChecked: Bool = false
+    ) throws(LedgerError) -> FROST {
         let system = try system()
         let account = try account(transaction.transaction.senderAddress)
         try Executor.checkAdmission(
             transaction, chainID: system.parameters.chainID, expectedNonce: pendingNonce ?? account.nonce, signatureChecked: signatureChecked)
         // An account that cannot pay the fee gets nothing into a block: refused before gossip.
-        guard let fee = system.parameters.fees.fee(for: transaction),
-            account.balance >= fee
-        else {
-            throw LedgerError(.insufficientFunds, "\(transaction.transaction.senderAddress) cannot pay the transaction fee; fund the account first")
+        guard let fee = system.parameters.fees.fee(for: transaction) else {
+            throw LedgerError(.invalidArgument, "the transaction's fee overflows")
         }
+        let (total, overflow) = fee.rawValue.addingReportingOverflow(pendingFees.rawValue)
+        guard !overflow, account.balance.rawValue >= total else {
+            let pending = pendingFees.rawValue > 0 ? " (with the fees of its pending transactions)" : ""
+            throw LedgerError(.insufficientFunds, "\(transaction.transaction.senderAddress) cannot pay the transaction fee\(pending); fund the account first")
+        }
+        return fee
     }
 }

@@ -33,11 +33,14 @@ public struct LedgerError: CodedError, Equatable {
         public static let duplicate = Code("DUPLICATE")
         /// A transaction over `SignedTransaction.bytesMax` encoded bytes.
         public static let tooLarge = Code("TRANSACTION_TOO_LARGE")
+        /// The mempool (or the sender's share of it) is full and the transaction pays too little
+        /// per byte to displace a pending one; retry once blocks drain it.
+        public static let mempoolFull = Code("MEMPOOL_FULL")
     }
 
     public let code: Code
     public let message: String
-    public var isRetryable: Bool { code == .wrongEpoch }
+    public var isRetryable: Bool { code == .wrongEpoch || code == .mempoolFull }
 
     public init(_ code: Code, _ message: String) {
         self.code = code

@@ -114,7 +114,12 @@ struct RPC: Sendable {
             return .error(.badRequest, code: LedgerError.Code.badSignature.rawValue, "the transaction signature does not verify")
         }
         do { try await driver.submit(tx) } catch {
-            return .error(.badRequest, code: error.code.rawValue, error.message, retryable: error.isRetryable)
+            guard error.code == .mempoolFull else {
+                return .error(.badRequest, code: error.code.rawValue, error.message, retryable: error.isRetryable)
+            }
+            var busy = HTTPResponse.error(.serviceUnavailable, code: error.code.rawValue, error.message, retryable: true)
+            busy.headers.append(("retry-after", "1"))
+            return busy
         }
         return .json(["digest": Hex.encode(tx.digest)], status: .accepted)
     }
