@@ -24,6 +24,11 @@ public struct NodeConfig: Codable, Hashable, Sendable {
     /// The signing guard (two slots, `.a` and `.b`): what the key last signed, kept outside the
     /// chain database so that wiping the chain data keeps it. Back it up with the key.
     public var signingGuardFile: String = "signing-guard"
+    /// Requests one client address may make to the RPC per second (token bucket of two seconds'
+    /// worth; 429 beyond it; 0 turns it off). Health is exempt.
+    public var rpcRequestsPerClientPerSecond: Int = 2000
+    /// Connections one client address may hold to the RPC (its longest-idle one makes room).
+    public var rpcConnectionsPerClientMax: Int = 256
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"
@@ -39,6 +44,8 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         case emptyBlockWaitMs = "empty_block_wait_ms"
         case rpcBodyBytesMax = "rpc_body_bytes_max"
         case signingGuardFile = "signing_guard_file"
+        case rpcRequestsPerClientPerSecond = "rpc_requests_per_client_per_second"
+        case rpcConnectionsPerClientMax = "rpc_connections_per_client_max"
     }
 
     public init(keyFile: String, dataDir: String, genesisFile: String, p2pListen: String, rpcListen: String) {
@@ -64,6 +71,11 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         emptyBlockWaitMs = try c.decodeIfPresent(UInt64.self, forKey: .emptyBlockWaitMs) ?? emptyBlockWaitMs
         signingGuardFile = try c.decodeIfPresent(String.self, forKey: .signingGuardFile) ?? signingGuardFile
         rpcBodyBytesMax = try c.decodeIfPresent(Int.self, forKey: .rpcBodyBytesMax) ?? rpcBodyBytesMax
+        rpcRequestsPerClientPerSecond = try c.decodeIfPresent(Int.self, forKey: .rpcRequestsPerClientPerSecond) ?? rpcRequestsPerClientPerSecond
+        rpcConnectionsPerClientMax = try c.decodeIfPresent(Int.self, forKey: .rpcConnectionsPerClientMax) ?? rpcConnectionsPerClientMax
+        guard rpcRequestsPerClientPerSecond >= 0, rpcConnectionsPerClientMax > 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "rpc_requests_per_client_per_second is 0 (off) or positive; rpc_connections_per_client_max is positive"))
+        }
     }
 
     /// Reads a config file; relative paths in it become absolute.

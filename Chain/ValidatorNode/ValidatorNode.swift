@@ -49,7 +49,10 @@ public final class ValidatorNode: Sendable {
         let rpc = RPC(
             store: store, driver: driver, metrics: metrics, genesis: genesis, genesisHash: genesis.hash, chainID: genesis.chainID, ownIndex: UInt16(index),
             mempool: mempool, peers: { p2p.connectedPeers.count })
-        let server = HTTPServer(group: group, bodyBytesMax: config.rpcBodyBytesMax) { await rpc.handle($0) }
+        var limits = HTTPServerLimits()
+        limits.requestsPerClientPerSecond = config.rpcRequestsPerClientPerSecond > 0 ? config.rpcRequestsPerClientPerSecond : nil
+        limits.connectionsPerClientMax = config.rpcConnectionsPerClientMax
+        let server = HTTPServer(group: group, bodyBytesMax: config.rpcBodyBytesMax, limits: limits) { await rpc.handle($0) }
         var channels: [any Channel] = []
         do {
             guard let (p2pHost, p2pPort) = P2P.split(config.p2pListen), let (rpcHost, rpcPort) = P2P.split(config.rpcListen) else {

@@ -124,6 +124,13 @@ public struct HTTPServerLimits: Sendable {
     public var inFlightMax = 256
     /// The longest `stop` waits for requests in flight to finish.
     public var drainTimeoutMs: Int64 = 10_000
+    /// Connections one client address may hold; at the cap, its own longest-idle connection is
+    /// closed for a new one (or the new one, when none is idle). Nil: only `connectionsMax`.
+    public var connectionsPerClientMax: Int?
+    /// Requests one client address may make per second on average (a token bucket holding two
+    /// seconds' worth); beyond it 429 with Retry-After, answered from the head. Requests that
+    /// `isExempt` names do not count. Nil: no per-client rate.
+    public var requestsPerClientPerSecond: Int?
 
     public init() {}
 }
@@ -141,6 +148,7 @@ public final class HTTPServer: Sendable {
     let checksumsBodies: Bool
     let limits: HTTPServerLimits
     let connections: ConnectionRegistry
+    let rates: ClientRateLimiter?
     let inFlight = Atomic<Int>(0)
     private let listener = Mutex<(any Channel)?>(nil)
 
@@ -165,7 +173,8 @@ public final class HTTPServer: Sendable {
         self.admit = admit ?? { _ in .accept(bodyBytesMax: bodyBytesMax) }
         self.isExempt = isExempt
         self.router = router
-        connections = ConnectionRegistry(max: limits.connectionsMax)
+        connections = ConnectionRegistry(max: limits.connectionsMax, perClientMax: limits.connectionsPerClientMax)
+        rates = limits.requestsPerClientPerSecond.map { ClientRateLimiter(perSecond: $0) }
     }
 
     /// Requests being handled now.
@@ -213,59 +222,124 @@ public final class HTTPServer: Sendable {
     }
 }
 
-/// One open connection as the registry sees it: its channel and when it last became idle.
+/// One open connection as the registry sees it: its channel, its client and when it last became idle.
 final class ConnectionState: Sendable {
     let channel: any Channel
+    /// The client's IP address ("" when unknown).
+    let client: String
     /// Uptime nanoseconds when the connection last became idle (waiting for a request head); 0
     /// while a request is in progress. Written by the connection's handler, read by eviction.
     let idleSince = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
 
-    init(channel: any Channel) { self.channel = channel }
+    init(channel: any Channel) {
+        self.channel = channel
+        client = channel.remoteAddress?.ipAddress ?? ""
+    }
 }
 
 /// The open connections of one server, and which of them wait idle for a request.
 final class ConnectionRegistry: Sendable {
-    private let entries = Mutex<[ObjectIdentifier: ConnectionState]>([:])
-    let max: Int
+    private struct Entries {
+        var all: [ObjectIdentifier: ConnectionState] = [:]
+        var perClient: [String: Int] = [:]
 
-    init(max: Int) { self.max = Swift.max(1, max) }
-
-    var count: Int { entries.withLock { $0.count } }
-
-    /// Registers a new connection, closing the longest-idle one at the cap; nil (the new one is to
-    /// be closed) when every connection is busy.
-    func admit(_ channel: any Channel) -> ConnectionState? {
-        let state = ConnectionState(channel: channel)
-        let evicted: (any Channel)?? = entries.withLock { entries in
-            var victim: (any Channel)?
-            if entries.count >= max {
-                var oldest: (key: ObjectIdentifier, since: UInt64)?
-                for (key, entry) in entries {
-                    let since = entry.idleSince.load(ordering: .relaxed)
-                    if since != 0, oldest.map({ since < $0.since }) ?? true { oldest = (key, since) }
-                }
-                guard let oldest else { return .none }
-                victim = entries.removeValue(forKey: oldest.key)?.channel
-            }
-            entries[ObjectIdentifier(channel)] = state
-            return .some(victim)
+        mutating func remove(_ key: ObjectIdentifier) -> ConnectionState? {
+            guard let entry = all.removeValue(forKey: key) else { return nil }
+            let left = (perClient[entry.client] ?? 1) - 1
+            perClient[entry.client] = left > 0 ? left : nil
+            return entry
         }
-        switch evicted {
-        case .none: return nil
-        case .some(let victim):
-            victim?.close(promise: nil)
-            return state
+
+        /// The connection idle longest (of `client` only, when given).
+        func longestIdle(of client: String?) -> ObjectIdentifier? {
+            var oldest: (key: ObjectIdentifier, since: UInt64)?
+            for (key, entry) in all where client == nil || entry.client == client {
+                let since = entry.idleSince.load(ordering: .relaxed)
+                if since != 0, oldest.map({ since < $0.since }) ?? true { oldest = (key, since) }
+            }
+            return oldest?.key
         }
     }
 
-    func remove(_ channel: any Channel) { _ = entries.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    private let entries = Mutex(Entries())
+    let max: Int
+    let perClientMax: Int?
+
+    init(max: Int, perClientMax: Int? = nil) {
+        self.max = Swift.max(1, max)
+        self.perClientMax = perClientMax.map { Swift.max(1, $0) }
+    }
+
+    var count: Int { entries.withLock { $0.all.count } }
+
+    /// Registers a new connection, closing the longest-idle one (the client's own, at the client's
+    /// cap) to make room; nil (the new one is to be closed) when every candidate is busy.
+    func admit(_ channel: any Channel) -> ConnectionState? {
+        let state = ConnectionState(channel: channel)
+        let evicted: [any Channel]? = entries.withLock { entries in
+            var victims: [any Channel] = []
+            if let perClientMax, (entries.perClient[state.client] ?? 0) >= perClientMax {
+                guard let key = entries.longestIdle(of: state.client), let victim = entries.remove(key) else { return nil }
+                victims.append(victim.channel)
+            }
+            if entries.all.count >= max {
+                guard let key = entries.longestIdle(of: nil), let victim = entries.remove(key) else { return nil }
+                victims.append(victim.channel)
+            }
+            entries.all[ObjectIdentifier(channel)] = state
+            entries.perClient[state.client, default: 0] += 1
+            return victims
+        }
+        guard let evicted else { return nil }
+        for victim in evicted { victim.close(promise: nil) }
+        return state
+    }
+
+    func remove(_ channel: any Channel) { _ = entries.withLock { $0.remove(ObjectIdentifier(channel)) } }
 
     func closeIdle() {
-        for entry in entries.withLock({ Array($0.values) }) where entry.idleSince.load(ordering: .relaxed) != 0 { entry.channel.close(promise: nil) }
+        for entry in entries.withLock({ Array($0.all.values) }) where entry.idleSince.load(ordering: .relaxed) != 0 { entry.channel.close(promise: nil) }
     }
 
     func closeAll() {
-        for entry in entries.withLock({ Array($0.values) }) { entry.channel.close(promise: nil) }
+        for entry in entries.withLock({ Array($0.all.values) }) { entry.channel.close(promise: nil) }
+    }
+}
+
+/// Per-client token buckets for `requestsPerClientPerSecond`: each client address holds up to two
+/// seconds' worth of requests, refilled continuously. At most `clientsMax` addresses are tracked;
+/// beyond that, the buckets that are full again (clients that went quiet) are forgotten.
+final class ClientRateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: UInt64
+    }
+
+    let perSecond: Double
+    let burst: Double
+    static let clientsMax = 65_536
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    init(perSecond: Int) {
+        self.perSecond = Double(Swift.max(1, perSecond))
+        burst = 2 * Double(Swift.max(1, perSecond))
+    }
+
+    /// Takes one request's token for `client`; false when its bucket is empty.
+    func allow(_ client: String, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Bool {
+        buckets.withLock { buckets in
+            var bucket = buckets[client] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = now > bucket.updated ? Double(now - bucket.updated) / 1e9 : 0
+            bucket.tokens = Swift.min(burst, bucket.tokens + elapsed * perSecond)
+            bucket.updated = now
+            let allowed = bucket.tokens >= 1
+            if allowed { bucket.tokens -= 1 }
+            if buckets[client] == nil && buckets.count >= Self.clientsMax {
+                buckets = buckets.filter { Swift.min(burst, $0.value.tokens + Double(now &- $0.value.updated) / 1e9 * perSecond) < burst }
+            }
+            buckets[client] = bucket
+            return allowed
+        }
     }
 }
 
@@ -357,6 +431,13 @@ final class HTTPHandler: ChannelInboundHandler {
                 return
             case .accept(let limit):
                 bodyBytesMax = limit
+            }
+            if let rates = server.rates, !server.isExempt(head), !rates.allow(connection.client) {
+                var slow = HTTPResponse.error(
+                    .tooManyRequests, code: "RATE_LIMITED", "this client sent more than \(server.limits.requestsPerClientPerSecond ?? 0) requests a second; retry shortly", retryable: true)
+                slow.headers.append(("retry-after", "1"))
+                reject(context, slow)
+                return
             }
             if !server.isExempt(head), server.inFlight.load(ordering: .relaxed) >= server.limits.inFlightMax {
                 var busy = HTTPResponse.error(.serviceUnavailable, code: "BUSY", "the server is handling \(server.limits.inFlightMax) requests; retry shortly", retryable: true)

@@ -27,6 +27,11 @@ public struct StorageConfig: Codable, Hashable, Sendable {
     public var headTimeoutMs: Int64 = 15_000
     /// Requests handled at once; more get 503 with Retry-After (health is never refused).
     public var requestsInFlightMax = 256
+    /// Connections one client address may hold (0: no per-client cap, only `connections_max`;
+    /// clients behind one NAT share an address, so set it with care).
+    public var connectionsPerClientMax = 0
+    /// Requests one client address may make per second (0: off); 429 with Retry-After beyond it.
+    public var requestsPerClientPerSecond = 0
 
     /// The REST API's bounds.
     var httpLimits: HTTPServerLimits {
@@ -34,6 +39,8 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         limits.connectionsMax = connectionsMax
         limits.headTimeoutMs = headTimeoutMs
         limits.inFlightMax = requestsInFlightMax
+        limits.connectionsPerClientMax = connectionsPerClientMax > 0 ? connectionsPerClientMax : nil
+        limits.requestsPerClientPerSecond = requestsPerClientPerSecond > 0 ? requestsPerClientPerSecond : nil
         return limits
     }
 
@@ -49,6 +56,8 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         case connectionsMax = "connections_max"
         case headTimeoutMs = "head_timeout_ms"
         case requestsInFlightMax = "requests_in_flight_max"
+        case connectionsPerClientMax = "connections_per_client_max"
+        case requestsPerClientPerSecond = "requests_per_client_per_second"
     }
 
     public init(keyFile: String, operatorKeyFile: String, dataDir: String, genesisFile: String, listen: String, chainRPC: [String]) {
@@ -73,8 +82,11 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         connectionsMax = try c.decodeIfPresent(Int.self, forKey: .connectionsMax) ?? connectionsMax
         headTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .headTimeoutMs) ?? headTimeoutMs
         requestsInFlightMax = try c.decodeIfPresent(Int.self, forKey: .requestsInFlightMax) ?? requestsInFlightMax
-        guard connectionsMax > 0, headTimeoutMs > 0, requestsInFlightMax > 0 else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "connections_max, head_timeout_ms and requests_in_flight_max are positive"))
+        connectionsPerClientMax = try c.decodeIfPresent(Int.self, forKey: .connectionsPerClientMax) ?? connectionsPerClientMax
+        requestsPerClientPerSecond = try c.decodeIfPresent(Int.self, forKey: .requestsPerClientPerSecond) ?? requestsPerClientPerSecond
+        guard connectionsMax > 0, headTimeoutMs > 0, requestsInFlightMax > 0, connectionsPerClientMax >= 0, requestsPerClientPerSecond >= 0 else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: [], debugDescription: "connections_max, head_timeout_ms and requests_in_flight_max are positive; the per-client limits are 0 (off) or positive"))
         }
     }
 

@@ -219,6 +219,34 @@ final class LimitedServer: @unchecked Sendable {
         try await server.stop()
     }
 
+    /// One client address holds at most its share of connections (its own idle ones make room),
+    /// and makes at most its rate of requests (429 with Retry-After beyond the burst); health is
+    /// exempt from the rate.
+    @Test func perClientLimits() async throws {
+        var limits = HTTPServerLimits()
+        limits.connectionsPerClientMax = 8
+        limits.requestsPerClientPerSecond = 5
+        let server = LimitedServer(limits: limits)
+        try await server.start()
+        var idle: [RawSocket] = []
+        for _ in 0..<20 { if let socket = RawSocket(port: server.port) { idle.append(socket) } }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(server.server.connectionCount <= 8)
+        #expect(idle[0].isClosedByPeer())
+        let client = HTTPClient()
+        let base = "http://127.0.0.1:\(server.port)"
+        var statuses: [Int] = []
+        for _ in 0..<20 { statuses.append((try? await client.request(.GET, base + "/x", timeoutSeconds: 2).status) ?? 0) }
+        let ok = statuses.filter { $0 == 200 }.count, limited = statuses.filter { $0 == 429 }.count
+        #expect(ok >= 10 && ok <= 12, "\(statuses)")
+        #expect(ok + limited == 20)
+        #expect(try await client.request(.GET, base + "/v1/health", timeoutSeconds: 2).status == 200)
+        // The bucket refills at the rate.
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        #expect(try await client.request(.GET, base + "/x", timeoutSeconds: 2).status == 200)
+        try await server.stop()
+    }
+
     /// A pool runs at most its threads at once, queues up to its limit, and refuses beyond it.
     @Test func workPoolIsBounded() async throws {
         let pool = WorkPool(name: "test", threadsMax: 2, queuedMax: 3)
