@@ -88,7 +88,7 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         .target(
-            name: "Ledger", dependencies: ["WalrusCore", "WalrusCrypto", "KVStore", "RedStuff"], path: "Chain/Ledger",
+            name: "Ledger", dependencies: ["WalrusCore", "WalrusCrypto", "KVStore", "RedStuff", "ChainTypes"], path: "Chain/Ledger",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 4: the chain's client side.
@@ -148,6 +148,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Chain/ValidatorMain", swiftSettings: strictNoWarnings),
+        // A validator that equivocates, for the tests of evidence and slashing only.
+        .executableTarget(name: "walrus-byzantine-validator", dependencies: ["ValidatorNode"], path: "Tests/ByzantineValidator", swiftSettings: strict),
 
         // Tests: one target per library, plus the layering check.
         .testTarget(
@@ -169,12 +171,12 @@ let package = Package(
             name: "LightClientTests", dependencies: ["LightClient", "ChainTypes", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LightClientTests", swiftSettings: strict),
         .testTarget(
-            name: "LedgerTests", dependencies: ["Ledger", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
+            name: "LedgerTests", dependencies: ["Ledger", "ChainTypes", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LedgerTests", swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "walrus-validator", "walrus-node", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "walrus-validator", "walrus-byzantine-validator", "walrus-node", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
                 "ValidatorNode", "StorageNode",
             ],
             path: "Tests/IntegrationTests", swiftSettings: strict),

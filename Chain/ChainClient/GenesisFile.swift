@@ -15,20 +15,25 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         public var power: UInt64
         public var p2pAddress: String
         public var rpcAddress: String
+        /// WAL (in FROST) the validator bonds: what slashing takes half of when it is proved to
+        /// have signed conflicting messages. Absent: nothing bonded (slashing only jails).
+        public var bondFrost: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case name, power
             case publicKey = "public_key"
             case p2pAddress = "p2p_address"
             case rpcAddress = "rpc_address"
+            case bondFrost = "bond_frost"
         }
 
-        public init(name: String, publicKey: String, power: UInt64, p2pAddress: String, rpcAddress: String) {
+        public init(name: String, publicKey: String, power: UInt64, p2pAddress: String, rpcAddress: String, bondFrost: UInt64? = nil) {
             self.name = name
             self.publicKey = publicKey
             self.power = power
             self.p2pAddress = p2pAddress
             self.rpcAddress = rpcAddress
+            self.bondFrost = bondFrost
         }
     }
 
@@ -192,10 +197,12 @@ public struct GenesisFile: Codable, Hashable, Sendable {
                 throw ChainClientError(.config, "genesis storage node \(entry.name): \(error.message)")
             } catch { throw ChainClientError(.config, "genesis storage node \(entry.name): \(error)") }
         }
+        let set = try validatorSet()
+        let validators = zip(set.validators, self.validators).map { ValidatorRecord(publicKey: $0.publicKey, power: $0.power, bond: FROST($1.bondFrost ?? 0)) }
         return LedgerGenesis(
             parameters: ChainParameters(
                 chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead, fees: fees),
-            timeMs: genesisTimeMs, balances: balances, nodes: nodes)
+            timeMs: genesisTimeMs, balances: balances, nodes: nodes, validators: validators)
     }
 
     /// BLAKE2b-256 of the genesis content in a canonical encoding.
@@ -215,8 +222,9 @@ public struct GenesisFile: Codable, Hashable, Sendable {
             w.writeString(n.name); w.writeString(n.networkAddress); w.writeString(n.publicKey.lowercased()); w.writeString(n.operatorAddress.lowercased())
             w.write(n.commissionBps); w.write(n.storagePriceFrost); w.write(n.writePriceFrost); w.write(n.capacityBytes); w.write(n.stakeFrost)
         }
-        // Only a file that names fees hashes them: an older file keeps its hash.
+        // Only a file that names fees (bonds) hashes them: an older file keeps its hash.
         if fees != .none { w.write(fees) }
+        if validators.contains(where: { $0.bondFrost != nil }) { for v in validators { w.write(v.bondFrost ?? 0) } }
         return Blake2b256.hash(w.bytes)
     }
 }

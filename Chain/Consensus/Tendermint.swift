@@ -76,6 +76,12 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     public private(set) var validRound: Round?
     public private(set) var equivocations: [Equivocation] = []
 
+    /// The equivocations seen since the last call, for the shell to turn into evidence.
+    public mutating func takeEquivocations() -> [Equivocation] {
+        defer { equivocations = [] }
+        return equivocations
+    }
+
     private var proposals: [Round: Proposal<Value>] = [:]
     private var prevotes: [Round: VoteTally] = [:]
     private var precommits: [Round: VoteTally] = [:]
@@ -165,7 +171,10 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         }
         switch added {
         case .duplicate: return actions
-        case .conflict(let first): equivocations.append(Equivocation(first: first, second: vote))
+        case .conflict(let first):
+            // Kept until the shell takes them (bounded: one validator's conflicts in one height
+            // prove the same thing).
+            if equivocations.count < 64 { equivocations.append(Equivocation(first: first, second: vote)) }
         case .added: break
         }
         senders[vote.round, default: []].insert(vote.validator)

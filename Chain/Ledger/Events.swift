@@ -12,6 +12,9 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
     case shardsReceived(epoch: Epoch, shards: [ShardIndex])
     case epochParametersSelected(nextEpoch: Epoch)
     case pricesUpdated(epoch: Epoch, storagePrice: FROST, writePrice: FROST)
+    /// A consensus validator (its 32-byte key) proved to have signed conflicting messages at
+    /// `misbehaviourHeight`: `amount` of its bond burned, and the validator jailed.
+    case validatorSlashed(epoch: Epoch, validator: [UInt8], amount: FROST, misbehaviourHeight: UInt64)
 
     /// The event's type name, as the reference names it.
     public var name: String {
@@ -25,6 +28,7 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
         case .shardsReceived: "ShardsReceived"
         case .epochParametersSelected: "EpochParametersSelected"
         case .pricesUpdated: "PricesUpdated"
+        case .validatorSlashed: "ValidatorSlashed"
         }
     }
 
@@ -49,11 +53,13 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
             w.writeVariant(7); w.write(nextEpoch)
         case let .pricesUpdated(epoch, storagePrice, writePrice):
             w.writeVariant(8); w.write(epoch); w.write(storagePrice); w.write(writePrice)
+        case let .validatorSlashed(epoch, validator, amount, height):
+            w.writeVariant(9); w.write(epoch); w.writeFixed(validator); w.write(amount); w.write(height)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 9) {
+        switch try r.readVariant(count: 10) {
         case 0:
             self = .blobRegistered(
                 epoch: try r.read(Epoch.self), blobID: try r.read(BlobID.self), size: try r.readU64(), encodingType: try r.readU8(),
@@ -72,7 +78,9 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
         case 6:
             self = .shardsReceived(epoch: try r.read(Epoch.self), shards: try r.readSequence(of: ShardIndex.self, max: Int(Limits.shardCountMax), minElementBytes: 2))
         case 7: self = .epochParametersSelected(nextEpoch: try r.read(Epoch.self))
-        default: self = .pricesUpdated(epoch: try r.read(Epoch.self), storagePrice: try r.read(FROST.self), writePrice: try r.read(FROST.self))
+        case 8: self = .pricesUpdated(epoch: try r.read(Epoch.self), storagePrice: try r.read(FROST.self), writePrice: try r.read(FROST.self))
+        default:
+            self = .validatorSlashed(epoch: try r.read(Epoch.self), validator: try r.readFixed(32), amount: try r.read(FROST.self), misbehaviourHeight: try r.readU64())
         }
     }
 }

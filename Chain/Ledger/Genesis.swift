@@ -37,16 +37,21 @@ public struct LedgerGenesis: Hashable, Sendable {
     public let timeMs: UInt64
     public let balances: [(address: Address, amount: FROST)]
     public let nodes: [Node]
+    /// The consensus validators in index order, with the WAL each bonds (what slashing takes from).
+    public let validators: [ValidatorRecord]
 
-    public init(parameters: ChainParameters, timeMs: UInt64, balances: [(address: Address, amount: FROST)], nodes: [Node]) {
+    public init(
+        parameters: ChainParameters, timeMs: UInt64, balances: [(address: Address, amount: FROST)], nodes: [Node], validators: [ValidatorRecord] = []
+    ) {
         self.parameters = parameters
         self.timeMs = timeMs
         self.balances = balances
         self.nodes = nodes
+        self.validators = validators
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.parameters == b.parameters && a.timeMs == b.timeMs && a.nodes == b.nodes
+        a.parameters == b.parameters && a.timeMs == b.timeMs && a.nodes == b.nodes && a.validators == b.validators
             && a.balances.map(\.address) == b.balances.map(\.address) && a.balances.map(\.amount) == b.balances.map(\.amount)
     }
 
@@ -112,6 +117,7 @@ extension Ledger {
             totalCapacity: Apportionment.quorumAbove(capacityVotes, totalWeight: total) ?? 0)
         system.objectCounter = 0
         view.put(Keys.system, system)
+        view.put(Keys.validators, ValidatorRecords(genesis.validators))
         view.put(Keys.committee(first), committee)
         view.commitTransaction()
         do { try store.write(view.batch(), durability: .durable) } catch { throw LedgerError(.notFound, "writing genesis failed: \(error.message)") }

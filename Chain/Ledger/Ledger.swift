@@ -1,3 +1,4 @@
+public import ChainTypes
 public import KVStore
 public import WalrusCore
 import WalrusCrypto
@@ -90,6 +91,18 @@ public final class Ledger: @unchecked Sendable {
         return system
     }
 
+    /// The consensus validators with their bonds and whether they were slashed, in index order.
+    public func validators() throws(LedgerError) -> [ValidatorRecord] {
+        try StateView(store: store).get(ValidatorRecords.self, Keys.validators)?.validators ?? []
+    }
+
+    /// Whether `evidence` would be accepted in a block at `height` on the committed state (a
+    /// proposer's check before it includes evidence).
+    public func checkEvidence(_ evidence: Evidence, height: UInt64) throws(LedgerError) {
+        var executor = try Executor(view: StateView(store: store), context: BlockContext(height: height, timeMs: 0))
+        _ = try executor.applyEvidence(evidence)
+    }
+
     public func account(_ address: Address) throws(LedgerError) -> Account {
         try StateView(store: store).get(Account.self, Keys.account(address)) ?? Account()
     }
@@ -156,11 +169,14 @@ public final class Ledger: @unchecked Sendable {
     /// `verified` names transactions (by digest, which covers the signature) whose signature was
     /// already checked, so that it is not checked again.
     public func execute(
-        _ context: BlockContext, transactions: [SignedTransaction], verified: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }
+        _ context: BlockContext, transactions: [SignedTransaction], evidence: [Evidence] = [],
+        verified: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }
     ) throws(LedgerError) -> BlockExecution {
         var executor = try Executor(view: StateView(store: store), context: context)
         executor.isVerified = verified
         var events = try executor.beginBlock()
+        // Evidence first: a validator proved to misbehave is slashed before anything else runs.
+        for item in evidence { events.append(try executor.applyEvidence(item)) }
         var results: [TransactionResult] = []
         var nonces: [Address: UInt64] = [:]
         for transaction in transactions {

@@ -36,6 +36,8 @@ public struct LedgerError: CodedError, Equatable {
         /// The mempool (or the sender's share of it) is full and the transaction pays too little
         /// per byte to displace a pending one; retry once blocks drain it.
         public static let mempoolFull = Code("MEMPOOL_FULL")
+        /// Evidence of misbehaviour that proves nothing, or names no known validator.
+        public static let invalidEvidence = Code("INVALID_EVIDENCE")
     }
 
     public let code: Code

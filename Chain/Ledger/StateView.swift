@@ -59,6 +59,7 @@ final class StateView {
 /// Keys of the state column family.
 enum Keys {
     static let system = Array("system".utf8)
+    static let validators = Array("validators".utf8)
     static func account(_ a: Address) -> [UInt8] { Array("acct:".utf8) + a.bytes }
     static func storage(_ id: ObjectID) -> [UInt8] { Array("stor:".utf8) + id.bytes }
     static func blob(_ id: ObjectID) -> [UInt8] { Array("blob:".utf8) + id.bytes }

@@ -64,7 +64,8 @@ extension WalrusValidator {
                 makeDirectory(home)
                 let key = newKey(at: "\(home)/validator.key")
                 let p2p = "127.0.0.1:\(basePort + i)", rpc = "127.0.0.1:\(basePort + 100 + i)"
-                validatorEntries.append(.init(name: "validator-\(i)", publicKey: Hex.encode(key.publicKey.bytes), power: 1, p2pAddress: p2p, rpcAddress: rpc))
+                validatorEntries.append(.init(
+                    name: "validator-\(i)", publicKey: Hex.encode(key.publicKey.bytes), power: 1, p2pAddress: p2p, rpcAddress: rpc, bondFrost: 10_000 * FROST.perWAL))
                 let config = NodeConfig(keyFile: "validator.key", dataDir: "data", genesisFile: "../genesis.yaml", p2pListen: p2p, rpcListen: rpc)
                 do { try config.write(to: "\(home)/config.yaml") } catch { fail(error.message) }
             }

@@ -26,22 +26,27 @@ final class Application: Sendable {
         self.mempool = mempool
     }
 
-    private func execute(_ context: BlockContext, _ transactions: [SignedTransaction]) throws(LedgerError) -> BlockExecution {
+    private func execute(_ context: BlockContext, _ transactions: [SignedTransaction], _ evidence: [Evidence]) throws(LedgerError) -> BlockExecution {
         let mempool = self.mempool
-        return try ledger.execute(context, transactions: transactions, verified: { mempool.isVerified($0) })
+        return try ledger.execute(context, transactions: transactions, evidence: evidence, verified: { mempool.isVerified($0) })
     }
 
     var ledger: Ledger { store.ledger }
 
-    /// Proposes a block at `height` with up to `limit` mempool transactions and time `nowMs`.
-    func buildBlock(height: UInt64, proposer: UInt16, nowMs: UInt64, mempool: Mempool, limit: Int) -> Block? {
+    /// Proposes a block at `height` with up to `limit` mempool transactions, time `nowMs`, and the
+    /// pending `evidence` the ledger would accept (one piece a validator, at most `evidenceMax`).
+    func buildBlock(height: UInt64, proposer: UInt16, nowMs: UInt64, mempool: Mempool, limit: Int, evidence pending: [Evidence] = []) -> Block? {
         guard let previous = previousHeader(height) else { return nil }
         let time = max(nowMs, previous.time + 1)
+        var evidence: [Evidence] = []
+        for item in pending where evidence.count < Block.evidenceMax && !evidence.contains(where: { $0.validator == item.validator }) {
+            if (try? ledger.checkEvidence(item, height: height)) != nil { evidence.append(item) }
+        }
         var candidates = mempool.take(limit: limit)
         // Keep only what executes as admissible in this order.
         var attempt: BlockExecution?
         for _ in 0..<3 {
-            guard let execution = try? execute(BlockContext(height: height, timeMs: time), candidates) else { return nil }
+            guard let execution = try? execute(BlockContext(height: height, timeMs: time), candidates, evidence) else { return nil }
             if execution.isValid {
                 attempt = execution
                 break
@@ -51,8 +56,8 @@ final class Application: Sendable {
         guard let execution = attempt else { return nil }
         let transactions = candidates.map(\.bcsBytes)
         let header = makeHeader(
-            height: height, time: time, previous: previous, proposer: proposer, transactions: transactions, execution: execution)
-        let block = Block(header: header, transactions: transactions)
+            height: height, time: time, previous: previous, proposer: proposer, transactions: transactions, evidence: evidence, execution: execution)
+        let block = Block(header: header, transactions: transactions, evidence: evidence)
         cache.withLock { $0[block.valueID] = execution }
         return block
     }
@@ -70,7 +75,7 @@ final class Application: Sendable {
 
     private func makeHeader(
         height: UInt64, time: UInt64, previous: (hash: [UInt8], time: UInt64, eventCount: UInt64), proposer: UInt16, transactions: [[UInt8]],
-        execution: BlockExecution
+        evidence: [Evidence], execution: BlockExecution
     ) -> BlockHeader {
         let (count, overflow) = previous.eventCount.addingReportingOverflow(UInt64(execution.events.count))
         return BlockHeader(
@@ -78,7 +83,7 @@ final class Application: Sendable {
             transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
             resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: validators.hash,
             nextValidatorsHash: validators.hash, committeeHash: commitmentHash(execution.system.committee),
-            eventCount: overflow ? UInt64.max : count)
+            eventCount: overflow ? UInt64.max : count, evidenceHash: Block.evidenceHash(evidence))
     }
 
     /// The hash of the committee with its members' keys, which light clients check certificates with.
@@ -99,19 +104,19 @@ final class Application: Sendable {
         guard header.chainID == chainID, header.height == height, let previous = previousHeader(height),
             header.previousHash == previous.hash, header.timeMs > previous.time, header.timeMs <= nowMs + 30_000,
             block.transactions.count <= Block.transactionsMax,
-            block.transactions.reduce(0, { $0 + $1.count }) <= Block.transactionsBytesMax
+            block.transactions.reduce(0, { $0 + $1.count }) <= Block.transactionsBytesMax, block.evidence.count <= Block.evidenceMax
         else { return false }
         var transactions: [SignedTransaction] = []
         for bytes in block.transactions {
             guard let tx = try? SignedTransaction.decode(bcs: bytes) else { return false }
             transactions.append(tx)
         }
-        guard let execution = try? execute(BlockContext(height: height, timeMs: header.timeMs), transactions),
+        guard let execution = try? execute(BlockContext(height: height, timeMs: header.timeMs), transactions, block.evidence),
             execution.isValid
         else { return false }
         let expected = makeHeader(
             height: height, time: header.timeMs, previous: previous, proposer: header.proposer, transactions: block.transactions,
-            execution: execution)
+            evidence: block.evidence, execution: execution)
         guard expected == header else { return false }
         cache.withLock { $0[block.valueID] = execution }
         return true
@@ -134,7 +139,7 @@ final class Application: Sendable {
             guard transactions.count == block.transactions.count else {
                 throw NodeError(.invalidBlock, "block \(height) holds a transaction that does not decode; not committed")
             }
-            do { execution = try execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions) } catch {
+            do { execution = try execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions, block.evidence) } catch {
                 throw NodeError(.storage, "re-executing block \(height): \(error.message)")
             }
             guard ChainMerkle.root(execution.events.map(\.bcsBytes)) == block.header.eventsRoot,

@@ -46,10 +46,12 @@ actor ConsensusDriver {
     let metrics: NodeMetrics
 
     let guardFile: GuardFile
+    let misbehaviour: Misbehaviour
 
     init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
-         guardFile: GuardFile, mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics) {
+         guardFile: GuardFile, mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics, misbehaviour: Misbehaviour = .none) {
         self.guardFile = guardFile
+        self.misbehaviour = misbehaviour
         self.chainID = chainID
         self.ownIndex = ownIndex
         self.key = key
@@ -104,7 +106,39 @@ actor ConsensusDriver {
     private func input(_ entry: ConsensusInput<Block>) {
         store.appendWAL(height: core.height, sequence: walSequence, entry)
         walSequence += 1
-        perform(core.apply(entry))
+        let actions = core.apply(entry)
+        for equivocation in core.takeEquivocations() { noticed(.votes(equivocation.first, equivocation.second)) }
+        perform(actions)
+    }
+
+    // MARK: - Evidence
+
+    /// Evidence waiting for a block: found here or gossiped by peers, verified, not yet punished.
+    private var evidencePool = EvidencePool()
+    /// This height's signed proposal heads by round, to notice a proposer signing two.
+    private var proposalHeads: [Round: SignedProposalHead] = [:]
+
+    /// Evidence this validator found or received: verified against the accused validator's key,
+    /// kept (bounded) for our proposals, and sent to the peers at once.
+    private func noticed(_ evidence: Evidence) {
+        let index = Int(evidence.validator)
+        guard index < validators.count, let key = try? Schnorr.PublicKey(bytes: validators[index].publicKey),
+            (try? evidence.verify(chainID: chainID, key: key)) != nil,
+            (try? app.ledger.validators())?[safe: index]?.jailed != true,
+            evidencePool.add(evidence)
+        else { return }
+        FileHandle.standardError.write(Data("warning: validator \(index) signed conflicting messages at height \(evidence.height); evidence goes into the next block\n".utf8))
+        p2p?.broadcast(.evidence([evidence]))
+    }
+
+    /// A proposal head from a validly signed proposal: a second one from the same proposer for the
+    /// same round with another value is evidence.
+    private func recordProposalHead(_ head: SignedProposalHead) {
+        if let first = proposalHeads[head.round] {
+            if first.proposer == head.proposer, first.valueID != head.valueID { noticed(.proposals(first, head)) }
+        } else if proposalHeads.count < 1024 {
+            proposalHeads[head.round] = head
+        }
     }
 
     private func perform(_ actions: [ConsensusAction<Block>]) {
@@ -122,6 +156,13 @@ actor ConsensusDriver {
                 vote.signature = signature
                 outbox.append(.vote(vote))
                 p2p?.broadcast(.vote(vote))
+                if case .equivocate = misbehaviour, vote.kind == .prevote {
+                    // A Byzantine test validator: a second, conflicting prevote, signed without the guard.
+                    var other = Vote(kind: .prevote, height: vote.height, round: vote.round,
+                                     valueID: vote.valueID == nil ? ValueID(Blake2b256.hash(vote.signBytes(chainID: chainID))) : nil, validator: ownIndex)
+                    other.signature = key.sign(other.signBytes(chainID: chainID)).bytes
+                    p2p?.broadcast(.vote(other))
+                }
                 input(.vote(vote))
             case let .scheduleTimeout(step, height, round, afterMs):
                 Task {
@@ -151,7 +192,9 @@ actor ConsensusDriver {
             return
         }
         awaitingTransactions = nil
-        guard let block = app.buildBlock(height: height, proposer: ownIndex, nowMs: ConsensusDriver.nowMs(), mempool: mempool, limit: timing.blockTransactionsMax) else {
+        guard let block = app.buildBlock(
+            height: height, proposer: ownIndex, nowMs: ConsensusDriver.nowMs(), mempool: mempool, limit: timing.blockTransactionsMax, evidence: evidencePool.items)
+        else {
             return
         }
         input(.proposalValue(block, height: height, round: round))
@@ -207,6 +250,11 @@ actor ConsensusDriver {
             return
         }
         metrics.recordCommit(height: height, transactions: block.transactions.count, timeMs: block.header.timeMs)
+        if !evidencePool.isEmpty || !block.evidence.isEmpty {
+            let jailed = Set(((try? app.ledger.validators()) ?? []).enumerated().filter(\.element.jailed).map { UInt16($0.offset) })
+            evidencePool.remove { jailed.contains($0.validator) || block.evidence.contains($0) }
+        }
+        proposalHeads = [:]
         mempool.removeIncluded(Set(execution.results.map(\.digest)), ledger: app.ledger)
         outbox = []
         let next = height + 1
@@ -257,6 +305,7 @@ actor ConsensusDriver {
             guard Int(proposal.proposer) < validators.count, isSigned(proposal.signature, signBytes, by: Int(proposal.proposer)) else { return }
             if proposal.height == core.height {
                 seen(signBytes + proposal.signature)
+                recordProposalHead(SignedProposalHead(proposal))
                 input(.proposal(proposal))
             } else {
                 // A later height only tells the core to sync: nothing to replay, so no WAL record.
@@ -295,6 +344,8 @@ actor ConsensusDriver {
                 perform(core.synced(entry.block, commit: entry.commit))
             }
             core.allowSyncRequest()
+        case .evidence(let items):
+            for item in items { noticed(item) }
         case .transactions(let encoded):
             for bytes in encoded {
                 if let tx = try? SignedTransaction.decode(bcs: bytes) { try? mempool.add(tx, ledger: app.ledger) }
@@ -353,6 +404,7 @@ actor ConsensusDriver {
             try? await Task.sleep(nanoseconds: timing.gossipIntervalMs * 1_000_000)
             guard running, let p2p else { continue }
             for message in outbox { p2p.broadcast(message) }
+            if !evidencePool.isEmpty { p2p.broadcast(.evidence(Array(evidencePool.items.prefix(Block.evidenceMax)))) }
             let (proposals, votes) = core.gossip()
             for proposal in proposals where proposal.proposer != ownIndex { p2p.broadcast(.proposal(proposal)) }
             for vote in votes where vote.validator != ownIndex { p2p.broadcast(.vote(vote)) }
@@ -375,4 +427,29 @@ public final class NodeMetrics: Sendable {
         committedTransactions.wrappingAdd(UInt64(transactions), ordering: .relaxed)
         lastBlockTimeMs.store(timeMs, ordering: .relaxed)
     }
+}
+
+/// Verified evidence waiting to be committed: at most `capacity` pieces, each once.
+struct EvidencePool {
+    private(set) var items: [Evidence] = []
+    private var digests: Set<[UInt8]> = []
+    static let capacity = 64
+
+    var isEmpty: Bool { items.isEmpty }
+
+    /// Adds new evidence; false when it is known already or the pool is full.
+    mutating func add(_ evidence: Evidence) -> Bool {
+        guard items.count < Self.capacity, digests.insert(evidence.digest).inserted else { return false }
+        items.append(evidence)
+        return true
+    }
+
+    mutating func remove(where predicate: (Evidence) -> Bool) {
+        for item in items where predicate(item) { digests.remove(item.digest) }
+        items.removeAll(where: predicate)
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -12,6 +12,8 @@ enum PeerMessage: BCSCodable {
     case syncResponse([BlockAndCommit])
     /// Transactions for the other validators' mempools.
     case transactions([[UInt8]])
+    /// Evidence of validators signing conflicting messages, for the others' proposals.
+    case evidence([Evidence])
 
     func encode(to w: inout BCSWriter) {
         switch self {
@@ -20,15 +22,17 @@ enum PeerMessage: BCSCodable {
         case .syncRequest(let h): w.writeVariant(2); w.write(h)
         case .syncResponse(let blocks): w.writeVariant(3); w.writeSequence(blocks)
         case .transactions(let txs): w.writeVariant(4); w.writeLength(txs.count); for tx in txs { w.writeBytes(tx) }
+        case .evidence(let items): w.writeVariant(5); w.writeSequence(items)
         }
     }
 
     init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 5) {
+        switch try r.readVariant(count: 6) {
         case 0: self = .proposal(try r.read(Proposal<Block>.self))
         case 1: self = .vote(try r.read(Vote.self))
         case 2: self = .syncRequest(fromHeight: try r.readU64())
         case 3: self = .syncResponse(try r.readSequence(of: BlockAndCommit.self, max: PeerMessage.syncBlocksMax))
+        case 5: self = .evidence(try r.readSequence(of: Evidence.self, max: Block.evidenceMax, minElementBytes: 64))
         default:
             let count = try r.readLength(max: Block.transactionsMax)
             var txs: [[UInt8]] = []

@@ -38,6 +38,7 @@ struct RPC: Sendable {
         case (true, "commits") where argument != nil: return commit(argument!)
         case (true, "accounts") where argument != nil: return account(argument!)
         case (true, "epoch") where p == ["v1", "epoch"]: return epoch()
+        case (true, "validators") where p == ["v1", "validators"]: return validatorRecords()
         case (true, "committee") where argument != nil: return committee(argument!)
         case (true, "blobs") where argument != nil: return blob(argument!)
         case (true, "blobs") where p == ["v1", "blobs"]: return ownedBlobs(request.query["owner"] ?? "")
@@ -205,6 +206,15 @@ struct RPC: Sendable {
         return .json(["address": address.description, "balance": account.balance.rawValue, "nonce": account.nonce])
     }
 
+    /// The consensus validators as the ledger knows them: key, power, bond, and slashing.
+    private func validatorRecords() -> HTTPResponse {
+        guard let records = try? store.ledger.validators() else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
+        return .json(["validators": records.enumerated().map { index, record -> [String: Any] in
+            ["index": index, "publicKey": Hex.encode(record.publicKey), "power": record.power, "bondFrost": record.bond.rawValue,
+             "slashedFrost": record.slashed.rawValue, "jailed": record.jailed]
+        }])
+    }
+
     private func epoch() -> HTTPResponse {
         guard let system = try? store.ledger.system() else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
         let state: String = switch system.epochState {
@@ -343,6 +353,8 @@ enum EventJSON {
         case let .epochChangeStart(epoch), let .epochChangeDone(epoch): fields = ["epoch": epoch.rawValue]
         case let .shardsReceived(epoch, shards): fields = ["epoch": epoch.rawValue, "shards": shards.map(\.rawValue)]
         case let .epochParametersSelected(next): fields = ["nextEpoch": next.rawValue]
+        case let .validatorSlashed(epoch, validator, amount, height):
+            fields = ["epoch": epoch.rawValue, "validator": Hex.encode(validator), "amountFrost": amount.rawValue, "misbehaviourHeight": height]
         case let .pricesUpdated(epoch, storage, write): fields = ["epoch": epoch.rawValue, "storagePrice": storage.rawValue, "writePrice": write.rawValue]
         }
         return ["type": event.name, "fields": fields]

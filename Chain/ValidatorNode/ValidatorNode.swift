@@ -7,6 +7,15 @@ import NIOPosix
 import WalrusCore
 import WalrusCrypto
 
+/// How a test validator misbehaves.
+@_spi(Byzantine)
+public enum Misbehaviour: Sendable {
+    case none
+    /// Signs, next to each prevote, a conflicting prevote (for nil instead of a value, or for a
+    /// made-up value instead of nil) and sends it to every peer, bypassing the signing guard.
+    case equivocate
+}
+
 /// A running validator: chain store, consensus driver, P2P and RPC.
 public final class ValidatorNode: Sendable {
     public let config: NodeConfig
@@ -18,6 +27,15 @@ public final class ValidatorNode: Sendable {
 
     /// Starts a validator from its config; returns once it listens.
     public static func start(_ config: NodeConfig, log: @escaping @Sendable (String) -> Void) async throws(NodeError) -> ValidatorNode {
+        try await start(config, misbehaviour: .none, log: log)
+    }
+
+    /// Starts a validator that misbehaves as told: for tests of the other validators' defences
+    /// only (the `walrus-byzantine-validator` test binary); `walrus-validator` never does.
+    @_spi(Byzantine)
+    public static func start(
+        _ config: NodeConfig, misbehaviour: Misbehaviour, log: @escaping @Sendable (String) -> Void
+    ) async throws(NodeError) -> ValidatorNode {
         let genesis: GenesisFile
         let validators: ValidatorSet
         do {
@@ -40,7 +58,7 @@ public final class ValidatorNode: Sendable {
         let app = Application(store: store, chainID: genesis.chainID, validators: validators, mempool: mempool)
         let driver = ConsensusDriver(
             chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, app: app, store: store, guardFile: guardFile,
-            mempool: mempool, timing: config.timing, metrics: metrics)
+            mempool: mempool, timing: config.timing, metrics: metrics, misbehaviour: misbehaviour)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let p2p = P2P(chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, group: group) { sender, message in
             Task { await driver.receive(from: sender, message) }

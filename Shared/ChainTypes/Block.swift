@@ -24,13 +24,16 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
     /// Events of blocks 1 to this one, in total: with the events root, a follower that knows the
     /// count before a block detects events an RPC left out, even of whole blocks.
     public let eventCount: UInt64
+    /// BLAKE2b-256 of the block's evidence list (`Block.evidenceHash`).
+    public let evidenceHash: [UInt8]
 
     public init(
         chainID: String, height: Height, timeMs: UInt64, previousHash: [UInt8], proposer: UInt16, epoch: Epoch,
         transactionsRoot: [UInt8], eventsRoot: [UInt8], resultsHash: [UInt8], validatorsHash: [UInt8],
-        nextValidatorsHash: [UInt8], committeeHash: [UInt8], eventCount: UInt64 = 0
+        nextValidatorsHash: [UInt8], committeeHash: [UInt8], eventCount: UInt64 = 0, evidenceHash: [UInt8] = Block.evidenceHash([])
     ) {
         self.eventCount = eventCount
+        self.evidenceHash = evidenceHash
         self.chainID = chainID
         self.height = height
         self.timeMs = timeMs
@@ -62,6 +65,7 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         w.writeFixed(nextValidatorsHash)
         w.writeFixed(committeeHash)
         w.write(eventCount)
+        w.writeFixed(evidenceHash)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -78,26 +82,42 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         nextValidatorsHash = try r.readFixed(32)
         committeeHash = try r.readFixed(32)
         eventCount = try r.readU64()
+        evidenceHash = try r.readFixed(32)
     }
 }
 
-/// A block: its header and its transactions as signed BCS bytes (the ledger decodes them).
+/// A block: its header, its transactions as signed BCS bytes (the ledger decodes them), and
+/// evidence of validators' misbehaviour for the ledger to punish.
 public struct Block: ConsensusValue, BCSCodable {
     public let header: BlockHeader
     public let transactions: [[UInt8]]
+    public let evidence: [Evidence]
 
-    public init(header: BlockHeader, transactions: [[UInt8]]) {
+    public init(header: BlockHeader, transactions: [[UInt8]], evidence: [Evidence] = []) {
         self.header = header
         self.transactions = transactions
+        self.evidence = evidence
     }
 
     public var valueID: ValueID { ValueID(header.hash) }
 
-    /// Whether the transactions are the ones the header commits to. A block's ID (what votes and
-    /// commits sign) is its header's hash only, so a peer could pair a signed header with other
-    /// transactions: every block taken from the network is checked with this before it is
-    /// cached, voted on, executed or stored.
-    public var transactionsMatchHeader: Bool { ChainMerkle.root(transactions) == header.transactionsRoot }
+    /// Whether the transactions and evidence are the ones the header commits to. A block's ID
+    /// (what votes and commits sign) is its header's hash only, so a peer could pair a signed
+    /// header with another body: every block taken from the network is checked with this before
+    /// it is cached, voted on, executed or stored.
+    public var transactionsMatchHeader: Bool {
+        ChainMerkle.root(transactions) == header.transactionsRoot && Block.evidenceHash(evidence) == header.evidenceHash
+    }
+
+    /// What a header commits to for `evidence`: BLAKE2b-256 of its BCS encoding.
+    public static func evidenceHash(_ evidence: [Evidence]) -> [UInt8] {
+        var writer = BCSWriter()
+        writer.writeSequence(evidence)
+        return Blake2b256.hash(writer.bytes)
+    }
+
+    /// The most evidence one block carries.
+    public static let evidenceMax = 16
 
     /// Limits of one block.
     public static let transactionsMax = 10_000
@@ -110,6 +130,7 @@ public struct Block: ConsensusValue, BCSCodable {
         w.write(header)
         w.writeLength(transactions.count)
         for tx in transactions { w.writeBytes(tx) }
+        w.writeSequence(evidence)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -119,6 +140,7 @@ public struct Block: ConsensusValue, BCSCodable {
         transactions.reserveCapacity(count)
         for _ in 0..<count { transactions.append(try r.readBytes(max: Block.transactionBytesMax)) }
         self.transactions = transactions
+        evidence = try r.readSequence(of: Evidence.self, max: Block.evidenceMax, minElementBytes: 64)
     }
 }
 

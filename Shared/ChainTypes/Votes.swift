@@ -114,16 +114,7 @@ public struct Proposal<Value: ConsensusValue>: Hashable, Sendable {
     /// The bytes the proposer signs: the consensus intent, the chain ID and the proposal fields
     /// with the value's ID in place of the value.
     public func signBytes(chainID: String) -> [UInt8] {
-        var writer = BCSWriter(capacity: 96)
-        writer.write(IntentHeader(type: .consensus, epoch: Epoch(0)))
-        writer.writeString(chainID)
-        writer.write(UInt8(2))  // Message type: proposal.
-        writer.write(height)
-        writer.write(round)
-        writer.write(value.valueID)
-        writer.writeOption(validRound)
-        writer.write(proposer)
-        return writer.bytes
+        SignedProposalHead.signBytes(chainID: chainID, height: height, round: round, valueID: value.valueID, validRound: validRound, proposer: proposer)
     }
 }
 

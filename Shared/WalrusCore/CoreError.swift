@@ -15,6 +15,9 @@ public struct CoreError: CodedError, Equatable {
         /// Arithmetic on amounts that would overflow or go negative.
         public static let amountOutOfRange = Code("AMOUNT_OUT_OF_RANGE")
         /// A value outside the protocol's limits (shard count, blob size, ...).
+        /// Evidence of misbehaviour that does not prove it (messages that do not conflict, or are
+        /// not signed by the accused validator).
+        public static let invalidEvidence = Code("INVALID_EVIDENCE")
         public static let limitExceeded = Code("LIMIT_EXCEEDED")
     }
 

@@ -63,10 +63,18 @@ final class LocalChain {
         return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
 
-    func start(_ i: Int) throws {
+    /// Starts validator `i`: `walrus-validator`, or with `byzantine` the test binary that signs
+    /// conflicting prevotes.
+    func start(_ i: Int, byzantine: Bool = false) throws {
         let process = Process()
-        process.executableURL = LocalChain.binary
-        process.arguments = ["run", "--config", directory.appendingPathComponent("validator-\(i)/config.yaml").path]
+        let config = directory.appendingPathComponent("validator-\(i)/config.yaml").path
+        if byzantine {
+            process.executableURL = LocalChain.products.appendingPathComponent("walrus-byzantine-validator")
+            process.arguments = [config]
+        } else {
+            process.executableURL = LocalChain.binary
+            process.arguments = ["run", "--config", config]
+        }
         let log = directory.appendingPathComponent("validator-\(i).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)

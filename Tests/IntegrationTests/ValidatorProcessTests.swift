@@ -178,6 +178,46 @@ import WalrusCrypto
     /// under it (more than one peer frame), reservations whose size overflows from a funded and
     /// an unfunded key. No validator crashes, the chain keeps committing, and an honest transfer
     /// sent after them commits.
+    /// Validator 3 runs the Byzantine test binary, which signs a conflicting prevote next to each
+    /// of its prevotes. The others notice, gossip the evidence, commit it in a block and the
+    /// ledger slashes validator 3 (half its 10,000 WAL bond burned, jailed); the chain keeps
+    /// committing and honest transactions still commit.
+    @Test(.timeLimit(.minutes(3))) func anEquivocatingValidatorIsSlashed() async throws {
+        let chain = try LocalChain(validators: 4)
+        for i in 0..<3 { try chain.start(i) }
+        try chain.start(3, byzantine: true)
+        func records() async -> [[String: Any]] { (await chain.get(0, "v1/validators"))?["validators"] as? [[String: Any]] ?? [] }
+        try await chain.waitUntil("validator 3 to be slashed", timeoutSeconds: 60) {
+            (await records()).first { $0["index"] as? Int == 3 }?["jailed"] as? Bool == true
+        }
+        let slashed = try #require((await records()).first { $0["index"] as? Int == 3 })
+        #expect(slashed["bondFrost"] as? UInt64 == 5_000 * FROST.perWAL)
+        #expect(slashed["slashedFrost"] as? UInt64 == 5_000 * FROST.perWAL)
+        for honest in (await records()).filter({ $0["index"] as? Int != 3 }) {
+            #expect(honest["jailed"] as? Bool == false && honest["bondFrost"] as? UInt64 == 10_000 * FROST.perWAL)
+        }
+        // The slashing is an event of the chain, and every honest validator agrees on it.
+        let events = (await chain.get(1, "v1/events"))?["events"] as? [[String: Any]] ?? []
+        let slashEvents = events.filter { $0["type"] as? String == "ValidatorSlashed" }
+        #expect(slashEvents.count == 1, "\(events.map { $0["type"] ?? "?" })")
+        for i in 1..<3 {
+            let record = ((await chain.get(i, "v1/validators"))?["validators"] as? [[String: Any]])?.first { $0["index"] as? Int == 3 }
+            #expect(record?["jailed"] as? Bool == true)
+        }
+        // The chain goes on, with the equivocator still running, and an honest transfer commits.
+        let before = await chain.height(0) ?? 0
+        let wallet = try chain.walletKey()
+        let transfer = SignedTransaction(
+            Transaction(chainID: "walrus-test", sender: wallet.publicKey, nonce: 0, operations: [.transfer(to: Schnorr.PrivateKey.generate().publicKey.address, amount: FROST(5))]),
+            signedBy: wallet)
+        #expect(try await chain.submit(1, transfer).0 == 202)
+        try await chain.waitUntil("the transfer to commit") {
+            let answer = await chain.get(0, "v1/transactions/\(Hex.encode(transfer.digest))")
+            return answer != nil && answer?["error"] == nil
+        }
+        try await chain.waitUntil("five more blocks") { (await chain.height(0) ?? 0) >= before + 5 }
+    }
+
     @Test(.timeLimit(.minutes(3))) func oversizedAndOverflowingTransactionsDoNotStopTheChain() async throws {
         let chain = try LocalChain(validators: 4)
         try chain.startAll()

@@ -15,6 +15,8 @@ final class Harness {
     /// Storage node keys (sign confirmations) and operator keys (sign transactions), by genesis order.
     let nodeKeys = (0..<4).map { _ in Schnorr.PrivateKey.generate() }
     let operatorKeys = (0..<4).map { _ in Schnorr.PrivateKey.generate() }
+    /// Consensus validator keys, each bonding 1,000 WAL.
+    let validatorKeys = (0..<4).map { _ in Schnorr.PrivateKey.generate() }
     var height: UInt64 = 0
     var timeMs: UInt64 = 1_000_000
     let chainID = "test-chain"
@@ -33,7 +35,8 @@ final class Harness {
                     name: "node-\(i)", networkAddress: "127.0.0.1:\(9000 + i)", publicKey: nodeKeys[i].publicKey,
                     operatorAddress: operatorKeys[i].publicKey.address, commissionBasisPoints: 1000, storagePrice: FROST(1000 + UInt64(i)),
                     writePrice: FROST(500), capacity: 1 << 40, stake: FROST(stakes[i] * wal))
-            })
+            },
+            validators: validatorKeys.map { ValidatorRecord(publicKey: $0.publicKey.bytes, power: 1, bond: FROST(1_000 * wal)) })
         try Ledger.writeGenesis(genesis, to: store)
     }
 
