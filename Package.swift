@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "HTTPKit", targets: ["HTTPKit"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
@@ -171,7 +172,10 @@ let package = Package(
             name: "LightClientTests", dependencies: ["LightClient", "ChainTypes", "WalrusCore", "WalrusCrypto"],
             path: "Tests/LightClientTests", swiftSettings: strict),
         .testTarget(
-            name: "LedgerTests", dependencies: ["Ledger", "ChainTypes", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto"],
+            name: "LedgerTests",
+            dependencies: [
+                "Ledger", "ChainTypes", "KVStore", "RedStuff", "WalrusCore", "WalrusCrypto", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             path: "Tests/LedgerTests", swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
