@@ -95,7 +95,7 @@ let package = Package(
         // Level 4: the chain's client side.
         .target(
             name: "ChainClient",
-            dependencies: ["ChainTypes", "LightClient", "Ledger", "WalrusCore", "WalrusCrypto", "HTTPKit", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ChainTypes", "LightClient", "WalrusCore", "WalrusCrypto", "HTTPKit", .product(name: "Yams", package: "Yams")],
             path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "WalrusClient",
             dependencies: [
-                "ChainClient", "ChainTypes", "HTTPKit", "LightClient", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "ChainClient", "ChainTypes", "HTTPKit", "LightClient", "RedStuff", "WalrusCore", "WalrusCrypto",
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Storage/WalrusClient", exclude: ["README.md"], swiftSettings: strictNoWarnings),
@@ -127,7 +127,7 @@ let package = Package(
         .target(
             name: "StorageNode",
             dependencies: [
-                "ChainClient", "ChainTypes", "Ledger", "RedStuff", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "ChainClient", "ChainTypes", "RedStuff", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],

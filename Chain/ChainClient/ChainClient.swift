@@ -1,7 +1,6 @@
 public import ChainTypes
 public import Foundation
 import HTTPKit
-public import Ledger
 public import WalrusCore
 import WalrusCrypto
 

@@ -1,7 +1,7 @@
+public import ChainTypes
 public import WalrusCore
 public import WalrusCrypto
 import Foundation
-public import Ledger
 
 /// A storage committee member as clients and storage nodes need it.
 public struct CommitteeMember: Hashable, Sendable {

@@ -1,5 +1,4 @@
 public import ChainTypes
-public import Ledger
 import WalrusCore
 import WalrusCrypto
 import Foundation

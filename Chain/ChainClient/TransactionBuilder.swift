@@ -1,4 +1,4 @@
-public import Ledger
+public import ChainTypes
 public import WalrusCore
 public import WalrusCrypto
 

@@ -1,5 +1,4 @@
 public import ChainTypes
-import Ledger
 import LightClient
 import WalrusCore
 import WalrusCrypto

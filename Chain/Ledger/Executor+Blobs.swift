@@ -1,3 +1,4 @@
+import ChainTypes
 import RedStuff
 import WalrusCore
 import WalrusCrypto

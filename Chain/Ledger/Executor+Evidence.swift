@@ -1,42 +1,6 @@
 import ChainTypes
-public import WalrusCore
+import WalrusCore
 import WalrusCrypto
-
-/// A consensus validator as the ledger knows it: its key and power (fixed at genesis), the WAL it
-/// bonded, and whether it was slashed for misbehaving.
-public struct ValidatorRecord: Hashable, Sendable, BCSCodable {
-    public let publicKey: [UInt8]
-    public let power: UInt64
-    public var bond: FROST
-    /// WAL taken from the bond by slashing, in all.
-    public var slashed: FROST
-    /// Set when evidence of misbehaviour was committed; a jailed validator is not slashed twice.
-    public var jailed: Bool
-
-    public init(publicKey: [UInt8], power: UInt64, bond: FROST) {
-        self.publicKey = publicKey
-        self.power = power
-        self.bond = bond
-        slashed = .zero
-        jailed = false
-    }
-
-    public func encode(to w: inout BCSWriter) {
-        w.writeFixed(publicKey)
-        w.write(power)
-        w.write(bond)
-        w.write(slashed)
-        w.write(jailed)
-    }
-
-    public init(from r: inout BCSReader) throws(CoreError) {
-        publicKey = try r.readFixed(32)
-        power = try r.readU64()
-        bond = try r.read(FROST.self)
-        slashed = try r.read(FROST.self)
-        jailed = try r.readBool()
-    }
-}
 
 /// The consensus validators, in the order votes index them.
 struct ValidatorRecords: BCSCodable {

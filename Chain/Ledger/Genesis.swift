@@ -1,66 +1,7 @@
+public import ChainTypes
 public import KVStore
-public import WalrusCore
-public import WalrusCrypto
-
-/// The ledger's initial state: parameters, balances and the storage nodes with their stake.
-public struct LedgerGenesis: Hashable, Sendable {
-    public struct Node: Hashable, Sendable {
-        public let name: String
-        public let networkAddress: String
-        public let publicKey: Schnorr.PublicKey
-        public let operatorAddress: Address
-        public let commissionBasisPoints: UInt16
-        public let storagePrice: FROST
-        public let writePrice: FROST
-        public let capacity: UInt64
-        /// Stake the operator holds in the node from the first epoch.
-        public let stake: FROST
-
-        public init(
-            name: String, networkAddress: String, publicKey: Schnorr.PublicKey, operatorAddress: Address,
-            commissionBasisPoints: UInt16, storagePrice: FROST, writePrice: FROST, capacity: UInt64, stake: FROST
-        ) {
-            self.name = name
-            self.networkAddress = networkAddress
-            self.publicKey = publicKey
-            self.operatorAddress = operatorAddress
-            self.commissionBasisPoints = commissionBasisPoints
-            self.storagePrice = storagePrice
-            self.writePrice = writePrice
-            self.capacity = capacity
-            self.stake = stake
-        }
-    }
-
-    public let parameters: ChainParameters
-    /// Block time of genesis: epoch 1 starts then.
-    public let timeMs: UInt64
-    public let balances: [(address: Address, amount: FROST)]
-    public let nodes: [Node]
-    /// The consensus validators in index order, with the WAL each bonds (what slashing takes from).
-    public let validators: [ValidatorRecord]
-
-    public init(
-        parameters: ChainParameters, timeMs: UInt64, balances: [(address: Address, amount: FROST)], nodes: [Node], validators: [ValidatorRecord] = []
-    ) {
-        self.parameters = parameters
-        self.timeMs = timeMs
-        self.balances = balances
-        self.nodes = nodes
-        self.validators = validators
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.parameters == b.parameters && a.timeMs == b.timeMs && a.nodes == b.nodes && a.validators == b.validators
-            && a.balances.map(\.address) == b.balances.map(\.address) && a.balances.map(\.amount) == b.balances.map(\.amount)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(parameters)
-        hasher.combine(timeMs)
-        hasher.combine(nodes)
-    }
-}
+import WalrusCore
+import WalrusCrypto
 
 extension Ledger {
     /// Writes the genesis state into an empty store: accounts, node pools with their operators'

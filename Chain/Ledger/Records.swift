@@ -1,26 +1,6 @@
+public import ChainTypes
 public import WalrusCore
 public import WalrusCrypto
-
-/// An account: a WAL balance and the nonce its next transaction must carry.
-public struct Account: Hashable, Sendable, BCSCodable {
-    public var balance: FROST
-    public var nonce: UInt64
-
-    public init(balance: FROST = .zero, nonce: UInt64 = 0) {
-        self.balance = balance
-        self.nonce = nonce
-    }
-
-    public func encode(to writer: inout BCSWriter) {
-        writer.write(balance)
-        writer.write(nonce)
-    }
-
-    public init(from reader: inout BCSReader) throws(CoreError) {
-        balance = try reader.read(FROST.self)
-        nonce = try reader.readU64()
-    }
-}
 
 /// A reservation of `size` encoded bytes for the epochs `[startEpoch, endEpoch)`.
 public struct StorageResource: Hashable, Sendable, BCSCodable {
@@ -137,7 +117,7 @@ public struct StoragePool: Hashable, Sendable, BCSCodable {
         self.capacityVote = capacityVote
     }
 
-    public static let nameBytesMax = 128
+    public static let nameBytesMax = Operation.nodeNameBytesMax
 
     public func encode(to writer: inout BCSWriter) {
         writer.write(nodeID)
@@ -284,46 +264,6 @@ public enum EpochState: Hashable, Sendable, BCSCodable {
         case 1: self = .changeDone(timeMs: try reader.readU64())
         default: self = .nextParamsSelected(timeMs: try reader.readU64())
         }
-    }
-}
-
-/// Network parameters fixed at genesis.
-public struct ChainParameters: Hashable, Sendable, BCSCodable {
-    public let chainID: String
-    public let shardCount: UInt16
-    public let epochDurationMs: UInt64
-    public let maxEpochsAhead: UInt32
-    public let activeSetMax: Int
-    /// What transactions pay (`FeeSchedule.none` on chains whose genesis names no fees).
-    public let fees: FeeSchedule
-
-    public init(
-        chainID: String, shardCount: UInt16, epochDurationMs: UInt64, maxEpochsAhead: UInt32, activeSetMax: Int = 150, fees: FeeSchedule = .none
-    ) {
-        self.chainID = chainID
-        self.shardCount = shardCount
-        self.epochDurationMs = epochDurationMs
-        self.maxEpochsAhead = maxEpochsAhead
-        self.activeSetMax = activeSetMax
-        self.fees = fees
-    }
-
-    public func encode(to writer: inout BCSWriter) {
-        writer.writeString(chainID)
-        writer.write(shardCount)
-        writer.write(epochDurationMs)
-        writer.write(maxEpochsAhead)
-        writer.write(UInt32(activeSetMax))
-        writer.write(fees)
-    }
-
-    public init(from reader: inout BCSReader) throws(CoreError) {
-        chainID = try reader.readString(max: 64)
-        shardCount = try reader.readU16()
-        epochDurationMs = try reader.readU64()
-        maxEpochsAhead = try reader.readU32()
-        activeSetMax = Int(try reader.readU32())
-        fees = try reader.read(FeeSchedule.self)
     }
 }
 

@@ -1,3 +1,4 @@
+import ChainTypes
 import KVStore
 import WalrusCore
 

@@ -97,7 +97,7 @@ public struct BlobMetadata: Hashable, Sendable, BCSCodable {
         _ = try reader.readVariant(count: 1)
         let encodingType = try reader.readU8()
         guard encodingType == Limits.encodingTypeRS2 else {
-            throw CoreError(.malformedBCS, "encoding type \(encodingType) is not supported (only RS2 = 1)")
+            throw CoreError(.unsupportedEncoding, "encoding type \(encodingType) is not supported (only RS2 = 1)")
         }
         self.encodingType = encodingType
         unencodedLength = try reader.readU64()

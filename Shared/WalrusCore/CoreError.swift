@@ -15,6 +15,8 @@ public struct CoreError: CodedError, Equatable {
         /// Arithmetic on amounts that would overflow or go negative.
         public static let amountOutOfRange = Code("AMOUNT_OUT_OF_RANGE")
         /// A value outside the protocol's limits (shard count, blob size, ...).
+        /// A value naming an encoding this implementation does not support.
+        public static let unsupportedEncoding = Code("UNSUPPORTED_ENCODING_TYPE")
         /// Evidence of misbehaviour that does not prove it (messages that do not conflict, or are
         /// not signed by the accused validator).
         public static let invalidEvidence = Code("INVALID_EVIDENCE")

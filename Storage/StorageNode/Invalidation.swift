@@ -1,7 +1,7 @@
 import ChainClient
 import Foundation
 import HTTPKit
-import Ledger
+import ChainTypes
 import RedStuff
 import WalrusCore
 import WalrusCrypto

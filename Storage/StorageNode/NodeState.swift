@@ -1,7 +1,6 @@
 import ChainClient
 import ChainTypes
 import Foundation
-import Ledger
 import WalrusCore
 import WalrusCrypto
 

@@ -2,7 +2,7 @@ import ChainClient
 import Foundation
 import HTTPKit
 import KVStore
-import Ledger
+import ChainTypes
 import RedStuff
 import WalrusCore
 import WalrusCrypto

@@ -157,7 +157,7 @@ struct StorageAPI: Sendable {
         if store.metadata(blobID) != nil { return Self.success("metadata already stored", status: .ok) }
         let metadata: BlobMetadata
         do { metadata = try BlobMetadata.decode(bcs: body) } catch {
-            return Self.error(.badRequest, error.message.contains("encoding type") ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", "the body is not BCS BlobMetadata: \(error.message)")
+            return Self.error(.badRequest, error.code == .unsupportedEncoding ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", "the body is not BCS BlobMetadata: \(error.message)")
         }
         do { try metadata.verify(against: blobID, shardCount: await state.shardCount) } catch {
             return Self.error(.badRequest, error.code == .unsupportedEncodingType ? "UNSUPPORTED_ENCODING_TYPE" : "INVALID_METADATA", error.message)

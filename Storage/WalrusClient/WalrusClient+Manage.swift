@@ -1,5 +1,5 @@
 public import ChainClient
-import Ledger
+import ChainTypes
 import RedStuff
 public import WalrusCore
 import WalrusCrypto

@@ -1,6 +1,5 @@
 import ChainClient
 import ChainTypes
-import Ledger
 import LightClient
 public import WalrusCore
 import WalrusCrypto

@@ -1,8 +1,8 @@
+import ChainTypes
 public import ChainClient
 import Foundation
 import HTTPKit
 import NIOHTTP1
-import Ledger
 public import RedStuff
 public import WalrusCore
 import WalrusCrypto
@@ -222,7 +222,7 @@ public final class WalrusClient: Sendable {
             do {
                 _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)])
             } catch {
-                if error.message.hasPrefix(LedgerError.Code.wrongEpoch.rawValue), attempt < WalrusClient.epochRetriesMax {
+                if error.ledgerCode == .wrongEpoch, attempt < WalrusClient.epochRetriesMax {
                     committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
                     progress("the epoch changed before the certification; uploading to the committee of epoch \(committee.epoch.rawValue)")
                     continue

@@ -1,3 +1,4 @@
+import ChainTypes
 import ChainClient
 import Foundation
 import Synchronization

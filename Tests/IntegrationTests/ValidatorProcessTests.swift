@@ -1,3 +1,4 @@
+import ChainTypes
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

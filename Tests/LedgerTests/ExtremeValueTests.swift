@@ -1,3 +1,4 @@
+import ChainTypes
 import Foundation
 import Ledger
 import Testing

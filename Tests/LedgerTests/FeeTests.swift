@@ -1,3 +1,4 @@
+import ChainTypes
 import Ledger
 import Testing
 import WalrusCore

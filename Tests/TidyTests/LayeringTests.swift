@@ -48,6 +48,11 @@ import Testing
         #expect(violations.count == 2)
     }
 
+    @Test func storageImportingTheLedgerIsReported() {
+        let node = Layering.targets.first { $0.name == "StorageNode" }!
+        #expect(Layering.importViolations(in: "import ChainClient\nimport ChainTypes\nimport Ledger\n", of: node).count == 1)
+    }
+
     @Test func impureCoreCodeIsReported() {
         let source = """
             import Foundation
@@ -69,6 +74,9 @@ struct LayeredTarget {
     var isPureCore = false
     /// Targets of the same level this one is built on (named in ARCHITECTURE.md).
     var sameLevelBase: Set<String> = []
+    /// Lower targets this one may not import even so: the storage side reaches the chain only
+    /// through ChainClient and ChainTypes, never the ledger's own code.
+    var forbidden: Set<String> = []
 }
 
 enum Layering {
@@ -86,17 +94,20 @@ enum Layering {
         LayeredTarget(name: "ChainTypes", path: "Shared/ChainTypes", level: 2),
         LayeredTarget(name: "Consensus", path: "Chain/Consensus", level: 3, isPureCore: true),
         LayeredTarget(name: "Ledger", path: "Chain/Ledger", level: 3, isPureCore: true),
-        LayeredTarget(name: "ChainClient", path: "Chain/ChainClient", level: 4, sameLevelBase: ["HTTPKit"]),
-        LayeredTarget(name: "WalrusClient", path: "Storage/WalrusClient", level: 4, sameLevelBase: ["ChainClient", "HTTPKit"]),
+        LayeredTarget(name: "ChainClient", path: "Chain/ChainClient", level: 4, sameLevelBase: ["HTTPKit"], forbidden: storageForbidden),
+        LayeredTarget(name: "WalrusClient", path: "Storage/WalrusClient", level: 4, sameLevelBase: ["ChainClient", "HTTPKit"], forbidden: storageForbidden),
         LayeredTarget(name: "HTTPKit", path: "Shared/HTTPKit", level: 4),
         LayeredTarget(name: "ValidatorNode", path: "Chain/ValidatorNode", level: 5),
-        LayeredTarget(name: "StorageNode", path: "Storage/StorageNode", level: 5),
-        LayeredTarget(name: "Gateway", path: "Storage/Gateway", level: 5),
+        LayeredTarget(name: "StorageNode", path: "Storage/StorageNode", level: 5, forbidden: storageForbidden),
+        LayeredTarget(name: "Gateway", path: "Storage/Gateway", level: 5, forbidden: storageForbidden),
         LayeredTarget(name: "walrus-validator", path: "Chain/ValidatorMain", level: 6),
-        LayeredTarget(name: "walrus-node", path: "Storage/NodeMain", level: 6),
-        LayeredTarget(name: "walrus", path: "Storage/CLI", level: 6),
+        LayeredTarget(name: "walrus-node", path: "Storage/NodeMain", level: 6, forbidden: storageForbidden),
+        LayeredTarget(name: "walrus", path: "Storage/CLI", level: 6, forbidden: storageForbidden),
         LayeredTarget(name: "walrus-bench", path: "Benchmarks/WalrusBench", level: 6),
     ]
+
+    /// What the storage side may not import: the chain's implementation (its types are in ChainTypes).
+    static let storageForbidden: Set<String> = ["Ledger", "Consensus", "ValidatorNode"]
 
     /// Modules every level may import: the standard library's companions.
     static let system: Set<String> = [
@@ -136,6 +147,10 @@ enum Layering {
         var violations: [String] = []
         for module in importedModules(in: source) {
             if system.contains(module) { continue }
+            if target.forbidden.contains(module) {
+                violations.append("\(target.name) imports \(module); it reaches the chain only through ChainClient and ChainTypes")
+                continue
+            }
             if let other = levels[module] {
                 let isCLibrary = other.name.hasPrefix("C") && other.level == 0
                 if other.level < target.level || (isCLibrary && other.name != target.name) || target.sameLevelBase.contains(module) { continue }

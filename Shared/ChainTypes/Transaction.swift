@@ -85,7 +85,7 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case 10: self = .invalidateBlob(certificate: try r.read(CommitteeCertificate.self))
         case 11:
             self = .registerNode(
-                name: try r.readString(max: StoragePool.nameBytesMax), networkAddress: try r.readString(max: Limits.networkAddressBytesMax),
+                name: try r.readString(max: Operation.nodeNameBytesMax), networkAddress: try r.readString(max: Limits.networkAddressBytesMax),
                 publicKey: try r.read(Schnorr.PublicKey.self), commissionBasisPoints: try r.readU16(), storagePrice: try r.read(FROST.self),
                 writePrice: try r.read(FROST.self), capacity: try r.readU64())
         case 12: self = .stake(node: try r.read(NodeID.self), amount: try r.read(FROST.self))
@@ -173,3 +173,8 @@ public struct SignedTransaction: Hashable, Sendable, BCSCodable {
 /// `Operation` under a name that Foundation's `Operation` does not shadow (the module is also named
 /// after its `Ledger` class, so `Ledger.Operation` cannot be written).
 public typealias LedgerOperation = Operation
+
+extension Operation {
+    /// The longest storage node name, in UTF-8 bytes.
+    public static let nodeNameBytesMax = 128
+}

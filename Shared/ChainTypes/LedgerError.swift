@@ -49,5 +49,5 @@ public struct LedgerError: CodedError, Equatable {
         self.message = message
     }
 
-    init(_ error: CoreError) { self.init(.invalidArgument, error.message) }
+    public init(_ error: CoreError) { self.init(.invalidArgument, error.message) }
 }
