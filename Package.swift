@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
         .library(name: "KVStore", targets: ["KVStore"]),
         .library(name: "RedStuff", targets: ["RedStuff"]),
+        .library(name: "ChainTypes", targets: ["ChainTypes"]),
         // For the fuzz targets (Fuzz/), which build this package's decoders and HTTP server.
         .library(name: "HTTPKit", targets: ["HTTPKit"]),
     ],

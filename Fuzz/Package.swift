@@ -31,6 +31,13 @@ let package = Package(
             name: "FuzzSyncShard", dependencies: ["FuzzSupport", .product(name: "WalrusCrypto", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
             swiftSettings: fuzzFlags),
         .executableTarget(
+            name: "FuzzChainMessages",
+            dependencies: [
+                "FuzzSupport", .product(name: "ChainTypes", package: "walrus-swift"), .product(name: "WalrusCrypto", package: "walrus-swift"),
+                .product(name: "WalrusCore", package: "walrus-swift"),
+            ],
+            swiftSettings: fuzzFlags),
+        .executableTarget(
             name: "FuzzHTTP",
             dependencies: [
                 "FuzzSupport", .product(name: "HTTPKit", package: "walrus-swift"), .product(name: "NIOCore", package: "swift-nio"),
