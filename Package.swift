@@ -186,6 +186,10 @@ let package = Package(
             ],
             path: "Tests/IntegrationTests", swiftSettings: strict),
         .testTarget(
+            name: "DriverSimulationTests",
+            dependencies: ["ValidatorNode", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "WalrusCore", "WalrusCrypto"],
+            path: "Tests/DriverSimulationTests", swiftSettings: strict),
+        .testTarget(
             name: "HTTPKitTests",
             dependencies: ["HTTPKit", "CFileIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/HTTPKitTests", swiftSettings: strict),

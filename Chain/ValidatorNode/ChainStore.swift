@@ -26,17 +26,25 @@ public final class ChainStore: @unchecked Sendable {
 
     /// Opens (creating) the store in `directory` for `genesis`; a store made for another genesis is
     /// refused.
-    public init(directory: String, genesis: GenesisFile) throws(NodeError) {
-        do {
-            kv = try RocksDBStore(
-                path: directory, columnFamilies: [Ledger.stateFamily, Self.blocks, Self.commits, Self.events, Self.transactions, Self.meta, Self.wal, Self.certifications])
-        } catch { throw NodeError(.storage, error.message) }
+    public convenience init(directory: String, genesis: GenesisFile) throws(NodeError) {
+        let kv: any KVStore
+        do { kv = try RocksDBStore(path: directory, columnFamilies: ChainStore.families) } catch { throw NodeError(.storage, error.message) }
+        try self.init(kv: kv, genesis: genesis, name: "the data directory \(directory)")
+    }
+
+    /// The column families a chain store holds.
+    static let families = [Ledger.stateFamily, blocks, commits, events, transactions, meta, wal, certifications]
+
+    /// A store over `kv` (RocksDB, or the driver simulation's crashable memory) for `genesis`,
+    /// written into it the first time; a store made for another genesis is refused.
+    init(kv: any KVStore, genesis: GenesisFile, name: String = "the store") throws(NodeError) {
+        self.kv = kv
         ledger = Ledger(store: kv)
         let hash = genesis.hash
         do {
             if let stored = try kv.get(Self.meta, Array("genesis".utf8)) {
                 guard stored == hash else {
-                    throw NodeError(.wrongChain, "the data directory \(directory) belongs to another genesis; remove it or use the matching genesis file")
+                    throw NodeError(.wrongChain, "\(name) belongs to another genesis; remove it or use the matching genesis file")
                 }
             } else {
                 let ledgerGenesis: LedgerGenesis

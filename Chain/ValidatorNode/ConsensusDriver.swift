@@ -1,6 +1,7 @@
 import ChainTypes
 public import Consensus
 import Foundation
+import KVStore
 import Ledger
 public import Synchronization
 import WalrusCore
@@ -19,6 +20,47 @@ public struct ConsensusTiming: Sendable, Hashable {
     public init() {}
 }
 
+/// Time and timers of a validator: the wall clock and tasks in production (`WallClock`), a
+/// simulated clock in the driver simulation. Every delayed step of the driver goes through it, so
+/// the simulation decides when each runs.
+protocol DriverClock: Sendable {
+    /// Milliseconds since the Unix epoch.
+    var nowMs: UInt64 { get }
+    /// Runs `work` after `afterMs` milliseconds.
+    func schedule(afterMs: UInt64, _ work: @escaping @Sendable () async -> Void)
+}
+
+struct WallClock: DriverClock {
+    var nowMs: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    func schedule(afterMs: UInt64, _ work: @escaping @Sendable () async -> Void) {
+        Task {
+            if afterMs > 0 { try? await Task.sleep(nanoseconds: afterMs * 1_000_000) }
+            await work()
+        }
+    }
+}
+
+/// Where the driver sends to the other validators: `P2P` in production, a simulated network in
+/// the driver simulation.
+protocol PeerLink: AnyObject, Sendable {
+    func broadcast(_ message: PeerMessage)
+    func send(_ message: PeerMessage, to index: Int)
+    /// Indices of the validators connected now, in order.
+    var connectedPeers: [Int] { get }
+}
+
+extension P2P: PeerLink {}
+
+/// Where the signing guard is kept: `GuardFile` in production (synced before any signature
+/// leaves), memory that survives simulated crashes in the simulation.
+protocol GuardStorage: Sendable {
+    var state: SigningGuard { get }
+    func store(_ state: SigningGuard) throws(KVError)
+}
+
+extension GuardFile: GuardStorage {}
+
 /// Drives the Tendermint core of one validator: records every input in the write-ahead log before
 /// the core sees it, stores the signing guard durably before any signature leaves, runs the core's
 /// timers, builds and checks blocks, commits decisions, and answers and asks for block sync.
@@ -31,7 +73,10 @@ actor ConsensusDriver {
     let store: ChainStore
     let mempool: Mempool
     let timing: ConsensusTiming
-    var p2p: P2P?
+    var p2p: (any PeerLink)?
+    let clock: any DriverClock
+    /// Turns for choosing the peer a sync request goes to (deterministic, unlike a random choice).
+    private var syncTurn = 0
 
     private var core: Tendermint<Block>
     /// The validator set of the current height: stepped once per height (O(n)), stored with each
@@ -45,12 +90,14 @@ actor ConsensusDriver {
     private var gossipFlushScheduled = false
     let metrics: NodeMetrics
 
-    let guardFile: GuardFile
+    let guardFile: any GuardStorage
     let misbehaviour: Misbehaviour
 
     init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
-         guardFile: GuardFile, mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics, misbehaviour: Misbehaviour = .none) {
+         guardFile: any GuardStorage, mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics, misbehaviour: Misbehaviour = .none,
+         clock: any DriverClock = WallClock()) {
         self.guardFile = guardFile
+        self.clock = clock
         self.misbehaviour = misbehaviour
         self.chainID = chainID
         self.ownIndex = ownIndex
@@ -69,20 +116,27 @@ actor ConsensusDriver {
             // stored): step the genesis set once per height, once.
             heightSet = validators.advanced(by: height)
         }
-        core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: heightSet, ownIndex: ownIndex, timing: timing, app: app)
+        core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: heightSet, ownIndex: ownIndex, timing: timing, app: app, clock: clock)
         guardState = guardFile.state
         metrics.height.store(height - 1, ordering: .relaxed)
     }
 
-    private static func makeCore(chainID: String, height: UInt64, validators: ValidatorSet, ownIndex: UInt16, timing: ConsensusTiming, app: Application) -> Tendermint<Block> {
+    private static func makeCore(
+        chainID: String, height: UInt64, validators: ValidatorSet, ownIndex: UInt16, timing: ConsensusTiming, app: Application, clock: any DriverClock
+    ) -> Tendermint<Block> {
         Tendermint(
             chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timeouts: timing.timeouts,
-            isValid: { block, height in app.isValid(block, height: height, nowMs: ConsensusDriver.nowMs()) })
+            isValid: { block, height in app.isValid(block, height: height, nowMs: clock.nowMs) })
     }
 
-    static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+    func attach(_ p2p: any PeerLink) { self.p2p = p2p }
 
-    func attach(_ p2p: P2P) { self.p2p = p2p }
+    /// A connected peer to ask for blocks, taken in turn.
+    private func syncPeer() -> Int? {
+        guard let peers = p2p?.connectedPeers, !peers.isEmpty else { return nil }
+        syncTurn &+= 1
+        return peers[syncTurn % peers.count]
+    }
 
     /// Starts (or, after a restart, resumes) the current height, then gossips periodically.
     func start() {
@@ -95,7 +149,7 @@ actor ConsensusDriver {
             walSequence = UInt32(recorded.count)
             for entry in recorded { perform(core.apply(entry)) }
         }
-        Task { await self.gossipLoop() }
+        scheduleGossip()
     }
 
     func stop() { running = false }
@@ -150,6 +204,14 @@ actor ConsensusDriver {
                 proposal.signature = signature
                 outbox.append(.proposal(proposal))
                 p2p?.broadcast(.proposal(proposal))
+                if case .alterBodies = misbehaviour {
+                    // A Byzantine test validator: the signed header with another body.
+                    let body = proposal.value.transactions.isEmpty ? [[UInt8](repeating: 7, count: 120)] : Array(proposal.value.transactions.dropLast())
+                    let altered = Proposal(
+                        height: proposal.height, round: proposal.round, value: Block(header: proposal.value.header, transactions: body, evidence: proposal.value.evidence),
+                        validRound: proposal.validRound, proposer: proposal.proposer, signature: proposal.signature)
+                    p2p?.broadcast(.proposal(altered))
+                }
                 input(.proposal(proposal))
             case .broadcastVote(var vote):
                 guard let signature = sign(vote.signBytes(chainID: chainID), vote.height, vote.round, .init(vote.kind)) else { continue }
@@ -165,15 +227,12 @@ actor ConsensusDriver {
                 }
                 input(.vote(vote))
             case let .scheduleTimeout(step, height, round, afterMs):
-                Task {
-                    try? await Task.sleep(nanoseconds: afterMs * 1_000_000)
-                    self.timeoutFired(step, height: height, round: round)
-                }
+                clock.schedule(afterMs: afterMs) { await self.timeoutFired(step, height: height, round: round) }
             case let .decide(height, block, commit):
                 decide(height: height, block: block, commit: commit)
                 return  // Actions after a decision belong to the finished height.
             case .requestSync(let height):
-                if let peer = p2p?.connectedPeers.randomElement() { p2p?.send(.syncRequest(fromHeight: height), to: peer) }
+                if let peer = syncPeer() { p2p?.send(.syncRequest(fromHeight: height), to: peer) }
             }
         }
     }
@@ -185,15 +244,12 @@ actor ConsensusDriver {
         if mempool.count == 0 && waitedMs < timing.emptyBlockWaitMs {
             awaitingTransactions = (height, round)
             let wait = timing.emptyBlockWaitMs - waitedMs
-            Task {
-                try? await Task.sleep(nanoseconds: wait * 1_000_000)
-                self.proposeIfAwaiting(height: height, round: round)
-            }
+            clock.schedule(afterMs: wait) { await self.proposeIfAwaiting(height: height, round: round) }
             return
         }
         awaitingTransactions = nil
         guard let block = app.buildBlock(
-            height: height, proposer: ownIndex, nowMs: ConsensusDriver.nowMs(), mempool: mempool, limit: timing.blockTransactionsMax, evidence: evidencePool.items)
+            height: height, proposer: ownIndex, nowMs: clock.nowMs, mempool: mempool, limit: timing.blockTransactionsMax, evidence: evidencePool.items)
         else {
             return
         }
@@ -270,10 +326,7 @@ actor ConsensusDriver {
             perform(actions)
         } else {
             let delay = timing.commitDelayMs
-            Task {
-                try? await Task.sleep(nanoseconds: delay * 1_000_000)
-                self.performLater(actions, height: next)
-            }
+            clock.schedule(afterMs: delay) { await self.performLater(actions, height: next) }
         }
     }
 
@@ -385,10 +438,7 @@ actor ConsensusDriver {
         if pendingGossip.count >= 500 { flushGossip() }
         if !gossipFlushScheduled {
             gossipFlushScheduled = true
-            Task {
-                try? await Task.sleep(nanoseconds: 5_000_000)
-                self.flushGossip()
-            }
+            clock.schedule(afterMs: 5) { await self.flushGossip() }
         }
     }
 
@@ -399,19 +449,23 @@ actor ConsensusDriver {
         pendingGossip = []
     }
 
-    private func gossipLoop() async {
-        while running {
-            try? await Task.sleep(nanoseconds: timing.gossipIntervalMs * 1_000_000)
-            guard running, let p2p else { continue }
-            for message in outbox { p2p.broadcast(message) }
-            if !evidencePool.isEmpty { p2p.broadcast(.evidence(Array(evidencePool.items.prefix(Block.evidenceMax)))) }
-            let (proposals, votes) = core.gossip()
-            for proposal in proposals where proposal.proposer != ownIndex { p2p.broadcast(.proposal(proposal)) }
-            for vote in votes where vote.validator != ownIndex { p2p.broadcast(.vote(vote)) }
-            core.allowSyncRequest()
-            // Announce our height so that laggards notice and sync.
-            if let peer = p2p.connectedPeers.randomElement() { p2p.send(.syncRequest(fromHeight: core.height), to: peer) }
-        }
+    /// Every gossip interval: re-sends our messages, pending evidence and the rounds to relay, and
+    /// announces our height to a peer so that laggards notice and sync.
+    private func scheduleGossip() {
+        clock.schedule(afterMs: timing.gossipIntervalMs) { await self.gossipTick() }
+    }
+
+    private func gossipTick() {
+        guard running else { return }
+        defer { scheduleGossip() }
+        guard let p2p else { return }
+        for message in outbox { p2p.broadcast(message) }
+        if !evidencePool.isEmpty { p2p.broadcast(.evidence(Array(evidencePool.items.prefix(Block.evidenceMax)))) }
+        let (proposals, votes) = core.gossip()
+        for proposal in proposals where proposal.proposer != ownIndex { p2p.broadcast(.proposal(proposal)) }
+        for vote in votes where vote.validator != ownIndex { p2p.broadcast(.vote(vote)) }
+        core.allowSyncRequest()
+        if let peer = syncPeer() { p2p.send(.syncRequest(fromHeight: core.height), to: peer) }
     }
 }
 

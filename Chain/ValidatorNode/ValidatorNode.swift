@@ -14,6 +14,9 @@ public enum Misbehaviour: Sendable {
     /// Signs, next to each prevote, a conflicting prevote (for nil instead of a value, or for a
     /// made-up value instead of nil) and sends it to every peer, bypassing the signing guard.
     case equivocate
+    /// Sends, next to each of its proposals, the same signed header with other transactions (one
+    /// dropped, or a garbage one added): only the body-against-header check stops it.
+    case alterBodies
 }
 
 /// A running validator: chain store, consensus driver, P2P and RPC.
