@@ -32,10 +32,7 @@ public struct SignedProposalHead: Hashable, Sendable, BCSCodable {
     }
 
     static func signBytes(chainID: String, height: Height, round: Round, valueID: ValueID, validRound: Round?, proposer: UInt16) -> [UInt8] {
-        var writer = BCSWriter(capacity: 96)
-        writer.write(IntentHeader(type: .consensus, epoch: Epoch(0)))
-        writer.writeString(chainID)
-        writer.write(UInt8(2))  // Message type: proposal.
+        var writer = ConsensusMessage.writer(chainID: chainID, type: ConsensusMessage.proposal)
         writer.write(height)
         writer.write(round)
         writer.write(valueID)

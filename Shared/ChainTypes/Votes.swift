@@ -6,6 +6,21 @@ public typealias Height = UInt64
 /// A consensus round within a height.
 public typealias Round = UInt32
 
+/// What every signed consensus message starts with: the consensus intent, the chain ID and the
+/// message type, so that no signature of one kind or chain can pass for another.
+enum ConsensusMessage {
+    static let vote: UInt8 = 1
+    static let proposal: UInt8 = 2
+
+    static func writer(chainID: String, type: UInt8) -> BCSWriter {
+        var writer = BCSWriter(capacity: 96)
+        writer.write(IntentHeader(type: .consensus, epoch: Epoch(0)))
+        writer.writeString(chainID)
+        writer.write(type)
+        return writer
+    }
+}
+
 /// The identity of a proposed value (a block hash): 32 bytes.
 public struct ValueID: Hashable, Comparable, Sendable, BCSCodable, CustomStringConvertible {
     public let bytes: [UInt8]
@@ -61,10 +76,7 @@ public struct Vote: Hashable, Sendable, BCSCodable {
     /// The bytes a validator signs: the consensus intent, the chain ID, and the vote without its
     /// signature.
     public func signBytes(chainID: String) -> [UInt8] {
-        var writer = BCSWriter(capacity: 96)
-        writer.write(IntentHeader(type: .consensus, epoch: Epoch(0)))
-        writer.writeString(chainID)
-        writer.write(UInt8(1))  // Message type: vote.
+        var writer = ConsensusMessage.writer(chainID: chainID, type: ConsensusMessage.vote)
         writer.write(kind)
         writer.write(height)
         writer.write(round)
