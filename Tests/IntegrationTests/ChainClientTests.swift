@@ -156,7 +156,9 @@ import WalrusCrypto
         for omitted in heights {
             let script = chain.directory.appendingPathComponent("omitting_rpc.py")
             try Self.omittingRPC.write(to: script, atomically: true, encoding: .utf8)
-            let port = LocalChain.freeBasePort() + 50
+            // A port nothing listens on: a leftover honest RPC there would make the lie invisible.
+            var port = LocalChain.freeBasePort() + 50
+            while !LocalChain.isFree(port) { port = LocalChain.freeBasePort() + 50 }
             let proxy = Process()
             proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             proxy.arguments = [script.path, "\(port)", chain.rpc(0).absoluteString, "\(omitted)"]
@@ -164,6 +166,7 @@ import WalrusCrypto
             defer { kill(proxy.processIdentifier, SIGKILL) }
             let lying = ChainClient(endpoints: [URL(string: "http://127.0.0.1:\(port)")!], timeoutSeconds: 5)
             try await chain.waitUntil("the proxy") { (try? await lying.health()) != nil }
+            #expect(proxy.isRunning, "the omitting proxy on port \(port) did not start")
             let follower = VerifiedEventFollower(client: lying, chainID: "walrus-test", validators: try genesis.validatorSet())
             var caught: ChainClientError?
             for _ in 0..<40 where caught == nil {
