@@ -173,12 +173,15 @@ actor ConsensusDriver {
     private var proposalHeads: [Round: SignedProposalHead] = [:]
 
     /// Evidence this validator found or received: verified against the accused validator's key,
-    /// kept (bounded) for our proposals, and sent to the peers at once.
+    /// kept (bounded) for our proposals, and sent to the peers at once. Peers re-send pending
+    /// evidence every gossip interval: what the pool holds, or what is against a validator the
+    /// ledger jailed already, is dropped before its signatures are checked again.
     private func noticed(_ evidence: Evidence) {
         let index = Int(evidence.validator)
-        guard index < validators.count, let key = try? Schnorr.PublicKey(bytes: validators[index].publicKey),
+        guard index < validators.count, !evidencePool.contains(evidence) else { return }
+        if let records = try? app.ledger.validators(), index < records.count, records[index].jailed { return }
+        guard let key = try? Schnorr.PublicKey(bytes: validators[index].publicKey),
             (try? evidence.verify(chainID: chainID, key: key)) != nil,
-            (try? app.ledger.validators())?[safe: index]?.jailed != true,
             evidencePool.add(evidence)
         else { return }
         FileHandle.standardError.write(Data("warning: validator \(index) signed conflicting messages at height \(evidence.height); evidence goes into the next block\n".utf8))
@@ -491,6 +494,8 @@ struct EvidencePool {
 
     var isEmpty: Bool { items.isEmpty }
 
+    func contains(_ evidence: Evidence) -> Bool { digests.contains(evidence.digest) }
+
     /// Adds new evidence; false when it is known already or the pool is full.
     mutating func add(_ evidence: Evidence) -> Bool {
         guard items.count < Self.capacity, digests.insert(evidence.digest).inserted else { return false }
@@ -502,8 +507,4 @@ struct EvidencePool {
         for item in items where predicate(item) { digests.remove(item.digest) }
         items.removeAll(where: predicate)
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
