@@ -112,6 +112,12 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         self.isValid = isValid
     }
 
+    /// A value proposed at this height with ID `id`, if a proposal carried it.
+    public func proposedValue(_ id: ValueID) -> Value? {
+        for round in proposals.keys.sorted() where proposals[round]?.value.valueID == id { return proposals[round]?.value }
+        return nil
+    }
+
     /// Starts round 0 of the current height.
     public mutating func start() -> [ConsensusAction<Value>] {
         var actions: [ConsensusAction<Value>] = []

@@ -33,11 +33,13 @@ final class Application: Sendable {
 
     var ledger: Ledger { store.ledger }
 
-    /// Proposes a block at `height` with up to `limit` mempool transactions, time `nowMs`, and the
-    /// pending `evidence` the ledger would accept (one piece a validator, at most `evidenceMax`).
-    func buildBlock(height: UInt64, proposer: UInt16, nowMs: UInt64, mempool: Mempool, limit: Int, evidence pending: [Evidence] = []) -> Block? {
+    /// Proposes a block at `height` with up to `limit` mempool transactions, the stored commit of
+    /// the previous block (whose median precommit time is the block's time), and the pending
+    /// `evidence` the ledger would accept (one piece a validator, at most `evidenceMax`).
+    func buildBlock(height: UInt64, proposer: UInt16, mempool: Mempool, limit: Int, evidence pending: [Evidence] = []) -> Block? {
         guard let previous = previousHeader(height) else { return nil }
-        let time = max(nowMs, previous.time + 1)
+        let lastCommit = height == 1 ? nil : store.commit(height - 1)
+        guard let time = blockTime(height: height, previous: previous, lastCommit: lastCommit) else { return nil }
         var evidence: [Evidence] = []
         for item in pending where evidence.count < Block.evidenceMax && !evidence.contains(where: { $0.validator == item.validator }) {
             if (try? ledger.checkEvidence(item, height: height)) != nil { evidence.append(item) }
@@ -56,10 +58,23 @@ final class Application: Sendable {
         guard let execution = attempt else { return nil }
         let transactions = candidates.map(\.bcsBytes)
         let header = makeHeader(
-            height: height, time: time, previous: previous, proposer: proposer, transactions: transactions, evidence: evidence, execution: execution)
-        let block = Block(header: header, transactions: transactions, evidence: evidence)
+            height: height, time: time, previous: previous, proposer: proposer, transactions: transactions, evidence: evidence,
+            lastCommit: lastCommit, execution: execution)
+        let block = Block(header: header, transactions: transactions, evidence: evidence, lastCommit: lastCommit)
         cache.withLock { $0[block.valueID] = execution }
         return block
+    }
+
+    /// The time of the block at `height`: one millisecond after genesis for block 1, else the
+    /// median precommit time of `lastCommit`, which must be a commit of the previous block by a
+    /// quorum of its validators (signatures are checked separately). Nil when it is not, or when
+    /// the time would not move forward.
+    private func blockTime(height: UInt64, previous: (hash: [UInt8], time: UInt64, eventCount: UInt64), lastCommit: Commit?) -> UInt64? {
+        guard height > 1 else { return lastCommit == nil ? previous.time &+ 1 : nil }
+        guard let lastCommit, lastCommit.height == height - 1, lastCommit.valueID == ValueID(previous.hash),
+            lastCommit.hasQuorum(in: validators), let time = lastCommit.medianTimeMs(in: validators), time > previous.time
+        else { return nil }
+        return time
     }
 
     private func previousHeader(_ height: UInt64) -> (hash: [UInt8], time: UInt64, eventCount: UInt64)? {
@@ -75,7 +90,7 @@ final class Application: Sendable {
 
     private func makeHeader(
         height: UInt64, time: UInt64, previous: (hash: [UInt8], time: UInt64, eventCount: UInt64), proposer: UInt16, transactions: [[UInt8]],
-        evidence: [Evidence], execution: BlockExecution
+        evidence: [Evidence], lastCommit: Commit?, execution: BlockExecution
     ) -> BlockHeader {
         let (count, overflow) = previous.eventCount.addingReportingOverflow(UInt64(execution.events.count))
         return BlockHeader(
@@ -83,7 +98,7 @@ final class Application: Sendable {
             transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
             resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: validators.hash,
             nextValidatorsHash: validators.hash, committeeHash: commitmentHash(execution.system.committee),
-            eventCount: overflow ? UInt64.max : count, evidenceHash: Block.evidenceHash(evidence))
+            eventCount: overflow ? UInt64.max : count, evidenceHash: Block.evidenceHash(evidence), lastCommitHash: Block.lastCommitHash(lastCommit))
     }
 
     /// The hash of the committee with its members' keys, which light clients check certificates with.
@@ -95,14 +110,16 @@ final class Application: Sendable {
         return hash
     }
 
-    /// `valid(v)` for consensus. The clock bound keeps proposers from running time ahead.
-    func isValid(_ block: Block, height: UInt64, nowMs: UInt64) -> Bool {
+    /// `valid(v)` for consensus. The block's time is the median time of the previous block's commit
+    /// it carries, whose every precommit must be signed: no validator's clock decides validity.
+    func isValid(_ block: Block, height: UInt64) -> Bool {
         // The cache is keyed by the header's hash: the transactions must be the header's first.
         guard block.transactionsMatchHeader else { return false }
         if cache.withLock({ $0[block.valueID] != nil }) { return true }
         let header = block.header
         guard header.chainID == chainID, header.height == height, let previous = previousHeader(height),
-            header.previousHash == previous.hash, header.timeMs > previous.time, header.timeMs <= nowMs + 30_000,
+            header.previousHash == previous.hash, blockTime(height: height, previous: previous, lastCommit: block.lastCommit) == header.timeMs,
+            block.lastCommit.map(isSigned) ?? true,
             block.transactions.count <= Block.transactionsMax,
             block.transactions.reduce(0, { $0 + $1.count }) <= Block.transactionsBytesMax, block.evidence.count <= Block.evidenceMax
         else { return false }
@@ -116,10 +133,20 @@ final class Application: Sendable {
         else { return false }
         let expected = makeHeader(
             height: height, time: header.timeMs, previous: previous, proposer: header.proposer, transactions: block.transactions,
-            evidence: block.evidence, execution: execution)
+            evidence: block.evidence, lastCommit: block.lastCommit, execution: execution)
         guard expected == header else { return false }
         cache.withLock { $0[block.valueID] = execution }
         return true
+    }
+
+    /// Whether every precommit of `commit` is signed by its validator.
+    func isSigned(_ commit: Commit) -> Bool {
+        commit.precommits.allSatisfy { vote in
+            guard Int(vote.validator) < validators.count, let key = try? Schnorr.PublicKey(bytes: validators[Int(vote.validator)].publicKey),
+                let signature = try? Schnorr.Signature(bytes: vote.signature)
+            else { return false }
+            return key.isValidSignature(signature, for: vote.signBytes(chainID: chainID))
+        }
     }
 
     /// Applies a decided block with its commit, atomically and durably.
@@ -142,7 +169,9 @@ final class Application: Sendable {
             do { execution = try execute(BlockContext(height: height, timeMs: block.header.timeMs), transactions, block.evidence) } catch {
                 throw NodeError(.storage, "re-executing block \(height): \(error.message)")
             }
-            guard ChainMerkle.root(execution.events.map(\.bcsBytes)) == block.header.eventsRoot,
+            guard let previous = previousHeader(height), block.header.previousHash == previous.hash,
+                blockTime(height: height, previous: previous, lastCommit: block.lastCommit) == block.header.timeMs,
+                ChainMerkle.root(execution.events.map(\.bcsBytes)) == block.header.eventsRoot,
                 Blake2b256.hash(execution.results.flatMap(\.bcsBytes)) == block.header.resultsHash,
                 execution.system.epoch == block.header.epoch
             else {

@@ -126,7 +126,7 @@ actor ConsensusDriver {
     ) -> Tendermint<Block> {
         Tendermint(
             chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timeouts: timing.timeouts,
-            isValid: { block, height in app.isValid(block, height: height, nowMs: clock.nowMs) })
+            isValid: { block, height in app.isValid(block, height: height) })
     }
 
     func attach(_ p2p: any PeerLink) { self.p2p = p2p }
@@ -217,6 +217,7 @@ actor ConsensusDriver {
                 }
                 input(.proposal(proposal))
             case .broadcastVote(var vote):
+                vote.timeMs = voteTime(vote)
                 guard let signature = sign(vote.signBytes(chainID: chainID), vote.height, vote.round, .init(vote.kind)) else { continue }
                 vote.signature = signature
                 outbox.append(.vote(vote))
@@ -252,7 +253,7 @@ actor ConsensusDriver {
         }
         awaitingTransactions = nil
         guard let block = app.buildBlock(
-            height: height, proposer: ownIndex, nowMs: clock.nowMs, mempool: mempool, limit: timing.blockTransactionsMax, evidence: evidencePool.items)
+            height: height, proposer: ownIndex, mempool: mempool, limit: timing.blockTransactionsMax, evidence: evidencePool.items)
         else {
             return
         }
@@ -278,6 +279,25 @@ actor ConsensusDriver {
     private func timeoutFired(_ step: Step, height: UInt64, round: Round) {
         guard running, height == core.height else { return }
         input(.timeout(step, height: height, round: round))
+    }
+
+    /// The time to stamp on one of our votes: the time of the same vote signed before, if the
+    /// guard holds it (a restarted validator replaying its height re-sends that vote rather than
+    /// signing a second one), else this clock's time, and for a precommit of a block, later than
+    /// the block's own time, so that the next block's time moves forward.
+    private func voteTime(_ vote: Vote) -> UInt64 {
+        let unstamped = vote.signBytes(chainID: chainID).dropLast(8)
+        if guardState.height == vote.height {
+            for signed in guardState.signedAtHeight.keys where signed.count == unstamped.count + 8 && signed.starts(with: unstamped) {
+                if let time = Vote.timeFromSignBytes(signed) { return time }
+            }
+        }
+        var time = clock.nowMs
+        if case .lieAboutTime = misbehaviour { time &+= 3_600_000 }
+        if vote.kind == .precommit, let id = vote.valueID, let block = core.proposedValue(id), block.header.timeMs >= time {
+            time = block.header.timeMs &+ 1
+        }
+        return time
     }
 
     /// Signs if the guard allows it, storing the guard durably first (which also flushes the WAL).

@@ -17,6 +17,9 @@ public enum Misbehaviour: Sendable {
     /// Sends, next to each of its proposals, the same signed header with other transactions (one
     /// dropped, or a garbage one added): only the body-against-header check stops it.
     case alterBodies
+    /// Stamps every vote an hour ahead of its clock, to pull block times forward: the median of a
+    /// commit keeps block time between the clocks of correct validators.
+    case lieAboutTime
 }
 
 /// A running validator: chain store, consensus driver, P2P and RPC.

@@ -5,7 +5,9 @@ import WalrusCrypto
 public struct BlockHeader: Hashable, Sendable, BCSCodable {
     public let chainID: String
     public let height: Height
-    /// Block time in milliseconds since the Unix epoch; strictly increasing.
+    /// Block time in milliseconds since the Unix epoch; strictly increasing. From height 2 it is
+    /// the power-weighted median of the times in the block's last commit (`Commit.medianTimeMs`),
+    /// never one validator's clock; block 1 is one millisecond after genesis.
     public let timeMs: UInt64
     public let previousHash: [UInt8]
     public let proposer: UInt16
@@ -26,13 +28,17 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
     public let eventCount: UInt64
     /// BLAKE2b-256 of the block's evidence list (`Block.evidenceHash`).
     public let evidenceHash: [UInt8]
+    /// BLAKE2b-256 of the commit of the previous block the block carries (`Block.lastCommitHash`).
+    public let lastCommitHash: [UInt8]
 
     public init(
         chainID: String, height: Height, timeMs: UInt64, previousHash: [UInt8], proposer: UInt16, epoch: Epoch,
         transactionsRoot: [UInt8], eventsRoot: [UInt8], resultsHash: [UInt8], validatorsHash: [UInt8],
-        nextValidatorsHash: [UInt8], committeeHash: [UInt8], eventCount: UInt64 = 0, evidenceHash: [UInt8] = Block.evidenceHash([])
+        nextValidatorsHash: [UInt8], committeeHash: [UInt8], eventCount: UInt64 = 0, evidenceHash: [UInt8] = Block.evidenceHash([]),
+        lastCommitHash: [UInt8] = Block.lastCommitHash(nil)
     ) {
         self.eventCount = eventCount
+        self.lastCommitHash = lastCommitHash
         self.evidenceHash = evidenceHash
         self.chainID = chainID
         self.height = height
@@ -66,6 +72,7 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         w.writeFixed(committeeHash)
         w.write(eventCount)
         w.writeFixed(evidenceHash)
+        w.writeFixed(lastCommitHash)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -83,20 +90,24 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         committeeHash = try r.readFixed(32)
         eventCount = try r.readU64()
         evidenceHash = try r.readFixed(32)
+        lastCommitHash = try r.readFixed(32)
     }
 }
 
-/// A block: its header, its transactions as signed BCS bytes (the ledger decodes them), and
-/// evidence of validators' misbehaviour for the ledger to punish.
+/// A block: its header, its transactions as signed BCS bytes (the ledger decodes them), evidence
+/// of validators' misbehaviour for the ledger to punish, and the commit of the previous block
+/// (none in block 1), whose precommit times give the block its time.
 public struct Block: ConsensusValue, BCSCodable {
     public let header: BlockHeader
     public let transactions: [[UInt8]]
     public let evidence: [Evidence]
+    public let lastCommit: Commit?
 
-    public init(header: BlockHeader, transactions: [[UInt8]], evidence: [Evidence] = []) {
+    public init(header: BlockHeader, transactions: [[UInt8]], evidence: [Evidence] = [], lastCommit: Commit? = nil) {
         self.header = header
         self.transactions = transactions
         self.evidence = evidence
+        self.lastCommit = lastCommit
     }
 
     public var valueID: ValueID { ValueID(header.hash) }
@@ -107,7 +118,18 @@ public struct Block: ConsensusValue, BCSCodable {
     /// it is cached, voted on, executed or stored.
     public var transactionsMatchHeader: Bool {
         ChainMerkle.root(transactions) == header.transactionsRoot && Block.evidenceHash(evidence) == header.evidenceHash
+            && Block.lastCommitHash(lastCommit) == header.lastCommitHash
     }
+
+    /// What a header commits to for its last commit: BLAKE2b-256 of the BCS option.
+    public static func lastCommitHash(_ commit: Commit?) -> [UInt8] {
+        var writer = BCSWriter()
+        writer.writeOption(commit)
+        return Blake2b256.hash(writer.bytes)
+    }
+
+    /// The most precommits a block's last commit holds (the most validators a set has).
+    public static let lastCommitVotesMax = 1024
 
     /// What a header commits to for `evidence`: BLAKE2b-256 of its BCS encoding.
     public static func evidenceHash(_ evidence: [Evidence]) -> [UInt8] {
@@ -131,6 +153,7 @@ public struct Block: ConsensusValue, BCSCodable {
         w.writeLength(transactions.count)
         for tx in transactions { w.writeBytes(tx) }
         w.writeSequence(evidence)
+        w.writeOption(lastCommit)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -141,6 +164,10 @@ public struct Block: ConsensusValue, BCSCodable {
         for _ in 0..<count { transactions.append(try r.readBytes(max: Block.transactionBytesMax)) }
         self.transactions = transactions
         evidence = try r.readSequence(of: Evidence.self, max: Block.evidenceMax, minElementBytes: 64)
+        lastCommit = try r.readOption(of: Commit.self)
+        if let lastCommit, lastCommit.precommits.count > Block.lastCommitVotesMax {
+            throw CoreError(.malformedBCS, "a last commit has at most \(Block.lastCommitVotesMax) precommits")
+        }
     }
 }
 

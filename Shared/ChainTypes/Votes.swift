@@ -54,27 +54,35 @@ public enum VoteKind: UInt8, Hashable, Sendable, Comparable, BCSCodable {
 }
 
 /// A prevote or precommit for a value (or for nil) at a height and round, by the validator at
-/// `validator` in the height's validator set. `signature` is BIP340 over `signBytes`; the core does
-/// not check it (the shell verifies every message before handing it in).
+/// `validator` in the height's validator set, stamped with the signer's clock (`timeMs`): the
+/// precommits of a commit set the next block's time (`Commit.medianTimeMs`). `signature` is BIP340
+/// over `signBytes`; the core does not check it (the shell verifies every message before handing it
+/// in). Two votes differing only in time are not conflicting: equivocation is about values.
 public struct Vote: Hashable, Sendable, BCSCodable {
     public let kind: VoteKind
     public let height: Height
     public let round: Round
     public let valueID: ValueID?
     public let validator: UInt16
+    /// Milliseconds since the Unix epoch on the signer's clock; set by the shell before signing.
+    public var timeMs: UInt64
     public var signature: [UInt8]
 
-    public init(kind: VoteKind, height: Height, round: Round, valueID: ValueID?, validator: UInt16, signature: [UInt8] = []) {
+    public init(
+        kind: VoteKind, height: Height, round: Round, valueID: ValueID?, validator: UInt16, timeMs: UInt64 = 0, signature: [UInt8] = []
+    ) {
         self.kind = kind
         self.height = height
         self.round = round
         self.valueID = valueID
         self.validator = validator
+        self.timeMs = timeMs
         self.signature = signature
     }
 
     /// The bytes a validator signs: the consensus intent, the chain ID, and the vote without its
-    /// signature.
+    /// signature. The time comes last: `timeFromSignBytes` reads it back, so a restarted validator
+    /// re-sends the vote it signed before, time included, instead of signing a second one.
     public func signBytes(chainID: String) -> [UInt8] {
         var writer = ConsensusMessage.writer(chainID: chainID, type: ConsensusMessage.vote)
         writer.write(kind)
@@ -82,7 +90,14 @@ public struct Vote: Hashable, Sendable, BCSCodable {
         writer.write(round)
         writer.writeOption(valueID)
         writer.write(validator)
+        writer.write(timeMs)
         return writer.bytes
+    }
+
+    /// The time in a vote's sign bytes (their last eight bytes, little-endian).
+    public static func timeFromSignBytes(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count >= 8 else { return nil }
+        return bytes.suffix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     public func encode(to writer: inout BCSWriter) {
@@ -91,6 +106,7 @@ public struct Vote: Hashable, Sendable, BCSCodable {
         writer.write(round)
         writer.writeOption(valueID)
         writer.write(validator)
+        writer.write(timeMs)
         writer.writeBytes(signature)
     }
 
@@ -100,6 +116,7 @@ public struct Vote: Hashable, Sendable, BCSCodable {
         round = try reader.readU32()
         valueID = try reader.readOption(of: ValueID.self)
         validator = try reader.readU16()
+        timeMs = try reader.readU64()
         signature = try reader.readBytes(max: 64)
     }
 }
@@ -160,6 +177,34 @@ public struct Commit: Hashable, Sendable, BCSCodable {
         }
         return validators.isQuorum(power)
     }
+
+    /// The block time this commit gives the next block: the power-weighted median of its
+    /// precommits' times (the earliest time by which more than half of the commit's power has
+    /// voted). A commit holds more than two thirds of the power and faulty validators less than a
+    /// third, so faulty validators hold less than half of it: the median lies between the times of
+    /// two correct validators, whatever the faulty ones write. Nil when the commit names a
+    /// validator outside `validators`.
+    public func medianTimeMs(in validators: ValidatorSet) -> UInt64? {
+        var stamped: [(time: UInt64, power: UInt64)] = []
+        var total: UInt64 = 0
+        for vote in precommits {
+            guard Int(vote.validator) < validators.count else { return nil }
+            let power = validators[Int(vote.validator)].power
+            stamped.append((vote.timeMs, power))
+            total += power
+        }
+        guard total > 0 else { return nil }
+        stamped.sort { $0.time < $1.time }
+        var cumulative: UInt64 = 0
+        for entry in stamped {
+            cumulative += entry.power
+            if 2 * cumulative > total { return entry.time }
+        }
+        return stamped.last?.time
+    }
+
+    /// BLAKE2b-256 of the commit's BCS form (a header's `lastCommitHash`).
+    public var hash: [UInt8] { Blake2b256.hash(bcsBytes) }
 
     public func encode(to writer: inout BCSWriter) {
         writer.write(height)

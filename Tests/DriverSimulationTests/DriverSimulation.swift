@@ -117,7 +117,7 @@ final class DriverWorld: @unchecked Sendable {
         f.delayMaxMs = UInt64.random(in: 5...300, using: &r)
         f.skewMs = (0..<4).map { _ in Int64.random(in: -3_000...3_000, using: &r) }
         if Double.random(in: 0..<1, using: &r) < 0.35 {
-            f.byzantine = (3, Bool.random(using: &r) ? .equivocate : .alterBodies)
+            f.byzantine = (3, [Misbehaviour.equivocate, .alterBodies, .lieAboutTime][Int.random(in: 0..<3, using: &r)])
             f.flood = Bool.random(using: &r)
         }
         let honest = f.byzantine == nil ? 4 : 3
@@ -186,6 +186,9 @@ final class DriverWorld: @unchecked Sendable {
         node.kv.crash()
     }
 
+    /// The furthest ahead a correct validator's clock runs.
+    var honestSkewMax: Int64 { nodes.indices.filter { nodes[$0].misbehaviour == .none }.map(skew(of:)).max() ?? 0 }
+
     func skew(of node: Int) -> Int64 { faults.skewMs.indices.contains(node) ? faults.skewMs[node] : 0 }
 
     func isCut(_ a: Int, _ b: Int) -> Bool {
@@ -251,6 +254,15 @@ final class DriverWorld: @unchecked Sendable {
                 }
                 if !block.transactionsMatchHeader { violations.append("node \(node.index) committed block \(h) with a body its header does not commit to") }
                 if block.header.height != h { violations.append("node \(node.index) stored block \(block.header.height) at height \(h)") }
+                // Block time: later than the block before, and never ahead of every correct
+                // validator's clock, except by the millisecond a block must move past the one
+                // before it (a lying validator cannot pull it forward).
+                let before = h == 1 ? startMs : store.block(h - 1)?.header.timeMs ?? 0
+                if block.header.timeMs <= before { violations.append("block \(h)'s time does not move forward") }
+                let bound = max(UInt64(Int64(now) + honestSkewMax), before + 1)
+                if block.header.timeMs > bound {
+                    violations.append("block \(h)'s time \(block.header.timeMs) is ahead of every correct clock (\(bound))")
+                }
                 let hash = block.header.hash
                 if let agreed = decided[h] {
                     if agreed != hash { violations.append("disagreement at height \(h): node \(node.index) committed another block") }

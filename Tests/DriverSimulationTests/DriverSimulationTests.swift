@@ -49,4 +49,19 @@ import Testing
             #expect(heights >= 5)
         }
     }
+
+    /// A validator stamping its votes an hour ahead gets its lies into commits, yet block times
+    /// stay within the correct validators' clocks: each is the median of a commit.
+    @Test func aLyingClockCannotPullBlockTimeForward() async throws {
+        for seed in UInt64(21)...23 {
+            let world = try DriverWorld(seed: seed, forcing: .lieAboutTime)
+            let (heights, _) = try await world.simulate()
+            #expect(world.violations.isEmpty, "seed \(seed): \(world.violations.prefix(3))")
+            #expect(heights >= 5)
+            let store = try #require(world.nodes.first { $0.alive && $0.misbehaviour == .none }?.store)
+            let lies = (1...store.height()).compactMap { store.block($0)?.lastCommit }.flatMap(\.precommits)
+                .filter { $0.validator == 3 && $0.timeMs > world.now + 3_000_000 }
+            #expect(!lies.isEmpty, "seed \(seed): the lying validator's votes made it into commits")
+        }
+    }
 }

@@ -188,6 +188,21 @@ final class LocalChain {
     }
 
     func walletKey() throws -> Schnorr.PrivateKey { try KeyFile.load(from: directory.appendingPathComponent("client/wallet.key").path) }
+
+    func validatorKey(_ i: Int) throws -> Schnorr.PrivateKey {
+        try KeyFile.load(from: directory.appendingPathComponent("validator-\(i)/validator.key").path)
+    }
+
+    /// A commit of `block` signed by every validator of this chain (for tests that drive the
+    /// application without consensus), with precommit times `timeMs`.
+    func commit(of block: Block, timeMs: UInt64) throws -> Commit {
+        let precommits = try (0..<count).map { i in
+            var vote = Vote(kind: .precommit, height: block.header.height, round: 0, valueID: block.valueID, validator: UInt16(i), timeMs: timeMs)
+            vote.signature = try validatorKey(i).sign(vote.signBytes(chainID: block.header.chainID)).bytes
+            return vote
+        }
+        return Commit(height: block.header.height, round: 0, valueID: block.valueID, precommits: precommits)
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

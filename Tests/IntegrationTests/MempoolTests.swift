@@ -47,9 +47,8 @@ import WalrusCrypto
         func commit(_ transactions: [SignedTransaction]) throws {
             for tx in transactions { try app.mempool.add(tx, ledger: app.ledger) }
             height += 1
-            let now = UInt64(Date().timeIntervalSince1970 * 1000) + height
-            let block = try #require(app.buildBlock(height: height, proposer: 0, nowMs: now, mempool: app.mempool, limit: 100))
-            let execution = try app.commit(block, commit: Commit(height: height, round: 0, valueID: block.valueID, precommits: []))
+            let block = try #require(app.buildBlock(height: height, proposer: 0, mempool: app.mempool, limit: 100))
+            let execution = try app.commit(block, commit: try chain.commit(of: block, timeMs: block.header.timeMs + 1))
             app.mempool.removeIncluded(Set(execution.results.map(\.digest)), ledger: app.ledger)
         }
     }
