@@ -1,13 +1,23 @@
 public import ChainTypes
 import LightClient
+import Synchronization
 import WalrusCore
 
 extension ChainClient {
-    /// Block `height`, checked like a light client against its commit and `validators`.
+    /// Block `height`, checked like a light client against its commit and the set trusted for its
+    /// height: `validators` (the genesis set) or a set it handed over to, directly or through
+    /// later sets (`validatorHistory`).
     public func verifiedBlock(_ height: UInt64, chainID: String, validators: ValidatorSet) async throws(ChainClientError) -> Block {
         let block = try await block(height)
         let commit = try await commit(height)
-        try VerifiedEventFollower.check(block: block, commit: commit, validators: validators, chainID: chainID)
+        var history = trustedSets.withLock { $0[chainID + ":" + Hex.encode(validators.hash)] }
+            ?? ValidatorHistory(chainID: chainID, genesisValidators: validators)
+        if history.set(forHeight: height).hash != block.header.validatorsHash {
+            history = try await validatorHistory(chainID: chainID, genesisValidators: validators, through: height)
+        }
+        do { try history.verify(block.header, commit: commit) } catch {
+            throw ChainClientError(.verification, error.message)
+        }
         return block
     }
 

@@ -1,5 +1,7 @@
 public import ChainTypes
 public import Foundation
+import LightClient
+import Synchronization
 import HTTPKit
 public import WalrusCore
 import WalrusCrypto
@@ -39,6 +41,8 @@ public final class ChainClient: Sendable {
     public let endpoints: [URL]
     public let timeoutSeconds: Double
     private let http: HTTPClient
+    /// Validator sets trusted through verified hand-overs, by chain ID and genesis-set hash.
+    let trustedSets = Mutex<[String: ValidatorHistory]>([:])
 
     /// The largest answer taken from a validator: a block of the largest size with its framing.
     public static let responseBytesMax = 48 << 20

@@ -101,6 +101,9 @@ public struct GenesisFile: Codable, Hashable, Sendable {
     public var feeBaseFrost: UInt64?
     public var feePerByteFrost: UInt64?
     public var feePerOperationFrost: UInt64?
+    /// The most consensus validators a set has (`validator_count_max`, 1 to 1024; absent: 100).
+    /// From the first epoch change on, the candidates with the most stake form the set.
+    public var validatorCountMax: Int?
 
     /// The fee schedule the file names.
     public var fees: FeeSchedule {
@@ -119,6 +122,7 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         case epochDurationMs = "epoch_duration_ms"
         case maxEpochsAhead = "max_epochs_ahead"
         case storageNodes = "storage_nodes"
+        case validatorCountMax = "validator_count_max"
     }
 
     public init(
@@ -197,10 +201,16 @@ public struct GenesisFile: Codable, Hashable, Sendable {
             } catch { throw ChainClientError(.config, "genesis storage node \(entry.name): \(error)") }
         }
         let set = try validatorSet()
-        let validators = zip(set.validators, self.validators).map { ValidatorRecord(publicKey: $0.publicKey, power: $0.power, bond: FROST($1.bondFrost ?? 0)) }
+        let validators = zip(set.validators, self.validators).map {
+            ValidatorRecord(publicKey: $0.publicKey, power: $0.power, bond: FROST($1.bondFrost ?? 0), p2pAddress: $0.address)
+        }
+        if let count = validatorCountMax, !(1...1024).contains(count) {
+            throw ChainClientError(.config, "genesis validator_count_max is \(count); it must be 1 to 1024")
+        }
         return LedgerGenesis(
             parameters: ChainParameters(
-                chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead, fees: fees),
+                chainID: chainID, shardCount: shardCount, epochDurationMs: epochDurationMs, maxEpochsAhead: maxEpochsAhead, fees: fees,
+                validatorCountMax: validatorCountMax ?? 100),
             timeMs: genesisTimeMs, balances: balances, nodes: nodes, validators: validators)
     }
 
@@ -224,6 +234,7 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         // Only a file that names fees (bonds) hashes them: an older file keeps its hash.
         if fees != .none { w.write(fees) }
         if validators.contains(where: { $0.bondFrost != nil }) { for v in validators { w.write(v.bondFrost ?? 0) } }
+        if let count = validatorCountMax { w.write(UInt64(count)) }
         return Blake2b256.hash(w.bytes)
     }
 }

@@ -60,8 +60,9 @@ public struct Equivocation: Hashable, Sendable {
 /// Time and randomness are not used. Messages handed in must already have valid signatures.
 public struct Tendermint<Value: ConsensusValue>: Sendable {
     public let chainID: String
-    /// Our index in the validator set, nil for a non-validating follower.
-    public let ownIndex: UInt16?
+    /// Our index in the validator set, nil for a non-validating follower; it may change with
+    /// the set at each height.
+    public private(set) var ownIndex: UInt16?
     public let timeouts: TimeoutConfig
     /// Application validity of a proposed value at a height: `valid(v)` of the paper.
     public let isValid: @Sendable (Value, Height) -> Bool
@@ -221,10 +222,11 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
 
     /// Moves to the next height after the shell applied the decision, with that height's
     /// validator set (the ledger may change it at epoch boundaries).
-    public mutating func advance(to nextHeight: Height, validators next: ValidatorSet) -> [ConsensusAction<Value>] {
+    public mutating func advance(to nextHeight: Height, validators next: ValidatorSet, ownIndex nextIndex: UInt16?? = nil) -> [ConsensusAction<Value>] {
         precondition(nextHeight == height + 1, "heights advance one at a time")
         height = nextHeight
         validators = next
+        if let nextIndex { ownIndex = nextIndex }
         schedule = ProposerSchedule(next)
         lockedValue = nil
         lockedRound = nil

@@ -68,6 +68,7 @@ extension Executor {
         system.totalCapacity = max(system.nextCapacity ?? system.totalCapacity, used)
         system.nextCapacity = nil
         try updatePrices()
+        try selectValidatorSet(for: next)
         system.epochState = .changeSync(weight: 0, reported: [])
         events.append(.epochChangeStart(epoch: next))
     }

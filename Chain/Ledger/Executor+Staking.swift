@@ -37,29 +37,37 @@ extension Executor {
         setOwned(sender, Keys.ownedStake, record.id)
     }
 
-    func ownedStake(_ id: ObjectID) throws(LedgerError) -> StakeRecord {
-        guard let record = try view.get(StakeRecord.self, Keys.stake(id)) else { throw LedgerError(.notFound, "no stake \(id)") }
+    /// A stake of the sender, with a storage node or a validator, and the key it is stored under
+    /// and its owned-index kind.
+    func ownedStake(_ id: ObjectID) throws(LedgerError) -> (record: StakeRecord, key: [UInt8], kind: UInt8) {
+        var found: (StakeRecord, [UInt8], UInt8)?
+        if let record = try view.get(StakeRecord.self, Keys.stake(id)) {
+            found = (record, Keys.stake(id), Keys.ownedStake)
+        } else if let record = try view.get(StakeRecord.self, Keys.validatorStake(id)) {
+            found = (record, Keys.validatorStake(id), Keys.ownedValidatorStake)
+        }
+        guard let (record, key, kind) = found else { throw LedgerError(.notFound, "no stake \(id)") }
         guard record.owner == sender else { throw LedgerError(.notOwner, "stake \(id) belongs to \(record.owner)") }
-        return record
+        return (record, key, kind)
     }
 
     mutating func requestWithdrawal(_ id: ObjectID) throws(LedgerError) {
-        var record = try ownedStake(id)
+        var (record, key, _) = try ownedStake(id)
         guard record.withdrawEpoch == nil else { throw LedgerError(.duplicate, "withdrawal of stake \(id) was already requested") }
         record.withdrawEpoch = max(nextEffectiveEpoch, record.activationEpoch)
-        view.put(Keys.stake(id), record)
+        view.put(key, record)
     }
 
     mutating func withdraw(_ id: ObjectID) throws(LedgerError) {
-        let record = try ownedStake(id)
+        let (record, key, kind) = try ownedStake(id)
         guard let withdrawEpoch = record.withdrawEpoch else {
             throw LedgerError(.withdrawNotReady, "request the withdrawal of stake \(id) first")
         }
         guard epoch >= withdrawEpoch else {
             throw LedgerError(.withdrawNotReady, "stake \(id) can be withdrawn from epoch \(withdrawEpoch.rawValue); this is epoch \(epoch.rawValue)")
         }
-        view.delete(Keys.stake(id))
-        clearOwned(sender, Keys.ownedStake, id)
+        view.delete(key)
+        clearOwned(sender, kind, id)
         try credit(sender, record.amount)
     }
 

@@ -12,6 +12,8 @@ struct Executor {
     /// The transaction being applied (its sender), and the events it emitted so far.
     var sender = Address(unchecked: [UInt8](repeating: 0, count: 32))
     var events: [LedgerEvent] = []
+    /// The consensus set from the next height on, when this block changes it.
+    var nextValidators: [Validator]?
     /// Transactions whose signatures were checked before execution.
     var isVerified: @Sendable ([UInt8]) -> Bool = { _ in false }
 
@@ -103,6 +105,9 @@ struct Executor {
         case let .requestWithdrawal(stake): try requestWithdrawal(stake)
         case let .withdraw(stake): try withdraw(stake)
         case let .epochSyncDone(node, epoch): try epochSyncDone(node, epoch: epoch)
+        case let .registerValidator(key, address, bond, proof): try registerValidator(publicKey: key, p2pAddress: address, bond: bond, proof: proof)
+        case let .stakeWithValidator(validator, amount): try stakeWithValidator(validator, amount: amount)
+        case let .leaveValidatorSet(validator): try leaveValidatorSet(validator)
         }
     }
 

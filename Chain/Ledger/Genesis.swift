@@ -59,6 +59,10 @@ extension Ledger {
         system.objectCounter = 0
         view.put(Keys.system, system)
         view.put(Keys.validators, ValidatorRecords(genesis.validators))
+        if !genesis.validators.isEmpty {
+            let set = genesis.validators.map { Validator(publicKey: $0.publicKey, power: $0.power, address: $0.p2pAddress) }
+            view.put(Keys.consensusSets, ConsensusSets([.init(fromHeight: 1, validators: set)]))
+        }
         view.put(Keys.committee(first), committee)
         view.commitTransaction()
         do { try store.write(view.batch(), durability: .durable) } catch { throw LedgerError(.notFound, "writing genesis failed: \(error.message)") }

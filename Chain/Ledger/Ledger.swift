@@ -64,6 +64,8 @@ public struct BlockExecution: Sendable {
     public let events: [LedgerEvent]
     public let batch: WriteBatch
     public let system: SystemState
+    /// The consensus set from the next height on, when the block changes it.
+    public let nextValidators: [Validator]?
 
     /// Whether every transaction was admissible.
     public var isValid: Bool {
@@ -91,9 +93,20 @@ public final class Ledger: @unchecked Sendable {
         return system
     }
 
-    /// The consensus validators with their bonds and whether they were slashed, in index order.
+    /// The validator candidates with their bonds, powers and whether they were slashed, in
+    /// registration order.
     public func validators() throws(LedgerError) -> [ValidatorRecord] {
         try StateView(store: store).get(ValidatorRecords.self, Keys.validators)?.validators ?? []
+    }
+
+    /// The consensus sets kept, the current one last.
+    public func consensusSets() throws(LedgerError) -> ConsensusSets {
+        try StateView(store: store).get(ConsensusSets.self, Keys.consensusSets) ?? ConsensusSets([])
+    }
+
+    /// Stakes `owner` delegated to validators.
+    public func validatorStakes(ownedBy owner: Address) throws(LedgerError) -> [StakeRecord] {
+        try owned(owner, Keys.ownedValidatorStake, StakeRecord.self, Keys.validatorStake)
     }
 
     /// Whether `evidence` would be accepted in a block at `height` on the committed state (a
@@ -186,7 +199,8 @@ public final class Ledger: @unchecked Sendable {
         }
         executor.view.put(Keys.system, executor.system)
         executor.view.commitTransaction()
-        return BlockExecution(context: context, results: results, events: events, batch: executor.view.batch(), system: executor.system)
+        return BlockExecution(context: context, results: results, events: events, batch: executor.view.batch(), system: executor.system,
+                              nextValidators: executor.nextValidators)
     }
 
     /// Applies an execution's writes (with any extra operations, such as the block itself) in one

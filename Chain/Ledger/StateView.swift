@@ -71,6 +71,9 @@ enum Keys {
     static let poolPrefix = Array("pool:".utf8)
     static func stake(_ id: ObjectID) -> [UInt8] { Array("stak:".utf8) + id.bytes }
     static let stakePrefix = Array("stak:".utf8)
+    static func validatorStake(_ id: ObjectID) -> [UInt8] { Array("vstk:".utf8) + id.bytes }
+    static let validatorStakePrefix = Array("vstk:".utf8)
+    static let consensusSets = Array("vset".utf8)
     static func owned(_ owner: Address, _ kind: UInt8) -> [UInt8] { Array("ownd:".utf8) + owner.bytes + [kind] }
     static func owned(_ owner: Address, _ kind: UInt8, _ id: ObjectID) -> [UInt8] { owned(owner, kind) + id.bytes }
     static func committee(_ epoch: Epoch) -> [UInt8] {
@@ -80,6 +83,7 @@ enum Keys {
     static let ownedStorage: UInt8 = 1
     static let ownedBlob: UInt8 = 2
     static let ownedStake: UInt8 = 3
+    static let ownedValidatorStake: UInt8 = 4
 }
 
 /// An empty marker value for index keys.

@@ -12,7 +12,8 @@ import WalrusCrypto
 final class Application: Sendable {
     let store: ChainStore
     let chainID: String
-    let validators: ValidatorSet
+    /// The genesis set: the set of every height on a chain whose ledger keeps no sets.
+    let genesisValidators: ValidatorSet
     private let cache = Mutex<[ValueID: BlockExecution]>([:])
     /// The last committee's hash and its commitment's hash: committees change once an epoch.
     private let commitmentCache = Mutex<(committee: [UInt8], commitment: [UInt8])?>(nil)
@@ -22,8 +23,17 @@ final class Application: Sendable {
     init(store: ChainStore, chainID: String, validators: ValidatorSet, mempool: Mempool) {
         self.store = store
         self.chainID = chainID
-        self.validators = validators
+        genesisValidators = validators
         self.mempool = mempool
+    }
+
+    /// The validators that commit block `height` (no priorities: for hashes, powers and keys),
+    /// as the committed ledger says: the set changes at the height after an epoch change.
+    func validators(atHeight height: UInt64) -> ValidatorSet {
+        if let sets = try? ledger.consensusSets(), let set = sets.validators(atHeight: height), !set.isEmpty {
+            return set == genesisValidators.validators ? genesisValidators : ValidatorSet(set)
+        }
+        return genesisValidators
     }
 
     private func execute(_ context: BlockContext, _ transactions: [SignedTransaction], _ evidence: [Evidence]) throws(LedgerError) -> BlockExecution {
@@ -72,7 +82,8 @@ final class Application: Sendable {
     private func blockTime(height: UInt64, previous: (hash: [UInt8], time: UInt64, eventCount: UInt64), lastCommit: Commit?) -> UInt64? {
         guard height > 1 else { return lastCommit == nil ? previous.time &+ 1 : nil }
         guard let lastCommit, lastCommit.height == height - 1, lastCommit.valueID == ValueID(previous.hash),
-            lastCommit.hasQuorum(in: validators), let time = lastCommit.medianTimeMs(in: validators), time > previous.time
+            case let set = validators(atHeight: height - 1),
+            lastCommit.hasQuorum(in: set), let time = lastCommit.medianTimeMs(in: set), time > previous.time
         else { return nil }
         return time
     }
@@ -93,11 +104,12 @@ final class Application: Sendable {
         evidence: [Evidence], lastCommit: Commit?, execution: BlockExecution
     ) -> BlockHeader {
         let (count, overflow) = previous.eventCount.addingReportingOverflow(UInt64(execution.events.count))
+        let current = validators(atHeight: height).hash
         return BlockHeader(
             chainID: chainID, height: height, timeMs: time, previousHash: previous.hash, proposer: proposer, epoch: execution.system.epoch,
             transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
-            resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: validators.hash,
-            nextValidatorsHash: validators.hash, committeeHash: commitmentHash(execution.system.committee),
+            resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: current,
+            nextValidatorsHash: execution.nextValidators.map { ValidatorSet($0).hash } ?? current, committeeHash: commitmentHash(execution.system.committee),
             eventCount: overflow ? UInt64.max : count, evidenceHash: Block.evidenceHash(evidence), lastCommitHash: Block.lastCommitHash(lastCommit))
     }
 
@@ -139,9 +151,10 @@ final class Application: Sendable {
         return true
     }
 
-    /// Whether every precommit of `commit` is signed by its validator.
+    /// Whether every precommit of `commit` is signed by its validator in the set of its height.
     func isSigned(_ commit: Commit) -> Bool {
-        commit.precommits.allSatisfy { vote in
+        let validators = validators(atHeight: commit.height)
+        return commit.precommits.allSatisfy { vote in
             guard Int(vote.validator) < validators.count, let key = try? Schnorr.PublicKey(bytes: validators[Int(vote.validator)].publicKey),
                 let signature = try? Schnorr.Signature(bytes: vote.signature)
             else { return false }
@@ -150,7 +163,9 @@ final class Application: Sendable {
     }
 
     /// Applies a decided block with its commit, atomically and durably.
-    func commit(_ block: Block, commit: Commit, nextValidators: ValidatorSet? = nil) throws(NodeError) -> BlockExecution {
+    /// `nextValidators` gives the set (with priorities) of the next height from the execution; it
+    /// is stored with the block.
+    func commit(_ block: Block, commit: Commit, nextValidators: ((BlockExecution) -> ValidatorSet)? = nil) throws(NodeError) -> BlockExecution {
         let height = block.header.height
         guard block.transactionsMatchHeader else {
             throw NodeError(.invalidBlock, "block \(height) carries transactions other than its header's; not committed")
@@ -173,12 +188,14 @@ final class Application: Sendable {
                 blockTime(height: height, previous: previous, lastCommit: block.lastCommit) == block.header.timeMs,
                 ChainMerkle.root(execution.events.map(\.bcsBytes)) == block.header.eventsRoot,
                 Blake2b256.hash(execution.results.flatMap(\.bcsBytes)) == block.header.resultsHash,
-                execution.system.epoch == block.header.epoch
+                execution.system.epoch == block.header.epoch,
+                case let current = validators(atHeight: height).hash, block.header.validatorsHash == current,
+                block.header.nextValidatorsHash == (execution.nextValidators.map { ValidatorSet($0).hash } ?? current)
             else {
                 throw NodeError(.invalidBlock, "executing block \(height) here gives other results than its header commits to: this ledger diverged; not committed")
             }
         }
-        let extra = store.recordBlock(block, commit: commit, execution: execution, nextValidators: nextValidators, transactions: [])
+        let extra = store.recordBlock(block, commit: commit, execution: execution, nextValidators: nextValidators?(execution), transactions: [])
         do { try ledger.commit(execution, with: extra) } catch { throw NodeError(.storage, "committing block \(height): \(error.message)") }
         cache.withLock { $0 = [:] }
         store.commitSignal.advance()

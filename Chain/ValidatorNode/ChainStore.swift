@@ -140,6 +140,16 @@ public final class ChainStore: @unchecked Sendable {
         return set
     }
 
+    static func handOverKey(_ height: UInt64) -> [UInt8] { Array("handover:".utf8) + heightKey(height) }
+
+    /// The validator set hand-overs at blocks after `height`, oldest first, at most `limit`.
+    func handOvers(after height: UInt64, limit: Int) -> [HandOver] {
+        let lower = height == .max ? Self.handOverKey(height) + [0] : Self.handOverKey(height + 1)
+        let range = KeyRange(lower: lower, upper: Array("handover;".utf8))
+        guard let entries = try? kv.entries(Self.meta, in: range, limit: limit) else { return [] }
+        return entries.compactMap { try? HandOver.decode(bcs: $0.value) }
+    }
+
     func recordBlock(_ block: Block, commit: Commit, execution: BlockExecution, nextValidators: ValidatorSet?, transactions: [SignedTransaction?]) -> WriteBatch {
         var batch = WriteBatch()
         let h = block.header.height
@@ -150,6 +160,11 @@ public final class ChainStore: @unchecked Sendable {
             writer.write(h + 1)
             writer.write(nextValidators)
             batch.put(Self.meta, key: Array("validatorSet".utf8), value: writer.bytes)
+        }
+        if let changed = execution.nextValidators {
+            // A hand-over: light clients fetch the new set from here and check it against this
+            // block's header.
+            batch.put(Self.meta, key: Self.handOverKey(h), value: HandOver(height: h, validators: changed).bcsBytes)
         }
         batch.put(Self.blocks, key: Self.heightKey(h), value: block.bcsBytes)
         batch.put(Self.commits, key: Self.heightKey(h), value: commit.bcsBytes)

@@ -45,9 +45,11 @@ struct WallClock: DriverClock {
 /// the driver simulation.
 protocol PeerLink: AnyObject, Sendable {
     func broadcast(_ message: PeerMessage)
-    func send(_ message: PeerMessage, to index: Int)
-    /// Indices of the validators connected now, in order.
-    var connectedPeers: [Int] { get }
+    func send(_ message: PeerMessage, to peer: PeerKey)
+    /// Keys of the peers connected now, in order.
+    var connectedPeers: [PeerKey] { get }
+    /// The peers to keep connections to (validators and candidates, with their addresses).
+    func setPeers(_ peers: [(key: PeerKey, address: String)])
 }
 
 extension P2P: PeerLink {}
@@ -66,9 +68,12 @@ extension GuardFile: GuardStorage {}
 /// timers, builds and checks blocks, commits decisions, and answers and asks for block sync.
 actor ConsensusDriver {
     let chainID: String
-    let ownIndex: UInt16
+    /// Our index in the current height's set; nil while this validator is not in it (a candidate
+    /// or a validator that left follows the chain without voting).
+    private(set) var ownIndex: UInt16?
     let key: Schnorr.PrivateKey
-    let validators: ValidatorSet
+    /// The genesis set (the first height's, and the peers every validator connects to).
+    let genesisValidators: ValidatorSet
     let app: Application
     let store: ChainStore
     let mempool: Mempool
@@ -93,46 +98,66 @@ actor ConsensusDriver {
     let guardFile: any GuardStorage
     let misbehaviour: Misbehaviour
 
-    init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
+    init(chainID: String, key: Schnorr.PrivateKey, validators: ValidatorSet, app: Application, store: ChainStore,
          guardFile: any GuardStorage, mempool: Mempool, timing: ConsensusTiming, metrics: NodeMetrics, misbehaviour: Misbehaviour = .none,
          clock: any DriverClock = WallClock()) {
         self.guardFile = guardFile
         self.clock = clock
         self.misbehaviour = misbehaviour
         self.chainID = chainID
-        self.ownIndex = ownIndex
         self.key = key
-        self.validators = validators
+        genesisValidators = validators
         self.app = app
         self.store = store
         self.mempool = mempool
         self.timing = timing
         self.metrics = metrics
         let height = store.height() + 1
-        if let stored = store.validatorSet(forHeight: height), stored.validators == validators.validators {
+        let current = app.validators(atHeight: height)
+        if let stored = store.validatorSet(forHeight: height), stored.validators == current.validators {
             heightSet = stored
-        } else {
+        } else if current.validators == validators.validators {
             // No set stored for this height (a new chain, or a directory from before sets were
             // stored): step the genesis set once per height, once.
             heightSet = validators.advanced(by: height)
+        } else {
+            heightSet = current.advanced(by: 1)
         }
+        ownIndex = heightSet.firstIndex { $0.publicKey == key.publicKey.bytes }.map { UInt16($0) }
         core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: heightSet, ownIndex: ownIndex, timing: timing, app: app, clock: clock)
         guardState = guardFile.state
         metrics.height.store(height - 1, ordering: .relaxed)
     }
 
     private static func makeCore(
-        chainID: String, height: UInt64, validators: ValidatorSet, ownIndex: UInt16, timing: ConsensusTiming, app: Application, clock: any DriverClock
+        chainID: String, height: UInt64, validators: ValidatorSet, ownIndex: UInt16?, timing: ConsensusTiming, app: Application, clock: any DriverClock
     ) -> Tendermint<Block> {
         Tendermint(
             chainID: chainID, height: height, validators: validators, ownIndex: ownIndex, timeouts: timing.timeouts,
             isValid: { block, height in app.isValid(block, height: height) })
     }
 
-    func attach(_ p2p: any PeerLink) { self.p2p = p2p }
+    func attach(_ p2p: any PeerLink) {
+        self.p2p = p2p
+        refreshPeers()
+    }
+
+    /// Points the transport at the genesis validators and every candidate the ledger knows that
+    /// has not left, at their registered addresses.
+    private func refreshPeers() {
+        var peers = genesisValidators.validators.map { (key: $0.publicKey, address: $0.address) }
+        for record in (try? app.ledger.validators()) ?? [] where !(record.leaving && record.bond == .zero && record.power == 0) {
+            if let i = peers.firstIndex(where: { $0.key == record.publicKey }) {
+                peers[i].address = record.p2pAddress.isEmpty ? peers[i].address : record.p2pAddress
+            } else {
+                peers.append((record.publicKey, record.p2pAddress))
+            }
+        }
+        p2p?.setPeers(peers)
+    }
 
     /// A connected peer to ask for blocks, taken in turn.
-    private func syncPeer() -> Int? {
+    private func syncPeer() -> PeerKey? {
         guard let peers = p2p?.connectedPeers, !peers.isEmpty else { return nil }
         syncTurn &+= 1
         return peers[syncTurn % peers.count]
@@ -178,9 +203,10 @@ actor ConsensusDriver {
     /// ledger jailed already, is dropped before its signatures are checked again.
     private func noticed(_ evidence: Evidence) {
         let index = Int(evidence.validator)
-        guard index < validators.count, !evidencePool.contains(evidence) else { return }
-        if let records = try? app.ledger.validators(), index < records.count, records[index].jailed { return }
-        guard let key = try? Schnorr.PublicKey(bytes: validators[index].publicKey),
+        let set = app.validators(atHeight: evidence.height)
+        guard index < set.count, !evidencePool.contains(evidence) else { return }
+        if let records = try? app.ledger.validators(), records.contains(where: { $0.publicKey == set[index].publicKey && $0.jailed }) { return }
+        guard let key = try? Schnorr.PublicKey(bytes: set[index].publicKey),
             (try? evidence.verify(chainID: chainID, key: key)) != nil,
             evidencePool.add(evidence)
         else { return }
@@ -218,6 +244,7 @@ actor ConsensusDriver {
                 input(.proposal(proposal))
             case .broadcastVote(var vote):
                 vote.timeMs = voteTime(vote)
+                let ownIndex = vote.validator
                 guard let signature = sign(vote.signBytes(chainID: chainID), vote.height, vote.round, .init(vote.kind)) else { continue }
                 vote.signature = signature
                 outbox.append(.vote(vote))
@@ -252,7 +279,7 @@ actor ConsensusDriver {
             return
         }
         awaitingTransactions = nil
-        guard let block = app.buildBlock(
+        guard let ownIndex, let block = app.buildBlock(
             height: height, proposer: ownIndex, mempool: mempool, limit: timing.blockTransactionsMax, evidence: evidencePool.items)
         else {
             return
@@ -321,27 +348,46 @@ actor ConsensusDriver {
     }
 
     private func decide(height: UInt64, block: Block, commit: Commit) {
-        var nextSet = heightSet
-        _ = nextSet.step()
+        let current = heightSet
         let execution: BlockExecution
-        do { execution = try app.commit(block, commit: commit, nextValidators: nextSet) } catch {
+        do {
+            execution = try app.commit(block, commit: commit) { execution in
+                // A new set from the next height on (an epoch change): fresh priorities, one step;
+                // otherwise this set, one step further.
+                if let changed = execution.nextValidators { return ValidatorSet(changed).advanced(by: 1) }
+                var next = current
+                _ = next.step()
+                return next
+            }
+        } catch {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             return
         }
+        let nextSet = store.validatorSet(forHeight: height + 1) ?? current.advanced(by: 1)
         metrics.recordCommit(height: height, transactions: block.transactions.count, timeMs: block.header.timeMs)
         if !evidencePool.isEmpty || !block.evidence.isEmpty {
-            let jailed = Set(((try? app.ledger.validators()) ?? []).enumerated().filter(\.element.jailed).map { UInt16($0.offset) })
-            evidencePool.remove { jailed.contains($0.validator) || block.evidence.contains($0) }
+            let jailed = Set(((try? app.ledger.validators()) ?? []).filter(\.jailed).map(\.publicKey))
+            evidencePool.remove { item in
+                let set = app.validators(atHeight: item.height)
+                return block.evidence.contains(item) || (Int(item.validator) < set.count && jailed.contains(set[Int(item.validator)].publicKey))
+            }
         }
+        if execution.nextValidators != nil || height % 10 == 0 { refreshPeers() }
         proposalHeads = [:]
         mempool.removeIncluded(Set(execution.results.map(\.digest)), ledger: app.ledger)
         outbox = []
         let next = height + 1
         seenThisHeight.removeAll()
+        let nextIndex = nextSet.firstIndex { $0.publicKey == key.publicKey.bytes }.map { UInt16($0) }
         var advanced = core
-        let actions = advanced.advance(to: next, validators: nextSet)
+        let actions = advanced.advance(to: next, validators: nextSet, ownIndex: .some(nextIndex))
         core = advanced
         heightSet = nextSet
+        if nextIndex != ownIndex {
+            let role = nextIndex.map { "validator \($0) of \(nextSet.count)" } ?? "a follower (not in the set)"
+            FileHandle.standardError.write(Data("info: the validator set changed at height \(next): this node is now \(role)\n".utf8))
+        }
+        ownIndex = nextIndex
         walSequence = 0
         store.appendWAL(height: next, sequence: walSequence, .start)
         walSequence += 1
@@ -371,14 +417,14 @@ actor ConsensusDriver {
         height != core.height || round <= core.round &+ min(ConsensusDriver.roundWindow, Round.max - core.round)
     }
 
-    func receive(from sender: UInt16, _ message: PeerMessage) {
+    func receive(from sender: PeerKey, _ message: PeerMessage) {
         guard running else { return }
         switch message {
         case .proposal(let proposal):
             guard proposal.height >= core.height, inWindow(proposal.height, proposal.round) else { return }
             let signBytes = proposal.signBytes(chainID: chainID)
             if proposal.height == core.height, seenThisHeight.contains(signBytes + proposal.signature) { return }
-            guard Int(proposal.proposer) < validators.count, isSigned(proposal.signature, signBytes, by: Int(proposal.proposer)) else { return }
+            guard isSigned(proposal.signature, signBytes, by: Int(proposal.proposer)) else { return }
             if proposal.height == core.height {
                 seen(signBytes + proposal.signature)
                 recordProposalHead(SignedProposalHead(proposal))
@@ -391,7 +437,7 @@ actor ConsensusDriver {
             guard vote.height >= core.height, inWindow(vote.height, vote.round) else { return }
             let signBytes = vote.signBytes(chainID: chainID)
             if vote.height == core.height, seenThisHeight.contains(signBytes + vote.signature) { return }
-            guard Int(vote.validator) < validators.count, isSigned(vote.signature, signBytes, by: Int(vote.validator)) else { return }
+            guard isSigned(vote.signature, signBytes, by: Int(vote.validator)) else { return }
             if vote.height == core.height {
                 seen(signBytes + vote.signature)
                 input(.vote(vote))
@@ -412,7 +458,7 @@ actor ConsensusDriver {
                 bytes += size
                 h += 1
             }
-            if !blocks.isEmpty { p2p?.send(.syncResponse(blocks), to: Int(sender)) }
+            if !blocks.isEmpty { p2p?.send(.syncResponse(blocks), to: sender) }
         case .syncResponse(let blocks):
             for entry in blocks where entry.block.header.height == core.height {
                 // The commit signs the header only: the transactions must be the header's.
@@ -440,16 +486,21 @@ actor ConsensusDriver {
         seenThisHeight.insert(message)
     }
 
+    /// Whether `signature` over `bytes` is by validator `validator` of the current height's set
+    /// (messages of later heights are checked against it too: after a set change they fail and
+    /// come again by gossip or block sync).
     private func isSigned(_ signature: [UInt8], _ bytes: [UInt8], by validator: Int) -> Bool {
-        guard let key = try? Schnorr.PublicKey(bytes: validators[validator].publicKey), let signature = try? Schnorr.Signature(bytes: signature) else {
+        guard validator < heightSet.count, let key = try? Schnorr.PublicKey(bytes: heightSet[validator].publicKey),
+            let signature = try? Schnorr.Signature(bytes: signature)
+        else {
             return false
         }
         return key.isValidSignature(signature, for: bytes)
     }
 
-    /// A commit from a peer: every precommit signed by its validator.
+    /// A commit from a peer for the current height: every precommit signed by its validator.
     func verifiedCommit(_ commit: Commit) -> Bool {
-        commit.precommits.allSatisfy { Int($0.validator) < validators.count && isSigned($0.signature, $0.signBytes(chainID: chainID), by: Int($0.validator)) }
+        commit.height == core.height && commit.precommits.allSatisfy { isSigned($0.signature, $0.signBytes(chainID: chainID), by: Int($0.validator)) }
     }
 
     /// A transaction submitted over RPC: into the mempool, and to the other validators with the

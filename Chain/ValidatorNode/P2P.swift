@@ -6,67 +6,94 @@ import Synchronization
 import WalrusCore
 import WalrusCrypto
 
+/// A peer's identity: its validator key (32 bytes).
+typealias PeerKey = [UInt8]
+
 /// Validator-to-validator transport: TCP with frames of a 4-byte big-endian length and a signed
-/// `PeerEnvelope`. Each validator sends over its own outbound connection to every peer (reconnecting
-/// with backoff) and receives on the connections peers open to it.
+/// `PeerEnvelope`. Each validator sends over its own outbound connection to every peer in its
+/// directory (reconnecting with backoff) and receives on the connections peers open to it. The
+/// directory is the genesis validators and every candidate the ledger knows, with their p2p
+/// addresses; it follows the ledger (`setPeers`), so a validator that registers after genesis is
+/// connected to, and frames are taken only from keys in it.
 final class P2P: Sendable {
     /// The largest frame accepted: a full block with its commit, with room to spare.
     static let frameBytesMax = 32 * 1024 * 1024
+    /// The most peers kept (the ledger keeps at most 1024 candidates).
+    static let peersMax = 1100
 
     let chainID: String
-    let ownIndex: UInt16
     let key: Schnorr.PrivateKey
-    let validators: ValidatorSet
     let group: MultiThreadedEventLoopGroup
-    private let outbound = Mutex<[Int: any Channel]>([:])
+    private let outbound = Mutex<[PeerKey: any Channel]>([:])
+    /// Peers by key: their address and the task keeping the connection.
+    private let directory = Mutex<[PeerKey: (address: String, task: Task<Void, Never>)]>([:])
     private let running = Atomic<Bool>(true)
-    private let onMessage: @Sendable (UInt16, PeerMessage) -> Void
+    private let onMessage: @Sendable (PeerKey, PeerMessage) -> Void
 
-    init(chainID: String, ownIndex: UInt16, key: Schnorr.PrivateKey, validators: ValidatorSet, group: MultiThreadedEventLoopGroup,
-         onMessage: @escaping @Sendable (UInt16, PeerMessage) -> Void) {
+    init(chainID: String, key: Schnorr.PrivateKey, group: MultiThreadedEventLoopGroup, onMessage: @escaping @Sendable (PeerKey, PeerMessage) -> Void) {
         self.chainID = chainID
-        self.ownIndex = ownIndex
         self.key = key
-        self.validators = validators
         self.group = group
         self.onMessage = onMessage
     }
 
+    /// Whether frames from `key` are taken.
+    func isKnown(_ key: PeerKey) -> Bool { directory.withLock { $0[key] != nil } }
+
     /// Listens for peers on `host:port`.
     func listen(host: String, port: Int) async throws -> any Channel {
-        let chainID = self.chainID, validators = self.validators, onMessage = self.onMessage
+        let chainID = self.chainID, onMessage = self.onMessage
+        let isKnown: @Sendable (PeerKey) -> Bool = { [weak self] in self?.isKnown($0) ?? false }
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(
-                        InboundFrameHandler(chainID: chainID, validators: validators, onMessage: onMessage))
+                    try channel.pipeline.syncOperations.addHandler(InboundFrameHandler(chainID: chainID, isKnown: isKnown, onMessage: onMessage))
                 }
             }
             .bind(host: host, port: port).get()
     }
 
-    /// Keeps an outbound connection to every other validator.
-    func connectToPeers() {
-        for (index, validator) in validators.enumerated() where index != Int(ownIndex) {
-            Task { [self] in await maintainConnection(index: index, address: validator.address) }
+    /// Makes the directory `peers` (our own key left out): connects to new peers and to moved
+    /// ones at their new address, and drops peers no longer named.
+    func setPeers(_ peers: [(key: PeerKey, address: String)]) {
+        guard running.load(ordering: .relaxed) else { return }
+        let own = key.publicKey.bytes
+        var wanted: [PeerKey: String] = [:]
+        for peer in peers.prefix(P2P.peersMax) where peer.key != own && !peer.address.isEmpty { wanted[peer.key] = peer.address }
+        var dropped: [PeerKey] = []
+        directory.withLock { current in
+            for (key, entry) in current where wanted[key] != entry.address {
+                entry.task.cancel()
+                current.removeValue(forKey: key)
+                dropped.append(key)
+            }
+            for (key, address) in wanted where current[key] == nil {
+                let task = Task { [self] in await maintainConnection(key: key, address: address) }
+                current[key] = (address, task)
+            }
         }
+        for key in dropped { outbound.withLock { $0.removeValue(forKey: key) }?.close(promise: nil) }
     }
 
-    private func maintainConnection(index: Int, address: String) async {
+    private func maintainConnection(key: PeerKey, address: String) async {
         var backoffMs: UInt64 = 100
-        while running.load(ordering: .relaxed) {
+        while running.load(ordering: .relaxed) && !Task.isCancelled {
             if let (host, port) = P2P.split(address), let channel = try? await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .connectTimeout(.seconds(2))
                 .channelInitializer({ channel in channel.eventLoop.makeSucceededVoidFuture() })
                 .connect(host: host, port: port).get() {
-                outbound.withLock { $0[index] = channel }
+                guard !Task.isCancelled else {
+                    channel.close(promise: nil)
+                    return
+                }
+                outbound.withLock { $0[key] = channel }
                 backoffMs = 100
                 try? await channel.closeFuture.get()
-                outbound.withLock { _ = $0.removeValue(forKey: index) }
+                outbound.withLock { if $0[key] === channel { _ = $0.removeValue(forKey: key) } }
             }
             try? await Task.sleep(nanoseconds: backoffMs * 1_000_000)
             backoffMs = min(backoffMs * 2, 2000)
@@ -85,15 +112,15 @@ final class P2P: Sendable {
     }
 
     /// Sends to one peer if connected.
-    func send(_ message: PeerMessage, to index: Int) {
-        guard let channel = outbound.withLock({ $0[index] }) else { return }
+    func send(_ message: PeerMessage, to peer: PeerKey) {
+        guard let channel = outbound.withLock({ $0[peer] }) else { return }
         write(frame(message), to: channel)
     }
 
-    var connectedPeers: [Int] { outbound.withLock { Array($0.keys).sorted() } }
+    var connectedPeers: [PeerKey] { outbound.withLock { Array($0.keys) }.sorted { $0.lexicographicallyPrecedes($1) } }
 
     private func frame(_ message: PeerMessage) -> [UInt8] {
-        let envelope = PeerEnvelope(sender: ownIndex, message: message.bcsBytes, key: key, chainID: chainID).bcsBytes
+        let envelope = PeerEnvelope(message: message.bcsBytes, key: key, chainID: chainID).bcsBytes
         return withUnsafeBytes(of: UInt32(envelope.count).bigEndian) { Array($0) } + envelope
     }
 
@@ -103,6 +130,7 @@ final class P2P: Sendable {
 
     func shutdown() {
         running.store(false, ordering: .relaxed)
+        directory.withLock { for entry in $0.values { entry.task.cancel() } }
         for channel in outbound.withLock({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }
@@ -128,24 +156,24 @@ final class InboundFrameHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     let chainID: String
-    let validators: ValidatorSet
-    let onMessage: @Sendable (UInt16, PeerMessage) -> Void
+    let isKnown: @Sendable (PeerKey) -> Bool
+    let onMessage: @Sendable (PeerKey, PeerMessage) -> Void
 
-    init(chainID: String, validators: ValidatorSet, onMessage: @escaping @Sendable (UInt16, PeerMessage) -> Void) {
+    init(chainID: String, isKnown: @escaping @Sendable (PeerKey) -> Bool, onMessage: @escaping @Sendable (PeerKey, PeerMessage) -> Void) {
         self.chainID = chainID
-        self.validators = validators
+        self.isKnown = isKnown
         self.onMessage = onMessage
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        guard let envelope = try? PeerEnvelope.decode(bcs: bytes), Int(envelope.sender) < validators.count,
-            let key = try? Schnorr.PublicKey(bytes: validators[Int(envelope.sender)].publicKey),
+        guard let envelope = try? PeerEnvelope.decode(bcs: bytes), isKnown(envelope.sender),
+            let key = try? Schnorr.PublicKey(bytes: envelope.sender),
             key.isValidSignature(envelope.signature, for: PeerEnvelope.signBytes(chainID: chainID, sender: envelope.sender, message: envelope.message)),
             let message = try? PeerMessage.decode(bcs: envelope.message)
         else {
-            context.close(promise: nil)  // A peer that sends garbage or forgeries is dropped.
+            context.close(promise: nil)  // A peer that sends garbage or forgeries, or is unknown, is dropped.
             return
         }
         onMessage(envelope.sender, message)

@@ -16,9 +16,10 @@ struct RPC: Sendable {
     let genesis: GenesisFile
     let genesisHash: [UInt8]
     let chainID: String
-    let ownIndex: UInt16
     let mempool: Mempool
     let peers: @Sendable () -> Int
+    /// This validator's key (32 bytes).
+    let ownKey: [UInt8]
 
     static let eventsPageMax = 1000
     static let longPollMaxMs: UInt64 = 30_000
@@ -39,6 +40,7 @@ struct RPC: Sendable {
         case (true, "accounts") where argument != nil: return account(argument!)
         case (true, "epoch") where p == ["v1", "epoch"]: return epoch()
         case (true, "validators") where p == ["v1", "validators"]: return validatorRecords()
+        case (true, "handovers") where p == ["v1", "handovers"]: return handOvers(request.query)
         case (true, "committee") where argument != nil: return committee(argument!)
         case (true, "blobs") where argument != nil: return blob(argument!)
         case (true, "blobs") where p == ["v1", "blobs"]: return ownedBlobs(request.query["owner"] ?? "")
@@ -52,11 +54,17 @@ struct RPC: Sendable {
         }
     }
 
+    /// This validator's index in the current set; nil (JSON null) while it is not in it.
+    private func validatorIndex() -> Int? {
+        guard let sets = try? store.ledger.consensusSets(), let set = sets.validators(atHeight: store.height() + 1) else { return nil }
+        return set.firstIndex { $0.publicKey == ownKey }
+    }
+
     private func health() -> HTTPResponse {
         let system = try? store.ledger.system()
         return .json([
             "status": "ok", "chainId": chainID, "genesisHash": Hex.encode(genesisHash), "height": store.height(),
-            "epoch": system?.epoch.rawValue ?? 0, "validatorIndex": ownIndex, "peers": peers(), "mempool": mempool.count,
+            "epoch": system?.epoch.rawValue ?? 0, "validatorIndex": validatorIndex() as Any, "peers": peers(), "mempool": mempool.count,
         ])
     }
 
@@ -187,8 +195,20 @@ struct RPC: Sendable {
             "height": h.height, "timeMs": h.timeMs, "hash": Hex.encode(h.hash), "previousHash": Hex.encode(h.previousHash),
             "proposer": h.proposer, "epoch": h.epoch.rawValue, "transactions": block.transactions.count,
             "transactionsRoot": Hex.encode(h.transactionsRoot), "eventsRoot": Hex.encode(h.eventsRoot),
-            "validatorsHash": Hex.encode(h.validatorsHash), "committeeHash": Hex.encode(h.committeeHash),
+            "validatorsHash": Hex.encode(h.validatorsHash), "nextValidatorsHash": Hex.encode(h.nextValidatorsHash),
+            "committeeHash": Hex.encode(h.committeeHash),
         ])
+    }
+
+    /// Validator set hand-overs after block `after` (default 0), up to 100, as a BCS sequence of
+    /// `HandOver`: a light client checks each against the header and commit of its block.
+    private func handOvers(_ query: [String: String]) -> HTTPResponse {
+        guard let after = UInt64(query["after"] ?? "0") else {
+            return .error(.badRequest, code: "INVALID_ARGUMENT", "after is a block height")
+        }
+        var writer = BCSWriter()
+        writer.writeSequence(store.handOvers(after: after, limit: 100))
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
     }
 
     private func commit(_ heightText: String) -> HTTPResponse {
@@ -209,9 +229,11 @@ struct RPC: Sendable {
     /// The consensus validators as the ledger knows them: key, power, bond, and slashing.
     private func validatorRecords() -> HTTPResponse {
         guard let records = try? store.ledger.validators() else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
-        return .json(["validators": records.enumerated().map { index, record -> [String: Any] in
-            ["index": index, "publicKey": Hex.encode(record.publicKey), "power": record.power, "bondFrost": record.bond.rawValue,
-             "slashedFrost": record.slashed.rawValue, "jailed": record.jailed]
+        let current = (try? store.ledger.consensusSets())?.validators(atHeight: store.height() + 1) ?? []
+        return .json(["validators": records.map { record -> [String: Any] in
+            ["index": current.firstIndex { $0.publicKey == record.publicKey } as Any, "publicKey": Hex.encode(record.publicKey), "power": record.power,
+             "bondFrost": record.bond.rawValue, "slashedFrost": record.slashed.rawValue, "jailed": record.jailed, "leaving": record.leaving,
+             "p2pAddress": record.p2pAddress, "operator": record.operatorAddress.description]
         }])
     }
 
@@ -356,6 +378,8 @@ enum EventJSON {
         case let .validatorSlashed(epoch, validator, amount, height):
             fields = ["epoch": epoch.rawValue, "validator": Hex.encode(validator), "amountFrost": amount.rawValue, "misbehaviourHeight": height]
         case let .pricesUpdated(epoch, storage, write): fields = ["epoch": epoch.rawValue, "storagePrice": storage.rawValue, "writePrice": write.rawValue]
+        case let .validatorSetChanged(epoch, fromHeight, hash, count):
+            fields = ["epoch": epoch.rawValue, "fromHeight": fromHeight, "validatorsHash": Hex.encode(hash), "count": count]
         }
         return ["type": event.name, "fields": fields]
     }

@@ -50,9 +50,6 @@ public final class ValidatorNode: Sendable {
         } catch { throw NodeError(.config, error.message) }
         let key: Schnorr.PrivateKey
         do { key = try KeyFile.load(from: config.keyFile) } catch { throw NodeError(.config, error.message) }
-        guard let index = validators.firstIndex(where: { $0.publicKey == key.publicKey.bytes }) else {
-            throw NodeError(.config, "the key in \(config.keyFile) (\(key.publicKey)) is not a validator of genesis \(config.genesisFile)")
-        }
         let store = try ChainStore(directory: config.dataDir, genesis: genesis)
         let guardFile: GuardFile
         do { guardFile = try GuardFile(path: config.signingGuardFile, chainHeight: store.height(), legacy: store.legacySigningGuard()) } catch {
@@ -63,16 +60,16 @@ public final class ValidatorNode: Sendable {
         let mempool = Mempool()
         let app = Application(store: store, chainID: genesis.chainID, validators: validators, mempool: mempool)
         let driver = ConsensusDriver(
-            chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, app: app, store: store, guardFile: guardFile,
+            chainID: genesis.chainID, key: key, validators: validators, app: app, store: store, guardFile: guardFile,
             mempool: mempool, timing: config.timing, metrics: metrics, misbehaviour: misbehaviour)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let p2p = P2P(chainID: genesis.chainID, ownIndex: UInt16(index), key: key, validators: validators, group: group) { sender, message in
+        let p2p = P2P(chainID: genesis.chainID, key: key, group: group) { sender, message in
             Task { await driver.receive(from: sender, message) }
         }
         await driver.attach(p2p)
         let rpc = RPC(
-            store: store, driver: driver, metrics: metrics, genesis: genesis, genesisHash: genesis.hash, chainID: genesis.chainID, ownIndex: UInt16(index),
-            mempool: mempool, peers: { p2p.connectedPeers.count })
+            store: store, driver: driver, metrics: metrics, genesis: genesis, genesisHash: genesis.hash, chainID: genesis.chainID,
+            mempool: mempool, peers: { p2p.connectedPeers.count }, ownKey: key.publicKey.bytes)
         var limits = HTTPServerLimits()
         limits.requestsPerClientPerSecond = config.rpcRequestsPerClientPerSecond > 0 ? config.rpcRequestsPerClientPerSecond : nil
         limits.connectionsPerClientMax = config.rpcConnectionsPerClientMax
@@ -93,9 +90,9 @@ public final class ValidatorNode: Sendable {
             store.close()
             throw NodeError(.network, "cannot listen on \(config.p2pListen) / \(config.rpcListen): \(error)")
         }
-        p2p.connectToPeers()
         await driver.start()
-        log("validator \(index) of \(validators.count) on chain \(genesis.chainID): p2p \(config.p2pListen), rpc http://\(config.rpcListen), height \(store.height())")
+        let role = await driver.ownIndex.map { "validator \($0)" } ?? "a follower (this key is not in the current set)"
+        log("\(role) on chain \(genesis.chainID): p2p \(config.p2pListen), rpc http://\(config.rpcListen), height \(store.height())")
         return ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels)
     }
 

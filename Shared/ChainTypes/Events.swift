@@ -15,6 +15,9 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
     /// A consensus validator (its 32-byte key) proved to have signed conflicting messages at
     /// `misbehaviourHeight`: `amount` of its bond burned, and the validator jailed.
     case validatorSlashed(epoch: Epoch, validator: [UInt8], amount: FROST, misbehaviourHeight: UInt64)
+    /// The consensus validator set changes at an epoch change: from `fromHeight` on, the
+    /// validators whose hash is `validatorsHash` (`ValidatorSet.hash`) commit blocks.
+    case validatorSetChanged(epoch: Epoch, fromHeight: UInt64, validatorsHash: [UInt8], count: UInt16)
 
     /// The event's type name, as the reference names it.
     public var name: String {
@@ -29,6 +32,7 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
         case .epochParametersSelected: "EpochParametersSelected"
         case .pricesUpdated: "PricesUpdated"
         case .validatorSlashed: "ValidatorSlashed"
+        case .validatorSetChanged: "ValidatorSetChanged"
         }
     }
 
@@ -55,11 +59,13 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
             w.writeVariant(8); w.write(epoch); w.write(storagePrice); w.write(writePrice)
         case let .validatorSlashed(epoch, validator, amount, height):
             w.writeVariant(9); w.write(epoch); w.writeFixed(validator); w.write(amount); w.write(height)
+        case let .validatorSetChanged(epoch, fromHeight, hash, count):
+            w.writeVariant(10); w.write(epoch); w.write(fromHeight); w.writeFixed(hash); w.write(count)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 10) {
+        switch try r.readVariant(count: 11) {
         case 0:
             self = .blobRegistered(
                 epoch: try r.read(Epoch.self), blobID: try r.read(BlobID.self), size: try r.readU64(), encodingType: try r.readU8(),
@@ -79,6 +85,8 @@ public enum LedgerEvent: Hashable, Sendable, BCSCodable {
             self = .shardsReceived(epoch: try r.read(Epoch.self), shards: try r.readSequence(of: ShardIndex.self, max: Int(Limits.shardCountMax), minElementBytes: 2))
         case 7: self = .epochParametersSelected(nextEpoch: try r.read(Epoch.self))
         case 8: self = .pricesUpdated(epoch: try r.read(Epoch.self), storagePrice: try r.read(FROST.self), writePrice: try r.read(FROST.self))
+        case 10:
+            self = .validatorSetChanged(epoch: try r.read(Epoch.self), fromHeight: try r.readU64(), validatorsHash: try r.readFixed(32), count: try r.readU16())
         default:
             self = .validatorSlashed(epoch: try r.read(Epoch.self), validator: try r.readFixed(32), amount: try r.read(FROST.self), misbehaviourHeight: try r.readU64())
         }

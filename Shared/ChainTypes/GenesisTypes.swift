@@ -8,12 +8,16 @@ public struct ChainParameters: Hashable, Sendable, BCSCodable {
     public let epochDurationMs: UInt64
     public let maxEpochsAhead: UInt32
     public let activeSetMax: Int
+    /// The most consensus validators a set has: the candidates with the most stake.
+    public let validatorCountMax: Int
     /// What transactions pay (`FeeSchedule.none` on chains whose genesis names no fees).
     public let fees: FeeSchedule
 
     public init(
-        chainID: String, shardCount: UInt16, epochDurationMs: UInt64, maxEpochsAhead: UInt32, activeSetMax: Int = 150, fees: FeeSchedule = .none
+        chainID: String, shardCount: UInt16, epochDurationMs: UInt64, maxEpochsAhead: UInt32, activeSetMax: Int = 150, fees: FeeSchedule = .none,
+        validatorCountMax: Int = 100
     ) {
+        self.validatorCountMax = validatorCountMax
         self.chainID = chainID
         self.shardCount = shardCount
         self.epochDurationMs = epochDurationMs
@@ -29,6 +33,7 @@ public struct ChainParameters: Hashable, Sendable, BCSCodable {
         writer.write(maxEpochsAhead)
         writer.write(UInt32(activeSetMax))
         writer.write(fees)
+        writer.write(UInt16(clamping: validatorCountMax))
     }
 
     public init(from reader: inout BCSReader) throws(CoreError) {
@@ -38,26 +43,38 @@ public struct ChainParameters: Hashable, Sendable, BCSCodable {
         maxEpochsAhead = try reader.readU32()
         activeSetMax = Int(try reader.readU32())
         fees = try reader.read(FeeSchedule.self)
+        validatorCountMax = Int(try reader.readU16())
     }
 }
 
-/// A consensus validator as the ledger knows it: its key and power (fixed at genesis), the WAL it
-/// bonded, and whether it was slashed for misbehaving.
+/// A consensus validator candidate as the ledger knows it: its key and network address, its
+/// operator (who bonded for it and gets the bond back), the WAL bonded (what slashing takes from,
+/// with its stakers' delegations), its voting power in the current set (zero outside it), and
+/// whether it was slashed or is leaving.
 public struct ValidatorRecord: Hashable, Sendable, BCSCodable {
     public let publicKey: [UInt8]
-    public let power: UInt64
+    /// Voting power in the current consensus set; zero when not in it.
+    public var power: UInt64
     public var bond: FROST
     /// WAL taken from the bond by slashing, in all.
     public var slashed: FROST
-    /// Set when evidence of misbehaviour was committed; a jailed validator is not slashed twice.
+    /// Set when evidence of misbehaviour was committed; a jailed validator is not slashed twice
+    /// and is left out of every later set.
     public var jailed: Bool
+    public let p2pAddress: String
+    public let operatorAddress: Address
+    /// The operator asked to leave: out of the set, bond returned, at the next epoch change.
+    public var leaving: Bool
 
-    public init(publicKey: [UInt8], power: UInt64, bond: FROST) {
+    public init(publicKey: [UInt8], power: UInt64, bond: FROST, p2pAddress: String = "", operatorAddress: Address? = nil) {
         self.publicKey = publicKey
         self.power = power
         self.bond = bond
         slashed = .zero
         jailed = false
+        self.p2pAddress = p2pAddress
+        self.operatorAddress = operatorAddress ?? ((try? Schnorr.PublicKey(bytes: publicKey))?.address ?? Address(unchecked: [UInt8](repeating: 0, count: 32)))
+        leaving = false
     }
 
     public func encode(to w: inout BCSWriter) {
@@ -66,6 +83,9 @@ public struct ValidatorRecord: Hashable, Sendable, BCSCodable {
         w.write(bond)
         w.write(slashed)
         w.write(jailed)
+        w.writeString(p2pAddress)
+        w.write(operatorAddress)
+        w.write(leaving)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -74,6 +94,9 @@ public struct ValidatorRecord: Hashable, Sendable, BCSCodable {
         bond = try r.read(FROST.self)
         slashed = try r.read(FROST.self)
         jailed = try r.readBool()
+        p2pAddress = try r.readString(max: Limits.networkAddressBytesMax)
+        operatorAddress = try r.read(Address.self)
+        leaving = try r.readBool()
     }
 }
 

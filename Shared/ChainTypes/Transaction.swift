@@ -41,6 +41,15 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     case requestWithdrawal(stake: ObjectID)
     case withdraw(stake: ObjectID)
     case epochSyncDone(node: NodeID, epoch: Epoch)
+    /// Registers the sender as operator of a consensus validator candidate with key `publicKey`
+    /// (which signs `ValidatorRegistration` to prove it consents), bonding `bond` of the sender's
+    /// WAL. Candidates with the most stake (bond and delegations) form the set at epoch changes.
+    case registerValidator(publicKey: Schnorr.PublicKey, p2pAddress: String, bond: FROST, proof: Schnorr.Signature)
+    /// Delegates `amount` to the validator with key `validator` (a stake, withdrawn as any stake).
+    case stakeWithValidator(validator: Schnorr.PublicKey, amount: FROST)
+    /// The operator takes its validator out of the set at the next epoch change, which returns
+    /// what is left of the bond to the operator.
+    case leaveValidatorSet(validator: Schnorr.PublicKey)
 
     public func encode(to w: inout BCSWriter) {
         switch self {
@@ -64,11 +73,14 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case let .requestWithdrawal(stake): w.writeVariant(13); w.write(stake)
         case let .withdraw(stake): w.writeVariant(14); w.write(stake)
         case let .epochSyncDone(node, epoch): w.writeVariant(15); w.write(node); w.write(epoch)
+        case let .registerValidator(key, address, bond, proof): w.writeVariant(16); w.write(key); w.writeString(address); w.write(bond); w.write(proof)
+        case let .stakeWithValidator(validator, amount): w.writeVariant(17); w.write(validator); w.write(amount)
+        case let .leaveValidatorSet(validator): w.writeVariant(18); w.write(validator)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 16) {
+        switch try r.readVariant(count: 19) {
         case 0: self = .transfer(to: try r.read(Address.self), amount: try r.read(FROST.self))
         case 1: self = .reserveSpace(size: try r.readU64(), epochs: try r.readU32())
         case 2: self = .splitStorageBySize(storage: try r.read(ObjectID.self), size: try r.readU64())
@@ -91,7 +103,13 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case 12: self = .stake(node: try r.read(NodeID.self), amount: try r.read(FROST.self))
         case 13: self = .requestWithdrawal(stake: try r.read(ObjectID.self))
         case 14: self = .withdraw(stake: try r.read(ObjectID.self))
-        default: self = .epochSyncDone(node: try r.read(NodeID.self), epoch: try r.read(Epoch.self))
+        case 15: self = .epochSyncDone(node: try r.read(NodeID.self), epoch: try r.read(Epoch.self))
+        case 16:
+            self = .registerValidator(
+                publicKey: try r.read(Schnorr.PublicKey.self), p2pAddress: try r.readString(max: Limits.networkAddressBytesMax), bond: try r.read(FROST.self),
+                proof: try r.read(Schnorr.Signature.self))
+        case 17: self = .stakeWithValidator(validator: try r.read(Schnorr.PublicKey.self), amount: try r.read(FROST.self))
+        default: self = .leaveValidatorSet(validator: try r.read(Schnorr.PublicKey.self))
         }
     }
 }
@@ -177,4 +195,18 @@ public typealias LedgerOperation = Operation
 extension Operation {
     /// The longest storage node name, in UTF-8 bytes.
     public static let nodeNameBytesMax = 128
+}
+
+/// What a validator key signs to consent to being registered as a candidate by an operator: the
+/// chain, the key and the operator's address, so the consent cannot be replayed for another
+/// operator or chain.
+public enum ValidatorRegistration {
+    public static func signBytes(chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
+        var writer = BCSWriter()
+        writer.writeString("walrus-validator-registration")
+        writer.writeString(chainID)
+        writer.write(publicKey)
+        writer.write(`operator`)
+        return writer.bytes
+    }
 }

@@ -104,3 +104,75 @@ public struct LightClient: Sendable {
         return weight
     }
 }
+
+/// A validator set hand-over as validators serve it: block `height` (whose header's next-validators
+/// hash is `validators`' hash) ends the old set; `validators` commit from `height + 1` on.
+public struct HandOver: Hashable, Sendable, BCSCodable {
+    public let height: UInt64
+    public let validators: [Validator]
+
+    public init(height: UInt64, validators: [Validator]) {
+        self.height = height
+        self.validators = validators
+    }
+
+    public func encode(to w: inout BCSWriter) {
+        w.write(height)
+        w.writeSequence(validators)
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        height = try r.readU64()
+        validators = try r.readSequence(of: Validator.self, max: 1024, minElementBytes: 41)
+        guard !validators.isEmpty, validators.allSatisfy({ $0.power > 0 }) else {
+            throw CoreError(.malformedBCS, "a hand-over names validators with positive power")
+        }
+        var total: UInt64 = 0
+        for validator in validators {
+            let (sum, overflow) = total.addingReportingOverflow(validator.power)
+            guard !overflow, sum <= UInt64(Int64.max / 4) else { throw CoreError(.malformedBCS, "a hand-over's total power exceeds 2^61") }
+            total = sum
+        }
+    }
+}
+
+/// The validator sets a light client trusts, each from the height it took over: genesis's from
+/// height 1, and each later one only through a hand-over header that the set before it committed.
+/// Headers are checked against the set of their own height, so a certificate from many set
+/// changes ago still verifies.
+public struct ValidatorHistory: Sendable {
+    public let chainID: String
+    public private(set) var entries: [(fromHeight: UInt64, set: ValidatorSet)]
+
+    public init(chainID: String, genesisValidators: ValidatorSet) {
+        self.chainID = chainID
+        entries = [(1, genesisValidators)]
+    }
+
+    /// The trusted set of `height`.
+    public func set(forHeight height: UInt64) -> ValidatorSet {
+        entries.last { $0.fromHeight <= height }?.set ?? entries[0].set
+    }
+
+    /// The height from which the latest trusted set commits.
+    public var latestFrom: UInt64 { entries.last?.fromHeight ?? 1 }
+
+    /// Checks `header` and its commit against the trusted set of its height.
+    public func verify(_ header: BlockHeader, commit: Commit) throws(LightClientError) {
+        try LightClient(chainID: chainID, genesisValidators: set(forHeight: header.height)).verify(header, commit: commit)
+    }
+
+    /// Trusts `handOver.validators` from `header.height + 1` on: `header` must be block
+    /// `handOver.height`, after the latest hand-over, committed by the set trusted for it, and
+    /// name the new set as its next validators.
+    public mutating func apply(_ handOver: HandOver, header: BlockHeader, commit: Commit) throws(LightClientError) {
+        guard header.height == handOver.height, handOver.height >= latestFrom else {
+            throw LightClientError(.untrustedHeader, "the hand-over at block \(handOver.height) is not after the latest trusted one (from \(latestFrom))")
+        }
+        let next = ValidatorSet(handOver.validators)
+        var light = LightClient(chainID: chainID, genesisValidators: set(forHeight: header.height))
+        try light.handOver(to: next, by: header, commit: commit)
+        entries.append((header.height + 1, next))
+    }
+}
+

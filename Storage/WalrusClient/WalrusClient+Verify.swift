@@ -29,16 +29,14 @@ public struct AvailabilityReport: Sendable, Equatable {
 extension WalrusClient {
     /// Verifies, trusting nothing but the genesis hash the config pins, that `blobID` was
     /// certified: the genesis the chain serves must hash to the pinned hash; the block holding a
-    /// `BlobCertified` event for the blob must be committed by more than two thirds of the genesis
-    /// validators' power (validator sets are fixed at genesis on this chain, so no hand-over is
-    /// needed); the event and the certifying transaction must be in that block by their Merkle
+    /// `BlobCertified` event for the blob must be committed by more than two thirds of the power of
+    /// the validator set of its height, trusted from genesis through each verified hand-over; the event and the certifying transaction must be in that block by their Merkle
     /// paths; and the transaction's confirmation certificate must be signed by storage nodes
     /// holding a quorum of shards of the committee the block commits to, for the event's epoch.
     public func verify(_ blobID: BlobID) async throws(ClientError) -> AvailabilityReport {
         let genesis = try await chainCall { () async throws(ChainClientError) in try await chain.genesis(pinnedHash: pinnedGenesisHash) }
         let validators: ValidatorSet
         do { validators = try genesis.validatorSet() } catch { throw ClientError(.verification, error.message) }
-        let light = LightClient(chainID: genesis.chainID, genesisValidators: validators)
         let status = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
         // Permanent registrations first (only their owner can't end them early), then the longest.
         let certified = status.registrations.filter { $0.certifiedEpoch != nil }
@@ -47,6 +45,14 @@ extension WalrusClient {
             throw ClientError(.notFound, "the chain has no certified registration of \(blobID); store it first (`walrus store`)")
         }
         let proof = try await chainCall { () async throws(ChainClientError) in try await chain.certificationProof(registration.objectID) }
+        // The sets trusted up to the latest block: genesis's, then each one a verified hand-over
+        // named, so a certification many set changes after genesis still verifies.
+        let latestHeight = try await chainCall { () async throws(ChainClientError) in try await chain.health() }.height
+        let history = try await chainCall { () async throws(ChainClientError) in
+            try await chain.validatorHistory(chainID: genesis.chainID, genesisValidators: validators, through: max(latestHeight, proof.header.height))
+        }
+        let certifyingSet = history.set(forHeight: proof.header.height)
+        let light = LightClient(chainID: genesis.chainID, genesisValidators: certifyingSet)
         do {
             try light.verifyInclusion(proof)
             let (epoch, endEpoch, deletable) = try Self.certification(in: proof.event, blobID: blobID, objectID: registration.objectID)
@@ -54,11 +60,11 @@ extension WalrusClient {
             let weight = try LightClient.verifyCertificate(
                 certificate, blobID: blobID, persistence: deletable ? .deletable(registration.objectID) : .permanent, epoch: epoch,
                 committee: proof.committee)
-            let latest = try await latestVerifiedHeader(light)
-            let power = proof.commit.precommits.reduce(UInt64(0)) { $0 + validators[Int($1.validator)].power }
+            let latest = try await latestVerifiedHeader(history, height: latestHeight)
+            let power = proof.commit.precommits.reduce(UInt64(0)) { $0 + certifyingSet[Int($1.validator)].power }
             return AvailabilityReport(
                 blobID: blobID, objectID: registration.objectID, deletable: deletable, height: proof.header.height, commitPower: power,
-                totalPower: validators.totalPower, certifiedEpoch: epoch, endEpoch: endEpoch, signersWeight: weight,
+                totalPower: certifyingSet.totalPower, certifiedEpoch: epoch, endEpoch: endEpoch, signersWeight: weight,
                 shardCount: proof.committee.shardCount, latestHeight: latest.height, latestEpoch: latest.epoch)
         } catch let error as LightClientError {
             throw ClientError(.verification, "\(error.message); the chain's answer for \(blobID) does not prove its certification")
@@ -85,12 +91,11 @@ extension WalrusClient {
         throw LightClientError(.notIncluded, "the proven transaction does not certify registration \(objectID)")
     }
 
-    /// The latest block, checked by its commit.
-    private func latestVerifiedHeader(_ light: LightClient) async throws -> BlockHeader {
-        let height = try await chainCall { () async throws(ChainClientError) in try await chain.health() }.height
+    /// The latest block, checked by its commit and the set trusted for it.
+    private func latestVerifiedHeader(_ history: ValidatorHistory, height: UInt64) async throws -> BlockHeader {
         let block = try await chainCall { () async throws(ChainClientError) in try await chain.block(height) }
         let commit = try await chainCall { () async throws(ChainClientError) in try await chain.commit(height) }
-        try light.verify(block.header, commit: commit)
+        try history.verify(block.header, commit: commit)
         return block.header
     }
 }

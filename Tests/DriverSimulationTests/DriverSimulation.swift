@@ -168,7 +168,7 @@ final class DriverWorld: @unchecked Sendable {
         let app = Application(store: store, chainID: Self.chainID, validators: validators, mempool: mempool)
         let clock = SimClock(world: self, node: node.index, incarnation: node.incarnation)
         let driver = ConsensusDriver(
-            chainID: Self.chainID, ownIndex: UInt16(node.index), key: node.key, validators: validators, app: app, store: store,
+            chainID: Self.chainID, key: node.key, validators: validators, app: app, store: store,
             guardFile: node.guardStore, mempool: mempool, timing: ConsensusTiming(), metrics: NodeMetrics(), misbehaviour: node.misbehaviour, clock: clock)
         await driver.attach(SimLink(world: self, node: node.index))
         node.store = store
@@ -209,7 +209,7 @@ final class DriverWorld: @unchecked Sendable {
             schedule(atMs: now + delay) { [self] in
                 let node = nodes[receiver]
                 guard node.alive, let driver = node.driver, let decoded = try? PeerMessage.decode(bcs: bytes) else { return }
-                await driver.receive(from: UInt16(sender), decoded)
+                await driver.receive(from: nodes[sender].key.publicKey.bytes, decoded)
             }
         }
     }
@@ -220,10 +220,18 @@ final class DriverWorld: @unchecked Sendable {
     /// What a validator sends, for the no-double-sign check (honest validators only).
     func sent(_ message: PeerMessage, by node: Int) {
         guard nodes[node].misbehaviour == .none || checksByzantine else { return }
+        // Indices name validators in the set of the message's height, which changes at epoch
+        // changes: a message is this node's when its index is this node's key in that set.
+        let own = nodes[node].key.publicKey.bytes
+        let sets = try? nodes[node].store?.ledger.consensusSets()
+        func isOwn(_ index: UInt16, _ height: UInt64) -> Bool {
+            guard let set = sets?.validators(atHeight: height) else { return false }
+            return Int(index) < set.count && set[Int(index)].publicKey == own
+        }
         switch message {
-        case .vote(let vote) where Int(vote.validator) == node:
+        case .vote(let vote) where isOwn(vote.validator, vote.height):
             record("\(node)/\(vote.height)/\(vote.round)/\(vote.kind.rawValue)", vote.signBytes(chainID: Self.chainID))
-        case .proposal(let proposal) where Int(proposal.proposer) == node:
+        case .proposal(let proposal) where isOwn(proposal.proposer, proposal.height):
             record("\(node)/\(proposal.height)/\(proposal.round)/p", proposal.signBytes(chainID: Self.chainID))
         default: break
         }
@@ -312,12 +320,15 @@ final class DriverWorld: @unchecked Sendable {
     func flood(from node: Int) {
         let key = nodes[node].key
         let height = (nodes[node].store?.height() ?? 0) + 1
+        // Its index in the current set (sets change at epoch changes).
+        let set = (try? nodes[node].store?.ledger.consensusSets())??.validators(atHeight: height) ?? []
+        let index = set.firstIndex { $0.publicKey == key.publicKey.bytes } ?? node
         for i in 0..<20 {
-            var vote = Vote(kind: .prevote, height: height, round: Round(5_000 + i * 1_000_000), valueID: nil, validator: UInt16(node))
+            var vote = Vote(kind: .prevote, height: height, round: Round(5_000 + i * 1_000_000), valueID: nil, validator: UInt16(index))
             vote.signature = key.sign(vote.signBytes(chainID: Self.chainID)).bytes
             for peer in 0..<nodes.count where peer != node { deliver(.vote(vote), from: node, to: peer) }
         }
-        var far = Vote(kind: .precommit, height: height + 1_000, round: 0, valueID: nil, validator: UInt16(node))
+        var far = Vote(kind: .precommit, height: height + 1_000, round: 0, valueID: nil, validator: UInt16(index))
         far.signature = key.sign(far.signBytes(chainID: Self.chainID)).bytes
         for peer in 0..<nodes.count where peer != node { deliver(.vote(far), from: node, to: peer) }
     }
@@ -391,12 +402,18 @@ final class SimLink: PeerLink, @unchecked Sendable {
         for peer in 0..<world.nodes.count where peer != node { world.deliver(message, from: node, to: peer) }
     }
 
-    func send(_ message: PeerMessage, to index: Int) {
+    func send(_ message: PeerMessage, to peer: PeerKey) {
+        guard let index = world.nodes.firstIndex(where: { $0.key.publicKey.bytes == peer }) else { return }
         world.sent(message, by: node)
         world.deliver(message, from: node, to: index)
     }
 
-    var connectedPeers: [Int] { (0..<world.nodes.count).filter { $0 != node && world.nodes[$0].alive && !world.isCut(node, $0) } }
+    var connectedPeers: [PeerKey] {
+        (0..<world.nodes.count).filter { $0 != node && world.nodes[$0].alive && !world.isCut(node, $0) }.map { world.nodes[$0].key.publicKey.bytes }
+    }
+
+    /// The simulated network connects every validator to every other.
+    func setPeers(_ peers: [(key: PeerKey, address: String)]) {}
 }
 
 /// A signing guard in memory that survives crashes (the real one is synced before any signature

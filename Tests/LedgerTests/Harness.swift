@@ -23,11 +23,12 @@ final class Harness {
     let chainID = "test-chain"
     static let epochMs: UInt64 = 10_000
 
-    init(stakes: [UInt64] = [100, 100, 100, 100], fees: FeeSchedule = .none) throws {
+    init(stakes: [UInt64] = [100, 100, 100, 100], fees: FeeSchedule = .none, validatorCountMax: Int = 100) throws {
         ledger = Ledger(store: store)
         let wal = FROST.perWAL
         let genesis = LedgerGenesis(
-            parameters: ChainParameters(chainID: chainID, shardCount: 10, epochDurationMs: Harness.epochMs, maxEpochsAhead: 5, fees: fees),
+            parameters: ChainParameters(chainID: chainID, shardCount: 10, epochDurationMs: Harness.epochMs, maxEpochsAhead: 5, fees: fees,
+                                        validatorCountMax: validatorCountMax),
             timeMs: timeMs,
             balances: [(alice.publicKey.address, FROST(1_000 * wal)), (bob.publicKey.address, FROST(10))]
                 + operatorKeys.map { ($0.publicKey.address, FROST(100 * wal)) },
@@ -37,7 +38,9 @@ final class Harness {
                     operatorAddress: operatorKeys[i].publicKey.address, commissionBasisPoints: 1000, storagePrice: FROST(1000 + UInt64(i)),
                     writePrice: FROST(500), capacity: 1 << 40, stake: FROST(stakes[i] * wal))
             },
-            validators: validatorKeys.map { ValidatorRecord(publicKey: $0.publicKey.bytes, power: 1, bond: FROST(1_000 * wal)) })
+            validators: validatorKeys.enumerated().map {
+                ValidatorRecord(publicKey: $0.element.publicKey.bytes, power: 1, bond: FROST(1_000 * wal), p2pAddress: "127.0.0.1:\(7000 + $0.offset)")
+            })
         try Ledger.writeGenesis(genesis, to: store)
     }
 
