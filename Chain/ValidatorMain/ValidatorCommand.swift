@@ -14,7 +14,7 @@ struct WalrusValidator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "walrus-validator",
         abstract: "Run a validator of the Walrus-compatible coordination chain.",
-        subcommands: [Genesis.self, Init.self, Run.self])
+        subcommands: [Genesis.self, Init.self, Run.self, Join.self, Leave.self, Delegate.self])
 }
 
 func log(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }

@@ -184,27 +184,26 @@ import WalrusCrypto
     /// ledger slashes validator 3 (half its 10,000 WAL bond burned, jailed); the chain keeps
     /// committing and honest transactions still commit.
     @Test(.timeLimit(.minutes(3))) func anEquivocatingValidatorIsSlashed() async throws {
-        let chain = try LocalChain(validators: 4)
+        // Epochs of 20 s: the equivocator is slashed well before the first epoch change, which
+        // then leaves it out of the set.
+        let chain = try LocalChain(validators: 4, epochDurationMs: 20_000)
         for i in 0..<3 { try chain.start(i) }
         try chain.start(3, byzantine: true)
-        func records() async -> [[String: Any]] { (await chain.get(0, "v1/validators"))?["validators"] as? [[String: Any]] ?? [] }
-        try await chain.waitUntil("validator 3 to be slashed", timeoutSeconds: 60) {
-            (await records()).first { $0["index"] as? Int == 3 }?["jailed"] as? Bool == true
-        }
-        let slashed = try #require((await records()).first { $0["index"] as? Int == 3 })
+        let byzantineKey = Hex.encode(try chain.validatorKey(3).publicKey.bytes)
+        func records(_ i: Int = 0) async -> [[String: Any]] { (await chain.get(i, "v1/validators"))?["validators"] as? [[String: Any]] ?? [] }
+        func byzantine(_ i: Int = 0) async -> [String: Any]? { (await records(i)).first { $0["publicKey"] as? String == byzantineKey } }
+        try await chain.waitUntil("validator 3 to be slashed", timeoutSeconds: 60) { await byzantine()?["jailed"] as? Bool == true }
+        let slashed = try #require(await byzantine())
         #expect(slashed["bondFrost"] as? UInt64 == 5_000 * FROST.perWAL)
         #expect(slashed["slashedFrost"] as? UInt64 == 5_000 * FROST.perWAL)
-        for honest in (await records()).filter({ $0["index"] as? Int != 3 }) {
+        for honest in (await records()).filter({ $0["publicKey"] as? String != byzantineKey }) {
             #expect(honest["jailed"] as? Bool == false && honest["bondFrost"] as? UInt64 == 10_000 * FROST.perWAL)
         }
         // The slashing is an event of the chain, and every honest validator agrees on it.
         let events = (await chain.get(1, "v1/events"))?["events"] as? [[String: Any]] ?? []
         let slashEvents = events.filter { $0["type"] as? String == "ValidatorSlashed" }
         #expect(slashEvents.count == 1, "\(events.map { $0["type"] ?? "?" })")
-        for i in 1..<3 {
-            let record = ((await chain.get(i, "v1/validators"))?["validators"] as? [[String: Any]])?.first { $0["index"] as? Int == 3 }
-            #expect(record?["jailed"] as? Bool == true)
-        }
+        for i in 1..<3 { #expect(await byzantine(i)?["jailed"] as? Bool == true) }
         // The chain goes on, with the equivocator still running, and an honest transfer commits.
         let before = await chain.height(0) ?? 0
         let wallet = try chain.walletKey()
@@ -217,6 +216,20 @@ import WalrusCrypto
             return answer != nil && answer?["error"] == nil
         }
         try await chain.waitUntil("five more blocks") { (await chain.height(0) ?? 0) >= before + 5 }
+        // At the epoch change the jailed validator leaves the set: no index, no power; the three
+        // others commit on by themselves, and the equivocator's votes no longer count.
+        try await chain.waitUntil("the equivocator out of the set", timeoutSeconds: 40) {
+            let entry = await byzantine()
+            return entry != nil && entry?["index"] as? Int == nil && entry?["power"] as? UInt64 == 0
+        }
+        #expect((await records()).filter { $0["index"] as? Int != nil }.count == 3)
+        let afterChange = await chain.height(0) ?? 0
+        try await chain.waitUntil("five blocks under the new set") {
+            for i in 0..<3 where (await chain.height(i) ?? 0) < afterChange + 5 { return false }
+            return true
+        }
+        let latest = await chain.get(0, "v1/blocks/latest")
+        #expect(latest?["validatorsHash"] as? String != nil && latest?["validatorsHash"] as? String == latest?["nextValidatorsHash"] as? String)
     }
 
     @Test(.timeLimit(.minutes(3))) func oversizedAndOverflowingTransactionsDoNotStopTheChain() async throws {

@@ -198,3 +198,77 @@ struct Fixture {
         }
     }
 }
+
+/// A light client follows validator set hand-overs: each new set is trusted only through a header
+/// the set before it committed (more than two thirds of its power) that names the new set, and
+/// headers are checked against the set of their own height.
+@Suite struct ValidatorHistoryTests {
+    let f = Fixture()
+
+    /// A new set of four fresh keys, and the header at `height` handing over to it.
+    func handOverHeader(height: UInt64, from current: ValidatorSet, to next: ValidatorSet) -> BlockHeader {
+        BlockHeader(
+            chainID: f.chainID, height: height, timeMs: 1_000 + height, previousHash: [UInt8](repeating: 0, count: 32), proposer: 0, epoch: f.epoch,
+            transactionsRoot: ChainMerkle.root([]), eventsRoot: ChainMerkle.root([]), resultsHash: [UInt8](repeating: 0, count: 32),
+            validatorsHash: current.hash, nextValidatorsHash: next.hash, committeeHash: f.committee.hash)
+    }
+
+    func commit(_ header: BlockHeader, keys: [Schnorr.PrivateKey], signers: [Int]) -> Commit {
+        Commit(height: header.height, round: 0, valueID: ValueID(header.hash), precommits: signers.map { i in
+            var vote = Vote(kind: .precommit, height: header.height, round: 0, valueID: ValueID(header.hash), validator: UInt16(i))
+            vote.signature = keys[i].sign(vote.signBytes(chainID: f.chainID)).bytes
+            return vote
+        })
+    }
+
+    @Test func threeHandOversAndHeadersOfEverySet() throws {
+        var history = ValidatorHistory(chainID: f.chainID, genesisValidators: f.validators)
+        var keys = f.validatorKeys
+        var current = f.validators
+        var sets: [(from: UInt64, keys: [Schnorr.PrivateKey], set: ValidatorSet)] = [(1, keys, current)]
+        for (n, height) in [UInt64(10), 20, 30].enumerated() {
+            let nextKeys = (0..<(4 + n)).map { _ in Schnorr.PrivateKey.generate() }
+            let next = ValidatorSet(nextKeys.map { Validator(publicKey: $0.publicKey.bytes, power: 7, address: "a") })
+            let header = handOverHeader(height: height, from: current, to: next)
+            try history.apply(HandOver(height: height, validators: next.validators), header: header, commit: commit(header, keys: keys, signers: Array(0..<(keys.count - 1))))
+            keys = nextKeys
+            current = next
+            sets.append((height + 1, keys, current))
+        }
+        #expect(history.entries.map(\.fromHeight) == [1, 11, 21, 31])
+        // A header of each set's period verifies against that set, and not against another.
+        for (i, entry) in sets.enumerated() {
+            let header = handOverHeader(height: entry.from + 2, from: entry.set, to: entry.set)
+            try history.verify(header, commit: commit(header, keys: entry.keys, signers: Array(0..<entry.keys.count)))
+            let wrong = sets[(i + 1) % sets.count]
+            #expect(throws: LightClientError.self) { try history.verify(header, commit: commit(header, keys: wrong.keys, signers: Array(0..<(wrong.keys.count - 1)))) }
+        }
+    }
+
+    @Test func aHandOverWithoutTwoThirdsOrToAnotherSetIsRefused() throws {
+        var history = ValidatorHistory(chainID: f.chainID, genesisValidators: f.validators)
+        let nextKeys = (0..<4).map { _ in Schnorr.PrivateKey.generate() }
+        let next = ValidatorSet(nextKeys.map { Validator(publicKey: $0.publicKey.bytes, power: 10, address: "a") })
+        let header = handOverHeader(height: 5, from: f.validators, to: next)
+        // Two of four validators: not more than two thirds of the power.
+        #expect { try history.apply(HandOver(height: 5, validators: next.validators), header: header, commit: commit(header, keys: f.validatorKeys, signers: [0, 1])) }
+            throws: { ($0 as? LightClientError)?.code == .invalidCommit }
+        // Signed by the new set itself instead of the trusted one.
+        #expect { try history.apply(HandOver(height: 5, validators: next.validators), header: header, commit: commit(header, keys: nextKeys, signers: [0, 1, 2])) }
+            throws: { ($0 as? LightClientError)?.code == .invalidCommit }
+        // A set the header does not name.
+        let impostor = ValidatorSet((0..<4).map { _ in Validator(publicKey: Schnorr.PrivateKey.generate().publicKey.bytes, power: 10, address: "b") })
+        #expect { try history.apply(HandOver(height: 5, validators: impostor.validators), header: header, commit: commit(header, keys: f.validatorKeys, signers: [0, 1, 2])) }
+            throws: { ($0 as? LightClientError)?.code == .untrustedHeader }
+        #expect(history.entries.count == 1)
+        // A later header of the new set is then not trusted.
+        let later = handOverHeader(height: 9, from: next, to: next)
+        #expect { try history.verify(later, commit: commit(later, keys: nextKeys, signers: [0, 1, 2])) } throws: { ($0 as? LightClientError)?.code == .untrustedHeader }
+        // The genuine hand-over is accepted, and out of order ones are not.
+        try history.apply(HandOver(height: 5, validators: next.validators), header: header, commit: commit(header, keys: f.validatorKeys, signers: [0, 1, 2]))
+        try history.verify(later, commit: commit(later, keys: nextKeys, signers: [0, 1, 2]))
+        #expect(throws: LightClientError.self) {
+            try history.apply(HandOver(height: 5, validators: next.validators), header: header, commit: commit(header, keys: f.validatorKeys, signers: [0, 1, 2]))
+        }
+    }
+}
