@@ -14,7 +14,9 @@ typealias PeerKey = [UInt8]
 /// directory (reconnecting with backoff) and receives on the connections peers open to it. The
 /// directory is the genesis validators and every candidate the ledger knows, with their p2p
 /// addresses; it follows the ledger (`setPeers`), so a validator that registers after genesis is
-/// connected to, and frames are taken only from keys in it.
+/// connected to. Frames are taken from keys in it; from any other key only block-sync requests are
+/// (a node that is not, or not yet, a validator catching up), answered on the connection they came
+/// in on, and everything else it sends is dropped.
 final class P2P: Sendable {
     /// The largest frame accepted: a full block with its commit, with room to spare.
     static let frameBytesMax = 32 * 1024 * 1024
@@ -29,6 +31,10 @@ final class P2P: Sendable {
     private let directory = Mutex<[PeerKey: (address: String, task: Task<Void, Never>)]>([:])
     private let running = Atomic<Bool>(true)
     private let onMessage: @Sendable (PeerKey, PeerMessage) -> Void
+    /// Inbound connections of keys outside the directory that asked for blocks, for the answers:
+    /// at most `syncOnlyPeersMax`, the oldest forgotten first.
+    private let syncOnly = Mutex<[(key: PeerKey, channel: any Channel)]>([])
+    static let syncOnlyPeersMax = 64
 
     init(chainID: String, key: Schnorr.PrivateKey, group: MultiThreadedEventLoopGroup, onMessage: @escaping @Sendable (PeerKey, PeerMessage) -> Void) {
         self.chainID = chainID
@@ -40,17 +46,33 @@ final class P2P: Sendable {
     /// Whether frames from `key` are taken.
     func isKnown(_ key: PeerKey) -> Bool { directory.withLock { $0[key] != nil } }
 
+    /// A sync request from a key outside the directory, on `channel`: kept so the answer can go back.
+    private func syncRequested(by key: PeerKey, on channel: any Channel) {
+        syncOnly.withLock { peers in
+            peers.removeAll { $0.key == key }
+            peers.append((key, channel))
+            if peers.count > P2P.syncOnlyPeersMax { peers.removeFirst(peers.count - P2P.syncOnlyPeersMax) }
+        }
+    }
+
     /// Listens for peers on `host:port`.
     func listen(host: String, port: Int) async throws -> any Channel {
-        let chainID = self.chainID, onMessage = self.onMessage
-        let isKnown: @Sendable (PeerKey) -> Bool = { [weak self] in self?.isKnown($0) ?? false }
+        let chainID = self.chainID
+        let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void = { [weak self] key, message, channel in
+            guard let self else { return }
+            if !self.isKnown(key) {
+                guard case .syncRequest = message else { return }
+                self.syncRequested(by: key, on: channel)
+            }
+            self.onMessage(key, message)
+        }
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(InboundFrameHandler(chainID: chainID, isKnown: isKnown, onMessage: onMessage))
+                    try channel.pipeline.syncOperations.addHandler(InboundFrameHandler(chainID: chainID, isKnown: { _ in true }, onMessage: onMessage))
                 }
             }
             .bind(host: host, port: port).get()
@@ -79,12 +101,23 @@ final class P2P: Sendable {
     }
 
     private func maintainConnection(key: PeerKey, address: String) async {
+        // Answers to our sync requests come back on our own connection, from the peer we dialled.
+        let chainID = self.chainID, deliver = self.onMessage
+        let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void = { sender, message, _ in
+            guard sender == key, case .syncResponse = message else { return }
+            deliver(sender, message)
+        }
         var backoffMs: UInt64 = 100
         while running.load(ordering: .relaxed) && !Task.isCancelled {
             if let (host, port) = P2P.split(address), let channel = try? await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .connectTimeout(.seconds(2))
-                .channelInitializer({ channel in channel.eventLoop.makeSucceededVoidFuture() })
+                .channelInitializer({ channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(InboundFrameHandler(chainID: chainID, isKnown: { $0 == key }, onMessage: onMessage))
+                    }
+                })
                 .connect(host: host, port: port).get() {
                 guard !Task.isCancelled else {
                     channel.close(promise: nil)
@@ -111,9 +144,11 @@ final class P2P: Sendable {
         for channel in outbound.withLock({ Array($0.values) }) { write(frame, to: channel) }
     }
 
-    /// Sends to one peer if connected.
+    /// Sends to one peer if connected: over our connection to it, or, for a key outside the
+    /// directory that asked for blocks, back over its own.
     func send(_ message: PeerMessage, to peer: PeerKey) {
-        guard let channel = outbound.withLock({ $0[peer] }) else { return }
+        let channel = outbound.withLock { $0[peer] } ?? syncOnly.withLock { $0.last { $0.key == peer }?.channel }
+        guard let channel, channel.isActive else { return }
         write(frame(message), to: channel)
     }
 
@@ -131,6 +166,7 @@ final class P2P: Sendable {
     func shutdown() {
         running.store(false, ordering: .relaxed)
         directory.withLock { for entry in $0.values { entry.task.cancel() } }
+        syncOnly.withLock { $0 = [] }
         for channel in outbound.withLock({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }
@@ -157,9 +193,9 @@ final class InboundFrameHandler: ChannelInboundHandler {
 
     let chainID: String
     let isKnown: @Sendable (PeerKey) -> Bool
-    let onMessage: @Sendable (PeerKey, PeerMessage) -> Void
+    let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void
 
-    init(chainID: String, isKnown: @escaping @Sendable (PeerKey) -> Bool, onMessage: @escaping @Sendable (PeerKey, PeerMessage) -> Void) {
+    init(chainID: String, isKnown: @escaping @Sendable (PeerKey) -> Bool, onMessage: @escaping @Sendable (PeerKey, PeerMessage, any Channel) -> Void) {
         self.chainID = chainID
         self.isKnown = isKnown
         self.onMessage = onMessage
@@ -176,7 +212,7 @@ final class InboundFrameHandler: ChannelInboundHandler {
             context.close(promise: nil)  // A peer that sends garbage or forgeries, or is unknown, is dropped.
             return
         }
-        onMessage(envelope.sender, message)
+        onMessage(envelope.sender, message, context.channel)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }

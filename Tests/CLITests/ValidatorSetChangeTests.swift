@@ -74,6 +74,13 @@ import Testing
             kill(candidate.processIdentifier, SIGKILL)
             candidate.waitUntilExit()
         }
+        // Not registered yet, it catches up as a follower: validators answer its sync requests.
+        let candidateRPC = "http://127.0.0.1:\(base + 109)"
+        let target = (await Self.get(rpc + "/v1/health"))?["height"] as? Int ?? 1
+        try await Self.waitUntil("the unregistered candidate to catch up", seconds: 60) {
+            ((await Self.get(candidateRPC + "/v1/health"))?["height"] as? Int ?? 0) >= target
+        }
+        #expect((await Self.get(candidateRPC + "/v1/health"))?["validatorIndex"] is NSNull)
         let wallet = dir.appendingPathComponent("client/wallet.key").path
         let join = try ProcessRunner.run("walrus-validator", [
             "join", "--config", home.appendingPathComponent("config.yaml").path, "--wallet", wallet, "--bond", "20000", "--json",
@@ -93,7 +100,7 @@ import Testing
             (await Self.validators(rpc))[candidateKey]?["index"] as? Int != nil
         }
         try await Self.waitUntil("the candidate reporting its index", seconds: 30) {
-            (await Self.get("http://127.0.0.1:\(base + 109)/v1/health"))?["validatorIndex"] as? Int != nil
+            (await Self.get(candidateRPC + "/v1/health"))?["validatorIndex"] as? Int != nil
         }
 
         // Validator 0 leaves: its operator is its own key, which needs WAL for the fee.
