@@ -349,21 +349,20 @@ actor ConsensusDriver {
 
     private func decide(height: UInt64, block: Block, commit: Commit) {
         let current = heightSet
+        // A new set from the next height on (an epoch change): fresh priorities, one step;
+        // otherwise this set, one step further. Stored with the block.
+        let following: @Sendable (BlockExecution) -> ValidatorSet = { execution in
+            if let changed = execution.nextValidators { return ValidatorSet(changed).advanced(by: 1) }
+            var next = current
+            _ = next.step()
+            return next
+        }
         let execution: BlockExecution
-        do {
-            execution = try app.commit(block, commit: commit) { execution in
-                // A new set from the next height on (an epoch change): fresh priorities, one step;
-                // otherwise this set, one step further.
-                if let changed = execution.nextValidators { return ValidatorSet(changed).advanced(by: 1) }
-                var next = current
-                _ = next.step()
-                return next
-            }
-        } catch {
+        do { execution = try app.commit(block, commit: commit, nextValidators: following) } catch {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             return
         }
-        let nextSet = store.validatorSet(forHeight: height + 1) ?? current.advanced(by: 1)
+        let nextSet = following(execution)
         metrics.recordCommit(height: height, transactions: block.transactions.count, timeMs: block.header.timeMs)
         if !evidencePool.isEmpty || !block.evidence.isEmpty {
             let jailed = Set(((try? app.ledger.validators()) ?? []).filter(\.jailed).map(\.publicKey))
