@@ -65,6 +65,8 @@ extension Ledger {
         }
         view.put(Keys.committee(first), committee)
         view.commitTransaction()
+        view.putRaw(Keys.stateHash, try view.updating(LtHash()).bytes)
+        view.commitTransaction()
         do { try store.write(view.batch(), durability: .durable) } catch { throw LedgerError(.notFound, "writing genesis failed: \(error.message)") }
     }
 }

@@ -1,7 +1,7 @@
 public import ChainTypes
 public import KVStore
 public import WalrusCore
-import WalrusCrypto
+public import WalrusCrypto
 
 /// The context a block executes in.
 public struct BlockContext: Hashable, Sendable {
@@ -66,6 +66,8 @@ public struct BlockExecution: Sendable {
     public let system: SystemState
     /// The consensus set from the next height on, when the block changes it.
     public let nextValidators: [Validator]?
+    /// BLAKE2b-256 of the state hash after the block (`Ledger.stateHash`): what a header commits to.
+    public let stateHash: [UInt8]
 
     /// Whether every transaction was admissible.
     public var isValid: Bool {
@@ -98,6 +100,21 @@ public final class Ledger: @unchecked Sendable {
     public func validators() throws(LedgerError) -> [ValidatorRecord] {
         try StateView(store: store).get(ValidatorRecords.self, Keys.validators)?.validators ?? []
     }
+
+    /// The hash of the whole committed state (every entry but the hash itself).
+    public func stateHash() throws(LedgerError) -> LtHash {
+        let bytes: [UInt8]?
+        do { bytes = try store.get(Ledger.stateFamily, Keys.stateHash) } catch { throw LedgerError(.notFound, "state read failed: \(error.message)") }
+        guard let bytes, let hash = LtHash(bytes: bytes) else { throw LedgerError(.notFound, "the ledger has no state hash (a store from before state hashes)") }
+        return hash
+    }
+
+    /// The key the state hash is kept under; a state snapshot leaves it out and the receiver
+    /// computes it again from the entries.
+    public static var stateHashKey: [UInt8] { Keys.stateHash }
+
+    /// What the state hash holds for one entry of the state.
+    public static func stateHashElement(key: [UInt8], value: [UInt8]) -> [UInt8] { StateView.element(key, value) }
 
     /// The consensus sets kept, the current one last.
     public func consensusSets() throws(LedgerError) -> ConsensusSets {
@@ -199,8 +216,11 @@ public final class Ledger: @unchecked Sendable {
         }
         executor.view.put(Keys.system, executor.system)
         executor.view.commitTransaction()
+        let hash = try executor.view.updating(try stateHash())
+        executor.view.putRaw(Keys.stateHash, hash.bytes)
+        executor.view.commitTransaction()
         return BlockExecution(context: context, results: results, events: events, batch: executor.view.batch(), system: executor.system,
-                              nextValidators: executor.nextValidators)
+                              nextValidators: executor.nextValidators, stateHash: hash.digest)
     }
 
     /// Applies an execution's writes (with any extra operations, such as the block itself) in one

@@ -1,6 +1,7 @@
 import ChainTypes
 import KVStore
 import WalrusCore
+import WalrusCrypto
 
 /// Typed reads and writes of ledger records over a KVStore, with two layers of pending writes: the
 /// current transaction's (dropped if it fails) and the block's (written in one batch at the end).
@@ -25,6 +26,35 @@ final class StateView {
     }
 
     func put<T: BCSEncodable>(_ key: [UInt8], _ value: T) { transactionWrites[key] = .some(value.bcsBytes) }
+    func putRaw(_ key: [UInt8], _ value: [UInt8]) { transactionWrites[key] = .some(value) }
+
+    /// The block's pending writes (nil: a delete), once no transaction is open.
+    var pendingWrites: [[UInt8]: [UInt8]?] {
+        precondition(transactionWrites.isEmpty, "no transaction is open")
+        return blockWrites
+    }
+
+    /// Folds the block's pending writes into `hash`, the state hash before them: the committed
+    /// value of each written key out, the new one in (the hash's own key excluded).
+    func updating(_ hash: LtHash) throws(LedgerError) -> LtHash {
+        var hash = hash
+        for (key, value) in pendingWrites where key != Keys.stateHash {
+            let old: [UInt8]?
+            do { old = try store.get(Ledger.stateFamily, key) } catch { throw LedgerError(.notFound, "state read failed: \(error.message)") }
+            guard old != value else { continue }
+            if let old { hash.remove(StateView.element(key, old)) }
+            if let value { hash.add(StateView.element(key, value)) }
+        }
+        return hash
+    }
+
+    /// What the state hash holds for one entry: the key and the value, each length-prefixed.
+    static func element(_ key: [UInt8], _ value: [UInt8]) -> [UInt8] {
+        var writer = BCSWriter(capacity: key.count + value.count + 8)
+        writer.writeBytes(key)
+        writer.writeBytes(value)
+        return writer.bytes
+    }
     func delete(_ key: [UInt8]) { transactionWrites[key] = .some(nil) }
 
     /// Keys (with values) under `prefix`, pending writes included, in key order.
@@ -74,6 +104,8 @@ enum Keys {
     static func validatorStake(_ id: ObjectID) -> [UInt8] { Array("vstk:".utf8) + id.bytes }
     static let validatorStakePrefix = Array("vstk:".utf8)
     static let consensusSets = Array("vset".utf8)
+    /// The state hash (an `LtHash` of every other entry), kept up to date by each block.
+    static let stateHash = Array("lthash".utf8)
     static func owned(_ owner: Address, _ kind: UInt8) -> [UInt8] { Array("ownd:".utf8) + owner.bytes + [kind] }
     static func owned(_ owner: Address, _ kind: UInt8, _ id: ObjectID) -> [UInt8] { owned(owner, kind) + id.bytes }
     static func committee(_ epoch: Epoch) -> [UInt8] {

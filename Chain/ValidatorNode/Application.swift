@@ -110,7 +110,8 @@ final class Application: Sendable {
             transactionsRoot: ChainMerkle.root(transactions), eventsRoot: ChainMerkle.root(execution.events.map(\.bcsBytes)),
             resultsHash: Blake2b256.hash(execution.results.flatMap(\.bcsBytes)), validatorsHash: current,
             nextValidatorsHash: execution.nextValidators.map { ValidatorSet($0).hash } ?? current, committeeHash: commitmentHash(execution.system.committee),
-            eventCount: overflow ? UInt64.max : count, evidenceHash: Block.evidenceHash(evidence), lastCommitHash: Block.lastCommitHash(lastCommit))
+            eventCount: overflow ? UInt64.max : count, evidenceHash: Block.evidenceHash(evidence), lastCommitHash: Block.lastCommitHash(lastCommit),
+            stateHash: execution.stateHash)
     }
 
     /// The hash of the committee with its members' keys, which light clients check certificates with.
@@ -188,7 +189,7 @@ final class Application: Sendable {
                 blockTime(height: height, previous: previous, lastCommit: block.lastCommit) == block.header.timeMs,
                 ChainMerkle.root(execution.events.map(\.bcsBytes)) == block.header.eventsRoot,
                 Blake2b256.hash(execution.results.flatMap(\.bcsBytes)) == block.header.resultsHash,
-                execution.system.epoch == block.header.epoch,
+                execution.system.epoch == block.header.epoch, execution.stateHash == block.header.stateHash,
                 case let current = validators(atHeight: height).hash, block.header.validatorsHash == current,
                 block.header.nextValidatorsHash == (execution.nextValidators.map { ValidatorSet($0).hash } ?? current)
             else {
@@ -197,6 +198,7 @@ final class Application: Sendable {
         }
         let extra = store.recordBlock(block, commit: commit, execution: execution, nextValidators: nextValidators?(execution), transactions: [])
         do { try ledger.commit(execution, with: extra) } catch { throw NodeError(.storage, "committing block \(height): \(error.message)") }
+        store.snapshots?.take(from: store, height: height)
         cache.withLock { $0 = [:] }
         store.commitSignal.advance()
         return execution

@@ -5,6 +5,7 @@ public import Ledger
 public import LightClient
 public import WalrusCore
 import Consensus
+import WalrusCrypto
 
 /// The validator's RocksDB: the ledger's state plus blocks, commits, events, a transaction index,
 /// the consensus write-ahead log and the signing guard. A decided block and every record it adds
@@ -191,9 +192,57 @@ public final class ChainStore: @unchecked Sendable {
                 index += 1
             }
         }
+        if retainBlocks > 0, h > retainBlocks { prune(h - retainBlocks, in: &batch) }
         // The write-ahead log of the finished height is no longer needed.
         for entry in (try? kv.entries(Self.wal, in: .prefix(Self.heightKey(h)))) ?? [] { batch.delete(Self.wal, key: entry.key) }
         return batch
+    }
+
+    // MARK: - State sync and pruning
+
+    /// Removes every entry of the ledger's state (before a snapshot is downloaded into it).
+    func clearState() throws(NodeError) {
+        do {
+            var batch = WriteBatch()
+            for entry in try kv.entries(Ledger.stateFamily) { batch.delete(Ledger.stateFamily, key: entry.key) }
+            try kv.write(batch, durability: .durable)
+        } catch { throw NodeError(.storage, "clearing the state: \(error.message)") }
+    }
+
+    /// After a verified snapshot: its block and commit become the latest, durably, with the
+    /// state hash and the hand-overs that led to its validator set.
+    func recordSnapshotBase(block: Block, commit: Commit, stateHash: LtHash, handOvers: [HandOver]) throws(NodeError) {
+        let h = block.header.height
+        var batch = WriteBatch()
+        batch.put(Ledger.stateFamily, key: Ledger.stateHashKey, value: stateHash.bytes)
+        batch.put(Self.blocks, key: Self.heightKey(h), value: block.bcsBytes)
+        batch.put(Self.commits, key: Self.heightKey(h), value: commit.bcsBytes)
+        for handOver in handOvers { batch.put(Self.meta, key: Self.handOverKey(handOver.height), value: handOver.bcsBytes) }
+        batch.put(Self.meta, key: Array("earliest".utf8), value: h.bcsBytes)
+        batch.put(Self.meta, key: Array("height".utf8), value: h.bcsBytes)
+        do { try kv.write(batch, durability: .durable) } catch { throw NodeError(.storage, "recording the snapshot: \(error.message)") }
+    }
+
+    /// The lowest height whose block this store holds (1 unless it started from a snapshot or
+    /// pruned older blocks).
+    func earliestHeight() -> UInt64 {
+        guard let bytes = (try? kv.get(Self.meta, Array("earliest".utf8))).flatMap({ $0 }), let h = try? UInt64.decode(bcs: bytes) else { return 1 }
+        return h
+    }
+
+    /// Blocks kept (0: all): `recordBlock` deletes the block `retainBlocks` below each new one.
+    var retainBlocks: UInt64 = 0
+    /// Snapshots for new nodes, when this node keeps them.
+    var snapshots: SnapshotStore?
+
+    /// Deletes block `h` with its commit, events and transaction records, in `batch`.
+    private func prune(_ h: UInt64, in batch: inout WriteBatch) {
+        guard let block = block(h) else { return }
+        for tx in block.transactions { batch.delete(Self.transactions, key: Blake2b256.hash(tx)) }
+        for entry in (try? kv.entries(Self.events, in: .prefix(Self.heightKey(h)))) ?? [] { batch.delete(Self.events, key: entry.key) }
+        batch.delete(Self.blocks, key: Self.heightKey(h))
+        batch.delete(Self.commits, key: Self.heightKey(h))
+        batch.put(Self.meta, key: Array("earliest".utf8), value: (h + 1).bcsBytes)
     }
 
     // MARK: - Write-ahead log and signing guard

@@ -116,12 +116,15 @@ actor ConsensusDriver {
         let current = app.validators(atHeight: height)
         if let stored = store.validatorSet(forHeight: height), stored.validators == current.validators {
             heightSet = stored
-        } else if current.validators == validators.validators {
-            // No set stored for this height (a new chain, or a directory from before sets were
-            // stored): step the genesis set once per height, once.
-            heightSet = validators.advanced(by: height)
+        } else if let sets = try? app.ledger.consensusSets(), let entry = sets.entries.last(where: { $0.fromHeight <= height }),
+            entry.validators == current.validators, height >= entry.fromHeight
+        {
+            // No set stored for this height (a new chain, a node started from a snapshot): the
+            // set's priorities follow from the height it started at, one step a height (genesis's
+            // set starts at height 1, so it is stepped once per height since genesis).
+            heightSet = (entry.validators == validators.validators ? validators : ValidatorSet(entry.validators)).advanced(by: height - entry.fromHeight + 1)
         } else {
-            heightSet = current.advanced(by: 1)
+            heightSet = validators.advanced(by: height)
         }
         ownIndex = heightSet.firstIndex { $0.publicKey == key.publicKey.bytes }.map { UInt16($0) }
         core = ConsensusDriver.makeCore(chainID: chainID, height: height, validators: heightSet, ownIndex: ownIndex, timing: timing, app: app, clock: clock)

@@ -29,6 +29,20 @@ public struct NodeConfig: Codable, Hashable, Sendable {
     public var rpcRequestsPerClientPerSecond: Int = 2000
     /// Connections one client address may hold to the RPC (its longest-idle one makes room).
     public var rpcConnectionsPerClientMax: Int = 256
+    /// Every this many blocks the validator keeps a snapshot of its state (a RocksDB checkpoint,
+    /// hard links) that new nodes download to start from; 0 keeps none.
+    public var snapshotInterval: UInt64 = 1000
+    /// How many snapshots are kept (the oldest is removed).
+    public var snapshotsKept: Int = 2
+    /// Where snapshots are kept: on the same filesystem as `data_dir` (checkpoints are hard links).
+    public var snapshotDir: String = "snapshots"
+    /// RPC URLs to download a snapshot from when `data_dir` is new: the node starts from the most
+    /// recent snapshot they offer, checked against a header the validator sets signed, instead of
+    /// replaying every block since genesis. Empty: replay from genesis.
+    public var stateSyncRPC: [String] = []
+    /// Blocks kept: older blocks, commits, events and transaction records are deleted as new ones
+    /// commit (the ledger state is kept whole); 0 keeps every block.
+    public var retainBlocks: UInt64 = 0
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"
@@ -46,6 +60,11 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         case signingGuardFile = "signing_guard_file"
         case rpcRequestsPerClientPerSecond = "rpc_requests_per_client_per_second"
         case rpcConnectionsPerClientMax = "rpc_connections_per_client_max"
+        case snapshotInterval = "snapshot_interval"
+        case snapshotsKept = "snapshots_kept"
+        case snapshotDir = "snapshot_dir"
+        case stateSyncRPC = "state_sync_rpc"
+        case retainBlocks = "retain_blocks"
     }
 
     public init(keyFile: String, dataDir: String, genesisFile: String, p2pListen: String, rpcListen: String) {
@@ -73,6 +92,14 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         rpcBodyBytesMax = try c.decodeIfPresent(Int.self, forKey: .rpcBodyBytesMax) ?? rpcBodyBytesMax
         rpcRequestsPerClientPerSecond = try c.decodeIfPresent(Int.self, forKey: .rpcRequestsPerClientPerSecond) ?? rpcRequestsPerClientPerSecond
         rpcConnectionsPerClientMax = try c.decodeIfPresent(Int.self, forKey: .rpcConnectionsPerClientMax) ?? rpcConnectionsPerClientMax
+        snapshotInterval = try c.decodeIfPresent(UInt64.self, forKey: .snapshotInterval) ?? snapshotInterval
+        snapshotsKept = try c.decodeIfPresent(Int.self, forKey: .snapshotsKept) ?? snapshotsKept
+        snapshotDir = try c.decodeIfPresent(String.self, forKey: .snapshotDir) ?? snapshotDir
+        stateSyncRPC = try c.decodeIfPresent([String].self, forKey: .stateSyncRPC) ?? stateSyncRPC
+        retainBlocks = try c.decodeIfPresent(UInt64.self, forKey: .retainBlocks) ?? retainBlocks
+        guard snapshotsKept >= 1, retainBlocks == 0 || retainBlocks >= 100 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "snapshots_kept is at least 1; retain_blocks is 0 (keep all) or at least 100"))
+        }
         guard rpcRequestsPerClientPerSecond >= 0, rpcConnectionsPerClientMax > 0 else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "rpc_requests_per_client_per_second is 0 (off) or positive; rpc_connections_per_client_max is positive"))
         }
@@ -94,6 +121,7 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         config.dataDir = resolve(config.dataDir)
         config.signingGuardFile = resolve(config.signingGuardFile)
         config.genesisFile = resolve(config.genesisFile)
+        config.snapshotDir = resolve(config.snapshotDir)
         return config
     }
 

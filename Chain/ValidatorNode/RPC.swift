@@ -41,6 +41,8 @@ struct RPC: Sendable {
         case (true, "epoch") where p == ["v1", "epoch"]: return epoch()
         case (true, "validators") where p == ["v1", "validators"]: return validatorRecords()
         case (true, "handovers") where p == ["v1", "handovers"]: return handOvers(request.query)
+        case (true, "snapshots") where p == ["v1", "snapshots"]: return snapshotList()
+        case (true, "snapshots") where p.count == 4 && p[3] == "state": return statePage(p[2], request.query["after"])
         case (true, "committee") where argument != nil: return committee(argument!)
         case (true, "blobs") where argument != nil: return blob(argument!)
         case (true, "blobs") where p == ["v1", "blobs"]: return ownedBlobs(request.query["owner"] ?? "")
@@ -64,6 +66,7 @@ struct RPC: Sendable {
         let system = try? store.ledger.system()
         return .json([
             "status": "ok", "chainId": chainID, "genesisHash": Hex.encode(genesisHash), "height": store.height(),
+            "earliestHeight": store.earliestHeight(),
             "epoch": system?.epoch.rawValue ?? 0, "validatorIndex": validatorIndex() as Any, "peers": peers(), "mempool": mempool.count,
         ])
     }
@@ -209,6 +212,27 @@ struct RPC: Sendable {
         var writer = BCSWriter()
         writer.writeSequence(store.handOvers(after: after, limit: 100))
         return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: writer.bytes)
+    }
+
+    /// The state snapshots this validator keeps, newest first.
+    private func snapshotList() -> HTTPResponse {
+        .json(["snapshots": (store.snapshots?.heights ?? []).map { ["height": $0] }])
+    }
+
+    /// One page of a snapshot's state (BCS `StatePage`), after the key `after` (hex).
+    private func statePage(_ heightText: String, _ afterText: String?) -> HTTPResponse {
+        guard let height = UInt64(heightText) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "the snapshot height is a number") }
+        var after: [UInt8]?
+        if let afterText {
+            guard let bytes = try? Hex.decode(afterText), bytes.count <= StatePage.keyBytesMax else {
+                return .error(.badRequest, code: "INVALID_ARGUMENT", "after is a state key in hex (at most \(StatePage.keyBytesMax) bytes)")
+            }
+            after = bytes
+        }
+        guard let page = store.snapshots?.page(height: height, after: after) else {
+            return .error(.notFound, code: "NOT_FOUND", "no snapshot at height \(height); see GET /v1/snapshots")
+        }
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: page.bcsBytes)
     }
 
     private func commit(_ heightText: String) -> HTTPResponse {

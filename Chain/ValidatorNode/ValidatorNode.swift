@@ -56,6 +56,25 @@ public final class ValidatorNode: Sendable {
             store.close()
             throw error
         }
+        store.retainBlocks = config.retainBlocks
+        if config.snapshotInterval > 0 {
+            do { store.snapshots = try SnapshotStore(directory: config.snapshotDir, interval: config.snapshotInterval, kept: config.snapshotsKept) } catch {
+                store.close()
+                throw error
+            }
+        }
+        // A new node may start from a verified snapshot instead of block 1.
+        if store.height() == 0, !config.stateSyncRPC.isEmpty {
+            let urls = config.stateSyncRPC.compactMap(URL.init(string:))
+            guard !urls.isEmpty else {
+                store.close()
+                throw NodeError(.config, "state_sync_rpc holds no valid URL")
+            }
+            do { try await StateSync.run(store: store, genesis: genesis, client: ChainClient(endpoints: urls), log: log) } catch {
+                store.close()
+                throw error
+            }
+        }
         let metrics = NodeMetrics()
         let mempool = Mempool()
         let app = Application(store: store, chainID: genesis.chainID, validators: validators, mempool: mempool)
@@ -111,6 +130,7 @@ public final class ValidatorNode: Sendable {
         p2p.shutdown()
         for channel in channels { try? await channel.close() }
         try? await group.shutdownGracefully()
+        store.snapshots?.close()
         store.close()
     }
 }

@@ -30,13 +30,17 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
     public let evidenceHash: [UInt8]
     /// BLAKE2b-256 of the commit of the previous block the block carries (`Block.lastCommitHash`).
     public let lastCommitHash: [UInt8]
+    /// BLAKE2b-256 of the ledger's state hash after this block (an `LtHash` of every state entry):
+    /// a node that downloads the state checks it against a verified header.
+    public let stateHash: [UInt8]
 
     public init(
         chainID: String, height: Height, timeMs: UInt64, previousHash: [UInt8], proposer: UInt16, epoch: Epoch,
         transactionsRoot: [UInt8], eventsRoot: [UInt8], resultsHash: [UInt8], validatorsHash: [UInt8],
         nextValidatorsHash: [UInt8], committeeHash: [UInt8], eventCount: UInt64 = 0, evidenceHash: [UInt8] = Block.evidenceHash([]),
-        lastCommitHash: [UInt8] = Block.lastCommitHash(nil)
+        lastCommitHash: [UInt8] = Block.lastCommitHash(nil), stateHash: [UInt8] = [UInt8](repeating: 0, count: 32)
     ) {
+        self.stateHash = stateHash
         self.eventCount = eventCount
         self.lastCommitHash = lastCommitHash
         self.evidenceHash = evidenceHash
@@ -73,6 +77,7 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         w.write(eventCount)
         w.writeFixed(evidenceHash)
         w.writeFixed(lastCommitHash)
+        w.writeFixed(stateHash)
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -91,6 +96,7 @@ public struct BlockHeader: Hashable, Sendable, BCSCodable {
         eventCount = try r.readU64()
         evidenceHash = try r.readFixed(32)
         lastCommitHash = try r.readFixed(32)
+        stateHash = try r.readFixed(32)
     }
 }
 

@@ -135,6 +135,21 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         return KVError(.io, "cannot \(context): \(text)")
     }
 
+    /// Writes a consistent copy of the whole store to `directory` (which must not exist), as hard
+    /// links to the immutable files where possible: cheap, and the copy opens as a store of its own.
+    public func checkpoint(to directory: String) throws(KVError) {
+        try lock.withReadLock { () throws(KVError) in
+            guard let db else { throw KVError(.closed, "the store at \(path) was closed") }
+            var error: UnsafeMutablePointer<CChar>?
+            guard let checkpoint = rocksdb_checkpoint_object_create(db, &error) else {
+                throw RocksDBStore.takeError(&error, context: "checkpoint \(path)") ?? KVError(.io, "cannot checkpoint \(path)")
+            }
+            defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+            rocksdb_checkpoint_create(checkpoint, directory, 0, &error)
+            if let failure = RocksDBStore.takeError(&error, context: "checkpoint \(path) to \(directory)") { throw failure }
+        }
+    }
+
     private func handle(_ family: ColumnFamily) throws(KVError) -> (OpaquePointer, OpaquePointer) {
         guard let db else { throw KVError(.closed, "the store at \(path) was closed") }
         guard let cf = handles[family] else {

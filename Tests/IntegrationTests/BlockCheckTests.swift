@@ -108,6 +108,6 @@ import WalrusCrypto
             chainID: h.chainID, height: h.height, timeMs: timeMs ?? h.timeMs, previousHash: h.previousHash, proposer: h.proposer, epoch: h.epoch,
             transactionsRoot: h.transactionsRoot, eventsRoot: h.eventsRoot, resultsHash: h.resultsHash, validatorsHash: h.validatorsHash,
             nextValidatorsHash: h.nextValidatorsHash, committeeHash: h.committeeHash, eventCount: h.eventCount, evidenceHash: h.evidenceHash,
-            lastCommitHash: Block.lastCommitHash(lastCommit))
+            lastCommitHash: Block.lastCommitHash(lastCommit), stateHash: h.stateHash)
     }
 }
