@@ -111,3 +111,35 @@ import WalrusCrypto
             lastCommitHash: Block.lastCommitHash(lastCommit), stateHash: h.stateHash)
     }
 }
+
+/// With `retain_blocks`, blocks older than the last N go (with their commits, events and
+/// transaction records) as new ones commit; the state stays whole.
+@Suite struct PruningTests {
+    @Test func oldBlocksArePrunedAndTheStateKept() throws {
+        let chain = try LocalChain(validators: 1, storageNodes: 1, shards: 10)
+        let genesis = try GenesisFile.load(chain.directory.appendingPathComponent("genesis.yaml").path)
+        let store = try ChainStore(directory: chain.directory.appendingPathComponent("pruned").path, genesis: genesis)
+        store.retainBlocks = 5
+        let app = Application(store: store, chainID: genesis.chainID, validators: try genesis.validatorSet(), mempool: Mempool())
+        let wallet = try chain.walletKey()
+        let recipient = Schnorr.PrivateKey.generate().publicKey.address
+        var digests: [[UInt8]] = []
+        for height in UInt64(1)...12 {
+            let tx = SignedTransaction(
+                Transaction(chainID: genesis.chainID, sender: wallet.publicKey, nonce: height - 1, operations: [.transfer(to: recipient, amount: FROST(1))]),
+                signedBy: wallet)
+            try app.mempool.add(tx, ledger: app.ledger)
+            digests.append(tx.digest)
+            let block = try #require(app.buildBlock(height: height, proposer: 0, mempool: app.mempool, limit: 10))
+            let execution = try app.commit(block, commit: try chain.commit(of: block, timeMs: block.header.timeMs + 1))
+            app.mempool.removeIncluded(Set(execution.results.map(\.digest)), ledger: app.ledger)
+        }
+        #expect(store.height() == 12)
+        #expect(store.earliestHeight() == 8)
+        #expect(store.block(7) == nil && store.commit(7) == nil)
+        #expect(store.block(8) != nil && store.commit(8) != nil)
+        #expect(store.transaction(digests[0]) == nil)
+        #expect(store.transaction(digests[11]) != nil)
+        #expect(try app.ledger.account(recipient).balance == FROST(12))
+    }
+}
