@@ -11,6 +11,7 @@ import CReedSolomon
 import Foundation
 import RedStuff
 import WalrusCore
+import WalrusCrypto
 
 struct Measurement: Encodable {
     let name: String
@@ -284,6 +285,18 @@ if only == nil || only == "rs" {
 _ = walrus_rs_limit_kernel(rsLevel)
 if only == nil || only == "hash" {
     results += benchHash(runs: quick ? 3 : 7)
+}
+if only == nil || only == "lthash" {
+    // The ledger's state hash: one entry in and one out per written key of a block (an account of
+    // about 60 bytes with its key). Bytes are the elements' bytes; the element rate is the figure.
+    let elements = (0..<20_000).map { randomBytes(100, seed: UInt64($0)) }
+    var hash = LtHash()
+    let seconds = median(runs: quick ? 3 : 7) {
+        for element in elements { hash.add(element) }
+        for element in elements { hash.remove(element) }
+    }
+    precondition(hash == LtHash(), "adding and removing every element gives the empty hash")
+    results.append(Measurement(name: "lthash add+remove 100 B (40,000 updates)", bytes: 40_000 * 100, seconds: seconds))
 }
 if only == nil || only == "encode" {
     results += benchEncode(sizes: quick ? [1 << 10, 1 << 20] : [1 << 10, 1 << 20, 64 << 20, 256 << 20], config: config)

@@ -2,7 +2,8 @@ import CBlake2b
 import WalrusCore
 
 /// A homomorphic hash of a set of byte strings (LtHash, Bellare–Micciancio's lattice hash with 1,024
-/// lanes of 16 bits, as in Lewi et al. 2019): each element expands to 2,048 bytes, and the set's
+/// lanes of 16 bits, as in Lewi et al. 2019): each element expands to 2,048 bytes (64 BLAKE2b-256
+/// digests, `expand`), and the set's
 /// hash is their lane-wise sum modulo 2^16. Adding or removing one element costs the same whatever
 /// the set's size, and the order of additions does not matter, so the ledger keeps a hash of its
 /// whole state up to date block by block, and a node that downloads the state in any order checks
@@ -52,19 +53,19 @@ public struct LtHash: Hashable, Sendable {
         }
     }
 
-    /// The 1,024 lanes of one element: BLAKE2b-512 keyed with BLAKE2b-256 of the element, over
-    /// each counter byte 0 to 31.
+    /// The 1,024 lanes of one element: 64 digests of BLAKE2b-256, each over the prefix byte 0x4C,
+    /// BLAKE2b-256 of the element, and the digest's index (one byte), hashed as one SIMD batch.
     static func expand(_ element: [UInt8]) -> [UInt16] {
         let seed = Blake2b256.hash(element)
-        // 32 blocks of 64 bytes, written straight into the lanes (little-endian, as the bytes form).
+        var messages = [UInt8](repeating: 0, count: 64 * 33)
+        for i in 0..<64 {
+            messages.replaceSubrange(i * 33..<(i * 33 + 32), with: seed)
+            messages[i * 33 + 32] = UInt8(i)
+        }
         var lanes = [UInt16](repeating: 0, count: laneCount)
         lanes.withUnsafeMutableBytes { out in
-            seed.withUnsafeBytes { key in
-                for counter in 0..<32 {
-                    var byte = UInt8(counter)
-                    let rc = walrus_blake2b(out.baseAddress! + counter * 64, 64, key.baseAddress, 32, &byte, 1)
-                    precondition(rc == 0, "BLAKE2b-512 with a 32-byte key is valid")
-                }
+            messages.withUnsafeBufferPointer { input in
+                walrus_blake2b256_prefixed_batch(out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, 0x4C, input.baseAddress, 33, 33, 64)
             }
         }
         #if _endian(big)
