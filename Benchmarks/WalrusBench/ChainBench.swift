@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Ledger
+import Synchronization
 import WalrusCore
 import WalrusCrypto
 
@@ -78,8 +79,12 @@ func runChainBench(transactions: Int, senders: Int, rate: Int, json: Bool) async
 
     // Watch heights: the first time each height is seen committed.
     let seen = HeightLog()
+    // Stopped with a flag, not by cancelling the task: cancelling a task inside URLSession's
+    // `data(from:)` can deadlock FoundationNetworking on Linux (the cancellation handler waits on
+    // the session's queue while the task's status lock is held), which hung some runs.
+    let watching = Atomic<Bool>(true)
     let watcher = Task {
-        while !Task.isCancelled {
+        while watching.load(ordering: .relaxed) {
             seen.observe(await height(), at: Date())
             try? await Task.sleep(nanoseconds: 5_000_000)
         }
@@ -126,7 +131,8 @@ func runChainBench(transactions: Int, senders: Int, rate: Int, json: Bool) async
     let finished = Date()
     let committed = (await get(rpc[0].appendingPathComponent("v1/accounts/\(recipient)")))?["balance"] as? UInt64 ?? 0
     try? await Task.sleep(nanoseconds: 50_000_000)
-    watcher.cancel()
+    watching.store(false, ordering: .relaxed)
+    await watcher.value
     var latencies: [Double] = []
     for (digest, at) in submissions {
         guard let info = await get(rpc[0].appendingPathComponent("v1/transactions/\(Hex.encode(digest))")),

@@ -200,14 +200,21 @@ public final class ChainStore: @unchecked Sendable {
 
     // MARK: - State sync and pruning
 
-    /// Removes every entry of the ledger's state (before a snapshot is downloaded into it).
+    /// Removes every entry of the ledger's state (before a snapshot is downloaded into it) and
+    /// marks the store as holding no usable state until `recordSnapshotBase`.
     func clearState() throws(NodeError) {
         do {
             var batch = WriteBatch()
             for entry in try kv.entries(Ledger.stateFamily) { batch.delete(Ledger.stateFamily, key: entry.key) }
+            batch.put(Self.meta, key: Self.stateSyncPending, value: [1])
             try kv.write(batch, durability: .durable)
         } catch { throw NodeError(.storage, "clearing the state: \(error.message)") }
     }
+
+    static let stateSyncPending = Array("state-sync-pending".utf8)
+
+    /// Whether a state sync started and did not finish: the state is partial.
+    var stateSyncInterrupted: Bool { (try? kv.get(Self.meta, Self.stateSyncPending)).flatMap { $0 } != nil }
 
     /// After a verified snapshot: its block and commit become the latest, durably, with the
     /// state hash and the hand-overs that led to its validator set.
@@ -220,6 +227,7 @@ public final class ChainStore: @unchecked Sendable {
         for handOver in handOvers { batch.put(Self.meta, key: Self.handOverKey(handOver.height), value: handOver.bcsBytes) }
         batch.put(Self.meta, key: Array("earliest".utf8), value: h.bcsBytes)
         batch.put(Self.meta, key: Array("height".utf8), value: h.bcsBytes)
+        batch.delete(Self.meta, key: Self.stateSyncPending)
         do { try kv.write(batch, durability: .durable) } catch { throw NodeError(.storage, "recording the snapshot: \(error.message)") }
     }
 

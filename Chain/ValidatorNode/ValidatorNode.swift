@@ -64,7 +64,11 @@ public final class ValidatorNode: Sendable {
             }
         }
         // A new node may start from a verified snapshot instead of block 1.
-        if store.height() == 0, !config.stateSyncRPC.isEmpty {
+        if store.stateSyncInterrupted && config.stateSyncRPC.isEmpty {
+            store.close()
+            throw NodeError(.config, "a state sync into \(config.dataDir) did not finish and left a partial state: set state_sync_rpc to finish it, or remove the directory to start from genesis")
+        }
+        if store.height() == 0 || store.stateSyncInterrupted, !config.stateSyncRPC.isEmpty {
             let urls = config.stateSyncRPC.compactMap(URL.init(string:))
             guard !urls.isEmpty else {
                 store.close()

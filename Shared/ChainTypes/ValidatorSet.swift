@@ -94,14 +94,9 @@ public struct ValidatorSet: Hashable, Sendable, BCSCodable, RandomAccessCollecti
         return Blake2b256.hash(writer.bytes)
     }
 
-    public func encode(to writer: inout BCSWriter) {
-        writer.writeSequence(validators)
-        writer.writeLength(priorities.count)
-        for p in priorities { writer.write(UInt64(bitPattern: p)) }
-    }
-
-    public init(from reader: inout BCSReader) throws(CoreError) {
-        let validators = try reader.readSequence(of: Validator.self, max: 1024, minElementBytes: 41)
+    /// What decoded validators must satisfy to form a set: at least one, each with positive power,
+    /// at most 2^61 in all (so priorities cannot overflow).
+    public static func checkPowers(_ validators: [Validator]) throws(CoreError) {
         guard !validators.isEmpty, validators.allSatisfy({ $0.power > 0 }) else {
             throw CoreError(.malformedBCS, "a validator set has validators with positive power")
         }
@@ -111,6 +106,17 @@ public struct ValidatorSet: Hashable, Sendable, BCSCodable, RandomAccessCollecti
             guard !overflow, sum <= UInt64(Int64.max / 4) else { throw CoreError(.malformedBCS, "a validator set's total power exceeds 2^61") }
             total = sum
         }
+    }
+
+    public func encode(to writer: inout BCSWriter) {
+        writer.writeSequence(validators)
+        writer.writeLength(priorities.count)
+        for p in priorities { writer.write(UInt64(bitPattern: p)) }
+    }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        let validators = try reader.readSequence(of: Validator.self, max: 1024, minElementBytes: 41)
+        try ValidatorSet.checkPowers(validators)
         let count = try reader.readLength(max: validators.count, minElementBytes: 8)
         guard count == validators.count else { throw CoreError(.malformedBCS, "one priority per validator") }
         var priorities: [Int64] = []

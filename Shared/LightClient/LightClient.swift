@@ -124,15 +124,7 @@ public struct HandOver: Hashable, Sendable, BCSCodable {
     public init(from r: inout BCSReader) throws(CoreError) {
         height = try r.readU64()
         validators = try r.readSequence(of: Validator.self, max: 1024, minElementBytes: 41)
-        guard !validators.isEmpty, validators.allSatisfy({ $0.power > 0 }) else {
-            throw CoreError(.malformedBCS, "a hand-over names validators with positive power")
-        }
-        var total: UInt64 = 0
-        for validator in validators {
-            let (sum, overflow) = total.addingReportingOverflow(validator.power)
-            guard !overflow, sum <= UInt64(Int64.max / 4) else { throw CoreError(.malformedBCS, "a hand-over's total power exceeds 2^61") }
-            total = sum
-        }
+        try ValidatorSet.checkPowers(validators)
     }
 }
 
