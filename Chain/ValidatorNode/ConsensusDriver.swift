@@ -385,7 +385,7 @@ actor ConsensusDriver {
         let actions = advanced.advance(to: next, validators: nextSet, ownIndex: .some(nextIndex))
         core = advanced
         heightSet = nextSet
-        if nextIndex != ownIndex {
+        if (nextIndex == nil) != (ownIndex == nil) {
             let role = nextIndex.map { "validator \($0) of \(nextSet.count)" } ?? "a follower (not in the set)"
             FileHandle.standardError.write(Data("info: the validator set changed at height \(next): this node is now \(role)\n".utf8))
         }
