@@ -47,12 +47,19 @@ public final class ChainStore: @unchecked Sendable {
                 guard stored == hash else {
                     throw NodeError(.wrongChain, "\(name) belongs to another genesis; remove it or use the matching genesis file")
                 }
+                let format = try kv.get(Self.meta, Self.formatKey).flatMap { try? UInt32.decode(bcs: $0) } ?? 1
+                guard format == Self.format else {
+                    throw NodeError(
+                        .config,
+                        "\(name) was written by an earlier version (chain data format \(format); this version reads \(Self.format)): remove it and start again, from genesis or with state_sync_rpc (the signing guard, outside it, stays)")
+                }
             } else {
                 let ledgerGenesis: LedgerGenesis
                 do { ledgerGenesis = try genesis.ledgerGenesis() } catch { throw NodeError(.config, error.message) }
                 do { try Ledger.writeGenesis(ledgerGenesis, to: kv) } catch {
                     throw NodeError(.config, "genesis: \(error.message)")
                 }
+                try kv.put(Self.meta, Self.formatKey, Self.format.bcsBytes)
                 try kv.put(Self.meta, Array("genesis".utf8), hash, durability: .durable)
             }
         } catch let error as NodeError { throw error } catch let error as KVError { throw NodeError(.storage, error.message) } catch {
@@ -61,6 +68,11 @@ public final class ChainStore: @unchecked Sendable {
     }
 
     public func close() { kv.close() }
+
+    /// The layout of the chain data this version writes: 2 since blocks carry their last commit
+    /// and a state hash and the ledger keeps validator candidates (a store without the key is 1).
+    static let format: UInt32 = 2
+    static let formatKey = Array("format".utf8)
 
     static func heightKey(_ h: UInt64) -> [UInt8] { withUnsafeBytes(of: h.bigEndian) { Array($0) } }
 
