@@ -29,12 +29,20 @@ final class Application: Sendable {
 
     /// The validators that commit block `height` (no priorities: for hashes, powers and keys),
     /// as the committed ledger says: the set changes at the height after an epoch change.
+    /// The sets change only when a block commits, so they are read from the store once per
+    /// committed height (several checks of every block ask for them), and forgotten at the commit.
     func validators(atHeight height: UInt64) -> ValidatorSet {
-        if let sets = try? ledger.consensusSets(), let set = sets.validators(atHeight: height), !set.isEmpty {
+        let sets = setsCache.withLock { cached -> ConsensusSets? in
+            if cached == nil { cached = try? ledger.consensusSets() }
+            return cached
+        }
+        if let set = sets?.validators(atHeight: height), !set.isEmpty {
             return set == genesisValidators.validators ? genesisValidators : ValidatorSet(set)
         }
         return genesisValidators
     }
+
+    private let setsCache = Mutex<ConsensusSets?>(nil)
 
     private func execute(_ context: BlockContext, _ transactions: [SignedTransaction], _ evidence: [Evidence]) throws(LedgerError) -> BlockExecution {
         let mempool = self.mempool
@@ -200,6 +208,7 @@ final class Application: Sendable {
         do { try ledger.commit(execution, with: extra) } catch { throw NodeError(.storage, "committing block \(height): \(error.message)") }
         store.snapshots?.take(from: store, height: height)
         cache.withLock { $0 = [:] }
+        setsCache.withLock { $0 = nil }
         store.commitSignal.advance()
         return execution
     }

@@ -108,9 +108,9 @@ enum StateSync {
         do { genesisSet = try genesis.validatorSet() } catch { throw NodeError(.config, error.message) }
         let block: Block, commit: Commit, history: ValidatorHistory
         do {
-            block = try await client.verifiedBlock(height, chainID: genesis.chainID, validators: genesisSet)
-            commit = try await client.commit(height)
             history = try await client.validatorHistory(chainID: genesis.chainID, genesisValidators: genesisSet, through: height)
+            block = try await client.block(height)
+            commit = try await client.commit(height)
             try history.verify(block.header, commit: commit)
         } catch let error as ChainClientError {
             throw NodeError(.invalidBlock, "state sync: the header of snapshot \(height) does not verify: \(error.message)")
