@@ -140,7 +140,8 @@ let package = Package(
         .executableTarget(
             name: "walrus-node",
             dependencies: [
-                "StorageNode", "HTTPKit", "WalrusCore", "WalrusCrypto", "CFileIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "StorageNode", "ChainClient", "ChainTypes", "HTTPKit", "WalrusCore", "WalrusCrypto", "CFileIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/NodeMain", swiftSettings: strictNoWarnings),
         .executableTarget(

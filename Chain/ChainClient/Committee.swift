@@ -130,7 +130,38 @@ public struct StakeInfo: Hashable, Sendable {
     public let withdrawEpoch: Epoch?
 }
 
+/// A storage node's registration as the chain holds it.
+public struct StorageNodeInfo: Hashable, Sendable {
+    public let nodeID: NodeID
+    public let name: String
+    public let networkAddress: String
+    public let publicKey: String
+    public let operatorAddress: Address
+    public let commissionBasisPoints: UInt16
+    public let storagePriceVote: FROST
+    public let writePriceVote: FROST
+    public let capacityVote: UInt64
+    /// Shards in the current committee, and in the next one once it is selected.
+    public let shards: Int
+    public let nextShards: Int?
+}
+
 extension ChainClient {
+    /// The storage node registered with a node ID (`0x…`) or public key (hex), or nil.
+    public func storageNode(_ reference: String) async throws(ChainClientError) -> StorageNodeInfo? {
+        let o: [String: Any]
+        do { o = try await json("/v1/nodes/\(reference)") } catch where error.code == .notFound { return nil }
+        guard let id = (o["nodeId"] as? String).flatMap({ try? NodeID(parsing: $0) }), let address = o["networkAddress"] as? String,
+            let owner = (o["operator"] as? String).flatMap({ try? Address(parsing: $0) }), let commission = (o["commissionBasisPoints"] as? NSNumber)?.uint16Value,
+            let storage = (o["storagePriceVoteFrost"] as? NSNumber)?.uint64Value, let write = (o["writePriceVoteFrost"] as? NSNumber)?.uint64Value,
+            let capacity = (o["capacityVote"] as? NSNumber)?.uint64Value
+        else { throw ChainClientError(.malformed, "/v1/nodes/\(reference) answered an incomplete node") }
+        return StorageNodeInfo(
+            nodeID: id, name: o["name"] as? String ?? "", networkAddress: address, publicKey: o["publicKey"] as? String ?? "", operatorAddress: owner,
+            commissionBasisPoints: commission, storagePriceVote: FROST(storage), writePriceVote: FROST(write), capacityVote: capacity,
+            shards: (o["shards"] as? NSNumber)?.intValue ?? 0, nextShards: (o["nextShards"] as? NSNumber)?.intValue)
+    }
+
     /// The stakes `owner` holds.
     public func stakes(ownedBy owner: Address) async throws(ChainClientError) -> [StakeInfo] {
         let o = try await json("/v1/stakes?owner=\(owner)")

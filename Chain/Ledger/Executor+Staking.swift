@@ -5,20 +5,50 @@ import WalrusCrypto
 extension Executor {
     mutating func registerNode(
         name: String, networkAddress: String, publicKey: Schnorr.PublicKey, commission: UInt16, storagePrice: FROST,
-        writePrice: FROST, capacity: UInt64
+        writePrice: FROST, capacity: UInt64, proof: Schnorr.Signature
     ) throws(LedgerError) {
         guard !name.isEmpty, name.utf8.count <= StoragePool.nameBytesMax else {
             throw LedgerError(.invalidArgument, "a node name has 1 to \(StoragePool.nameBytesMax) bytes")
         }
-        do { _ = try NetworkAddress(parsing: networkAddress) } catch {
-            throw LedgerError(.invalidArgument, "invalid network address: \(error.message)")
-        }
+        try Executor.checkNetworkAddress(networkAddress)
         guard commission <= 10_000 else { throw LedgerError(.invalidArgument, "commission is at most 10000 basis points") }
+        guard publicKey.isValidSignature(proof, for: NodeRegistration.signBytes(chainID: parameters.chainID, publicKey: publicKey, operator: sender)) else {
+            throw LedgerError(.badSignature, "the node key's registration proof does not verify for operator \(sender) on \(parameters.chainID)")
+        }
+        // A key signs confirmations; two members with one key would count one signature twice.
+        if let holder = try view.get(NodeIDRecord.self, Keys.poolKey(publicKey)) {
+            throw LedgerError(.duplicate, "storage node \(holder.nodeID) is already registered with key \(publicKey)")
+        }
         let pool = StoragePool(
             nodeID: NodeID(unchecked: newObjectID().bytes), name: name, networkAddress: networkAddress, publicKey: publicKey,
             operatorAddress: sender, commissionBasisPoints: commission, storagePriceVote: storagePrice, writePriceVote: writePrice,
             capacityVote: capacity)
         view.put(Keys.pool(pool.nodeID), pool)
+        view.put(Keys.poolKey(publicKey), NodeIDRecord(nodeID: pool.nodeID))
+    }
+
+    static func checkNetworkAddress(_ address: String) throws(LedgerError) {
+        do { _ = try NetworkAddress(parsing: address) } catch {
+            throw LedgerError(.invalidArgument, "invalid network address: \(error.message)")
+        }
+    }
+
+    mutating func updateNode(_ node: NodeID, _ update: NodeUpdate) throws(LedgerError) {
+        guard var pool = try view.get(StoragePool.self, Keys.pool(node)) else { throw LedgerError(.notFound, "no storage node \(node)") }
+        guard pool.operatorAddress == sender else { throw LedgerError(.notOwner, "only the operator of \(node) (\(pool.operatorAddress)) updates it") }
+        guard !update.isEmpty else { throw LedgerError(.invalidArgument, "the update changes nothing") }
+        if let address = update.networkAddress {
+            try Executor.checkNetworkAddress(address)
+            pool.networkAddress = address
+        }
+        if let commission = update.commissionBasisPoints {
+            guard commission <= 10_000 else { throw LedgerError(.invalidArgument, "commission is at most 10000 basis points") }
+            pool.commissionBasisPoints = commission
+        }
+        if let price = update.storagePrice { pool.storagePriceVote = price }
+        if let price = update.writePrice { pool.writePriceVote = price }
+        if let capacity = update.capacity { pool.capacityVote = capacity }
+        view.put(Keys.pool(node), pool)
     }
 
     /// The epoch from which a change made now takes effect: stake added before the midpoint counts

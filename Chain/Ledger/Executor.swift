@@ -98,9 +98,9 @@ struct Executor {
         case let .extendBlob(blob, epochs): try extendBlob(blob, epochs: epochs)
         case let .deleteBlob(blob): try deleteBlob(blob)
         case let .invalidateBlob(certificate): try invalidateBlob(certificate)
-        case let .registerNode(name, address, key, commission, storagePrice, writePrice, capacity):
+        case let .registerNode(name, address, key, commission, storagePrice, writePrice, capacity, proof):
             try registerNode(name: name, networkAddress: address, publicKey: key, commission: commission,
-                             storagePrice: storagePrice, writePrice: writePrice, capacity: capacity)
+                             storagePrice: storagePrice, writePrice: writePrice, capacity: capacity, proof: proof)
         case let .stake(node, amount): try stake(node, amount: amount)
         case let .requestWithdrawal(stake): try requestWithdrawal(stake)
         case let .withdraw(stake): try withdraw(stake)
@@ -108,6 +108,7 @@ struct Executor {
         case let .registerValidator(key, address, bond, proof): try registerValidator(publicKey: key, p2pAddress: address, bond: bond, proof: proof)
         case let .stakeWithValidator(validator, amount): try stakeWithValidator(validator, amount: amount)
         case let .leaveValidatorSet(validator): try leaveValidatorSet(validator)
+        case let .updateNode(node, update): try updateNode(node, update)
         }
     }
 

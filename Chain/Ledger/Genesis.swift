@@ -33,7 +33,11 @@ extension Ledger {
                 nodeID: NodeID(unchecked: objectID().bytes), name: node.name, networkAddress: node.networkAddress, publicKey: node.publicKey,
                 operatorAddress: node.operatorAddress, commissionBasisPoints: node.commissionBasisPoints, storagePriceVote: node.storagePrice,
                 writePriceVote: node.writePrice, capacityVote: node.capacity)
+            guard try view.get(NodeIDRecord.self, Keys.poolKey(node.publicKey)) == nil else {
+                throw LedgerError(.duplicate, "two genesis storage nodes share the key \(node.publicKey)")
+            }
             view.put(Keys.pool(pool.nodeID), pool)
+            view.put(Keys.poolKey(node.publicKey), NodeIDRecord(nodeID: pool.nodeID))
             pools[pool.nodeID] = pool
             if node.stake > .zero {
                 let record = StakeRecord(id: objectID(), owner: node.operatorAddress, nodeID: pool.nodeID, amount: node.stake, activationEpoch: first, withdrawEpoch: nil)

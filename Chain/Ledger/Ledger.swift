@@ -172,6 +172,13 @@ public final class Ledger: @unchecked Sendable {
 
     public func pool(_ node: NodeID) throws(LedgerError) -> StoragePool? { try StateView(store: store).get(StoragePool.self, Keys.pool(node)) }
 
+    /// The storage node registered with `key`, if any.
+    public func pool(publicKey key: Schnorr.PublicKey) throws(LedgerError) -> StoragePool? {
+        let view = StateView(store: store)
+        guard let entry = try view.get(NodeIDRecord.self, Keys.poolKey(key)) else { return nil }
+        return try view.get(StoragePool.self, Keys.pool(entry.nodeID))
+    }
+
     public func pools() throws(LedgerError) -> [StoragePool] {
         var pools: [StoragePool] = []
         for entry in try StateView(store: store).scan(prefix: Keys.poolPrefix) { pools.append(try decodeRecord(StoragePool.self, entry.value)) }

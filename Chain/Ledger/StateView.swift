@@ -99,6 +99,8 @@ enum Keys {
     static func invalid(_ blobID: BlobID) -> [UInt8] { Array("invl:".utf8) + blobID.bytes }
     static func pool(_ node: NodeID) -> [UInt8] { Array("pool:".utf8) + node.bytes }
     static let poolPrefix = Array("pool:".utf8)
+    /// The node registered with a storage-node key.
+    static func poolKey(_ key: Schnorr.PublicKey) -> [UInt8] { Array("poolkey:".utf8) + key.bytes }
     static func stake(_ id: ObjectID) -> [UInt8] { Array("stak:".utf8) + id.bytes }
     static let stakePrefix = Array("stak:".utf8)
     static func validatorStake(_ id: ObjectID) -> [UInt8] { Array("vstk:".utf8) + id.bytes }
@@ -128,4 +130,12 @@ struct Marker: BCSCodable {
 /// Decodes a stored record; stored records always decode (they were written by this code).
 func decodeRecord<T: BCSDecodable>(_ type: T.Type, _ bytes: [UInt8]) throws(LedgerError) -> T {
     do { return try T.decode(bcs: bytes) } catch { throw LedgerError(.notFound, "stored \(T.self) does not decode: \(error.message)") }
+}
+
+/// The value of an index entry that names a storage node.
+struct NodeIDRecord: BCSCodable {
+    let nodeID: NodeID
+    init(nodeID: NodeID) { self.nodeID = nodeID }
+    func encode(to writer: inout BCSWriter) { writer.write(nodeID) }
+    init(from reader: inout BCSReader) throws(CoreError) { nodeID = try reader.read(NodeID.self) }
 }

@@ -70,8 +70,9 @@ public final class ChainStore: @unchecked Sendable {
     public func close() { kv.close() }
 
     /// The layout of the chain data this version writes: 2 since blocks carry their last commit
-    /// and a state hash and the ledger keeps validator candidates (a store without the key is 1).
-    static let format: UInt32 = 2
+    /// and a state hash and the ledger keeps validator candidates (a store without the key is 1);
+    /// 3 since storage-node registrations carry a key proof and the ledger indexes node keys.
+    static let format: UInt32 = 3
     static let formatKey = Array("format".utf8)
 
     static func heightKey(_ h: UInt64) -> [UInt8] { withUnsafeBytes(of: h.bigEndian) { Array($0) } }

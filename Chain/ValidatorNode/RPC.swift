@@ -48,6 +48,7 @@ struct RPC: Sendable {
         case (true, "blobs") where p == ["v1", "blobs"]: return ownedBlobs(request.query["owner"] ?? "")
         case (true, "storage") where p == ["v1", "storage"]: return storage(request.query["owner"] ?? "")
         case (true, "stakes") where p == ["v1", "stakes"]: return stakes(request.query["owner"] ?? "")
+        case (true, "nodes") where argument != nil: return node(argument!)
         case (true, "objects") where argument != nil: return object(argument!)
         case (true, "events") where p == ["v1", "events"]: return await events(request.query)
         case (true, "genesis") where p == ["v1", "genesis"]: return genesisFile()
@@ -338,6 +339,28 @@ struct RPC: Sendable {
         guard let address = try? Address(parsing: owner) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "owner=0x… is required") }
         let resources = (try? store.ledger.storageResources(ownedBy: address)) ?? []
         return .json(["storage": resources.map { ["id": $0.id.description, "startEpoch": $0.startEpoch.rawValue, "endEpoch": $0.endEpoch.rawValue, "size": $0.size] }])
+    }
+
+    /// A storage node's registration by node ID (0x…) or public key (hex): what its operator set
+    /// and the stake that counts for the current and the next committee.
+    private func node(_ text: String) -> HTTPResponse {
+        let pool: StoragePool?
+        if text.hasPrefix("0x"), let id = try? NodeID(parsing: text) {
+            pool = try? store.ledger.pool(id)
+        } else if let key = try? Schnorr.PublicKey(hex: text) {
+            pool = try? store.ledger.pool(publicKey: key)
+        } else {
+            return .error(.badRequest, code: "INVALID_ARGUMENT", "not a node ID (0x and 64 hex digits) or a public key (64 hex digits): \(text)")
+        }
+        guard let pool else { return .error(.notFound, code: "NOT_FOUND", "no storage node registered as \(text)") }
+        let system = try? store.ledger.system()
+        return .json([
+            "nodeId": pool.nodeID.description, "name": pool.name, "networkAddress": pool.networkAddress, "publicKey": Hex.encode(pool.publicKey.bytes),
+            "operator": pool.operatorAddress.description, "commissionBasisPoints": Int(pool.commissionBasisPoints),
+            "storagePriceVoteFrost": pool.storagePriceVote.rawValue, "writePriceVoteFrost": pool.writePriceVote.rawValue, "capacityVote": pool.capacityVote,
+            "shards": system?.committee.member(pool.nodeID)?.shards.count ?? 0,
+            "nextShards": system?.nextCommittee.map { $0.member(pool.nodeID)?.shards.count ?? 0 as Any } ?? NSNull(),
+        ])
     }
 
     private func stakes(_ owner: String) -> HTTPResponse {

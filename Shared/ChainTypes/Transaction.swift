@@ -35,8 +35,10 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     case extendBlob(blob: ObjectID, epochs: UInt32)
     case deleteBlob(blob: ObjectID)
     case invalidateBlob(certificate: CommitteeCertificate)
+    /// Registers the sender as operator of a storage node with key `publicKey`, which signs
+    /// `NodeRegistration` to prove it consents; no two nodes share a key.
     case registerNode(name: String, networkAddress: String, publicKey: Schnorr.PublicKey, commissionBasisPoints: UInt16,
-                      storagePrice: FROST, writePrice: FROST, capacity: UInt64)
+                      storagePrice: FROST, writePrice: FROST, capacity: UInt64, proof: Schnorr.Signature)
     case stake(node: NodeID, amount: FROST)
     case requestWithdrawal(stake: ObjectID)
     case withdraw(stake: ObjectID)
@@ -50,6 +52,9 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     /// The operator takes its validator out of the set at the next epoch change, which returns
     /// what is left of the bond to the operator.
     case leaveValidatorSet(validator: Schnorr.PublicKey)
+    /// The operator changes its node's address, commission or votes (prices and capacity, counted
+    /// at the next epoch change and committee selection).
+    case updateNode(node: NodeID, update: NodeUpdate)
 
     public func encode(to w: inout BCSWriter) {
         switch self {
@@ -66,9 +71,9 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case let .extendBlob(blob, epochs): w.writeVariant(8); w.write(blob); w.write(epochs)
         case let .deleteBlob(blob): w.writeVariant(9); w.write(blob)
         case let .invalidateBlob(certificate): w.writeVariant(10); w.write(certificate)
-        case let .registerNode(name, networkAddress, publicKey, commission, storagePrice, writePrice, capacity):
+        case let .registerNode(name, networkAddress, publicKey, commission, storagePrice, writePrice, capacity, proof):
             w.writeVariant(11); w.writeString(name); w.writeString(networkAddress); w.write(publicKey); w.write(commission)
-            w.write(storagePrice); w.write(writePrice); w.write(capacity)
+            w.write(storagePrice); w.write(writePrice); w.write(capacity); w.write(proof)
         case let .stake(node, amount): w.writeVariant(12); w.write(node); w.write(amount)
         case let .requestWithdrawal(stake): w.writeVariant(13); w.write(stake)
         case let .withdraw(stake): w.writeVariant(14); w.write(stake)
@@ -76,11 +81,12 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case let .registerValidator(key, address, bond, proof): w.writeVariant(16); w.write(key); w.writeString(address); w.write(bond); w.write(proof)
         case let .stakeWithValidator(validator, amount): w.writeVariant(17); w.write(validator); w.write(amount)
         case let .leaveValidatorSet(validator): w.writeVariant(18); w.write(validator)
+        case let .updateNode(node, update): w.writeVariant(19); w.write(node); w.write(update)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 19) {
+        switch try r.readVariant(count: 20) {
         case 0: self = .transfer(to: try r.read(Address.self), amount: try r.read(FROST.self))
         case 1: self = .reserveSpace(size: try r.readU64(), epochs: try r.readU32())
         case 2: self = .splitStorageBySize(storage: try r.read(ObjectID.self), size: try r.readU64())
@@ -99,7 +105,7 @@ public enum Operation: Hashable, Sendable, BCSCodable {
             self = .registerNode(
                 name: try r.readString(max: Operation.nodeNameBytesMax), networkAddress: try r.readString(max: Limits.networkAddressBytesMax),
                 publicKey: try r.read(Schnorr.PublicKey.self), commissionBasisPoints: try r.readU16(), storagePrice: try r.read(FROST.self),
-                writePrice: try r.read(FROST.self), capacity: try r.readU64())
+                writePrice: try r.read(FROST.self), capacity: try r.readU64(), proof: try r.read(Schnorr.Signature.self))
         case 12: self = .stake(node: try r.read(NodeID.self), amount: try r.read(FROST.self))
         case 13: self = .requestWithdrawal(stake: try r.read(ObjectID.self))
         case 14: self = .withdraw(stake: try r.read(ObjectID.self))
@@ -109,7 +115,8 @@ public enum Operation: Hashable, Sendable, BCSCodable {
                 publicKey: try r.read(Schnorr.PublicKey.self), p2pAddress: try r.readString(max: Limits.networkAddressBytesMax), bond: try r.read(FROST.self),
                 proof: try r.read(Schnorr.Signature.self))
         case 17: self = .stakeWithValidator(validator: try r.read(Schnorr.PublicKey.self), amount: try r.read(FROST.self))
-        default: self = .leaveValidatorSet(validator: try r.read(Schnorr.PublicKey.self))
+        case 18: self = .leaveValidatorSet(validator: try r.read(Schnorr.PublicKey.self))
+        default: self = .updateNode(node: try r.read(NodeID.self), update: try r.read(NodeUpdate.self))
         }
     }
 }
@@ -200,6 +207,57 @@ extension Operation {
 /// What a validator key signs to consent to being registered as a candidate by an operator: the
 /// chain, the key and the operator's address, so the consent cannot be replayed for another
 /// operator or chain.
+/// What a storage node's key signs to consent to its registration by `operator` on `chainID`.
+public enum NodeRegistration {
+    public static func signBytes(chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
+        var writer = BCSWriter()
+        writer.writeString("walrus-storage-node-registration")
+        writer.writeString(chainID)
+        writer.write(publicKey)
+        writer.write(`operator`)
+        return writer.bytes
+    }
+}
+
+/// The changes of an `updateNode` operation; a field left nil keeps its value.
+public struct NodeUpdate: Hashable, Sendable, BCSCodable {
+    public var networkAddress: String?
+    public var commissionBasisPoints: UInt16?
+    public var storagePrice: FROST?
+    public var writePrice: FROST?
+    public var capacity: UInt64?
+
+    public init(networkAddress: String? = nil, commissionBasisPoints: UInt16? = nil, storagePrice: FROST? = nil, writePrice: FROST? = nil, capacity: UInt64? = nil) {
+        self.networkAddress = networkAddress
+        self.commissionBasisPoints = commissionBasisPoints
+        self.storagePrice = storagePrice
+        self.writePrice = writePrice
+        self.capacity = capacity
+    }
+
+    public var isEmpty: Bool { networkAddress == nil && commissionBasisPoints == nil && storagePrice == nil && writePrice == nil && capacity == nil }
+
+    public func encode(to w: inout BCSWriter) {
+        w.write(networkAddress != nil)
+        if let networkAddress { w.writeString(networkAddress) }
+        w.write(commissionBasisPoints != nil)
+        if let commissionBasisPoints { w.write(commissionBasisPoints) }
+        w.writeOption(storagePrice)
+        w.writeOption(writePrice)
+        w.write(capacity != nil)
+        if let capacity { w.write(capacity) }
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        networkAddress = try r.readBool() ? try r.readString(max: Limits.networkAddressBytesMax) : nil
+        commissionBasisPoints = try r.readBool() ? try r.readU16() : nil
+        storagePrice = try r.readOption(of: FROST.self)
+        writePrice = try r.readOption(of: FROST.self)
+        capacity = try r.readBool() ? try r.readU64() : nil
+    }
+}
+
+/// What a validator's key signs to consent to its registration by `operator` on `chainID`.
 public enum ValidatorRegistration {
     public static func signBytes(chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
         var writer = BCSWriter()

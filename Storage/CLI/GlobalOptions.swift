@@ -17,6 +17,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "The context of the client config to use.")
     var context: String?
 
+    @Option(name: .long, help: "The wallet key file to sign with, instead of the context's wallet_key_file.")
+    var wallet: String?
+
     @Option(name: .long, help: "Seconds to wait for the network before giving up.")
     var timeout: Double = 120
 

@@ -167,26 +167,91 @@ struct TransferCommand: AsyncParsableCommand {
     }
 }
 
-/// `walrus stake <NODE_ID> <AMOUNT>`.
+/// `walrus stake [add] <NODE_ID> <AMOUNT>`, `walrus stake list`, `walrus stake withdraw <STAKE_ID>`.
 struct StakeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stake", abstract: "Stake WAL with a storage node.")
+    static let configuration = CommandConfiguration(
+        commandName: "stake", abstract: "Stake WAL with a storage node, list this wallet's stakes, and withdraw them.",
+        discussion: """
+            A stake counts for the committee of the next epoch if it is added before the epoch's midpoint, else for the one \
+            after. A withdrawal is requested first and completes once the committee the stake counts for has served: \
+            `walrus stake withdraw` does both steps, and says from which epoch to run it again if the WAL is not back yet.
+            """,
+        subcommands: [Add.self, List.self, Withdraw.self], defaultSubcommand: Add.self)
 
-    @Argument(help: "The storage node's ID (`walrus info committee`).") var node: String
-    @Argument(help: "The amount: 1.5WAL, or a whole number of FROST.") var amount: String
-    @OptionGroup var global: GlobalOptions
+    static func nodeID(_ text: String) throws -> NodeID {
+        do { return try NodeID(parsing: text) } catch { throw CLIError.usage(error.message) }
+    }
 
-    func run() async throws {
-        let nodeID: NodeID
-        do { nodeID = try NodeID(parsing: node) } catch { throw CLIError.usage(error.message) }
-        let frost = try parseAmount(amount)
-        let (client, _) = try await connect(global)
-        let result: (stake: ObjectID, activationEpoch: Epoch)
-        do { result = try await client.stake(node: nodeID, amount: frost) } catch { throw CLIError(error) }
-        if global.json {
-            try printJSON(["stakeId": result.stake.description, "nodeId": nodeID.description, "amountFrost": frost.rawValue, "activationEpoch": result.activationEpoch.rawValue])
-        } else {
-            Output.result(result.stake.description)
-            global.progress("staked \(frost) with \(nodeID); it counts from epoch \(result.activationEpoch.rawValue)")
+    static func row(_ s: StakeInfo) -> [String: Any] {
+        ["stakeId": s.id.description, "nodeId": s.nodeID.description, "amountFrost": s.amount.rawValue, "activationEpoch": s.activationEpoch.rawValue,
+         "withdrawEpoch": s.withdrawEpoch.map { $0.rawValue as Any } ?? NSNull()]
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Stake WAL with a storage node (the default: `walrus stake NODE AMOUNT`).")
+
+        @Argument(help: "The storage node's ID (`walrus info committee`).") var node: String
+        @Argument(help: "The amount: 1.5WAL, or a whole number of FROST.") var amount: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let nodeID = try StakeCommand.nodeID(node)
+            let frost = try parseAmount(amount)
+            let (client, _) = try await connect(global)
+            let result: (stake: ObjectID, activationEpoch: Epoch)
+            do { result = try await client.stake(node: nodeID, amount: frost) } catch { throw CLIError(error) }
+            if global.json {
+                try printJSON(["stakeId": result.stake.description, "nodeId": nodeID.description, "amountFrost": frost.rawValue, "activationEpoch": result.activationEpoch.rawValue])
+            } else {
+                Output.result(result.stake.description)
+                global.progress("staked \(frost) with \(nodeID); it counts from epoch \(result.activationEpoch.rawValue)")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List this wallet's stakes.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let (client, _) = try await connect(global)
+            let stakes: [StakeInfo]
+            do { stakes = try await client.stakes() } catch { throw CLIError(error) }
+            if global.json { return try printJSON(stakes.map(StakeCommand.row)) }
+            for s in stakes {
+                let state = s.withdrawEpoch.map { "withdrawable from epoch \($0.rawValue)" } ?? "active"
+                Output.result("\(s.id)\t\(s.nodeID)\t\(s.amount)\tfrom epoch \(s.activationEpoch.rawValue)\t\(state)")
+            }
+            if stakes.isEmpty { global.progress("this wallet holds no stakes") }
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "withdraw", abstract: "Request a stake's withdrawal, and take the WAL back once the protocol's delay has passed.",
+            discussion: "Exits 0 when the WAL is back; when only the request was made (or is still waiting), prints the epoch to run it again from and exits 0 with \"withdrawn\": false in --json.")
+
+        @Argument(help: "The stake's object ID (`walrus stake list`).") var stake: String
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let id: ObjectID
+            do { id = try ObjectID(parsing: stake) } catch { throw CLIError.usage(error.message) }
+            let (client, _) = try await connect(global)
+            let result: (stake: StakeInfo, withdrawn: Bool, epoch: Epoch)
+            do { result = try await client.withdraw(stake: id) } catch { throw CLIError(error) }
+            let ready = result.stake.withdrawEpoch?.rawValue ?? 0
+            if global.json {
+                var row = StakeCommand.row(result.stake)
+                row["withdrawn"] = result.withdrawn
+                row["epoch"] = result.epoch.rawValue
+                return try printJSON(row)
+            }
+            if result.withdrawn {
+                Output.result("withdrew \(result.stake.amount) of stake \(id)")
+            } else {
+                Output.result("withdrawal of stake \(id) requested; run `walrus stake withdraw \(id)` again from epoch \(ready) (now epoch \(result.epoch.rawValue))")
+            }
         }
     }
 }

@@ -9,7 +9,8 @@ import WalrusCore
 func connect(_ global: GlobalOptions) async throws -> (WalrusClient, ClientConfig.Context) {
     do {
         let (config, _) = try ClientConfig.load(explicit: global.config)
-        let context = try config.context(global.context)
+        var context = try config.context(global.context)
+        if let wallet = global.wallet { context.walletKeyFile = wallet }
         return (try await WalrusClient.connect(context, timeoutSeconds: global.timeout), context)
     } catch { throw CLIError(error) }
 }

@@ -17,7 +17,7 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 @main
 struct WalrusNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "walrus-node", abstract: "Run a Walrus-compatible storage node.", subcommands: [Init.self, Run.self])
+        commandName: "walrus-node", abstract: "Run a Walrus-compatible storage node.", subcommands: [Init.self, Run.self, Register.self, Update.self, Show.self])
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -116,4 +116,30 @@ extension WalrusClient {
         }
         return (new.id, new.activationEpoch)
     }
+
+    /// The stakes this wallet holds.
+    public func stakes() async throws(ClientError) -> [StakeInfo] {
+        try await chainCall { () async throws(ChainClientError) in try await chain.stakes(ownedBy: builder.address) }
+    }
+
+    /// Withdraws stake `id`: requests the withdrawal first if that was not done, then takes the
+    /// WAL back once the protocol's delay has passed (the epoch after the committee it counts for
+    /// is selected, PROTOCOL.md §4.3). Returns the stake as it stands and whether the WAL is back.
+    public func withdraw(stake id: ObjectID) async throws(ClientError) -> (stake: StakeInfo, withdrawn: Bool, epoch: Epoch) {
+        let owned = try await stakes()
+        guard var stake = owned.first(where: { $0.id == id }) else {
+            throw ClientError(.notFound, "this wallet (\(builder.address)) holds no stake \(id); `walrus stake list` shows its stakes")
+        }
+        if stake.withdrawEpoch == nil {
+            _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.requestWithdrawal(stake: id)]) }
+            guard let requested = try await stakes().first(where: { $0.id == id }) else {
+                throw ClientError(.verification, "the withdrawal request succeeded but stake \(id) is no longer listed")
+            }
+            stake = requested
+        }
+        let epoch = try await chainCall { () async throws(ChainClientError) in try await chain.health() }.epoch
+        guard let ready = stake.withdrawEpoch, epoch >= ready else { return (stake, false, epoch) }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.withdraw(stake: id)]) }
+        return (stake, true, epoch)
+    }
 }

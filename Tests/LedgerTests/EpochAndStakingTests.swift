@@ -72,15 +72,54 @@ import WalrusCrypto
         #expect(try h.run(h.alice, [.stake(node: NodeID(unchecked: [UInt8](repeating: 1, count: 32)), amount: FROST(1))]).failureCode == "NOT_FOUND")
     }
 
+    static func register(_ h: Harness, _ operatorKey: Schnorr.PrivateKey, nodeKey: Schnorr.PrivateKey, name: String = "new", address: String = "127.0.0.1:9100",
+                         commission: UInt16 = 500, proofBy signer: Schnorr.PrivateKey? = nil, chainID: String? = nil) -> Operation {
+        let proof = (signer ?? nodeKey).sign(NodeRegistration.signBytes(chainID: chainID ?? h.chainID, publicKey: nodeKey.publicKey, operator: operatorKey.publicKey.address))
+        return .registerNode(name: name, networkAddress: address, publicKey: nodeKey.publicKey, commissionBasisPoints: commission,
+                             storagePrice: FROST(1), writePrice: FROST(1), capacity: 1 << 30, proof: proof)
+    }
+
     @Test func registeringANodeCreatesAPool() throws {
         let h = try Harness()
         let key = Schnorr.PrivateKey.generate()
-        #expect(try h.run(h.alice, [.registerNode(name: "new", networkAddress: "127.0.0.1:9100", publicKey: key.publicKey, commissionBasisPoints: 500, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1 << 30)]).succeeded)
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: key)]).succeeded)
         #expect(try h.ledger.pools().contains { $0.publicKey == key.publicKey && $0.operatorAddress == h.alice.publicKey.address })
-        #expect(try h.run(h.alice, [.registerNode(name: "", networkAddress: "x", publicKey: key.publicKey, commissionBasisPoints: 0, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1)]).failureCode == "INVALID_ARGUMENT")
-        #expect(try h.run(h.alice, [.registerNode(name: "n", networkAddress: "x", publicKey: key.publicKey, commissionBasisPoints: 10_001, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1)]).failureCode == "INVALID_ARGUMENT")
+        let other = Schnorr.PrivateKey.generate()
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: other, name: "")]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: other, commission: 10_001)]).failureCode == "INVALID_ARGUMENT")
         // A network address is host:port and nothing more: no path for peers to be steered to.
-        #expect(try h.run(h.alice, [.registerNode(name: "n", networkAddress: "127.0.0.1:9100/v1/x", publicKey: key.publicKey, commissionBasisPoints: 0, storagePrice: FROST(1), writePrice: FROST(1), capacity: 1)]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: other, address: "127.0.0.1:9100/v1/x")]).failureCode == "INVALID_ARGUMENT")
+        // The key must consent: a proof by another key, for another operator or another chain fails.
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: other, proofBy: h.bob)]).failureCode == "BAD_SIGNATURE")
+        #expect(try h.run(h.bob, [Self.register(h, h.alice, nodeKey: other)]).failureCode == "BAD_SIGNATURE")
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: other, chainID: "other-chain")]).failureCode == "BAD_SIGNATURE")
+        // No two nodes share a key, not even for the same operator; the genesis nodes' keys are taken too.
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: key, name: "again")]).failureCode == "DUPLICATE")
+        #expect(try h.ledger.pools().filter { $0.publicKey == key.publicKey }.count == 1)
+    }
+
+    @Test func theOperatorUpdatesItsNodesVotesAndAddress() throws {
+        let h = try Harness()
+        let key = Schnorr.PrivateKey.generate()
+        #expect(try h.run(h.alice, [Self.register(h, h.alice, nodeKey: key)]).succeeded)
+        let node = try #require(try h.ledger.pools().first { $0.publicKey == key.publicKey }).nodeID
+        let update = NodeUpdate(networkAddress: "10.0.0.7:9185", storagePrice: FROST(7), capacity: 1 << 42)
+        #expect(try h.run(h.alice, [.updateNode(node: node, update: update)]).succeeded)
+        let pool = try #require(try h.ledger.pools().first { $0.nodeID == node })
+        #expect(pool.networkAddress == "10.0.0.7:9185" && pool.storagePriceVote == FROST(7) && pool.capacityVote == 1 << 42)
+        #expect(pool.writePriceVote == FROST(1) && pool.commissionBasisPoints == 500)
+        // Only the operator; a real change; valid values; an existing node.
+        #expect(try h.run(h.bob, [.updateNode(node: node, update: NodeUpdate(storagePrice: FROST(1)))]).failureCode == "NOT_OWNER")
+        #expect(try h.run(h.alice, [.updateNode(node: node, update: NodeUpdate())]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [.updateNode(node: node, update: NodeUpdate(commissionBasisPoints: 10_001))]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [.updateNode(node: node, update: NodeUpdate(networkAddress: "nowhere"))]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [.updateNode(node: NodeID(unchecked: [UInt8](repeating: 9, count: 32)), update: NodeUpdate(capacity: 1))]).failureCode == "NOT_FOUND")
+        // A failed update changed nothing.
+        #expect(try h.ledger.pools().first { $0.nodeID == node } == pool)
+        // The update round-trips through BCS, each field present or absent.
+        for u in [NodeUpdate(), update, NodeUpdate(commissionBasisPoints: 3, writePrice: FROST(2))] {
+            #expect(try NodeUpdate.decode(bcs: u.bcsBytes) == u)
+        }
     }
 }
 

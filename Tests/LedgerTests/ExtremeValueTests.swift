@@ -32,7 +32,7 @@ import WalrusCrypto
         mutating func operation() throws -> LedgerOperation {
             let nodes = try h.system().committee.members.map(\.nodeID)
             let blob = try Harness.blob("blob \(UInt64.random(in: 0...20, using: &rng))")
-            switch Int.random(in: 0..<15, using: &rng) {
+            switch Int.random(in: 0..<16, using: &rng) {
             case 0: return .transfer(to: pick([h.alice, h.bob]).publicKey.address, amount: amount())
             case 1: return .reserveSpace(size: size(), epochs: epochs())
             case 2: return .splitStorageBySize(storage: object(), size: size())
@@ -55,10 +55,14 @@ import WalrusCrypto
                 return .registerNode(
                     name: pick(["", "n", String(repeating: "x", count: 64)]), networkAddress: pick(["127.0.0.1:1", "x", "[::1]:65535"]),
                     publicKey: Schnorr.PrivateKey.generate().publicKey, commissionBasisPoints: pick([0, 10_000, 10_001, UInt16.max]),
-                    storagePrice: amount(), writePrice: amount(), capacity: size())
+                    storagePrice: amount(), writePrice: amount(), capacity: size(), proof: Schnorr.PrivateKey.generate().sign([1]))
             case 11: return .stake(node: pick(nodes), amount: amount())
             case 12: return .requestWithdrawal(stake: object())
             case 13: return .withdraw(stake: object())
+            case 14:
+                return .updateNode(node: pick(nodes), update: NodeUpdate(
+                    networkAddress: pick([nil, "x", "127.0.0.1:1"]), commissionBasisPoints: pick([nil, 0, 10_001, UInt16.max]),
+                    storagePrice: pick([nil, amount()]), writePrice: pick([nil, amount()]), capacity: pick([nil, size()])))
             default: return .epochSyncDone(node: pick(nodes), epoch: epoch())
             }
         }
