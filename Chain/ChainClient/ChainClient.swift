@@ -44,6 +44,29 @@ public final class ChainClient: Sendable {
     /// Validator sets trusted through verified hand-overs, by chain ID and genesis-set hash.
     let trustedSets = Mutex<[String: ValidatorHistory]>([:])
 
+    /// Endpoints that could not be reached lately, until when they are asked last: a validator that
+    /// is down or cut off costs one connect timeout per `unreachableSeconds`, not one per call.
+    private let unreachable = Mutex<[URL: Date]>([:])
+    static let unreachableSeconds = 30.0
+    /// How long a connect to a validator may take before it counts as unreachable.
+    public static let connectTimeoutSeconds = 3.0
+
+    /// The endpoints in the order to ask them: reachable ones first, in their configured order.
+    var orderedEndpoints: [URL] {
+        let now = Date()
+        let down = unreachable.withLock { map in map.filter { $0.value > now } }
+        return endpoints.filter { down[$0] == nil } + endpoints.filter { down[$0] != nil }
+    }
+
+    /// Whether `endpoint` failed to connect or answer in time lately.
+    func isUnreachable(_ endpoint: URL) -> Bool { unreachable.withLock { ($0[endpoint] ?? .distantPast) > Date() } }
+
+    private func noteReachable(_ endpoint: URL, _ reachable: Bool) {
+        unreachable.withLock { map in
+            if reachable { map[endpoint] = nil } else { map[endpoint] = Date().addingTimeInterval(Self.unreachableSeconds) }
+        }
+    }
+
     /// The largest answer taken from a validator: a block of the largest size with its framing.
     public static let responseBytesMax = 48 << 20
 
@@ -67,19 +90,21 @@ public final class ChainClient: Sendable {
         _ path: String, method: String = "GET", body: [UInt8]? = nil, timeout: Double? = nil, only: URL? = nil
     ) async throws(ChainClientError) -> Response {
         var lastError = "no endpoint answered"
-        for endpoint in only.map({ [$0] }) ?? endpoints {
+        for endpoint in only.map({ [$0] }) ?? orderedEndpoints {
             var base = endpoint.absoluteString
             while base.hasSuffix("/") { base.removeLast() }
             do {
                 let response = try await http.request(
                     method == "POST" ? .POST : .GET, base + path, body: body.map { .bytes($0) }, timeoutSeconds: timeout ?? timeoutSeconds,
-                    responseBytesMax: Self.responseBytesMax)
+                    connectTimeoutSeconds: Self.connectTimeoutSeconds, responseBytesMax: Self.responseBytesMax)
+                noteReachable(endpoint, true)
                 if response.status >= 500 {
                     lastError = "\(endpoint) answered \(response.status)"
                     continue
                 }
                 return Response(status: response.status, body: Data(response.body))
             } catch {
+                if error.code == .connect || error.code == .timeout { noteReachable(endpoint, false) }
                 lastError = "\(endpoint): \(error.message)"
             }
         }
@@ -198,7 +223,9 @@ public final class ChainClient: Sendable {
             // The validator holds the request until the commit (or `statusWaitMs`); one that does
             // not (or fails at once) is asked again after a pause.
             let asked = Date()
-            if let o = try? await json(path + "?wait_ms=\(Self.statusWaitMs)", only: endpoints[poll % endpoints.count]) {
+            let reachable = endpoints.filter { !isUnreachable($0) }
+            let candidates = reachable.isEmpty ? endpoints : reachable
+            if let o = try? await json(path + "?wait_ms=\(Self.statusWaitMs)", only: candidates[poll % candidates.count]) {
                 guard o["status"] as? String == "success" else {
                     let error = o["error"] as? [String: Any]
                     let code = error?["code"] as? String
@@ -218,7 +245,8 @@ public final class ChainClient: Sendable {
             if Date() >= nextResubmit, endpoints.count > 1 {
                 // A refusal here (already known, or its nonce already used by its own commit) is fine.
                 resubmitted += 1
-                _ = try? await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: endpoints[resubmitted % endpoints.count])
+                let reachable = endpoints.filter { !isUnreachable($0) }
+                _ = try? await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: (reachable.isEmpty ? endpoints : reachable)[resubmitted % max(1, reachable.isEmpty ? endpoints.count : reachable.count)])
                 nextResubmit = Date().addingTimeInterval(Self.resubmitSeconds)
             }
             let waited = Date().timeIntervalSince(asked)
@@ -231,7 +259,11 @@ public final class ChainClient: Sendable {
     /// nonce has moved past it (a validator that lagged admitted it with a stale nonce).
     private func isDead(_ tx: SignedTransaction, path: String) async throws(ChainClientError) -> Bool {
         guard let account = try? await account(tx.transaction.senderAddress), account.nonce > tx.transaction.nonce else { return false }
-        for endpoint in endpoints where (try? await json(path, only: endpoint)) != nil { return false }
+        // The account's nonce came from a validator that answers; one that committed the
+        // transaction knows it, so validators that cannot be reached need not be asked.
+        for endpoint in endpoints where !isUnreachable(endpoint) {
+            if (try? await json(path, only: endpoint)) != nil { return false }
+        }
         return true
     }
 

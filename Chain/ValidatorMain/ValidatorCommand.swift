@@ -52,9 +52,30 @@ extension WalrusValidator {
         @Option(name: .customLong("max-epochs-ahead"), help: "How many epochs ahead storage can be bought.") var maxEpochsAhead: UInt32 = 53
         @Option(name: .customLong("base-port"), help: "First port: validators p2p at +i, rpc at +100+i, storage nodes at +200+i.") var basePort = 26600
         @Option(name: .customLong("chain-id"), help: "The chain ID.") var chainID = "walrus-devnet"
+        @Option(name: .customLong("validator-hosts"), help: "Comma-separated hosts (IP or name), one per validator, for a network across machines: each listens on the same ports, p2p at base-port and rpc at base-port+100 (default: 127.0.0.1 with a port per validator).")
+        var validatorHosts: String?
+        @Option(name: .customLong("storage-node-hosts"), help: "Comma-separated hosts, one per storage node: each listens on base-port+200 (default: 127.0.0.1 with a port per node).")
+        var storageNodeHosts: String?
+
+        /// `host:port` of each of `count` processes: on one host, consecutive ports from `port`; on
+        /// separate hosts, `port` on each.
+        static func addresses(_ hosts: String?, count: Int, port: Int, option: String) -> [String] {
+            guard let hosts else { return (0..<count).map { "127.0.0.1:\(port + $0)" } }
+            let list = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard list.count == count, list.allSatisfy({ !$0.isEmpty }) else { fail("\(option) names \(list.count) hosts for \(count) processes") }
+            let addresses = list.map { $0.contains(":") && !$0.hasPrefix("[") ? "[\($0)]:\(port)" : "\($0):\(port)" }
+            for address in addresses {
+                do { _ = try NetworkAddress(parsing: address) } catch { fail("\(option): \(error.message)") }
+            }
+            guard Set(addresses).count == addresses.count else { fail("\(option) names a host twice") }
+            return addresses
+        }
 
         func run() throws {
             guard (1...100).contains(validators), (1...100).contains(storageNodes) else { fail("use 1 to 100 validators and storage nodes") }
+            let p2ps = Self.addresses(validatorHosts, count: validators, port: basePort, option: "--validator-hosts")
+            let rpcs = Self.addresses(validatorHosts, count: validators, port: basePort + 100, option: "--validator-hosts")
+            let nodeAddresses = Self.addresses(storageNodeHosts, count: storageNodes, port: basePort + 200, option: "--storage-node-hosts")
             if FileManager.default.fileExists(atPath: "\(dir)/genesis.yaml") {
                 fail("\(dir)/genesis.yaml exists; remove the directory or choose another one")
             }
@@ -64,7 +85,7 @@ extension WalrusValidator {
                 let home = "\(dir)/validator-\(i)"
                 makeDirectory(home)
                 let key = newKey(at: "\(home)/validator.key")
-                let p2p = "127.0.0.1:\(basePort + i)", rpc = "127.0.0.1:\(basePort + 100 + i)"
+                let p2p = p2ps[i], rpc = rpcs[i]
                 validatorEntries.append(.init(
                     name: "validator-\(i)", publicKey: Hex.encode(key.publicKey.bytes), power: 1, p2pAddress: p2p, rpcAddress: rpc, bondFrost: 10_000 * FROST.perWAL))
                 let config = NodeConfig(keyFile: "validator.key", dataDir: "data", genesisFile: "../genesis.yaml", p2pListen: p2p, rpcListen: rpc)
@@ -80,7 +101,7 @@ extension WalrusValidator {
                 let operatorKey = newKey(at: "\(home)/operator.key")
                 balances.append(.init(address: operatorKey.publicKey.address.description, amountFrost: 1_000 * wal))
                 nodes.append(.init(
-                    name: "storage-node-\(i)", networkAddress: "127.0.0.1:\(basePort + 200 + i)", publicKey: Hex.encode(nodeKey.publicKey.bytes),
+                    name: "storage-node-\(i)", networkAddress: nodeAddresses[i], publicKey: Hex.encode(nodeKey.publicKey.bytes),
                     operatorAddress: operatorKey.publicKey.address.description, commissionBps: 1000, storagePriceFrost: 100_000,
                     writePriceFrost: 20_000, capacityBytes: 1 << 40, stakeFrost: 10_000 * wal))
             }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 public import NIOCore
 public import NIOHTTP1
@@ -133,10 +134,12 @@ public final class HTTPClient: Sendable {
     /// pooled connection that turns out to be closed is replaced once, transparently.
     ///
     /// With a `sink`, the body of a 200 response goes to the sink as it arrives and the returned
-    /// response's body is empty; other statuses are buffered as usual.
+    /// response's body is empty; other statuses are buffered as usual. `connectTimeoutSeconds`
+    /// bounds the connect alone (within the request's timeout), so that a host that drops packets
+    /// costs that long, not the whole timeout.
     public func request(
         _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, headers: [(String, String)] = [],
-        timeoutSeconds: Double, responseBytesMax: Int = 64 << 20, sink: (any HTTPBodySink)? = nil
+        timeoutSeconds: Double, connectTimeoutSeconds: Double? = nil, responseBytesMax: Int = 64 << 20, sink: (any HTTPBodySink)? = nil
     ) async throws(HTTPClientError) -> HTTPClientResponse {
         let (host, port, target) = try HTTPClient.split(url)
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutSeconds * 1000))
@@ -150,7 +153,8 @@ public final class HTTPClient: Sendable {
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         let key = "\(host):\(port)"
         for attempt in 0..<2 {
-            let (connection, reused) = try await connection(key: key, host: host, port: port, deadline: deadline)
+            let connectDeadline = connectTimeoutSeconds.map { min(deadline, NIODeadline.now() + .milliseconds(Int64($0 * 1000))) } ?? deadline
+            let (connection, reused) = try await connection(key: key, host: host, port: port, deadline: connectDeadline)
             do {
                 let response = try await connection.handler.send(
                     head, payload, on: connection.channel, deadline: deadline, responseBytesMax: responseBytesMax, sink: sink)
@@ -179,17 +183,37 @@ public final class HTTPClient: Sendable {
         if let idle = pool.take(key) { return (idle, true) }
         let handler = ResponseHandler()
         let remaining = max(deadline - .now(), .milliseconds(1))
-        do {
-            let channel = try await ClientBootstrap(group: group)
-                .connectTimeout(remaining)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.pipeline.addHTTPClientHandlers().flatMapThrowing {
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                    }
+        let connecting = ClientBootstrap(group: group)
+            .connectTimeout(remaining)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.pipeline.addHTTPClientHandlers().flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
-                .connect(host: host, port: port).get()
+            }
+            .connect(host: host, port: port)
+        // A cancelled task stops waiting at once, not at the connect timeout: a host that drops
+        // packets (down, or cut off) would otherwise hold a finished read for the whole timeout.
+        // The connection, if it comes up later, is closed.
+        let loop = connecting.eventLoop
+        let result = loop.makePromise(of: (any Channel).self)
+        let settled = SettledFlag()
+        connecting.whenComplete { outcome in
+            guard settled.settle() else {
+                if case .success(let channel) = outcome { channel.close(promise: nil) }
+                return
+            }
+            result.completeWith(outcome)
+        }
+        do {
+            let channel = try await withTaskCancellationHandler {
+                try await result.futureResult.get()
+            } onCancel: {
+                if settled.settle() { result.fail(HTTPClientError(.cancelled, "cancelled while connecting to \(host):\(port)")) }
+            }
             return (Connection(channel: channel, handler: handler), false)
+        } catch let error as HTTPClientError {
+            throw error
         } catch {
             throw HTTPClientError(.connect, "cannot connect to \(host):\(port): \(error)")
         }
@@ -230,6 +254,13 @@ public final class HTTPClient: Sendable {
         guard !host.isEmpty else { throw HTTPClientError(.invalidURL, "\(url) names no host") }
         return (host, port, target)
     }
+}
+
+/// Set once, by whichever comes first of two racing completions.
+final class SettledFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    /// True for the first caller only.
+    func settle() -> Bool { flag.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
 }
 
 struct Connection: Sendable {

@@ -3,11 +3,12 @@ import Foundation
 /// Fetching many slivers from a committee without letting a slow or hung node hold the read up.
 ///
 /// Each node gets at most `perNode` requests in flight, so a node that never answers only blocks
-/// its own slots. Once half of the work is done, the rest gets `max(minimumGrace, 4 × the time so
-/// far)` to finish (a healthy second half takes about as long as the first); what is unfinished
-/// then is cancelled, and the nodes of every item not fetched are reported as lagging, so that the
-/// caller asks other nodes instead of waiting out per-request timeouts. A node whose request fails
-/// is not asked again in the same round.
+/// its own slots. Once half of the work is done, or once what is left waits only on nodes that
+/// have not answered anything (down, or cut off: their connects hang), the rest gets
+/// `max(minimumGrace, 4 × the time so far)` to finish (a healthy second half takes about as long
+/// as the first); what is unfinished then is cancelled, and the nodes of every item not fetched
+/// are reported as lagging, so that the caller asks other nodes instead of waiting out
+/// per-request timeouts. A node whose request fails is not asked again in the same round.
 enum HedgedFetch {
     struct Outcome {
         /// Items whose fetch succeeded.
@@ -37,6 +38,7 @@ enum HedgedFetch {
         var outcome = Outcome()
         var pending: [String: Int] = [:]
         var failed: Set<String> = []
+        var answered: Set<String> = []
         return await withTaskGroup(of: Event.self) { group in
             func launchNext(_ node: String) {
                 guard !failed.contains(node), var queue = queues[node], !queue.isEmpty else { return }
@@ -54,13 +56,14 @@ enum HedgedFetch {
                 switch event {
                 case .done(let item, let node, let ok):
                     completed += 1
+                    answered.insert(node)
                     pending[node, default: 1] -= 1
                     if ok { outcome.succeeded.insert(item) } else { failed.insert(node) }
                     launchNext(node)
                     let busy = pending.values.reduce(0, +)
                     if busy == 0 {
                         group.cancelAll()  // Only the grace timer, if any, is left.
-                    } else if !graceStarted && completed * 2 >= work.count {
+                    } else if !graceStarted && (completed * 2 >= work.count || pending.allSatisfy { $0.value == 0 || !answered.contains($0.key) }) {
                         graceStarted = true
                         let grace = max(minimumGrace, 4 * Date().timeIntervalSince(start))
                         group.addTask {

@@ -18,8 +18,12 @@ struct ProcessRunner {
     }()
 
     static func run(_ product: String, _ arguments: [String], stdin: Data? = nil, timeoutSeconds: Double = 60) throws -> Result {
+        try run(executable: productsDirectory.appendingPathComponent(product).path, arguments, stdin: stdin, timeoutSeconds: timeoutSeconds)
+    }
+
+    static func run(executable: String, _ arguments: [String], stdin: Data? = nil, timeoutSeconds: Double = 60) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(product)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out

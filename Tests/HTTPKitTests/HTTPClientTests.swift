@@ -174,6 +174,40 @@ final class TestServer: @unchecked Sendable {
         await #expect { _ = try await client.request(.GET, "https://127.0.0.1/", timeoutSeconds: 2) } throws: { ($0 as! HTTPClientError).code == .invalidURL }
     }
 
+    /// A host that drops packets (down, or cut off by a partition) leaves a connect waiting for
+    /// its timeout; a task that no longer needs the answer stops waiting when cancelled. On
+    /// loopback, a listener with a full accept queue drops the SYNs of further connects.
+    @Test func aCancelledConnectToAHostThatDropsPacketsEndsAtOnce() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(bound == 0 && listen(listener, 0) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        // Fill the accept queue (never accepted) with plain sockets.
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<4 {
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            fcntl(s, F_SETFL, O_NONBLOCK)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            fillers.append(s)
+        }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let client = HTTPClient()
+        let start = Date()
+        let request = Task { try await client.request(.GET, "http://127.0.0.1:\(port)/", timeoutSeconds: 20) }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        request.cancel()
+        await #expect { _ = try await request.value } throws: { [.cancelled, .connectionLost].contains(($0 as! HTTPClientError).code) }
+        #expect(Date().timeIntervalSince(start) < 3, "a cancelled request waited \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test func aRestartedServerIsReachedAgainThroughThePool() async throws {
         let first = TestServer()
         try await first.start()

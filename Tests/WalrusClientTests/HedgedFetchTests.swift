@@ -57,6 +57,25 @@ import Testing
         #expect(outcome.succeeded == Set(work.filter { $0.node != "hung" }.map(\.item)))
     }
 
+    /// When most of the work sits on nodes that never answer (a partition cut off the nodes that
+    /// hold most systematic slivers), half the work never completes; the grace starts once what
+    /// is left waits only on silent nodes.
+    @Test func mostWorkOnSilentNodesCostsTheGraceNotTheTimeout() async {
+        let work = Self.work(["a", "cut1", "cut2", "cut3"], items: 16)
+        let start = Date()
+        let outcome = await HedgedFetch.run(work, minimumGrace: 0.5) { _, node in
+            if node.hasPrefix("cut") {
+                try? await Task.sleep(nanoseconds: 600_000_000_000)
+                return false
+            }
+            try? await Task.sleep(nanoseconds: 2_000_000)
+            return true
+        }
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(outcome.laggingNodes == ["cut1", "cut2", "cut3"])
+        #expect(outcome.succeeded == Set(work.filter { $0.node == "a" }.map(\.item)))
+    }
+
     @Test func aFailingNodeIsAskedOnceAndReported() async {
         let work = Self.work(["a", "bad"], items: 20)
         let tally = Tally()

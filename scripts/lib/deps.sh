@@ -1,7 +1,8 @@
-# Installs the Debian packages the build needs, when they are missing. Sourced by scripts/setup and
+# Installs the Debian packages the build and the tests need, when they are missing (iproute2, ethtool
+# and curl for the multi-host tests' network namespaces). Sourced by scripts/setup and
 # scripts/test; safe to run again.
 walrus_install_system_packages() {
-    local packages="librocksdb-dev libsecp256k1-dev"
+    local packages="librocksdb-dev libsecp256k1-dev iproute2 ethtool curl"
     local missing=""
     for package in $packages; do
         dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
