@@ -148,19 +148,38 @@ public final class ChainClient: Sendable {
 
     /// The account as the most advanced validator sees it: every endpoint is asked at once and the
     /// answer with the highest nonce wins, so that a validator that lags behind (just restarted)
-    /// cannot hand out a nonce that is already used.
+    /// cannot hand out a nonce that is already used. Endpoints known to be unreachable are left
+    /// out, and once one validator has answered the others get `accountGraceSeconds`: a validator
+    /// that is down or cut off does not hold every transaction up for a connect timeout.
     public func account(_ address: Address) async throws(ChainClientError) -> Account {
-        let answers = await withTaskGroup(of: Account?.self) { group in
-            for endpoint in endpoints {
+        let reachable = endpoints.filter { !isUnreachable($0) }
+        let asked = reachable.isEmpty ? endpoints : reachable
+        let answers = await withTaskGroup(of: Account??.self) { group in
+            for endpoint in asked {
                 group.addTask {
                     guard let o = try? await self.json("/v1/accounts/\(address)", only: endpoint),
                         let balance = (o["balance"] as? NSNumber)?.uint64Value, let nonce = (o["nonce"] as? NSNumber)?.uint64Value
-                    else { return nil }
-                    return Account(balance: FROST(balance), nonce: nonce)
+                    else { return .some(nil) }
+                    return .some(Account(balance: FROST(balance), nonce: nonce))
                 }
             }
             var answers: [Account] = []
-            for await answer in group { if let answer { answers.append(answer) } }
+            var pending = asked.count
+            var graceStarted = false
+            // `.none` is the grace timer; `.some(nil)` an endpoint without an answer.
+            while pending > 0, let event = await group.next() {
+                guard let result = event else { break }
+                pending -= 1
+                if let answer = result { answers.append(answer) }
+                if !answers.isEmpty, !graceStarted, pending > 0 {
+                    graceStarted = true
+                    group.addTask {
+                        try? await Task.sleep(nanoseconds: UInt64(Self.accountGraceSeconds * 1e9))
+                        return .none
+                    }
+                }
+            }
+            group.cancelAll()
             return answers
         }
         guard let latest = answers.max(by: { $0.nonce < $1.nonce }) else {
@@ -168,6 +187,9 @@ public final class ChainClient: Sendable {
         }
         return latest
     }
+
+    /// How long the other validators may take to answer an account query once one has.
+    static let accountGraceSeconds = 1.0
 
     public func block(_ height: UInt64) async throws(ChainClientError) -> Block { try await bcs(Block.self, "/v1/blocks/\(height)?format=bcs") }
     public func commit(_ height: UInt64) async throws(ChainClientError) -> Commit { try await bcs(Commit.self, "/v1/commits/\(height)") }
@@ -182,7 +204,7 @@ public final class ChainClient: Sendable {
         var refusals: [String] = []
         var codes: [String: String] = [:]
         var unreachable: ChainClientError?
-        for endpoint in endpoints {
+        for endpoint in orderedEndpoints {
             let response: Response
             do { response = try await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: endpoint) } catch {
                 unreachable = error

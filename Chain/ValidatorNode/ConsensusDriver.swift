@@ -462,12 +462,18 @@ actor ConsensusDriver {
             }
             if !blocks.isEmpty { p2p?.send(.syncResponse(blocks), to: sender) }
         case .syncResponse(let blocks):
+            let before = core.height
             for entry in blocks where entry.block.header.height == core.height {
                 // The commit signs the header only: the transactions must be the header's.
                 guard entry.block.transactionsMatchHeader, verifiedCommit(entry.commit) else { break }
                 perform(core.synced(entry.block, commit: entry.commit))
             }
             core.allowSyncRequest()
+            // A node catching up asks the peer that just served it for the next blocks at once,
+            // not at the next gossip tick: that would cap catching up at one answer per tick.
+            if core.height > before, core.height > blocks.last?.block.header.height ?? 0 {
+                p2p?.send(.syncRequest(fromHeight: core.height), to: sender)
+            }
         case .evidence(let items):
             for item in items { noticed(item) }
         case .transactions(let encoded):

@@ -115,7 +115,7 @@ public final class ValidatorNode: Sendable {
         }
         await driver.start()
         let role = await driver.ownIndex.map { "validator \($0)" } ?? "a follower (this key is not in the current set)"
-        log("\(role) on chain \(genesis.chainID): p2p \(config.p2pListen), rpc http://\(config.rpcListen), height \(store.height())")
+        log("\(role) on chain \(genesis.chainID) (genesis \(Hex.encode(genesis.hash))): p2p \(config.p2pListen), rpc http://\(config.rpcListen), height \(store.height())")
         return ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels)
     }
 

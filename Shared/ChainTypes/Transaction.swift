@@ -210,13 +210,18 @@ extension Operation {
 /// What a storage node's key signs to consent to its registration by `operator` on `chainID`.
 public enum NodeRegistration {
     public static func signBytes(chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
-        var writer = BCSWriter()
-        writer.writeString("walrus-storage-node-registration")
-        writer.writeString(chainID)
-        writer.write(publicKey)
-        writer.write(`operator`)
-        return writer.bytes
+        registrationSignBytes("walrus-storage-node-registration", chainID: chainID, publicKey: publicKey, operator: `operator`)
     }
+}
+
+/// A key's consent to be registered by `operator` on `chainID`, under a domain that says as what.
+func registrationSignBytes(_ domain: String, chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
+    var writer = BCSWriter()
+    writer.writeString(domain)
+    writer.writeString(chainID)
+    writer.write(publicKey)
+    writer.write(`operator`)
+    return writer.bytes
 }
 
 /// The changes of an `updateNode` operation; a field left nil keeps its value.
@@ -260,11 +265,6 @@ public struct NodeUpdate: Hashable, Sendable, BCSCodable {
 /// What a validator's key signs to consent to its registration by `operator` on `chainID`.
 public enum ValidatorRegistration {
     public static func signBytes(chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
-        var writer = BCSWriter()
-        writer.writeString("walrus-validator-registration")
-        writer.writeString(chainID)
-        writer.write(publicKey)
-        writer.write(`operator`)
-        return writer.bytes
+        registrationSignBytes("walrus-validator-registration", chainID: chainID, publicKey: publicKey, operator: `operator`)
     }
 }

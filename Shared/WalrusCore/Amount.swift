@@ -1,3 +1,5 @@
+import Foundation
+
 /// An amount of WAL in FROST, its smallest unit (1 WAL = 10^9 FROST).
 ///
 /// Arithmetic is checked: overflow or a negative result throws `amountOutOfRange` instead of
@@ -17,6 +19,27 @@ public struct FROST: RawRepresentable, Hashable, Comparable, Sendable, BCSCodabl
     }
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+    /// Parses an amount as people write it: `1.5WAL` or `2 WAL` in WAL (up to nine decimals), or
+    /// a whole number of FROST.
+    public init(parsing text: String) throws(CoreError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let invalid = CoreError(.amountOutOfRange, "'\(text)' is not an amount: write 1.5WAL, or a whole number of FROST")
+        guard trimmed.uppercased().hasSuffix("WAL") else {
+            guard let frost = UInt64(trimmed) else { throw invalid }
+            self.init(frost)
+            return
+        }
+        let number = trimmed.dropLast(3).trimmingCharacters(in: .whitespaces)
+        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
+        guard !number.isEmpty, number != ".", (1...2).contains(parts.count), let whole = UInt64(parts[0].isEmpty ? "0" : parts[0]),
+            parts.count == 1 || (parts[1].count <= 9 && parts[1].allSatisfy(\.isASCII) && parts[1].allSatisfy(\.isNumber))
+        else { throw invalid }
+        let fraction = parts.count == 2 ? UInt64(parts[1].padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0 : 0
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: FROST.perWAL)
+        guard !overflow, scaled <= UInt64.max - fraction else { throw CoreError(.amountOutOfRange, "'\(text)' is more WAL than exists") }
+        self.init(scaled + fraction)
+    }
 
     public func adding(_ other: FROST) throws(CoreError) -> FROST {
         let (sum, overflow) = rawValue.addingReportingOverflow(other.rawValue)

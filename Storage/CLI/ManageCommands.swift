@@ -11,20 +11,7 @@ func parseBlobID(_ text: String) throws -> BlobID {
 
 /// Parses an amount: `1.5WAL` or `2 WAL` in WAL, a plain number in FROST (1 WAL = 10^9 FROST).
 func parseAmount(_ text: String) throws -> FROST {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
-    if trimmed.uppercased().hasSuffix("WAL") {
-        let number = trimmed.dropLast(3).trimmingCharacters(in: .whitespaces)
-        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = UInt64(parts[0].isEmpty ? "0" : parts[0]),
-            parts.count == 1 || (parts[1].count <= 9 && parts[1].allSatisfy(\.isNumber))
-        else { throw CLIError.usage("'\(text)' is not an amount: write 1.5WAL, or a whole number of FROST") }
-        let fraction = parts.count == 2 ? UInt64(parts[1].padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0 : 0
-        let (scaled, overflow) = whole.multipliedReportingOverflow(by: FROST.perWAL)
-        guard !overflow, scaled <= UInt64.max - fraction else { throw CLIError.usage("'\(text)' is more WAL than exists") }
-        return FROST(scaled + fraction)
-    }
-    guard let frost = UInt64(trimmed) else { throw CLIError.usage("'\(text)' is not an amount: write 1.5WAL, or a whole number of FROST") }
-    return FROST(frost)
+    do { return try FROST(parsing: text) } catch { throw CLIError.usage(error.message) }
 }
 
 /// `walrus verify <BLOB_ID>`: the light-client check of a blob's certification.

@@ -57,20 +57,7 @@ struct NodeOperatorOptions: ParsableArguments {
 
 /// Parses `1.5WAL` / `2 WAL` (in WAL) or a whole number of FROST.
 func parseFrost(_ text: String, _ option: String) -> FROST {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
-    guard trimmed.uppercased().hasSuffix("WAL") else {
-        guard let frost = UInt64(trimmed) else { fail("\(option) '\(text)' is not an amount: write 1.5WAL, or a whole number of FROST") }
-        return FROST(frost)
-    }
-    let number = trimmed.dropLast(3).trimmingCharacters(in: .whitespaces)
-    let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), let whole = UInt64(parts[0].isEmpty ? "0" : parts[0]),
-        parts.count == 1 || (parts[1].count <= 9 && parts[1].allSatisfy(\.isNumber))
-    else { fail("\(option) '\(text)' is not an amount: write 1.5WAL, or a whole number of FROST") }
-    let fraction = parts.count == 2 ? UInt64(parts[1].padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0 : 0
-    let (scaled, overflow) = whole.multipliedReportingOverflow(by: FROST.perWAL)
-    guard !overflow, scaled <= UInt64.max - fraction else { fail("\(option) '\(text)' is more WAL than exists") }
-    return FROST(scaled + fraction)
+    do { return try FROST(parsing: text) } catch { fail("\(option): \(error.message)") }
 }
 
 /// Parses a capacity: bytes, or with a K/M/G/T/P suffix (binary units, `4TiB` or `4T`).

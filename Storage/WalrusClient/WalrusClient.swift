@@ -47,9 +47,13 @@ public final class WalrusClient: Sendable {
     public let pinnedGenesisHash: String
     let timeoutSeconds: Double
     /// Storage-node traffic: pooled keep-alive connections, bodies without intermediate copies.
-    let http = HTTPClient()
-    /// Requests in flight to one storage node.
-    static let perNodeConcurrency = 4
+    let http = HTTPClient(idleMaxPerHost: WalrusClient.perNodeConcurrency)
+    /// Requests in flight to one storage node: enough that a node's share of a store's slivers
+    /// (2000 at 1000 shards, over the committee) takes a few round trips across a WAN, not
+    /// hundreds (BENCHMARKS.md, "Across hosts").
+    static let perNodeConcurrency = 32
+    /// Upload bytes in flight to one storage node, roughly (see `perNodeConcurrency`).
+    static let perNodeBytesInFlight = 16 << 20
 
     /// Connects with a context of the client config: checks the pinned genesis and loads the wallet.
     public static func connect(_ context: ClientConfig.Context, timeoutSeconds: Double = 60) async throws(ClientError) -> WalrusClient {
@@ -372,15 +376,18 @@ public final class WalrusClient: Sendable {
                         if !Task.isCancelled { progress("\(member.name): the metadata was not accepted (\(refusal))") }
                         return nil
                     }
+                    // Each sliver is its own request, up to `perNodeConcurrency` in flight but no more
+                    // than about `perNodeBytesInFlight`: across a WAN a node's share of small slivers
+                    // costs (slivers / in flight) round trips; large ones fill the link anyway, and
+                    // more of them at once only contend for memory and cores.
+                    let slivers = pairs.flatMap { pair in [(pair, SliverAxis.primary), (pair, SliverAxis.secondary)] }
+                    let inFlight = max(4, min(WalrusClient.perNodeConcurrency, WalrusClient.perNodeBytesInFlight / max(1, encoded.sliverBCSCount(.primary))))
                     let refusal: String? = await withTaskGroup(of: String?.self) { uploads in
-                        for (i, pair) in pairs.enumerated() {
-                            if i >= WalrusClient.perNodeConcurrency, let refusal = await uploads.next() ?? nil { return refusal }
+                        for (i, (pair, axis)) in slivers.enumerated() {
+                            if i >= inFlight, let refusal = await uploads.next() ?? nil { return refusal }
                             uploads.addTask {
-                                let secondary = pair.secondarySliverIndex(shardCount: n)
-                                if let refusal = await self.put("\(base)/slivers/\(pair.rawValue)/primary", WalrusClient.sliverBody(encoded, .primary, pair.primarySliverIndex)) {
-                                    return refusal
-                                }
-                                return await self.put("\(base)/slivers/\(pair.rawValue)/secondary", WalrusClient.sliverBody(encoded, .secondary, secondary))
+                                let index = axis == .primary ? pair.primarySliverIndex : pair.secondarySliverIndex(shardCount: n)
+                                return await self.put("\(base)/slivers/\(pair.rawValue)/\(axis == .primary ? "primary" : "secondary")", WalrusClient.sliverBody(encoded, axis, index))
                             }
                         }
                         for await case let refusal? in uploads { return refusal }

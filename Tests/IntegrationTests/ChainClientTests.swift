@@ -126,6 +126,48 @@ import WalrusCrypto
     /// A follower behind an RPC that leaves out a whole block's events notices: the next block
     /// with events counts more events before it than the follower saw, or (when nothing follows)
     /// a recent block counts events the RPC does not serve.
+    /// A validator whose host drops packets (down, or cut off) costs a client one connect timeout
+    /// (3 s), not one per call: it is asked last for a while, and a transaction's commit is
+    /// awaited from the validators that answer. On loopback, a listener whose accept queue is
+    /// full drops the SYNs of further connects.
+    @Test(.timeLimit(.minutes(2))) func aValidatorThatDropsPacketsIsAskedLast() async throws {
+        let chain = try LocalChain(validators: 1)
+        try chain.startAll()
+        defer { chain.stop(0) }
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(listen(listener, 0) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<4 {
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            _ = fcntl(s, F_SETFL, O_NONBLOCK)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            fillers.append(s)
+        }
+        let silent = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))")!
+        let client = ChainClient(endpoints: [silent, chain.rpc(0)], timeoutSeconds: 20)
+        try await chain.waitUntil("the chain to run") { (try? await ChainClient(endpoints: [chain.rpc(0)]).health().height) ?? 0 >= 2 }
+        var start = Date()
+        _ = try await client.health()
+        let first = Date().timeIntervalSince(start)
+        #expect(first >= 2.5 && first < 6, "the first call took \(first) s: one connect timeout expected")
+        start = Date()
+        for _ in 0..<5 { _ = try await client.health() }
+        #expect(Date().timeIntervalSince(start) < 2, "later calls still waited on the silent endpoint")
+        // A transaction's commit is awaited from the validator that answers.
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        start = Date()
+        _ = try await builder.execute([.transfer(to: Schnorr.PrivateKey.generate().publicKey.address, amount: FROST(1))])
+        #expect(Date().timeIntervalSince(start) < 2.5, "the transaction took \(Date().timeIntervalSince(start)) s")
+    }
+
     @Test(.timeLimit(.minutes(2))) func omittedEventsAreDetected() async throws {
         let chain = try LocalChain(validators: 1)
         try chain.startAll()

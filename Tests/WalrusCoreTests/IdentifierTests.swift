@@ -110,3 +110,16 @@ import Foundation
         #expect(a.bytes(13).count == 13)
     }
 }
+
+@Suite struct AmountParsingTests {
+    @Test func amountsParseInWALOrFROST() throws {
+        #expect(try FROST(parsing: "1.5WAL") == FROST(1_500_000_000))
+        #expect(try FROST(parsing: " 2 wal ") == FROST(2_000_000_000))
+        #expect(try FROST(parsing: ".000000001WAL") == FROST(1))
+        #expect(try FROST(parsing: "42") == FROST(42))
+        #expect(try FROST(parsing: "18446744073WAL") == FROST(18_446_744_073_000_000_000))
+        for bad in ["", "WAL", "1.5", "-1", "1.0000000001WAL", "18446744074WAL", "1..2WAL", "1.٣WAL", "0x10", "18446744073709551616"] {
+            #expect(throws: CoreError.self, "'\(bad)'") { try FROST(parsing: bad) }
+        }
+    }
+}
