@@ -49,7 +49,7 @@ public final class ChainClient: Sendable {
     private let unreachable = Mutex<[URL: Date]>([:])
     static let unreachableSeconds = 30.0
     /// How long a connect to a validator may take before it counts as unreachable.
-    public static let connectTimeoutSeconds = 3.0
+    public static let connectTimeoutSeconds = 1.5
 
     /// The endpoints in the order to ask them: reachable ones first, in their configured order.
     var orderedEndpoints: [URL] {
