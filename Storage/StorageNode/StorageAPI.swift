@@ -134,16 +134,18 @@ struct StorageAPI: Sendable {
     private func status(_ blobID: BlobID) async -> HTTPResponse {
         guard let info = store.blobInfo(blobID) else { return Self.success("nonexistent") }
         if info.invalid { return Self.success(["invalid": ["event": NSNull()]]) }
+        // Walrus's field names: camelCase (its serde `rename_all_fields`), the counts' inner fields
+        // snake_case. `statusEvent` is null: this node does not keep the event IDs yet.
         let counts: [String: Any] = ["count_deletable_total": info.deletableObjects.count, "count_deletable_certified": info.deletableCertified.count]
         let certifiedEpoch: Any = info.initialCertifiedEpoch.map { $0.rawValue as Any } ?? NSNull()
         if info.permanentRegistered > 0 {
             return Self.success(["permanent": [
-                "end_epoch": info.endEpoch.rawValue, "is_certified": info.permanentCertified > 0, "status_event": NSNull(),
-                "deletable_counts": counts, "initial_certified_epoch": certifiedEpoch,
+                "endEpoch": info.endEpoch.rawValue, "isCertified": info.permanentCertified > 0, "statusEvent": NSNull(),
+                "deletableCounts": counts, "initialCertifiedEpoch": certifiedEpoch,
             ]])
         }
         if !info.deletableObjects.isEmpty {
-            return Self.success(["deletable": ["initial_certified_epoch": certifiedEpoch, "deletable_counts": counts]])
+            return Self.success(["deletable": ["initialCertifiedEpoch": certifiedEpoch, "deletableCounts": counts]])
         }
         return Self.success("nonexistent")
     }

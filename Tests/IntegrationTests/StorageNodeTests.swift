@@ -138,7 +138,7 @@ import WalrusCrypto
         let certified = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)])
         #expect(certified.events.first == .blobCertified(epoch: Epoch(1), blobID: blobID, endEpoch: Epoch(4), deletable: false, objectID: objectID, isExtension: false))
         try await chain.waitUntil("the node to see the certification") {
-            (((try? await Self.request(blobURL(node1, "status")))?.data as? [String: Any])?["permanent"] as? [String: Any])?["is_certified"] as? Bool == true
+            (((try? await Self.request(blobURL(node1, "status")))?.data as? [String: Any])?["permanent"] as? [String: Any])?["isCertified"] as? Bool == true
         }
 
         // The other endpoints: health, recovery symbols, proofs and shard sync refusals.
