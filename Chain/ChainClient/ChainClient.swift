@@ -58,6 +58,12 @@ public final class ChainClient: Sendable {
         return endpoints.filter { down[$0] == nil } + endpoints.filter { down[$0] != nil }
     }
 
+    /// The endpoints not known to be unreachable, or all of them when none is.
+    var reachableEndpoints: [URL] {
+        let reachable = endpoints.filter { !isUnreachable($0) }
+        return reachable.isEmpty ? endpoints : reachable
+    }
+
     /// Whether `endpoint` failed to connect or answer in time lately.
     func isUnreachable(_ endpoint: URL) -> Bool { unreachable.withLock { ($0[endpoint] ?? .distantPast) > Date() } }
 
@@ -152,8 +158,7 @@ public final class ChainClient: Sendable {
     /// out, and once one validator has answered the others get `accountGraceSeconds`: a validator
     /// that is down or cut off does not hold every transaction up for a connect timeout.
     public func account(_ address: Address) async throws(ChainClientError) -> Account {
-        let reachable = endpoints.filter { !isUnreachable($0) }
-        let asked = reachable.isEmpty ? endpoints : reachable
+        let asked = reachableEndpoints
         let answers = await withTaskGroup(of: Account??.self) { group in
             for endpoint in asked {
                 group.addTask {
@@ -245,8 +250,7 @@ public final class ChainClient: Sendable {
             // The validator holds the request until the commit (or `statusWaitMs`); one that does
             // not (or fails at once) is asked again after a pause.
             let asked = Date()
-            let reachable = endpoints.filter { !isUnreachable($0) }
-            let candidates = reachable.isEmpty ? endpoints : reachable
+            let candidates = reachableEndpoints
             if let o = try? await json(path + "?wait_ms=\(Self.statusWaitMs)", only: candidates[poll % candidates.count]) {
                 guard o["status"] as? String == "success" else {
                     let error = o["error"] as? [String: Any]
@@ -267,8 +271,8 @@ public final class ChainClient: Sendable {
             if Date() >= nextResubmit, endpoints.count > 1 {
                 // A refusal here (already known, or its nonce already used by its own commit) is fine.
                 resubmitted += 1
-                let reachable = endpoints.filter { !isUnreachable($0) }
-                _ = try? await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: (reachable.isEmpty ? endpoints : reachable)[resubmitted % max(1, reachable.isEmpty ? endpoints.count : reachable.count)])
+                let targets = reachableEndpoints
+                _ = try? await send("/v1/transactions", method: "POST", body: tx.bcsBytes, only: targets[resubmitted % targets.count])
                 nextResubmit = Date().addingTimeInterval(Self.resubmitSeconds)
             }
             let waited = Date().timeIntervalSince(asked)
