@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "WalrusCore", targets: ["WalrusCore"]),
         .library(name: "WalrusCrypto", targets: ["WalrusCrypto"]),
         .library(name: "KVStore", targets: ["KVStore"]),
+        .library(name: "WalrusAPI", targets: ["WalrusAPI"]),
         .library(name: "RedStuff", targets: ["RedStuff"]),
         .library(name: "ChainTypes", targets: ["ChainTypes"]),
         // For the fuzz targets (Fuzz/), which build this package's decoders and HTTP server.
@@ -52,6 +53,9 @@ let package = Package(
         .target(
             name: "KVStore", dependencies: ["WalrusCore", "CRocksDB", "CFileIO"],
             path: "Shared/KVStore", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
+        // Level 1: the JSON wire types of the HTTP and CLI surface, shared by servers and clients.
+        .target(name: "WalrusAPI", dependencies: ["WalrusCore"], path: "Shared/WalrusAPI", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 2: the Red Stuff encoding (a pure core).
         .target(
@@ -161,6 +165,7 @@ let package = Package(
         .testTarget(
             name: "WalrusCryptoTests", dependencies: ["WalrusCrypto", "WalrusCore", "CBlake2b"],
             path: "Tests/WalrusCryptoTests", swiftSettings: strict),
+        .testTarget(name: "WalrusAPITests", dependencies: ["WalrusAPI", "WalrusCore"], path: "Tests/WalrusAPITests", swiftSettings: strict),
         .testTarget(
             name: "KVStoreTests", dependencies: ["KVStore", "WalrusCore", "CFileIO"], path: "Tests/KVStoreTests",
             swiftSettings: strict),

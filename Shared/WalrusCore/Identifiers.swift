@@ -121,3 +121,39 @@ public struct NodeID: HexIdentifier {
         self.bytes = bytes
     }
 }
+
+// MARK: - JSON
+
+/// Identifiers in JSON are their text form: `0x…` hex, or URL-safe base64 for a blob ID (as the
+/// reference's serde types write them); anything else is refused when decoding.
+extension BlobID: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(parsing: text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension HexIdentifier {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(parsing: text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension Address: Codable {}
+extension ObjectID: Codable {}
+extension NodeID: Codable {}

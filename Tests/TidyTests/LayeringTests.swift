@@ -89,6 +89,7 @@ enum Layering {
         LayeredTarget(name: "WalrusCore", path: "Shared/WalrusCore", level: 0),
         LayeredTarget(name: "WalrusCrypto", path: "Shared/WalrusCrypto", level: 1),
         LayeredTarget(name: "KVStore", path: "Shared/KVStore", level: 1),
+        LayeredTarget(name: "WalrusAPI", path: "Shared/WalrusAPI", level: 1),
         LayeredTarget(name: "RedStuff", path: "Shared/RedStuff", level: 2, isPureCore: true),
         LayeredTarget(name: "LightClient", path: "Shared/LightClient", level: 2, sameLevelBase: ["ChainTypes"]),
         LayeredTarget(name: "ChainTypes", path: "Shared/ChainTypes", level: 2),
