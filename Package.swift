@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "walrus",
             dependencies: [
-                "RedStuff", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit", "CFileIO",
+                "RedStuff", "WalrusAPI", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit", "CFileIO",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strictNoWarnings),
@@ -100,14 +100,14 @@ let package = Package(
         // Level 4: the chain's client side.
         .target(
             name: "ChainClient",
-            dependencies: ["ChainTypes", "LightClient", "WalrusCore", "WalrusCrypto", "HTTPKit", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ChainTypes", "LightClient", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", .product(name: "Yams", package: "Yams")],
             path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         .target(
             name: "HTTPKit",
             dependencies: [
-                "CFileIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "CFileIO", "WalrusAPI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),
@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "ValidatorNode",
             dependencies: [
-                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
@@ -132,14 +132,14 @@ let package = Package(
         .target(
             name: "StorageNode",
             dependencies: [
-                "ChainClient", "ChainTypes", "RedStuff", "KVStore", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "ChainClient", "ChainTypes", "RedStuff", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Storage/StorageNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .target(
             name: "Gateway",
-            dependencies: ["WalrusClient", "HTTPKit", "WalrusCore", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["WalrusClient", "ChainClient", "HTTPKit", "RedStuff", "WalrusAPI", "WalrusCore", .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Storage/Gateway", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-node",

@@ -3,6 +3,7 @@ public import Foundation
 import LightClient
 import Synchronization
 import HTTPKit
+public import WalrusAPI
 public import WalrusCore
 import WalrusCrypto
 
@@ -125,6 +126,24 @@ public final class ChainClient: Sendable {
         if response.status == 404 { throw ChainClientError(.notFound, errorMessage(object) ?? "\(path) not found") }
         guard response.status < 400 else { throw ChainClientError(.malformed, errorMessage(object) ?? "\(path) failed with \(response.status)") }
         return object
+    }
+
+    /// A JSON answer decoded as a wire type; an error body or a value that does not decode is an error.
+    func decoded<T: Decodable>(_ type: T.Type, _ path: String, timeout: Double? = nil) async throws(ChainClientError) -> T {
+        let body = try await jsonBody(path, timeout: timeout)
+        do { return try JSONDecoder().decode(T.self, from: body) } catch {
+            throw ChainClientError(.malformed, "\(path) answered JSON that is not a \(T.self): \(error)")
+        }
+    }
+
+    /// The body of a successful answer; an error status is an error (404: `.notFound`).
+    func jsonBody(_ path: String, timeout: Double? = nil) async throws(ChainClientError) -> Data {
+        let response = try await send(path, timeout: timeout, only: nil)
+        guard response.status < 400 else {
+            let message = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]).flatMap(errorMessage)
+            throw ChainClientError(response.status == 404 ? .notFound : .malformed, message ?? "\(path) failed with \(response.status)")
+        }
+        return response.body
     }
 
     private func errorMessage(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["message"] as? String }
@@ -310,7 +329,13 @@ public final class ChainClient: Sendable {
             guard let height = (entry["height"] as? NSNumber)?.uint64Value, let index = (entry["index"] as? NSNumber)?.uint32Value,
                 let bcs = (entry["bcs"] as? String).flatMap({ Data(base64Encoded: $0) }), let event = try? LedgerEvent.decode(bcs: Array(bcs))
             else { throw ChainClientError(.malformed, "an event in the answer does not decode") }
-            events.append(ChainEvent(cursor: EventCursor(height: height, index: index), event: event, bytes: Array(bcs)))
+            let id = (entry["eventId"] as? [String: Any]).flatMap { o -> EventID? in
+                guard let digest = (o["txDigest"] as? String).flatMap({ Base58.decode($0) }), digest.count == 32,
+                    let seq = (o["eventSeq"] as? String).flatMap(UInt64.init)
+                else { return nil }
+                return EventID(transactionDigest: digest, sequence: seq)
+            }
+            events.append(ChainEvent(cursor: EventCursor(height: height, index: index), event: event, bytes: Array(bcs), id: id))
         }
         return (events, events.last?.cursor ?? cursor)
     }
@@ -328,9 +353,19 @@ public struct EventCursor: Hashable, Comparable, Sendable, CustomStringConvertib
     public var description: String { "\(height):\(index)" }
 }
 
-/// A ledger event with its position and BCS bytes.
+/// A ledger event with its position and BCS bytes, and its Walrus-style ID (the emitting
+/// transaction's digest and the event's place among its events) when the RPC gave one. The
+/// event's bytes are verified against its block; the ID is as the RPC served it.
 public struct ChainEvent: Hashable, Sendable {
     public let cursor: EventCursor
     public let event: LedgerEvent
     public let bytes: [UInt8]
+    public let id: EventID?
+
+    public init(cursor: EventCursor, event: LedgerEvent, bytes: [UInt8], id: EventID? = nil) {
+        self.cursor = cursor
+        self.event = event
+        self.bytes = bytes
+        self.id = id
+    }
 }

@@ -1,4 +1,5 @@
 public import ChainTypes
+public import WalrusAPI
 public import WalrusCore
 public import WalrusCrypto
 import Foundation
@@ -36,6 +37,8 @@ public struct EpochInfo: Hashable, Sendable {
     public let writePrice: FROST
     public let epochDurationMs: UInt64
     public let maxEpochsAhead: UInt32
+    /// When the current epoch started (block time, ms since 1970); nil during an epoch change.
+    public let epochStartMs: UInt64?
     /// What each transaction pays (burned), from the chain's parameters.
     public let fees: FeeSchedule
 }
@@ -80,6 +83,7 @@ extension ChainClient {
             epoch: Epoch(epoch), state: o["state"] as? String ?? "", shardCount: shards,
             storagePrice: FROST((o["storagePrice"] as? NSNumber)?.uint64Value ?? 0), writePrice: FROST((o["writePrice"] as? NSNumber)?.uint64Value ?? 0),
             epochDurationMs: (o["epochDurationMs"] as? NSNumber)?.uint64Value ?? 0, maxEpochsAhead: (o["maxEpochsAhead"] as? NSNumber)?.uint32Value ?? 0,
+            epochStartMs: (o["epochStartMs"] as? NSNumber)?.uint64Value,
             fees: (o["fees"] as? [String: Any]).map { f in
                 FeeSchedule(
                     baseFrost: (f["baseFrost"] as? NSNumber)?.uint64Value ?? 0, perByteFrost: (f["perByteFrost"] as? NSNumber)?.uint64Value ?? 0,
@@ -88,29 +92,53 @@ extension ChainClient {
     }
 }
 
-/// One registration of a blob ID, as the chain reports it.
-public struct BlobRegistration: Hashable, Sendable {
-    public let objectID: ObjectID
-    public let blobID: BlobID
-    public let size: UInt64
-    public let certifiedEpoch: Epoch?
-    public let endEpoch: Epoch
-    public let deletable: Bool
-    /// Who owns the registration (nil when the server did not say).
-    public let owner: Address?
+/// One registration of a blob ID (a Walrus `Blob` object) and its owner, as the chain's RPC
+/// serves it (`/v1/blobs/{blobId}`, `/v1/blobs?owner=`, `/v1/objects/{id}`): the validator encodes
+/// this type and the client decodes it.
+public struct BlobRegistration: Codable, Hashable, Sendable {
+    public let blobObject: BlobObject
+    public let owner: Address
+    /// The event of the first certification (nil while uncertified, or on a node that has not
+    /// kept it, such as one started from a snapshot).
+    public let certificationEvent: EventID?
+    /// The event that registered it (nil on a node that has not kept it).
+    public let registrationEvent: EventID?
 
-    init?(json r: [String: Any]) {
-        guard let id = (r["objectId"] as? String).flatMap({ try? ObjectID(parsing: $0) }), let end = (r["endEpoch"] as? NSNumber)?.uint32Value,
-            let blobID = (r["blobId"] as? String).flatMap({ try? BlobID(parsing: $0) })
-        else { return nil }
-        objectID = id
-        self.blobID = blobID
-        size = (r["size"] as? NSNumber)?.uint64Value ?? 0
-        certifiedEpoch = (r["certifiedEpoch"] as? NSNumber).map { Epoch($0.uint32Value) }
-        endEpoch = Epoch(end)
-        deletable = r["deletable"] as? Bool ?? false
-        owner = (r["owner"] as? String).flatMap { try? Address(parsing: $0) }
+    public init(blobObject: BlobObject, owner: Address, certificationEvent: EventID?, registrationEvent: EventID?) {
+        self.blobObject = blobObject
+        self.owner = owner
+        self.certificationEvent = certificationEvent
+        self.registrationEvent = registrationEvent
     }
+
+    public var objectID: ObjectID { blobObject.id }
+    public var blobID: BlobID { blobObject.blobId }
+    public var size: UInt64 { blobObject.size }
+    public var certifiedEpoch: Epoch? { blobObject.certifiedEpoch.map { Epoch($0) } }
+    public var endEpoch: Epoch { Epoch(blobObject.storage.endEpoch) }
+    public var deletable: Bool { blobObject.deletable }
+}
+
+/// Every registration of one blob ID, and whether the blob ID was marked invalid (with the event
+/// that did it, where the node kept it).
+public struct BlobRegistrations: Codable, Hashable, Sendable {
+    public let blobId: BlobID
+    public let invalid: Bool
+    public let invalidationEvent: EventID?
+    public let registrations: [BlobRegistration]
+
+    public init(blobId: BlobID, invalid: Bool, invalidationEvent: EventID?, registrations: [BlobRegistration]) {
+        self.blobId = blobId
+        self.invalid = invalid
+        self.invalidationEvent = invalidationEvent
+        self.registrations = registrations
+    }
+}
+
+/// The blob registrations one address owns.
+public struct OwnedBlobs: Codable, Hashable, Sendable {
+    public let registrations: [BlobRegistration]
+    public init(registrations: [BlobRegistration]) { self.registrations = registrations }
 }
 
 /// A storage resource, as the chain reports it.
@@ -175,15 +203,33 @@ extension ChainClient {
     }
 
     /// Every registration of a blob ID, and whether it was found invalid.
-    public func registrations(_ blobID: BlobID) async throws(ChainClientError) -> (registrations: [BlobRegistration], invalid: Bool) {
-        let o = try await json("/v1/blobs/\(blobID)")
-        return ((o["registrations"] as? [[String: Any]] ?? []).compactMap(BlobRegistration.init(json:)), o["invalid"] as? Bool ?? false)
+    public func registrations(_ blobID: BlobID) async throws(ChainClientError) -> BlobRegistrations {
+        let answer = try await decoded(BlobRegistrations.self, "/v1/blobs/\(blobID)")
+        guard answer.blobId == blobID, answer.registrations.allSatisfy({ $0.blobID == blobID }) else {
+            throw ChainClientError(.malformed, "/v1/blobs/\(blobID) answered registrations of another blob ID")
+        }
+        return answer
     }
 
     /// The blob registrations `owner` holds.
     public func registrations(ownedBy owner: Address) async throws(ChainClientError) -> [BlobRegistration] {
-        let o = try await json("/v1/blobs?owner=\(owner)")
-        return (o["registrations"] as? [[String: Any]] ?? []).compactMap(BlobRegistration.init(json:))
+        try await decoded(OwnedBlobs.self, "/v1/blobs?owner=\(owner)").registrations
+    }
+
+    /// The blob registration with object ID `id`, or nil when there is none (another kind of
+    /// object included).
+    public func registration(objectID id: ObjectID) async throws(ChainClientError) -> BlobRegistration? {
+        struct Kind: Decodable { let kind: String }
+        let path = "/v1/objects/\(id)"
+        let body: Data
+        do { body = try await jsonBody(path) } catch where error.code == .notFound { return nil }
+        guard (try? JSONDecoder().decode(Kind.self, from: body))?.kind == "blob" else { return nil }
+        let registration: BlobRegistration
+        do { registration = try JSONDecoder().decode(BlobRegistration.self, from: body) } catch {
+            throw ChainClientError(.malformed, "\(path) answered a blob that does not decode: \(error)")
+        }
+        guard registration.objectID == id else { throw ChainClientError(.malformed, "/v1/objects/\(id) answered object \(registration.objectID)") }
+        return registration
     }
 
     /// The storage resources `owner` holds (not attached to a blob).

@@ -143,6 +143,17 @@ extension Executor {
         events.append(.blobDeleted(epoch: epoch, blobID: blob.blobID, endEpoch: blob.endEpoch, objectID: id, wasCertified: blob.certifiedEpoch != nil))
     }
 
+    /// Gives an owned blob registration, with its storage, to another address.
+    mutating func transferBlob(_ id: ObjectID, to recipient: Address) throws(LedgerError) {
+        var blob = try ownedBlob(id)
+        guard recipient != sender else { return }
+        clearOwned(sender, Keys.ownedBlob, id)
+        blob.owner = recipient
+        blob.storage.owner = recipient
+        view.put(Keys.blob(id), blob)
+        setOwned(recipient, Keys.ownedBlob, id)
+    }
+
     /// Marks a blob ID invalid with a certificate of at least one honest node's weight (§3.10).
     mutating func invalidateBlob(_ certificate: CommitteeCertificate) throws(LedgerError) {
         let message: InvalidBlobIDMessage

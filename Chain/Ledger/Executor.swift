@@ -109,6 +109,7 @@ struct Executor {
         case let .stakeWithValidator(validator, amount): try stakeWithValidator(validator, amount: amount)
         case let .leaveValidatorSet(validator): try leaveValidatorSet(validator)
         case let .updateNode(node, update): try updateNode(node, update)
+        case let .transferBlob(blob, to): try transferBlob(blob, to: to)
         }
     }
 

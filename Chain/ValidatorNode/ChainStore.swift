@@ -3,6 +3,7 @@ public import ChainTypes
 public import KVStore
 public import Ledger
 public import LightClient
+public import WalrusAPI
 public import WalrusCore
 import Consensus
 import WalrusCrypto
@@ -121,12 +122,45 @@ public final class ChainStore: @unchecked Sendable {
     }
 
     /// Where registration `objectID` was certified (not extended): the block height and the event's
-    /// index in the block.
+    /// index in the block. (The family also indexes registrations and invalidations, under longer keys.)
     public func certification(of objectID: ObjectID) -> (height: UInt64, index: UInt32)? {
         guard let bytes = (try? kv.get(Self.certifications, objectID.bytes)).flatMap({ $0 }) else { return nil }
         var reader = BCSReader(bytes)
         guard let h = try? reader.readU64(), let i = try? reader.readU32() else { return nil }
         return (h, i)
+    }
+
+    /// Where blob ID `blobID` was marked invalid: the block height and the event's index.
+    public func invalidation(of blobID: BlobID) -> (height: UInt64, index: UInt32)? {
+        guard let bytes = (try? kv.get(Self.certifications, Self.invalidationKey(blobID))).flatMap({ $0 }) else { return nil }
+        var reader = BCSReader(bytes)
+        guard let h = try? reader.readU64(), let i = try? reader.readU32() else { return nil }
+        return (h, i)
+    }
+
+    /// Where registration `objectID` was made: the block height and the event's index.
+    public func registrationEvent(of objectID: ObjectID) -> (height: UInt64, index: UInt32)? {
+        guard let bytes = (try? kv.get(Self.certifications, Self.registrationKey(objectID))).flatMap({ $0 }) else { return nil }
+        var reader = BCSReader(bytes)
+        guard let h = try? reader.readU64(), let i = try? reader.readU32() else { return nil }
+        return (h, i)
+    }
+
+    /// Invalidations and registrations share the certifications' family under 33-byte keys
+    /// (object IDs, the certifications' keys, are 32).
+    static func invalidationKey(_ blobID: BlobID) -> [UInt8] { [1] + blobID.bytes }
+    static func registrationKey(_ objectID: ObjectID) -> [UInt8] { [2] + objectID.bytes }
+
+    /// The Walrus-style ID of event `index` of block `height`: the digest of the transaction that
+    /// emitted it and its position among that transaction's events. Nil for an event of the
+    /// block's own epoch logic, or one this node does not hold.
+    public func eventID(height: UInt64, index: UInt32) -> EventID? {
+        let first = events(after: height > 0 ? (height - 1, UInt32.max) : nil, limit: Int(index) + 1)
+        guard first.count == Int(index) + 1, let event = first.last, event.height == height, event.index == index,
+            let digest = event.transaction
+        else { return nil }
+        let sequence = first.dropLast().reduce(UInt64(0)) { $0 + ($1.height == height && $1.transaction == digest ? 1 : 0) }
+        return EventID(transactionDigest: digest, sequence: sequence)
     }
 
     /// The events of block `height`, in order.
@@ -137,11 +171,15 @@ public final class ChainStore: @unchecked Sendable {
 
     /// Notes a certification event in the batch that records its block.
     private func indexCertification(_ event: LedgerEvent, height: UInt64, index: UInt32, in batch: inout WriteBatch) {
-        guard case let .blobCertified(_, _, _, _, objectID, isExtension) = event, !isExtension else { return }
         var w = BCSWriter()
         w.write(height)
         w.write(index)
-        batch.put(Self.certifications, key: objectID.bytes, value: w.bytes)
+        switch event {
+        case let .blobCertified(_, _, _, _, objectID, isExtension) where !isExtension: batch.put(Self.certifications, key: objectID.bytes, value: w.bytes)
+        case let .invalidBlobID(_, blobID): batch.put(Self.certifications, key: Self.invalidationKey(blobID), value: w.bytes)
+        case let .blobRegistered(_, _, _, _, _, _, objectID): batch.put(Self.certifications, key: Self.registrationKey(objectID), value: w.bytes)
+        default: break
+        }
     }
 
     /// The batch that records a decided block next to the ledger's writes.

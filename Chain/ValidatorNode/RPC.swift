@@ -5,6 +5,7 @@ import HTTPKit
 import Ledger
 import LightClient
 import NIOHTTP1
+import WalrusAPI
 import WalrusCore
 import WalrusCrypto
 
@@ -264,16 +265,17 @@ struct RPC: Sendable {
 
     private func epoch() -> HTTPResponse {
         guard let system = try? store.ledger.system() else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
-        let state: String = switch system.epochState {
-        case .changeSync: "changeSync"
-        case .changeDone: "changeDone"
-        case .nextParamsSelected: "nextParamsSelected"
+        let state: String, startMs: UInt64?
+        switch system.epochState {
+        case .changeSync: (state, startMs) = ("changeSync", nil)
+        case .changeDone(let time): (state, startMs) = ("changeDone", time)
+        case .nextParamsSelected(let time): (state, startMs) = ("nextParamsSelected", time)
         }
         return .json([
             "epoch": system.epoch.rawValue, "state": state, "storagePrice": system.storagePrice.rawValue, "writePrice": system.writePrice.rawValue,
             "totalCapacity": system.totalCapacity, "shardCount": system.parameters.shardCount,
             "epochDurationMs": system.parameters.epochDurationMs, "maxEpochsAhead": system.parameters.maxEpochsAhead,
-            "height": store.height(),
+            "height": store.height(), "epochStartMs": startMs.map { $0 as Any } ?? NSNull(),
             "fees": [
                 "baseFrost": system.parameters.fees.baseFrost, "perByteFrost": system.parameters.fees.perByteFrost,
                 "perOperationFrost": system.parameters.fees.perOperationFrost,
@@ -299,34 +301,47 @@ struct RPC: Sendable {
         guard let blobID = try? BlobID(parsing: text) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "not a blob ID: \(text)") }
         let records = (try? store.ledger.blobs(withBlobID: blobID)) ?? []
         let invalid = (try? store.ledger.isInvalid(blobID)) ?? false
-        return .json([
-            "blobId": blobID.description, "invalid": invalid,
-            "registrations": records.map(Self.registrationJSON),
-        ])
+        let event = invalid ? store.invalidation(of: blobID).flatMap { store.eventID(height: $0.height, index: $0.index) } : nil
+        return Self.encoded(BlobRegistrations(blobId: blobID, invalid: invalid, invalidationEvent: event, registrations: records.map(registration)))
     }
 
-    static func registrationJSON(_ r: BlobRecord) -> [String: Any] {
-        ["objectId": r.id.description, "blobId": r.blobID.description, "owner": r.owner.description, "registeredEpoch": r.registeredEpoch.rawValue,
-         "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull(), "endEpoch": r.endEpoch.rawValue,
-         "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size]
+    /// A ledger blob record as the wire's Walrus `Blob` object, with its owner and certification event.
+    func registration(_ r: BlobRecord) -> BlobRegistration {
+        let storage = StorageResourceObject(id: r.storage.id, startEpoch: r.storage.startEpoch.rawValue, endEpoch: r.storage.endEpoch.rawValue, storageSize: r.storage.size)
+        let object = BlobObject(
+            id: r.id, registeredEpoch: r.registeredEpoch.rawValue, blobId: r.blobID, size: r.size, encodingType: EncodingTypeName(byte: r.encodingType) ?? .rs2,
+            certifiedEpoch: r.certifiedEpoch?.rawValue, storage: storage, deletable: r.deletable)
+        let event = r.certifiedEpoch == nil ? nil : store.certification(of: r.id).flatMap { store.eventID(height: $0.height, index: $0.index) }
+        let registered = store.registrationEvent(of: r.id).flatMap { store.eventID(height: $0.height, index: $0.index) }
+        return BlobRegistration(blobObject: object, owner: r.owner, certificationEvent: event, registrationEvent: registered)
+    }
+
+    static func encoded<T: Encodable>(_ value: T) -> HTTPResponse {
+        HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(value))
     }
 
     /// The blob registrations an address owns.
     private func ownedBlobs(_ owner: String) -> HTTPResponse {
         guard let address = try? Address(parsing: owner) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "owner=0x… is required") }
         guard let records = try? store.ledger.blobs(ownedBy: address) else { return .error(.internalServerError, code: "INTERNAL", "state read failed") }
-        return .json(["registrations": records.map(Self.registrationJSON)])
+        return Self.encoded(OwnedBlobs(registrations: records.map(registration)))
     }
 
-    /// A blob registration or storage resource by object ID.
+    /// A blob registration or storage resource by object ID; `kind` says which.
     private func object(_ text: String) -> HTTPResponse {
         guard let id = try? ObjectID(parsing: text) else { return .error(.badRequest, code: "INVALID_ARGUMENT", "an object ID is 0x and 64 hex digits") }
         if let r = try? store.ledger.blob(id) {
-            return .json([
-                "kind": "blob", "objectId": r.id.description, "blobId": r.blobID.description, "owner": r.owner.description,
-                "registeredEpoch": r.registeredEpoch.rawValue, "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull(),
-                "endEpoch": r.endEpoch.rawValue, "deletable": r.deletable, "size": r.size, "storageSize": r.storage.size,
-            ])
+            struct Tagged: Encodable {
+                let kind = "blob"
+                let registration: BlobRegistration
+                enum Keys: String, CodingKey { case kind }
+                func encode(to encoder: any Encoder) throws {
+                    try registration.encode(to: encoder)
+                    var c = encoder.container(keyedBy: Keys.self)
+                    try c.encode(kind, forKey: .kind)
+                }
+            }
+            return Self.encoded(Tagged(registration: registration(r)))
         }
         if let s = try? store.ledger.storageResource(id) {
             return .json(["kind": "storage", "id": s.id.description, "owner": s.owner.description, "startEpoch": s.startEpoch.rawValue,
@@ -389,13 +404,27 @@ struct RPC: Sendable {
             return page.isEmpty ? nil : page
         } ?? []
         let next = records.last.map { "\($0.height):\($0.index)" } ?? (cursor.map { "\($0.0):\($0.1)" } ?? "")
+        // Walrus-style event IDs: the first event of each transaction in the page is looked up in
+        // its block; the ones after it in the page count on from there.
+        var previous: (height: UInt64, transaction: [UInt8]?, id: EventID?)?
+        let ids: [EventID?] = records.map { record in
+            let id: EventID?
+            if let p = previous, p.height == record.height, let digest = record.transaction, p.transaction == digest, let seq = p.id?.sequence {
+                id = EventID(transactionDigest: digest, sequence: seq + 1)
+            } else {
+                id = store.eventID(height: record.height, index: record.index)
+            }
+            previous = (record.height, record.transaction, id)
+            return id
+        }
         return .json([
-            "events": records.map { record -> [String: Any] in
+            "events": zip(records, ids).map { record, id -> [String: Any] in
                 var object = (try? LedgerEvent.decode(bcs: record.event.bytes)).map(EventJSON.object) ?? [:]
                 object["height"] = record.height
                 object["index"] = record.index
                 object["cursor"] = "\(record.height):\(record.index)"
                 object["transaction"] = record.transaction.map(Hex.encode) ?? NSNull()
+                object["eventId"] = id.map { ["txDigest": $0.txDigest, "eventSeq": $0.eventSeq] as Any } ?? NSNull()
                 object["bcs"] = Data(record.event.bytes).base64EncodedString()
                 return object
             },

@@ -55,6 +55,9 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     /// The operator changes its node's address, commission or votes (prices and capacity, counted
     /// at the next epoch change and committee selection).
     case updateNode(node: NodeID, update: NodeUpdate)
+    /// The owner gives a blob registration to `to` (the publisher's `send_object_to`): the new
+    /// owner may extend, delete or transfer it.
+    case transferBlob(blob: ObjectID, to: Address)
 
     public func encode(to w: inout BCSWriter) {
         switch self {
@@ -82,11 +85,12 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case let .stakeWithValidator(validator, amount): w.writeVariant(17); w.write(validator); w.write(amount)
         case let .leaveValidatorSet(validator): w.writeVariant(18); w.write(validator)
         case let .updateNode(node, update): w.writeVariant(19); w.write(node); w.write(update)
+        case let .transferBlob(blob, to): w.writeVariant(20); w.write(blob); w.write(to)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 20) {
+        switch try r.readVariant(count: 21) {
         case 0: self = .transfer(to: try r.read(Address.self), amount: try r.read(FROST.self))
         case 1: self = .reserveSpace(size: try r.readU64(), epochs: try r.readU32())
         case 2: self = .splitStorageBySize(storage: try r.read(ObjectID.self), size: try r.readU64())
@@ -116,7 +120,8 @@ public enum Operation: Hashable, Sendable, BCSCodable {
                 proof: try r.read(Schnorr.Signature.self))
         case 17: self = .stakeWithValidator(validator: try r.read(Schnorr.PublicKey.self), amount: try r.read(FROST.self))
         case 18: self = .leaveValidatorSet(validator: try r.read(Schnorr.PublicKey.self))
-        default: self = .updateNode(node: try r.read(NodeID.self), update: try r.read(NodeUpdate.self))
+        case 19: self = .updateNode(node: try r.read(NodeID.self), update: try r.read(NodeUpdate.self))
+        default: self = .transferBlob(blob: try r.read(ObjectID.self), to: try r.read(Address.self))
         }
     }
 }

@@ -59,6 +59,9 @@ public struct HTTPResponse: Sendable {
     }
 }
 
+/// Builds an error answer from a status, a stable reason, a message and whether a retry may succeed.
+public typealias HTTPErrorBuilder = @Sendable (_ status: HTTPResponseStatus, _ reason: String, _ message: String, _ retryable: Bool) -> HTTPResponse
+
 /// Where a streamed answer writes its body. Each `write` returns once its bytes are on the socket
 /// (or in the kernel's buffer), so a stream never runs ahead of its client by more than one write;
 /// a write the client does not take within the server's head timeout closes the connection.
@@ -143,6 +146,8 @@ public final class HTTPServer: Sendable {
     let bodyBytesMax: Int
     let router: @Sendable (HTTPRequest) async -> HTTPResponse
     let tooLarge: @Sendable (Int) -> HTTPResponse
+    /// The body of the server's own refusals (rate limit, overload).
+    let errors: HTTPErrorBuilder
     let admit: @Sendable (HTTPRequestHead) -> HTTPAdmission
     let isExempt: @Sendable (HTTPRequestHead) -> Bool
     let checksumsBodies: Bool
@@ -161,6 +166,7 @@ public final class HTTPServer: Sendable {
     public init(
         group: MultiThreadedEventLoopGroup, bodyBytesMax: Int, checksumsBodies: Bool = false, limits: HTTPServerLimits = HTTPServerLimits(),
         tooLarge: @escaping @Sendable (Int) -> HTTPResponse = { .error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \($0) bytes") },
+        errors: @escaping HTTPErrorBuilder = { .error($0, code: $1, $2, retryable: $3) },
         admit: (@Sendable (HTTPRequestHead) -> HTTPAdmission)? = nil,
         isExempt: @escaping @Sendable (HTTPRequestHead) -> Bool = { $0.method == .GET && $0.uri.hasPrefix("/v1/health") },
         router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
@@ -170,6 +176,7 @@ public final class HTTPServer: Sendable {
         self.checksumsBodies = checksumsBodies
         self.limits = limits
         self.tooLarge = tooLarge
+        self.errors = errors
         self.admit = admit ?? { _ in .accept(bodyBytesMax: bodyBytesMax) }
         self.isExempt = isExempt
         self.router = router
@@ -433,14 +440,14 @@ final class HTTPHandler: ChannelInboundHandler {
                 bodyBytesMax = limit
             }
             if let rates = server.rates, !server.isExempt(head), !rates.allow(connection.client) {
-                var slow = HTTPResponse.error(
-                    .tooManyRequests, code: "RATE_LIMITED", "this client sent more than \(server.limits.requestsPerClientPerSecond ?? 0) requests a second; retry shortly", retryable: true)
+                var slow = server.errors(
+                    .tooManyRequests, "RATE_LIMITED", "this client sent more than \(server.limits.requestsPerClientPerSecond ?? 0) requests a second; retry shortly", true)
                 slow.headers.append(("retry-after", "1"))
                 reject(context, slow)
                 return
             }
             if !server.isExempt(head), server.inFlight.load(ordering: .relaxed) >= server.limits.inFlightMax {
-                var busy = HTTPResponse.error(.serviceUnavailable, code: "BUSY", "the server is handling \(server.limits.inFlightMax) requests; retry shortly", retryable: true)
+                var busy = server.errors(.serviceUnavailable, "BUSY", "the server is handling \(server.limits.inFlightMax) requests; retry shortly", true)
                 busy.headers.append(("retry-after", "1"))
                 reject(context, busy)
                 return

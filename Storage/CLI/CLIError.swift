@@ -35,7 +35,7 @@ struct CLIError: Error, CustomStringConvertible {
         case .config, .invalidArgument: .usage
         case .notFound: .notFound
         case .insufficientFunds: .insufficientFunds
-        case .unavailable: .unavailable
+        case .unavailable, .notEnoughConfirmations: .unavailable
         case .verification: .verificationFailed
         default: .internalError
         }

@@ -4,6 +4,7 @@ import Gateway
 import HTTPKit
 import NIOCore
 import NIOPosix
+import WalrusAPI
 
 /// The options `daemon`, `publisher` and `aggregator` share.
 struct GatewayOptions: ParsableArguments {
@@ -51,7 +52,8 @@ enum GatewayRunner {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
             group: group, bodyBytesMax: publisher ? gatewayOptions.maxBodyBytes : 0,
-            tooLarge: { .error(.payloadTooLarge, code: "BODY_TOO_LARGE", "the body exceeds \($0) bytes (--max-body-size)") },
+            tooLarge: { HTTPResponse(status: .payloadTooLarge, contentType: "text/plain; charset=utf-8", body: Array("the body exceeds \($0) bytes (--max-body-size)".utf8)) },
+            errors: HTTPResponse.walrusErrors(domain: APIErrorDomain.daemon),
             admit: { gateway.admission($0) },
             router: { await gateway.handle($0) })
         let channel: any Channel

@@ -6,11 +6,12 @@ import RedStuff
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import WalrusAPI
 import WalrusClient
 import WalrusCore
 import WalrusCrypto
 
-private func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws -> T {
+func chainCall<T>(_ body: () async throws(ChainClientError) -> T) async throws -> T {
     do { return try await body() } catch {
         throw CLIError(code: error.code.rawValue, error.message, exit: error.isRetryable ? .unavailable : .internalError)
     }
@@ -21,45 +22,90 @@ func printJSON(_ object: Any) throws {
     Output.result(String(decoding: data, as: UTF8.self))
 }
 
-/// `walrus blob-status <BLOB_ID>`: the blob's registrations on the chain.
+/// `walrus blob-status --blob-id ID | --file PATH` (or the blob ID alone): the blob's status as
+/// Walrus reports it, from its registrations on the chain.
 struct BlobStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blob-status", abstract: "Show whether a blob is registered, certified or invalid, and until when.")
-    @Argument(help: "The blob ID.") var blobID: String
+    @OptionGroup var blob: BlobReference
     @OptionGroup var global: GlobalOptions
 
+    /// Walrus's `BlobStatusOutput`.
+    struct StatusOutput: Encodable {
+        let blobId: BlobID
+        let file: String?
+        let status: BlobStatus
+        let estimatedExpiryTimestamp: String?
+    }
+
     func run() async throws {
-        let id: BlobID
-        do { id = try BlobID(parsing: blobID) } catch { throw CLIError.usage(error.message) }
+        try blob.validate()
         let (client, _) = try await connect(global)
-        let (registrations, invalid) = try await chainCall { () async throws(ChainClientError) in try await client.chain.registrations(id) }
-        let epoch = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }.epoch
-        let live = registrations.filter { $0.endEpoch > epoch }
-        let certified = live.filter { $0.certifiedEpoch != nil }
-        let permanent = certified.filter { !$0.deletable }
-        let status: String = if invalid { "invalid" }
-            else if !permanent.isEmpty { "permanent" }
-            else if !certified.isEmpty { "deletable" }
-            else if !live.isEmpty { "registered" }
-            else { "nonexistent" }
-        let end = (permanent.isEmpty ? certified : permanent).map(\.endEpoch.rawValue).max()
-        if global.json {
-            try printJSON([
-                "blobId": id.description, "status": status, "currentEpoch": epoch.rawValue,
-                "endEpoch": end.map { $0 as Any } ?? NSNull(),
-                "registrations": registrations.map { r -> [String: Any] in
-                    ["objectId": r.objectID.description, "deletable": r.deletable, "endEpoch": r.endEpoch.rawValue,
-                     "certifiedEpoch": r.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull()]
-                },
-            ])
-        } else {
-            switch status {
-            case "invalid": Output.result("\(id): invalid (the storage nodes proved it inconsistently encoded; it cannot be read)")
-            case "permanent", "deletable": Output.result("\(id): certified, \(status), until epoch \(end ?? 0) (now \(epoch.rawValue))")
-            case "registered": Output.result("\(id): registered, not certified yet")
-            default: Output.result("\(id): nonexistent (never stored, expired or deleted)")
-            }
+        let info = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }
+        let id = try blob.resolve(shardCount: info.shardCount, global: global)
+        let registrations = try await chainCall { () async throws(ChainClientError) in try await client.chain.registrations(id) }
+        let status = Self.status(registrations, at: info.epoch)
+        var expiry: String?
+        if case let .permanent(end, _, _, _, _) = status, let start = info.epochStartMs, end > info.epoch.rawValue {
+            let ms = Double(start) + Double(end - info.epoch.rawValue) * Double(info.epochDurationMs)
+            expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: ms / 1000))
         }
+        if global.json {
+            Output.json(StatusOutput(blobId: id, file: blob.file, status: status, estimatedExpiryTimestamp: expiry))
+            return
+        }
+        let now = "(now \(info.epoch.rawValue))"
+        switch status {
+        case .invalid: Output.result("\(id): invalid (the storage nodes proved it inconsistently encoded; it cannot be read)")
+        case let .permanent(end, true, _, _, _): Output.result("\(id): certified, permanent, until epoch \(end) \(now)\(expiry.map { ", about \($0)" } ?? "")")
+        case .permanent(_, false, _, _, _): Output.result("\(id): registered, not certified yet")
+        case let .deletable(initial, counts) where initial != nil && counts.countDeletableCertified > 0:
+            let end = registrations.registrations.filter { $0.deletable && $0.certifiedEpoch != nil && $0.endEpoch > info.epoch }.map(\.endEpoch.rawValue).max() ?? 0
+            Output.result("\(id): certified, deletable, until epoch \(end) \(now)")
+        case .deletable: Output.result("\(id): registered, not certified yet")
+        case .nonexistent: Output.result("\(id): nonexistent (never stored, expired or deleted)")
+        }
+    }
+
+    /// Walrus's status of a blob ID from its live registrations: invalid; permanent (the
+    /// registration reaching furthest, certified ones first, with the event of that status);
+    /// deletable; or nonexistent.
+    static func status(_ all: BlobRegistrations, at epoch: Epoch) -> BlobStatus {
+        if all.invalid { return .invalid(event: all.invalidationEvent) }
+        let live = all.registrations.filter { $0.endEpoch > epoch }
+        let deletable = live.filter(\.deletable)
+        let counts = DeletableCounts(total: UInt32(clamping: deletable.count), certified: UInt32(clamping: deletable.filter { $0.certifiedEpoch != nil }.count))
+        let initial = live.compactMap(\.certifiedEpoch).min()?.rawValue
+        let permanent = live.filter { !$0.deletable }
+        let certified = permanent.filter { $0.certifiedEpoch != nil }
+        if let furthest = certified.max(by: { $0.endEpoch < $1.endEpoch }) {
+            return .permanent(endEpoch: furthest.endEpoch.rawValue, isCertified: true, statusEvent: furthest.certificationEvent, deletableCounts: counts, initialCertifiedEpoch: initial)
+        }
+        if let furthest = permanent.max(by: { $0.endEpoch < $1.endEpoch }) {
+            return .permanent(endEpoch: furthest.endEpoch.rawValue, isCertified: false, statusEvent: furthest.registrationEvent, deletableCounts: counts, initialCertifiedEpoch: initial)
+        }
+        if !deletable.isEmpty { return .deletable(initialCertifiedEpoch: initial, deletableCounts: counts) }
+        return .nonexistent
+    }
+}
+
+/// A blob named by its ID (`--blob-id`, or the argument alone) or by a file whose blob ID is
+/// computed for the network's shard count (`--file`), as Walrus's commands take it.
+struct BlobReference: ParsableArguments {
+    @Argument(help: "The blob ID (or use --blob-id or --file).") var positional: String?
+    @Option(name: .customLong("blob-id"), help: "The blob ID.") var blobID: String?
+    @Option(help: "A file: the blob ID is computed from its content for this network.") var file: String?
+
+    func validate() throws {
+        guard [positional, blobID, file].compactMap({ $0 }).count == 1 else {
+            throw CLIError.usage("name the blob once: a blob ID, --blob-id ID or --file PATH")
+        }
+    }
+
+    /// The blob ID, given or computed from the file for `shardCount` shards.
+    func resolve(shardCount: UInt16, global: GlobalOptions) throws -> BlobID {
+        if let file { return try BlobIDCommand.blobID(ofFile: file, shardCount: shardCount, global: global) }
+        return try parseBlobID(positional ?? blobID ?? "")
     }
 }
 

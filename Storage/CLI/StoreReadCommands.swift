@@ -2,6 +2,8 @@ import ArgumentParser
 import CFileIO
 import Foundation
 import RedStuff
+import ChainClient
+import WalrusAPI
 import WalrusClient
 import WalrusCore
 
@@ -22,25 +24,38 @@ struct StoreCommand: AsyncParsableCommand {
         discussion: "Blobs are deletable unless --permanent is given. Progress goes to stderr, blob IDs to stdout.")
 
     @Argument(help: "Files to store, or - for standard input.") var files: [String]
-    @Option(help: "Epochs to store for (or max).") var epochs: String?
+    @Option(help: "Epochs to store for, counted from the current one (or max).") var epochs: String?
+    @Option(name: .customLong("end-epoch"), help: "Store until this epoch (exclusive) instead of --epochs.") var endEpoch: UInt32?
+    @Option(name: .customLong("earliest-expiry-time"), help: "Store until at least this time (RFC 3339, say 2027-01-31T12:00:00Z) instead of --epochs.")
+    var earliestExpiryTime: String?
     @Flag(help: "Store permanently (cannot be deleted before it expires).") var permanent = false
+    @Flag(help: ArgumentHelp("Store as a deletable blob (the default).", visibility: .hidden)) var deletable = false
     @Flag(help: "Store again even if the blob is already certified.") var force = false
     @Flag(name: .customLong("dry-run"), help: "Only encode and print the blob ID, encoded size and cost; spend nothing.") var dryRun = false
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
+        guard [epochs != nil, endEpoch != nil, earliestExpiryTime != nil].filter({ $0 }).count <= 1 else {
+            throw CLIError.usage("give one of --epochs, --end-epoch and --earliest-expiry-time")
+        }
+        guard !(deletable && permanent) else { throw CLIError.usage("a blob is either --deletable or --permanent") }
+        let expiry: Date?
+        if let earliestExpiryTime {
+            guard let date = ISO8601DateFormatter().date(from: earliestExpiryTime) else {
+                throw CLIError.usage("--earliest-expiry-time is an RFC 3339 time such as 2027-01-31T12:00:00Z, not '\(earliestExpiryTime)'")
+            }
+            expiry = date
+        } else {
+            expiry = nil
+        }
         let (client, context) = try await connect(global)
         var count = context.defaultEpochs
-        if let epochs {
-            if epochs == "max" {
-                guard let info = try? await client.chain.epochInfo() else { throw CLIError(code: "UNAVAILABLE", "cannot reach the chain", exit: .unavailable) }
-                count = info.maxEpochsAhead
-            } else {
-                guard let value = UInt32(epochs), value > 0 else { throw CLIError.usage("--epochs is a positive number or max") }
-                count = value
-            }
+        if epochs != nil || endEpoch != nil || expiry != nil {
+            let info = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }
+            count = try StoreCommand.epochCount(epochs: epochs, endEpoch: endEpoch, expiry: expiry, info: info, now: Date())
         }
-        var results: [[String: Any]] = []
+        var results: [Any] = []
+        var failure: CLIError?
         for file in files {
             // A file is read when the encoder asks for it, straight into the encoder's matrix;
             // standard input (of unknown length) is read first.
@@ -64,7 +79,7 @@ struct StoreCommand: AsyncParsableCommand {
                 let estimate: StoreEstimate
                 do { estimate = try await client.estimate(bytes, epochs: count) } catch { throw CLIError(error) }
                 results.append([
-                    "path": file, "blobId": estimate.blobID.description, "unencodedSize": estimate.unencodedLength,
+                    "path": file, "blobId": estimate.blobID.description, "encodingType": EncodingTypeName.rs2.rawValue, "unencodedSize": estimate.unencodedLength,
                     "encodedSize": estimate.encodedLength, "epochs": estimate.epochs, "storageCost": estimate.costFrost,
                     "transactionFees": estimate.transactionFeesFrost,
                 ])
@@ -74,7 +89,7 @@ struct StoreCommand: AsyncParsableCommand {
                 }
                 continue
             }
-            let result: StoreResult
+            let result: BlobStoreResult
             do {
                 let progress: @Sendable (String) -> Void = { message in if !global.quiet { Output.log(message) } }
                 if let input, let mapped = MappedFile(path: file, fd: input.fd, length: input.length) {
@@ -96,7 +111,7 @@ struct StoreCommand: AsyncParsableCommand {
                     // Certified: the nodes verified every sliver against the blob ID, so the blob
                     // holds the file's bytes as they were encoded, whatever happened to it since.
                     if (try? mapped.checkUnchanged(during: "stored")) == nil {
-                        Output.log("warning: '\(file)' changed while it was being stored; blob \(result.blobID) holds its content from before the change")
+                        Output.log("warning: '\(file)' changed while it was being stored; blob \(result.blobId.map { $0.description } ?? "-") holds its content from before the change")
                     }
                 } else if let input {
                     result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { target in
@@ -108,21 +123,63 @@ struct StoreCommand: AsyncParsableCommand {
             } catch let error as ClientError {
                 throw CLIError(error)
             }
+            // As Walrus's `BlobStoreResultWithPath`: the result and the file it came from.
+            results.append(try JSONSerialization.jsonObject(with: Data(WalrusJSON.encode(result))))
+            results[results.count - 1] = ["blobStoreResult": results[results.count - 1], "path": file]
+            let blobID = result.blobId?.description ?? "-"
+            if !global.json { Output.result(blobID) }
             switch result {
-            case let .newlyCreated(blobID, _, endEpoch, cost, _, _, _):
-                results.append(["blobStoreResult": result.jsonObject, "path": file])
-                if !global.json { Output.result(blobID.description) }
-                if !global.quiet { Output.log("stored \(file) as \(blobID) until epoch \(endEpoch.rawValue), cost \(FROST(cost))") }
-            case let .alreadyCertified(blobID, _, endEpoch):
-                results.append(["blobStoreResult": result.jsonObject, "path": file])
-                if !global.json { Output.result(blobID.description) }
-                if !global.quiet { Output.log("\(file) is already stored as \(blobID) until epoch \(endEpoch.rawValue)") }
+            case let .newlyCreated(object, operation, cost, _):
+                if !global.quiet { Output.log("stored \(file) as \(blobID) (object \(object.id), \(operation.name)) until epoch \(object.storage.endEpoch), cost \(FROST(cost))") }
+            case let .alreadyCertified(_, endEpoch, _):
+                if !global.quiet { Output.log("\(file) is already stored as \(blobID) until epoch \(endEpoch)") }
+            case .markedInvalid:
+                // Printed with the others, then the command fails: a partial failure never exits 0.
+                failure = CLIError(code: "VERIFICATION_FAILED", "\(file) is blob \(blobID), which was marked invalid on this network: it cannot be stored", exit: .verificationFailed)
+                Output.log(failure?.message ?? "")
+            case let .error(_, phase, message):
+                failure = CLIError(code: "INTERNAL", "\(file) was not stored (\(phase)): \(message)", exit: .internalError)
             }
         }
         if global.json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .withoutEscapingSlashes])
             Output.result(String(decoding: data, as: UTF8.self))
         }
+        if let failure { throw failure }
+    }
+
+    /// The epochs a store asks for: `--epochs N|max`, `--end-epoch E` (exclusive, after the
+    /// current epoch), or `--earliest-expiry-time T` (the fewest epochs whose end starts at or
+    /// after T, counted from the current epoch's start).
+    static func epochCount(epochs: String?, endEpoch: UInt32?, expiry: Date?, info: EpochInfo, now: Date) throws -> UInt32 {
+        let current = info.epoch.rawValue
+        let count: UInt32
+        if let epochs {
+            if epochs == "max" {
+                count = info.maxEpochsAhead
+            } else {
+                guard let value = UInt32(epochs), value > 0 else { throw CLIError.usage("--epochs is a positive number or max, not '\(epochs)'") }
+                count = value
+            }
+        } else if let endEpoch {
+            guard endEpoch > current else { throw CLIError.usage("--end-epoch \(endEpoch) is not after the current epoch \(current)") }
+            count = endEpoch - current
+        } else if let expiry {
+            let startMs = Double(info.epochStartMs ?? UInt64(max(0, now.timeIntervalSince1970 * 1000)))
+            let neededMs = expiry.timeIntervalSince1970 * 1000 - startMs
+            let duration = Double(max(info.epochDurationMs, 1))
+            let epochs = max(1, (neededMs / duration).rounded(.up))
+            guard epochs <= Double(info.maxEpochsAhead) else {
+                throw CLIError.usage("--earliest-expiry-time is \(Int(epochs)) epochs away; this network stores at most \(info.maxEpochsAhead) epochs ahead")
+            }
+            count = UInt32(epochs)
+        } else {
+            throw CLIError.usage("no epochs given")
+        }
+        guard count <= info.maxEpochsAhead else {
+            throw CLIError.usage("\(count) epochs is more than this network's limit of \(info.maxEpochsAhead) epochs ahead")
+        }
+        return count
     }
 }
 

@@ -1,7 +1,10 @@
+import ChainClient
+import RedStuff
 import Foundation
 import Synchronization
 public import HTTPKit
 public import NIOHTTP1
+import WalrusAPI
 public import WalrusClient
 import WalrusCore
 
@@ -67,19 +70,24 @@ public struct Gateway: Sendable {
     }
 
     static func unauthorized() -> HTTPResponse {
-        var response = HTTPResponse.error(.unauthorized, code: "UNAUTHENTICATED", "this publisher needs 'Authorization: Bearer <token>'")
+        var response = fail(.unauthenticated, "UNAUTHENTICATED", "this publisher needs 'Authorization: Bearer <token>'")
         response.headers.append(("www-authenticate", "Bearer"))
         return response
     }
 
+    /// Walrus's error body in the daemon's domain.
+    static func fail(_ status: APIStatusCode, _ reason: String, _ message: String) -> HTTPResponse {
+        .walrus(APIErrorBody(status, reason: reason, domain: APIErrorDomain.daemon, message))
+    }
+
     private func route(_ request: HTTPRequest) async -> HTTPResponse {
         let parts = request.components
-        let isBlobs = parts.count >= 2 && parts[0] == "v1" && parts[1] == "blobs" && parts.count <= 3
+        let read = request.method == .GET || request.method == .HEAD
         if request.method == .OPTIONS {
             var response = HTTPResponse(status: .noContent, contentType: "text/plain", body: [])
             response.headers += [
                 ("access-control-allow-methods", "GET, HEAD, OPTIONS"),
-                ("access-control-allow-headers", "authorization, content-type, range, if-none-match"),
+                ("access-control-allow-headers", "authorization, content-type, range, if-none-match, accept"),
                 ("access-control-max-age", "86400"),
             ]
             return response
@@ -93,50 +101,129 @@ public struct Gateway: Sendable {
             return .json(["status": "ok", "aggregator": options.aggregator, "publisher": options.publisher])
         }
         if request.method == .GET && parts == ["status"] {
-            return .json(["aggregator": options.aggregator, "publisher": options.publisher, "maxBodyBytes": options.maxBodyBytes])
+            return HTTPResponse(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("OK".utf8))
         }
-        if isBlobs && parts.count == 3 && (request.method == .GET || request.method == .HEAD) {
-            guard options.aggregator else { return .error(.notFound, code: "NOT_FOUND", "this gateway does not serve blobs (it runs as a publisher only)") }
-            return await read(parts[2], request)
+        guard parts.count >= 2, parts[0] == "v1", parts[1] == "blobs" else {
+            return .walrus(APIErrorBody(.notFound, reason: "NOT_FOUND", domain: APIErrorDomain.global, "no route \(request.method) \(request.path); see GET /v1/api"))
         }
-        if isBlobs && parts.count == 2 && request.method == .PUT {
-            guard options.publisher else { return .error(.notFound, code: "NOT_FOUND", "this gateway does not store blobs (it runs as an aggregator only)") }
+        let aggregatorRoute = parts.count == 3 || (parts.count == 4 && (parts[2] == "by-object-id" || parts[3] == "byte-range"))
+        switch (read, parts.count) {
+        case (true, _) where aggregatorRoute:
+            guard options.aggregator else { return Gateway.fail(.notFound, "NOT_FOUND", "this gateway does not serve blobs (it runs as a publisher only)") }
+            if parts.count == 3 { return await readBlob(parts[2], request) }
+            if parts[2] == "by-object-id" { return await readByObjectID(parts[3], request) }
+            return await readByteRange(parts[2], request)
+        case (false, 2) where request.method == .PUT:
+            guard options.publisher else { return Gateway.fail(.notFound, "NOT_FOUND", "this gateway does not store blobs (it runs as an aggregator only)") }
             return await store(request)
+        default:
+            var response = HTTPResponse.walrus(APIErrorBody(
+                .invalidArgument, reason: "METHOD_NOT_ALLOWED", domain: APIErrorDomain.global,
+                "no route \(request.method) \(request.path): use GET /v1/blobs/{blob_id}, /v1/blobs/by-object-id/{object_id}, /v1/blobs/{blob_id}/byte-range or PUT /v1/blobs"))
+            response.status = .methodNotAllowed
+            return response
         }
-        if isBlobs {
-            return .error(.methodNotAllowed, code: "METHOD_NOT_ALLOWED", "use GET /v1/blobs/{blob_id} or PUT /v1/blobs")
+    }
+
+    /// A 400 for a query parameter the route does not define: Walrus refuses unknown fields
+    /// rather than ignore them, and so does this gateway.
+    static func unknownParameter(_ query: [String: String], allowed: Set<String>) -> HTTPResponse? {
+        guard let unknown = query.keys.sorted().first(where: { !allowed.contains($0) }) else { return nil }
+        return fail(.invalidArgument, "UNKNOWN_PARAMETER", "unknown query parameter '\(unknown.prefix(64))'; this route takes \(allowed.sorted().joined(separator: ", "))")
+    }
+
+    /// A query flag: absent is false; otherwise `true` or `false` exactly.
+    static func flag(_ query: [String: String], _ name: String) -> Result<Bool, Refusal> {
+        switch query[name] {
+        case nil, "false": .success(false)
+        case "true": .success(true)
+        case let other?: .failure(Refusal(fail(.invalidArgument, "INVALID_ARGUMENT", "\(name) is true or false, not '\(other.prefix(32))'")))
         }
-        return .error(.notFound, code: "NOT_FOUND", "no route \(request.method) \(request.path); see GET /v1/api")
     }
 
     // MARK: Aggregator
 
-    private func read(_ text: String, _ request: HTTPRequest) async -> HTTPResponse {
-        guard let blobID = try? BlobID(parsing: text) else {
-            return .error(.badRequest, code: "INVALID_BLOB_ID", "not a blob ID: \(text) (43 characters of URL-safe base64)")
+    static let readParameters: Set<String> = ["strict_consistency_check", "skip_consistency_check"]
+
+    /// The consistency check of a read's query (Walrus's `ReadOptions`).
+    static func consistencyCheck(_ query: [String: String]) -> Result<ConsistencyCheck, Refusal> {
+        if let refusal = unknownParameter(query, allowed: readParameters) { return .failure(Refusal(refusal)) }
+        let strict: Bool, skip: Bool
+        switch (flag(query, "strict_consistency_check"), flag(query, "skip_consistency_check")) {
+        case let (.success(a), .success(b)): (strict, skip) = (a, b)
+        case let (.failure(refusal), _), let (_, .failure(refusal)): return .failure(refusal)
         }
-        let strict = request.query["strict_consistency_check"] == "true", skip = request.query["skip_consistency_check"] == "true"
         if strict && skip {
-            return .error(.badRequest, code: "INVALID_ARGUMENT", "strict_consistency_check and skip_consistency_check exclude each other")
+            return .failure(Refusal(fail(.invalidArgument, "INVALID_CONSISTENCY_CHECK", "strict_consistency_check and skip_consistency_check exclude each other")))
         }
-        let etag = "\"\(blobID)\""
-        if request.headers["if-none-match"] == etag {
-            var response = HTTPResponse(status: .notModified, contentType: "application/octet-stream", body: [])
-            response.headers += Gateway.cacheHeaders(etag)
+        return .success(strict ? .strict : skip ? .skip : .default)
+    }
+
+    private func readBlob(_ text: String, _ request: HTTPRequest) async -> HTTPResponse {
+        guard let blobID = try? BlobID(parsing: text) else {
+            return Gateway.fail(.invalidArgument, "INVALID_BLOB_ID", "not a blob ID: \(text.prefix(64)) (43 characters of URL-safe base64)")
+        }
+        return await read(blobID, request)
+    }
+
+    /// Reads the blob a Walrus `Blob` object names (Walrus's `/v1/blobs/by-object-id/{id}`).
+    private func readByObjectID(_ text: String, _ request: HTTPRequest) async -> HTTPResponse {
+        guard let objectID = try? ObjectID(parsing: text) else {
+            return Gateway.fail(.invalidArgument, "INVALID_OBJECT_ID", "not an object ID: \(text.prefix(80)) (0x and 64 hex digits)")
+        }
+        let registration: BlobRegistration?
+        do { registration = try await client.chain.registration(objectID: objectID) } catch {
+            return Gateway.readError(client.mapChainError(error))
+        }
+        guard let registration else {
+            return Gateway.fail(.notFound, "BLOB_NOT_FOUND", "no blob object \(objectID) on this network (it may have been deleted)")
+        }
+        return await read(registration.blobID, request)
+    }
+
+    /// Headers of every blob answer (Walrus's): no sniffing, a day of caching with revalidation
+    /// (a blob can be deleted or invalidated, so nothing is cached as immutable), the ETag, and
+    /// the content type the request asks for: `Accept` when it names one type exactly, else a
+    /// GET's own `Content-Type`, else octet-stream.
+    static func blobHeaders(_ request: HTTPRequest, etag: String) -> (contentType: String, headers: [(String, String)]) {
+        var contentType = "application/octet-stream"
+        if let accept = request.headers["accept"], !accept.contains("*") {
+            contentType = accept
+        } else if request.method == .GET, let type = request.headers["content-type"] {
+            contentType = type
+        }
+        return (contentType, [
+            ("x-content-type-options", "nosniff"), ("cache-control", "public, max-age=86400, stale-while-revalidate=3600"), ("etag", etag),
+        ])
+    }
+
+    /// Whether `If-None-Match` names `etag` (quoted or not, or `*`).
+    static func notModified(_ request: HTTPRequest, etag: String) -> Bool {
+        guard let header = request.headers["if-none-match"] else { return false }
+        return header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains { $0 == etag || $0 == "\"\(etag)\"" || $0 == "*" }
+    }
+
+    private func read(_ blobID: BlobID, _ request: HTTPRequest) async -> HTTPResponse {
+        let check: ConsistencyCheck
+        switch Gateway.consistencyCheck(request.query) {
+        case .success(let value): check = value
+        case .failure(let refusal): return refusal.response
+        }
+        let etag = blobID.description
+        let (contentType, headers) = Gateway.blobHeaders(request, etag: etag)
+        if Gateway.notModified(request, etag: etag) {
+            var response = HTTPResponse(status: .notModified, contentType: contentType, body: [])
+            response.headers += headers
             return response
         }
-        guard reads.enter(max: options.readsMax) else {
-            var busy = HTTPResponse.error(.serviceUnavailable, code: "BUSY", "this aggregator is serving \(options.readsMax) reads; retry shortly", retryable: true)
-            busy.headers.append(("retry-after", "1"))
-            return busy
-        }
-        var extra = Gateway.cacheHeaders(etag) + [("accept-ranges", "bytes")]
-        if strict {
+        guard reads.enter(max: options.readsMax) else { return busy() }
+        var extra = headers + [("accept-ranges", "bytes")]
+        if check == .strict && request.headers["range"] == nil {
             // The strict check re-encodes the whole blob before any byte may go out.
             defer { reads.leave() }
             let blob: [UInt8]
-            do { blob = try await client.read(blobID, check: .strict) } catch { return Gateway.errorResponse(error) }
-            var response = HTTPResponse(status: .ok, contentType: "application/octet-stream", body: request.method == .HEAD ? [] : blob)
+            do { blob = try await client.read(blobID, check: .strict) } catch { return Gateway.readError(error) }
+            var response = HTTPResponse(status: .ok, contentType: contentType, body: request.method == .HEAD ? [] : blob)
             response.headers += extra
             response.contentLength = blob.count
             return response
@@ -144,11 +231,11 @@ public struct Gateway: Sendable {
         // Everything else starts from the verified metadata: HEAD needs only the length, and GET
         // streams the rows that hold the blob or the range, a window at a time, each row verified
         // against the metadata before its bytes go out. Nothing decodes the whole blob unless a
-        // row cannot be fetched.
+        // row cannot be fetched. (A range, as in Walrus, checks only the slivers it reads.)
         let blob: WalrusClient.CertifiedBlob
         do { blob = try await client.certifiedBlob(blobID) } catch {
             reads.leave()
-            return Gateway.errorResponse(error)
+            return Gateway.readError(error)
         }
         let length = blob.length
         var range = 0..<length
@@ -156,7 +243,7 @@ public struct Gateway: Sendable {
         if let header = request.headers["range"] {
             guard let r = Gateway.byteRange(header, size: Int(clamping: length)) else {
                 reads.leave()
-                var response = HTTPResponse.error(.rangeNotSatisfiable, code: "RANGE_NOT_SATISFIABLE", "the range '\(header.prefix(64))' is outside the blob's \(length) bytes")
+                var response = Gateway.fail(.rangeNotSatisfiable, "INVALID_BYTE_RANGE", "the range '\(header.prefix(64))' is outside the blob's \(length) bytes or not one range")
                 response.headers.append(("content-range", "bytes */\(length)"))
                 return response
             }
@@ -164,24 +251,67 @@ public struct Gateway: Sendable {
             status = .partialContent
             extra.append(("content-range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(length)"))
         }
-        var response = HTTPResponse(status: status, contentType: "application/octet-stream", body: [])
-        response.headers += extra
+        return stream(blob, range: range, status: status, contentType: contentType, headers: extra, head: request.method == .HEAD)
+    }
+
+    /// Walrus's `/v1/blobs/{id}/byte-range?start=&length=`: 200 (cacheable) with exactly those
+    /// bytes; the ETag names the blob and the range.
+    private func readByteRange(_ text: String, _ request: HTTPRequest) async -> HTTPResponse {
+        guard let blobID = try? BlobID(parsing: text) else {
+            return Gateway.fail(.invalidArgument, "INVALID_BLOB_ID", "not a blob ID: \(text.prefix(64)) (43 characters of URL-safe base64)")
+        }
+        if let refusal = Gateway.unknownParameter(request.query, allowed: ["start", "length"]) { return refusal }
+        guard let start = request.query["start"].flatMap(UInt64.init), let length = request.query["length"].flatMap(UInt64.init) else {
+            return Gateway.fail(.invalidArgument, "INVALID_BYTE_RANGE", "start and length are required, as whole numbers")
+        }
+        guard length > 0 else { return Gateway.fail(.invalidArgument, "INVALID_BYTE_RANGE", "invalid byte range parameters: length must be greater than 0") }
+        let (end, overflow) = start.addingReportingOverflow(length)
+        guard !overflow else { return Gateway.fail(.invalidArgument, "INVALID_BYTE_RANGE", "invalid byte range parameters: start + length overflows") }
+        let etag = "\(blobID)-\(start)-\(length)"
+        let (contentType, headers) = Gateway.blobHeaders(request, etag: etag)
+        if Gateway.notModified(request, etag: etag) {
+            var response = HTTPResponse(status: .notModified, contentType: contentType, body: [])
+            response.headers += headers
+            return response
+        }
+        guard reads.enter(max: options.readsMax) else { return busy() }
+        let blob: WalrusClient.CertifiedBlob
+        do { blob = try await client.certifiedBlob(blobID) } catch {
+            reads.leave()
+            return Gateway.readError(error)
+        }
+        guard end <= blob.length else {
+            reads.leave()
+            return Gateway.fail(.invalidArgument, "INVALID_BYTE_RANGE", "invalid byte range parameters: bytes \(start)..<\(end) are outside the blob's \(blob.length) bytes")
+        }
+        return stream(blob, range: start..<end, status: .ok, contentType: contentType, headers: headers, head: request.method == .HEAD)
+    }
+
+    /// The answer that streams `range` of a certified blob (the read slot taken is released when
+    /// the stream ends, or now for HEAD and empty ranges).
+    private func stream(
+        _ blob: WalrusClient.CertifiedBlob, range: Range<UInt64>, status: HTTPResponseStatus, contentType: String, headers: [(String, String)], head: Bool
+    ) -> HTTPResponse {
+        var response = HTTPResponse(status: status, contentType: contentType, body: [])
+        response.headers += headers
         response.contentLength = Int(clamping: range.count)
-        if request.method == .HEAD || range.isEmpty {
+        if head || range.isEmpty {
             reads.leave()
             return response
         }
-        let client = self.client, reads = self.reads, wanted = range, windowBytes = options.readWindowBytes
+        let client = self.client, reads = self.reads, windowBytes = options.readWindowBytes
         response.stream = { writer in
             defer { reads.leave() }
-            try await client.readStream(blob, range: wanted, windowBytes: windowBytes) { try await writer.write($0) }
+            try await client.readStream(blob, range: range, windowBytes: windowBytes) { try await writer.write($0) }
         }
         return response
     }
 
-    static func cacheHeaders(_ etag: String) -> [(String, String)] {
-        // A blob ID names its content for ever: caches may keep it as long as they like.
-        [("etag", etag), ("cache-control", "public, max-age=31536000, immutable"), ("x-content-type-options", "nosniff")]
+    /// 429 with Retry-After: the reads in progress are at `readsMax`.
+    private func busy() -> HTTPResponse {
+        var busy = Gateway.fail(.resourceExhausted, "TOO_MANY_READS", "this aggregator is serving \(options.readsMax) reads; retry shortly")
+        busy.headers.append(("retry-after", "1"))
+        return busy
     }
 
     /// One range of `bytes=a-b`, `bytes=a-` or `bytes=-n` within `size` bytes; nil when unsatisfiable
@@ -203,42 +333,111 @@ public struct Gateway: Sendable {
         }
     }
 
+    /// A read's failure as Walrus's aggregator answers it.
+    static func readError(_ error: ClientError) -> HTTPResponse {
+        switch error.code {
+        case .notFound:
+            fail(.notFound, "BLOB_NOT_FOUND", error.message)
+        case .unavailable:
+            fail(.unavailable, "UNAVAILABLE", error.message)
+        case .invalidArgument:
+            fail(.invalidArgument, "INVALID_ARGUMENT", error.message)
+        case .verification:
+            fail(.internalError, "VERIFICATION_FAILED", error.message)
+        default:
+            fail(.internalError, "INTERNAL", error.message)
+        }
+    }
+
     // MARK: Publisher
+
+    /// Walrus's `PublisherQuery`: every field it defines, nothing else.
+    static let storeParameters: Set<String> = ["encoding_type", "epochs", "deletable", "permanent", "force", "quilt_version", "send_object_to", "share"]
+
+    /// What a store request asks for, or the 400 that refuses it.
+    struct StoreRequest: Equatable {
+        var epochs: UInt32
+        var permanent = false
+        var force = false
+        var sendTo: Address?
+    }
+
+    static func storeRequest(_ query: [String: String], defaultEpochs: UInt32) -> Result<StoreRequest, Refusal> {
+        if let refusal = unknownParameter(query, allowed: storeParameters) { return .failure(Refusal(refusal)) }
+        var request = StoreRequest(epochs: defaultEpochs)
+        if let text = query["epochs"] {
+            // The chain's own limit (maxEpochsAhead) is checked by the client before anything is spent.
+            guard let value = UInt32(text), value > 0, value <= Limits.epochsAheadMax else {
+                return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "epochs must be a number from 1 to \(Limits.epochsAheadMax), not '\(text.prefix(32))'")))
+            }
+            request.epochs = value
+        }
+        if let type = query["encoding_type"], EncodingTypeName(rawValue: type) == nil {
+            return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "encoding_type '\(type.prefix(32))' is not supported; the only encoding is RS2")))
+        }
+        if let version = query["quilt_version"], !["v1", "V1", "1"].contains(version) {
+            return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "quilt_version '\(version.prefix(32))' is not supported; the only version is V1")))
+        }
+        var flags: [String: Bool] = [:]
+        for name in ["deletable", "permanent", "force", "share"] {
+            switch flag(query, name) {
+            case .success(let value): flags[name] = value
+            case .failure(let refusal): return .failure(refusal)
+            }
+        }
+        if flags["deletable"] == true && flags["permanent"] == true {
+            return .failure(Refusal(fail(.invalidArgument, "INVALID_BLOB_PERSISTENCE", "a blob is either deletable or permanent, not both")))
+        }
+        request.permanent = flags["permanent"] == true
+        request.force = flags["force"] == true
+        if let text = query["send_object_to"] {
+            guard let address = try? Address(parsing: text) else {
+                return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "send_object_to is an address (0x and 64 hex digits), not '\(text.prefix(80))'")))
+            }
+            request.sendTo = address
+        }
+        if flags["share"] == true {
+            // Shared blobs come with issue 19; refused rather than stored unshared.
+            return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "share=true is not supported by this publisher yet: shared blobs are not implemented")))
+        }
+        return .success(request)
+    }
 
     private func store(_ request: HTTPRequest) async -> HTTPResponse {
         guard authorized(request.headers["authorization"]) else { return Gateway.unauthorized() }
-        var epochs = options.defaultEpochs
-        if let text = request.query["epochs"] {
-            // The chain's own limit (maxEpochsAhead) is checked by the client before anything is spent.
-            guard let value = UInt32(text), value > 0, value <= Limits.epochsAheadMax else {
-                return .error(.badRequest, code: "INVALID_ARGUMENT", "epochs must be a number from 1 to \(Limits.epochsAheadMax), not '\(text.prefix(32))'")
-            }
-            epochs = value
+        let asked: StoreRequest
+        switch Gateway.storeRequest(request.query, defaultEpochs: options.defaultEpochs) {
+        case .success(let value): asked = value
+        case .failure(let refusal): return refusal.response
         }
-        let permanent = request.query["permanent"] == "true"
-        if permanent && request.query["deletable"] == "true" {
-            return .error(.badRequest, code: "INVALID_ARGUMENT", "a blob is either permanent or deletable")
-        }
-        let force = request.query["force"] == "true"
-        let result: StoreResult
+        let result: BlobStoreResult
         do {
-            result = try await client.store(request.body, epochs: epochs, permanent: permanent, force: force)
+            result = try await client.store(request.body, epochs: asked.epochs, permanent: asked.permanent, force: asked.force, sendTo: asked.sendTo)
         } catch {
-            return Gateway.errorResponse(error)
+            return Gateway.storeError(error)
         }
-        return .json(result.jsonObject)
+        if case .markedInvalid = result {
+            return Gateway.fail(.internalError, "INTERNAL", "the blob was marked invalid, which is likely a system error, please report it")
+        }
+        return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(result))
     }
 
-    static func errorResponse(_ error: ClientError) -> HTTPResponse {
+    /// A store's failure as Walrus's publisher answers it.
+    static func storeError(_ error: ClientError) -> HTTPResponse {
         switch error.code {
-        case .notFound: .error(.notFound, code: error.code.rawValue, error.message)
-        case .unavailable: .error(.serviceUnavailable, code: error.code.rawValue, error.message, retryable: true)
-        case .insufficientFunds: .error(.paymentRequired, code: error.code.rawValue, error.message)
-        case .invalidArgument: .error(.badRequest, code: error.code.rawValue, error.message)
-        case .verification: .error(.unprocessableEntity, code: error.code.rawValue, error.message)
-        default: .error(.internalServerError, code: error.code.rawValue, error.message)
+        case .notEnoughConfirmations: fail(.deadlineExceeded, "INSUFFICIENT_CONFIRMATIONS", error.message)
+        case .unavailable: fail(.unavailable, "UNAVAILABLE", error.message)
+        case .invalidArgument: fail(.invalidArgument, "MALFORMED_REQUEST", error.message)
+        case .insufficientFunds: fail(.internalError, "INSUFFICIENT_FUNDS", "the publisher's wallet cannot pay for this store: \(error.message)")
+        default: fail(.internalError, "INTERNAL", error.message)
         }
     }
+}
+
+/// A request refused before any work: the answer that says why.
+struct Refusal: Error {
+    let response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
 }
 
 /// Reads in progress, bounded by `Options.readsMax`.

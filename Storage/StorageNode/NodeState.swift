@@ -1,6 +1,7 @@
 import ChainClient
 import ChainTypes
 import Foundation
+import WalrusAPI
 import WalrusCore
 import WalrusCrypto
 
@@ -68,7 +69,7 @@ actor NodeState {
                 guard let last = events.last else { continue }
                 var changed: [BlobID: BlobInfo] = [:]
                 var refresh = false
-                for event in events { apply(event.event, to: &changed, refresh: &refresh) }
+                for event in events { apply(event.event, id: event.id, to: &changed, refresh: &refresh) }
                 let certified = events.compactMap { event -> BlobID? in
                     if case .blobCertified(_, let blobID, _, _, _, false) = event.event { return blobID }
                     return nil
@@ -118,7 +119,7 @@ actor NodeState {
         }
     }
 
-    private func apply(_ event: LedgerEvent, to changed: inout [BlobID: BlobInfo], refresh: inout Bool) {
+    private func apply(_ event: LedgerEvent, id eventID: EventID?, to changed: inout [BlobID: BlobInfo], refresh: inout Bool) {
         func update(_ id: BlobID, _ body: (inout BlobInfo) -> Void) {
             var info = changed[id] ?? store.blobInfo(id) ?? BlobInfo()
             body(&info)
@@ -127,7 +128,11 @@ actor NodeState {
         switch event {
         case let .blobRegistered(_, blobID, _, _, endEpoch, deletable, objectID):
             update(blobID) { info in
-                if deletable { info.deletableObjects.append(objectID) } else { info.permanentRegistered += 1 }
+                if deletable { info.deletableObjects.append(objectID) } else {
+                    info.permanentRegistered += 1
+                    // The status event is that of the registration reaching furthest.
+                    if endEpoch >= info.endEpoch || info.permanentRegisteredEvent == nil { info.permanentRegisteredEvent = eventID ?? info.permanentRegisteredEvent }
+                }
                 info.endEpoch = max(info.endEpoch, endEpoch)
             }
         case let .blobCertified(epoch, blobID, endEpoch, deletable, objectID, isExtension):
@@ -135,6 +140,9 @@ actor NodeState {
                 if !isExtension {
                     if deletable { info.deletableCertified.append(objectID) } else { info.permanentCertified += 1 }
                     info.initialCertifiedEpoch = min(info.initialCertifiedEpoch ?? epoch, epoch)
+                }
+                if !deletable, endEpoch >= info.endEpoch || info.permanentCertifiedEvent == nil {
+                    info.permanentCertifiedEvent = eventID ?? info.permanentCertifiedEvent
                 }
                 info.endEpoch = max(info.endEpoch, endEpoch)
             }
@@ -144,7 +152,10 @@ actor NodeState {
                 info.deletableCertified.removeAll { $0 == objectID }
             }
         case let .invalidBlobID(_, blobID):
-            update(blobID) { $0.invalid = true }
+            update(blobID) { info in
+                info.invalid = true
+                info.invalidEvent = eventID ?? info.invalidEvent
+            }
         case .epochChangeStart, .epochChangeDone:
             refresh = true
         default:

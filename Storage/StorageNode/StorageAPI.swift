@@ -4,6 +4,7 @@ import HTTPKit
 import KVStore
 import NIOHTTP1
 import RedStuff
+import WalrusAPI
 import WalrusCore
 import WalrusCrypto
 
@@ -25,23 +26,30 @@ struct StorageAPI: Sendable {
             : Self.error(.internalServerError, "STORAGE_FAILED", error.message)
     }
 
+    /// Walrus's error body in the storage nodes' domain, with the (HTTP code, status) pair Walrus
+    /// clients accept: a 400 is FAILED_PRECONDITION when the node's state refuses the request
+    /// (not registered, shard not assigned, metadata or slivers missing), INVALID_ARGUMENT when the
+    /// request itself is wrong; a full disk is RESOURCE_EXHAUSTED (429) with the reason
+    /// INSUFFICIENT_STORAGE.
     static func error(_ status: HTTPResponseStatus, _ reason: String, _ message: String) -> HTTPResponse {
-        let statusName: String = switch status.code {
-        case 400: "FAILED_PRECONDITION"
-        case 404: "NOT_FOUND"
-        case 403: "PERMISSION_DENIED"
-        case 413: "SIZE_EXCEEDED"
-        case 503: "UNAVAILABLE"
-        case 507: "RESOURCE_EXHAUSTED"
-        default: "INTERNAL"
+        let code: APIStatusCode = switch status.code {
+        case 400: preconditionReasons.contains(reason) ? .failedPrecondition : .invalidArgument
+        case 401: .unauthenticated
+        case 403: .permissionDenied
+        case 404: .notFound
+        case 416: .rangeNotSatisfiable
+        case 429, 507: .resourceExhausted
+        case 451: .unavailableForLegalReasons
+        case 503: .unavailable
+        case 504: .deadlineExceeded
+        default: .internalError
         }
-        return .json([
-            "error": [
-                "code": Int(status.code), "status": statusName, "message": message,
-                "details": [["@type": "ErrorInfo", "reason": reason, "domain": "walrus.storage"]],
-            ],
-        ], status: status)
+        return .walrus(APIErrorBody(code, reason: reason, domain: APIErrorDomain.storageNode, message))
     }
+
+    static let preconditionReasons: Set<String> = [
+        "NOT_REGISTERED", "SHARD_NOT_ASSIGNED", "METADATA_NOT_FOUND", "MISSING_SLIVERS", "NOT_CERTIFIED", "CACHE_SATURATED",
+    ]
 
     static func success(_ data: Any, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         .json(["success": ["code": Int(status.code), "data": data]], status: status)
@@ -132,22 +140,8 @@ struct StorageAPI: Sendable {
     }
 
     private func status(_ blobID: BlobID) async -> HTTPResponse {
-        guard let info = store.blobInfo(blobID) else { return Self.success("nonexistent") }
-        if info.invalid { return Self.success(["invalid": ["event": NSNull()]]) }
-        // Walrus's field names: camelCase (its serde `rename_all_fields`), the counts' inner fields
-        // snake_case. `statusEvent` is null: this node does not keep the event IDs yet.
-        let counts: [String: Any] = ["count_deletable_total": info.deletableObjects.count, "count_deletable_certified": info.deletableCertified.count]
-        let certifiedEpoch: Any = info.initialCertifiedEpoch.map { $0.rawValue as Any } ?? NSNull()
-        if info.permanentRegistered > 0 {
-            return Self.success(["permanent": [
-                "endEpoch": info.endEpoch.rawValue, "isCertified": info.permanentCertified > 0, "statusEvent": NSNull(),
-                "deletableCounts": counts, "initialCertifiedEpoch": certifiedEpoch,
-            ]])
-        }
-        if !info.deletableObjects.isEmpty {
-            return Self.success(["deletable": ["initialCertifiedEpoch": certifiedEpoch, "deletableCounts": counts]])
-        }
-        return Self.success("nonexistent")
+        let status = store.blobInfo(blobID)?.status ?? .nonexistent
+        return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(NodeSuccess(code: 200, data: status)))
     }
 
     private func putMetadata(_ blobID: BlobID, _ body: [UInt8]) async -> HTTPResponse {

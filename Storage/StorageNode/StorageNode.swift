@@ -4,6 +4,7 @@ import HTTPKit
 import NIOCore
 import NIOPosix
 import RedStuff
+import WalrusAPI
 import WalrusCore
 import WalrusCrypto
 
@@ -78,7 +79,8 @@ public final class StorageNode: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
             group: group, bodyBytesMax: bodyMax, checksumsBodies: true, limits: config.httpLimits,
-            tooLarge: { StorageAPI.error(.payloadTooLarge, "BODY_TOO_LARGE", "the body exceeds this route's limit of \($0) bytes") },
+            tooLarge: { HTTPResponse(status: .payloadTooLarge, contentType: "text/plain; charset=utf-8", body: Array("the body exceeds this route's limit of \($0) bytes".utf8)) },
+            errors: HTTPResponse.walrusErrors(domain: APIErrorDomain.storageNode),
             admit: { StorageAPI.admission($0, sliverBytesMax: bodyMax) },
             router: { await api.handle($0) })
         let channel: any Channel

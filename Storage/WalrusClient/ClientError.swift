@@ -13,6 +13,9 @@ public struct ClientError: CodedError, Equatable {
         public static let insufficientFunds = Code("INSUFFICIENT_FUNDS")
         /// Not enough nodes or validators answered (exit 5, retryable).
         public static let unavailable = Code("UNAVAILABLE")
+        /// Storage nodes holding less than a quorum of shards confirmed a store (exit 5, retryable;
+        /// the publisher's 504 INSUFFICIENT_CONFIRMATIONS).
+        public static let notEnoughConfirmations = Code("NOT_ENOUGH_CONFIRMATIONS")
         /// Data or a certificate did not verify; the blob is invalid (exit 6).
         public static let verification = Code("VERIFICATION_FAILED")
         /// Bad input (exit 2).
@@ -21,7 +24,7 @@ public struct ClientError: CodedError, Equatable {
 
     public let code: Code
     public let message: String
-    public var isRetryable: Bool { code == .unavailable }
+    public var isRetryable: Bool { code == .unavailable || code == .notEnoughConfirmations }
 
     public init(_ code: Code, _ message: String) {
         self.code = code

@@ -68,6 +68,21 @@ extension WalrusClient {
         guard let target = owned.max(by: { $0.endEpoch < $1.endEpoch }) else {
             throw ClientError(.notFound, "this wallet (\(builder.address)) owns no certified, unexpired registration of \(blobID); `walrus list-blobs` shows what it owns")
         }
+        return try await extend(target, epochs: epochs)
+    }
+
+    /// Extends blob object `objectID` (owned and certified) by `epochs` epochs.
+    public func extend(objectID: ObjectID, epochs: UInt32) async throws(ClientError) -> (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64) {
+        guard epochs > 0 else { throw ClientError(.invalidArgument, "--epochs-extended is a positive number") }
+        guard let target = try await chainCall({ () async throws(ChainClientError) in try await chain.registration(objectID: objectID) }) else {
+            throw ClientError(.notFound, "there is no blob object \(objectID) (deleted, or not a blob)")
+        }
+        guard target.owner == builder.address else { throw ClientError(.invalidArgument, "blob object \(objectID) belongs to \(target.owner), not to this wallet (\(builder.address))") }
+        guard target.certifiedEpoch != nil else { throw ClientError(.invalidArgument, "blob object \(objectID) is not certified; only certified blobs can be extended") }
+        return try await extend(target, epochs: epochs)
+    }
+
+    private func extend(_ target: BlobRegistration, epochs: UInt32) async throws(ClientError) -> (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64) {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
         try Self.checkEpochs(epochs, info: info)
         let outcome = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.extendBlob(blob: target.objectID, epochs: epochs)]) }
@@ -91,6 +106,25 @@ extension WalrusClient {
         }
         _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute(deletable.map { .deleteBlob(blob: $0.objectID) }) }
         return deletable
+    }
+
+    /// Deletes blob objects by object ID, in one transaction: each must be this wallet's and
+    /// deletable, or nothing is deleted.
+    public func delete(objectIDs: [ObjectID]) async throws(ClientError) -> [BlobRegistration] {
+        guard !objectIDs.isEmpty, objectIDs.count <= Transaction.operationsMax else {
+            throw ClientError(.invalidArgument, "delete takes 1 to \(Transaction.operationsMax) object IDs at once")
+        }
+        var targets: [BlobRegistration] = []
+        for id in objectIDs {
+            guard let target = try await chainCall({ () async throws(ChainClientError) in try await chain.registration(objectID: id) }) else {
+                throw ClientError(.notFound, "there is no blob object \(id) (deleted, or not a blob)")
+            }
+            guard target.owner == builder.address else { throw ClientError(.invalidArgument, "blob object \(id) belongs to \(target.owner), not to this wallet") }
+            guard target.deletable else { throw ClientError(.invalidArgument, "blob object \(id) is permanent; it cannot be deleted") }
+            targets.append(target)
+        }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute(targets.map { .deleteBlob(blob: $0.objectID) }) }
+        return targets
     }
 
     /// The balance of `address` (this account by default).

@@ -4,39 +4,10 @@ import Foundation
 import HTTPKit
 import NIOHTTP1
 public import RedStuff
+public import WalrusAPI
 public import WalrusCore
 import WalrusCrypto
 import Synchronization
-
-/// What storing a blob did.
-public enum StoreResult: Sendable, Equatable {
-    /// Stored now. `operation` names the resource operation as the reference does
-    /// (`registerFromScratch`, `reuseStorage`, `reuseRegistration`).
-    case newlyCreated(blobID: BlobID, objectID: ObjectID, endEpoch: Epoch, costFrost: UInt64, encodedLength: UInt64, unencodedLength: UInt64, operation: String)
-    case alreadyCertified(blobID: BlobID, objectID: ObjectID, endEpoch: Epoch)
-
-    public var blobID: BlobID {
-        switch self {
-        case .newlyCreated(let id, _, _, _, _, _, _), .alreadyCertified(let id, _, _): id
-        }
-    }
-}
-
-extension StoreResult {
-    /// The JSON the CLI and the publisher print, shaped like the reference's `BlobStoreResult`.
-    public var jsonObject: [String: Any] {
-        switch self {
-        case let .newlyCreated(blobID, objectID, endEpoch, cost, encoded, size, operation):
-            ["newlyCreated": [
-                "blobObject": ["blobId": blobID.description, "id": objectID.description, "endEpoch": endEpoch.rawValue, "size": size, "encodedLength": encoded] as [String: Any],
-                "resourceOperation": [operation: ["encodedLength": encoded]],
-                "cost": cost,
-            ] as [String: Any]]
-        case let .alreadyCertified(blobID, objectID, endEpoch):
-            ["alreadyCertified": ["blobId": blobID.description, "objectId": objectID.description, "endEpoch": endEpoch.rawValue] as [String: Any]]
-        }
-    }
-}
 
 /// The SDK: stores and reads blobs on a network of validators and storage nodes.
 public final class WalrusClient: Sendable {
@@ -121,8 +92,10 @@ public final class WalrusClient: Sendable {
     /// collect verified confirmations until a quorum of shards; certify. When the committee changes
     /// between the confirmations and the certification, it uploads to the new committee and
     /// certifies again (at most `epochRetriesMax` times).
-    public func store(_ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(ClientError) -> StoreResult {
-        try await store(length: UInt64(blob.count), epochs: epochs, permanent: permanent, force: force, progress: progress) { target in
+    public func store(
+        _ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(ClientError) -> BlobStoreResult {
+        try await store(length: UInt64(blob.count), epochs: epochs, permanent: permanent, force: force, sendTo: sendTo, progress: progress) { target in
             blob.withUnsafeBytes { target.copyMemory(from: $0) }
         }
     }
@@ -131,11 +104,11 @@ public final class WalrusClient: Sendable {
     /// where the encoder reads it: a file read straight into it is never copied (`store(_:)` of an
     /// array copies it once). An error `fill` throws ends the store before anything is spent.
     public func store(
-        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in },
+        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, progress: @escaping @Sendable (String) -> Void = { _ in },
         fill: (UnsafeMutableRawBufferPointer) throws -> Void
-    ) async throws(ClientError) -> StoreResult {
+    ) async throws(ClientError) -> BlobStoreResult {
         var fillError: (any Error)?
-        return try await store(length: length, epochs: epochs, permanent: permanent, force: force, progress: progress) { config in
+        return try await store(length: length, epochs: epochs, permanent: permanent, force: force, sendTo: sendTo, progress: progress) { config in
             do {
                 return try MessageMatrix(config: config, length: length) { (target: UnsafeMutableRawBufferPointer) throws(RedStuffError) in
                     do { try fill(target) } catch {
@@ -151,9 +124,9 @@ public final class WalrusClient: Sendable {
     /// (for example one over a file mapped from the page cache, `MessageMatrix(config:length:memory:owner:)`). An error it
     /// throws ends the store before anything is spent.
     public func store(
-        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, progress: @escaping @Sendable (String) -> Void = { _ in },
+        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, progress: @escaping @Sendable (String) -> Void = { _ in },
         matrix makeMatrix: (EncodingConfig) throws -> MessageMatrix
-    ) async throws(ClientError) -> StoreResult {
+    ) async throws(ClientError) -> BlobStoreResult {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
         try Self.checkEpochs(epochs, info: info)
         var committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
@@ -191,22 +164,30 @@ public final class WalrusClient: Sendable {
         let encodedLength = (try? config.encodedBlobLength(forLength: metadata.unencodedLength)) ?? 0
         progress("encoded \(length) bytes for \(config.n) shards in \(lap()): blob \(blobID)")
         let existing = try await chainCall { () async throws(ChainClientError) in try await chain.registrations(blobID) }
-        if existing.invalid { throw ClientError(.verification, "blob \(blobID) was marked invalid on this network; it cannot be stored again") }
+        if existing.invalid {
+            // Walrus answers markedInvalid with the invalidation event; without it there is only the error.
+            if let event = existing.invalidationEvent { return .markedInvalid(blobId: blobID, event: event) }
+            throw ClientError(.verification, "blob \(blobID) was marked invalid on this network; it cannot be stored again")
+        }
         let me = builder.address
+        // As in Walrus, a certification that already serves answers even when the object was to be
+        // sent elsewhere (nothing new is made, so nothing is sent); `force` makes a new object.
         if !force {
             // Like the reference: a certified permanent registration that lasts long enough serves
-            // anyone; a deletable one only its owner (someone else may delete theirs at any time).
+            // anyone, named by its certification event; a deletable one only its owner, named by
+            // its object (someone else may delete theirs at any time).
             if let certified = existing.registrations.first(where: {
                 $0.certifiedEpoch != nil && $0.endEpoch >= wantedEnd && $0.deletable == !permanent && (!$0.deletable || $0.owner == me)
             }) {
-                return .alreadyCertified(blobID: blobID, objectID: certified.objectID, endEpoch: certified.endEpoch)
+                let by: EventOrObjectID = certified.deletable ? .object(certified.objectID) : certified.certificationEvent.map { .event($0) } ?? .object(certified.objectID)
+                return .alreadyCertified(blobId: blobID, endEpoch: certified.endEpoch.rawValue, certifiedBy: by)
             }
         }
         try await requireReachableQuorum(committee)
-        let (objectID, endEpoch, cost, operation) = try await registration(
+        let (objectID, cost, operation) = try await registration(
             for: encoded, encodedLength: encodedLength, epochs: epochs, wantedEnd: wantedEnd, permanent: permanent, info: info,
             existing: existing.registrations.filter { $0.owner == me })
-        progress("\(operation): registration \(objectID) in \(lap()); uploading to \(committee.members.count) nodes")
+        progress("\(operation.name): registration \(objectID) in \(lap()); uploading to \(committee.members.count) nodes")
         let persistence: BlobPersistence = permanent ? .permanent : .deletable(objectID)
         for attempt in 0...WalrusClient.epochRetriesMax {
             let signatures = await uploadAndConfirm(encoded, committee: committee, persistence: persistence, progress: progress)
@@ -219,12 +200,14 @@ public final class WalrusClient: Sendable {
                 continue
             }
             guard BFT.isQuorum(weight: weight, totalWeight: UInt64(committee.shardCount)) else {
-                throw ClientError(.unavailable, "confirmations from nodes holding \(weight) of \(committee.shardCount) shards; a quorum needs \(BFT.quorumWeight(totalWeight: UInt64(committee.shardCount))). Too many storage nodes are down. This store spent \(FROST(cost)) on registration \(objectID); storing the same file again reuses it")
+                throw ClientError(.notEnoughConfirmations, "confirmations from nodes holding \(weight) of \(committee.shardCount) shards; a quorum needs \(BFT.quorumWeight(totalWeight: UInt64(committee.shardCount))). Too many storage nodes are down. This store spent \(FROST(cost)) on registration \(objectID); storing the same file again reuses it")
             }
             let message = ConfirmationMessage(epoch: committee.epoch, blobID: blobID, persistence: persistence).intentMessage.serialized
             let certificate = CommitteeCertificate(message: message, signatures: signatures, memberCount: committee.members.count)
+            // The object goes to its recipient in the certifying transaction itself: both or neither.
+            let transfer: [ChainTypes.Operation] = sendTo.map { [.transferBlob(blob: objectID, to: $0)] } ?? []
             do {
-                _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)])
+                _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)] + transfer)
             } catch {
                 if error.ledgerCode == .wrongEpoch, attempt < WalrusClient.epochRetriesMax {
                     committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
@@ -234,9 +217,11 @@ public final class WalrusClient: Sendable {
                 throw mapChainError(error)
             }
             progress("certified in \(lap())")
-            return .newlyCreated(
-                blobID: blobID, objectID: objectID, endEpoch: endEpoch, costFrost: cost, encodedLength: encodedLength,
-                unencodedLength: metadata.unencodedLength, operation: operation)
+            // The object as the chain now holds it (certified, and sent where it was asked to go).
+            guard let stored = try await chainCall({ () async throws(ChainClientError) in try await chain.registration(objectID: objectID) }) else {
+                throw ClientError(.verification, "registration \(objectID) was certified but the chain does not show it")
+            }
+            return .newlyCreated(blobObject: stored.blobObject, resourceOperation: operation, cost: cost, sharedBlobObject: nil)
         }
         throw ClientError(.unavailable, "the committee kept changing during the store; registration \(objectID) stays, retry the store to reuse it")
     }
@@ -250,9 +235,9 @@ public final class WalrusClient: Sendable {
     private func registration(
         for encoded: EncodedBlob, encodedLength: UInt64, epochs: UInt32, wantedEnd: Epoch, permanent: Bool, info: EpochInfo,
         existing: [BlobRegistration]
-    ) async throws(ClientError) -> (ObjectID, Epoch, UInt64, String) {
+    ) async throws(ClientError) -> (ObjectID, UInt64, RegisterBlobOp) {
         if let reusable = existing.first(where: { $0.certifiedEpoch == nil && $0.deletable == !permanent && $0.endEpoch >= wantedEnd }) {
-            return (reusable.objectID, reusable.endEpoch, 0, "reuseRegistration")
+            return (reusable.objectID, 0, .reuseRegistration(encodedLength: encodedLength))
         }
         let units = Limits.storageUnits(encodedLength)
         let owned = try await chainCall { () async throws(ChainClientError) in try await chain.storageResources(ownedBy: builder.address) }
@@ -265,10 +250,10 @@ public final class WalrusClient: Sendable {
                 storage: source, blobID: encoded.blobID, rootHash: metadata.rootHash.bytes, size: metadata.unencodedLength,
                 encodingType: 1, deletable: !permanent)])
         }
-        guard case .blobRegistered(_, _, _, _, let endEpoch, _, let objectID)? = outcome.events.first else {
+        guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = outcome.events.first else {
             throw ClientError(.verification, "the registration emitted no BlobRegistered event")
         }
-        return (objectID, endEpoch, cost, fitting == nil ? "registerFromScratch" : "reuseStorage")
+        return (objectID, cost, fitting == nil ? .registerFromScratch(encodedLength: encodedLength, epochsAhead: epochs) : .reuseStorage(encodedLength: encodedLength))
     }
 
     /// Asks every node's health (in parallel, a few seconds at most) and refuses to go on when the
@@ -299,7 +284,7 @@ public final class WalrusClient: Sendable {
         }
     }
 
-    func mapChainError(_ error: ChainClientError) -> ClientError {
+    public func mapChainError(_ error: ChainClientError) -> ClientError {
         if error.ledgerCode == .insufficientFunds { return ClientError(.insufficientFunds, error.message) }
         return ClientError(error.isRetryable ? .unavailable : .verification, error.message)
     }
@@ -460,7 +445,7 @@ public final class WalrusClient: Sendable {
                 if response.status == 200 || response.status == 201 { return nil }
                 let reason = WalrusClient.errorReason(response.body) ?? ""
                 last = WalrusClient.errorMessage(response.body) ?? "HTTP \(response.status)"
-                if response.status == 507 || (response.status < 500 && !WalrusClient.lagReasons.contains(reason)) { return last }
+                if response.status == 507 || reason == "INSUFFICIENT_STORAGE" || (response.status < 500 && !WalrusClient.lagReasons.contains(reason)) { return last }
             }
             guard Date() < deadline else { return last + "; gave up retrying" }
             guard !Task.isCancelled else { return "cancelled" }
@@ -471,19 +456,11 @@ public final class WalrusClient: Sendable {
 
     static let lagReasons: Set<String> = ["NOT_REGISTERED", "SHARD_NOT_ASSIGNED", "METADATA_NOT_FOUND"]
 
-    /// The `message` of a storage node's JSON error body (PROTOCOL.md §6.1).
-    static func errorMessage(_ body: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        return (object["error"] as? [String: Any])?["message"] as? String
-    }
+    /// The `message` of a storage node's JSON error body (Walrus's AIP-193 body).
+    static func errorMessage(_ body: [UInt8]) -> String? { (try? WalrusJSON.decode(APIErrorBody.self, from: body))?.message }
 
-    /// The `reason` of a storage node's JSON error body (PROTOCOL.md §6.1).
-    static func errorReason(_ body: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let details = (object["error"] as? [String: Any])?["details"] as? [[String: Any]]
-        else { return nil }
-        return details.first?["reason"] as? String
-    }
+    /// The `reason` of a storage node's JSON error body (Walrus's AIP-193 body).
+    static func errorReason(_ body: [UInt8]) -> String? { (try? WalrusJSON.decode(APIErrorBody.self, from: body))?.reason }
 
     // MARK: - Read
 

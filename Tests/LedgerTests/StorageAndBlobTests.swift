@@ -171,6 +171,27 @@ import WalrusCrypto
         #expect(try certify(good) == nil)
     }
 
+    @Test func aTransferredBlobBelongsToItsNewOwnerOnly() throws {
+        let h = try Harness()
+        let (blob, blobID) = try registered(h, "send me", deletable: true)
+        let alice = h.alice.publicKey.address, bob = h.bob.publicKey.address
+        #expect(try h.run(h.bob, [.transferBlob(blob: blob, to: bob)]).failureCode == "NOT_OWNER")
+        #expect(try h.run(h.alice, [.transferBlob(blob: ObjectID(unchecked: [UInt8](repeating: 7, count: 32)), to: bob)]).failureCode == "NOT_FOUND")
+        let certificate = try h.certificate(confirmation(h, blobID, .deletable(blob)), signers: [0, 1, 2, 3])
+        #expect(try h.run(h.alice, [.certifyBlob(blob: blob, certificate: certificate), .transferBlob(blob: blob, to: bob)]).succeeded)
+        #expect(try h.ledger.blobs(ownedBy: alice).isEmpty)
+        #expect(try h.ledger.blobs(ownedBy: bob).map(\.id) == [blob])
+        let record = try #require(try h.ledger.blob(blob))
+        #expect(record.owner == bob && record.storage.owner == bob && record.certifiedEpoch == Epoch(1))
+        // The new owner extends (paying with WAL of its own) and deletes it; the old one can do neither.
+        #expect(try h.run(h.alice, [.transfer(to: bob, amount: FROST(try h.balance(h.alice).rawValue / 2))]).succeeded)
+        #expect(try h.run(h.alice, [.extendBlob(blob: blob, epochs: 1)]).failureCode == "NOT_OWNER")
+        #expect(try h.run(h.alice, [.deleteBlob(blob: blob)]).failureCode == "NOT_OWNER")
+        #expect(try h.run(h.bob, [.extendBlob(blob: blob, epochs: 1)]).succeeded)
+        #expect(try h.run(h.bob, [.deleteBlob(blob: blob)]).succeeded)
+        #expect(try h.ledger.storageResources(ownedBy: bob).count == 1)
+    }
+
     @Test func extendDeleteAndInvalidate() throws {
         let h = try Harness()
         let (permanent, permanentID) = try registered(h, "keep me")
