@@ -39,7 +39,7 @@ struct BlobStatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try blob.validate()
+        try blob.check()
         let (client, _) = try await connect(global)
         let info = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }
         let id = try blob.resolve(shardCount: info.shardCount, global: global)
@@ -96,7 +96,7 @@ struct BlobReference: ParsableArguments {
     @Option(name: .customLong("blob-id"), help: "The blob ID.") var blobID: String?
     @Option(help: "A file: the blob ID is computed from its content for this network.") var file: String?
 
-    func validate() throws {
+    func check() throws {
         guard [positional, blobID, file].compactMap({ $0 }).count == 1 else {
             throw CLIError.usage("name the blob once: a blob ID, --blob-id ID or --file PATH")
         }

@@ -1,8 +1,14 @@
 import ArgumentParser
 import ChainClient
 import Foundation
+import WalrusAPI
 import WalrusClient
 import WalrusCore
+
+/// Parses an object ID argument as a usage error when malformed.
+func parseObjectID(_ text: String) throws -> ObjectID {
+    do { return try ObjectID(parsing: text) } catch { throw CLIError.usage(error.message) }
+}
 
 /// Parses a blob ID argument as a usage error when malformed.
 func parseBlobID(_ text: String) throws -> BlobID {
@@ -51,55 +57,107 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 }
 
-/// `walrus extend <BLOB_ID> --epochs N`.
+/// `walrus extend --blob-obj-id ID --epochs-extended N` (or `walrus extend <BLOB_ID> --epochs N`).
 struct ExtendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "extend", abstract: "Extend the storage of a certified blob this wallet owns.")
+        commandName: "extend", abstract: "Extend the storage of a certified blob this wallet owns.",
+        discussion: "Name the blob object (--blob-obj-id, as Walrus does) or a blob ID, whose owned registration that ends last is extended.")
 
-    @Argument(help: "The blob ID.") var blobID: String
-    @Option(help: "Epochs to add.") var epochs: UInt32
+    @Argument(help: "A blob ID (or use --blob-obj-id).") var blobID: String?
+    @Option(name: .customLong("blob-obj-id"), help: "The blob object's ID (0x and 64 hex digits; `walrus list-blobs`).") var objectID: String?
+    @Option(name: .customLong("epochs-extended"), help: "Epochs to add.") var epochsExtended: UInt32?
+    @Option(help: ArgumentHelp("Epochs to add (the same as --epochs-extended).", visibility: .hidden)) var epochs: UInt32?
     @OptionGroup var global: GlobalOptions
 
+    /// What `extend --json` prints.
+    struct Result: Encodable {
+        let blobId: BlobID
+        let objectId: ObjectID
+        let endEpoch: UInt32
+        let epochsExtended: UInt32
+        let cost: UInt64
+    }
+
     func run() async throws {
-        let id = try parseBlobID(blobID)
+        guard (blobID == nil) != (objectID == nil) else { throw CLIError.usage("name the blob once: --blob-obj-id ID, or a blob ID") }
+        guard let count = epochsExtended ?? epochs, epochsExtended == nil || epochs == nil else {
+            throw CLIError.usage("give --epochs-extended N")
+        }
+        let object = try objectID.map(parseObjectID)
+        let id = try blobID.map(parseBlobID)
         let (client, _) = try await connect(global)
         let result: (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64)
-        do { result = try await client.extend(id, epochs: epochs) } catch { throw CLIError(error) }
+        do {
+            if let object { result = try await client.extend(objectID: object, epochs: count) } else if let id { result = try await client.extend(id, epochs: count) } else { return }
+        } catch { throw CLIError(error) }
         if global.json {
-            try printJSON(["blobId": id.description, "objectId": result.registration.objectID.description, "endEpoch": result.endEpoch.rawValue, "cost": result.costFrost])
+            Output.json(Result(
+                blobId: result.registration.blobID, objectId: result.registration.objectID, endEpoch: result.endEpoch.rawValue, epochsExtended: count,
+                cost: result.costFrost))
         } else {
-            Output.result("\(id) now stored until epoch \(result.endEpoch.rawValue)")
-            global.progress("extended registration \(result.registration.objectID) by \(epochs) epochs for \(FROST(result.costFrost))")
+            Output.result("\(result.registration.blobID) now stored until epoch \(result.endEpoch.rawValue)")
+            global.progress("extended blob object \(result.registration.objectID) by \(count) epochs for \(FROST(result.costFrost))")
         }
     }
 }
 
-/// `walrus delete <BLOB_ID> [--yes]`.
+/// `walrus delete --blob-id ID… | --file PATH… | --object-id ID…` (or `walrus delete <BLOB_ID>`).
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete this wallet's deletable registrations of a blob.",
-        discussion: "Storage nodes remove the data once no other registration of the blob remains. The storage resources return to the wallet.")
+        commandName: "delete", abstract: "Delete this wallet's deletable blobs.",
+        discussion: "By blob ID or file, every deletable registration of the blob this wallet owns is deleted; by object ID, exactly those objects. Storage nodes remove the data once no other registration of the blob remains. The storage resources return to the wallet.")
 
-    @Argument(help: "The blob ID.") var blobID: String
+    @Argument(help: "A blob ID (or use the options).") var positional: String?
+    @Option(name: .customLong("blob-id"), help: "A blob ID (repeatable).") var blobIDs: [String] = []
+    @Option(name: .customLong("file"), help: "A file whose blob ID is computed for this network (repeatable).") var files: [String] = []
+    @Option(name: .customLong("object-id"), help: "A blob object's ID (repeatable).") var objectIDs: [String] = []
     @Flag(help: "Do not ask for confirmation.") var yes = false
     @OptionGroup var global: GlobalOptions
 
+    /// One line of `delete --json`: the blob, and the objects deleted for it.
+    struct Deleted: Encodable {
+        let blobId: BlobID
+        let file: String?
+        let deleted: [ObjectID]
+    }
+
     func run() async throws {
-        let id = try parseBlobID(blobID)
+        let named = (positional.map { [$0] } ?? []) + blobIDs
+        let kinds = [!named.isEmpty, !files.isEmpty, !objectIDs.isEmpty].filter { $0 }.count
+        guard kinds == 1 else { throw CLIError.usage("name the blobs one way: blob IDs (--blob-id), files (--file) or object IDs (--object-id)") }
+        let ids = try named.map(parseBlobID)
+        let objects = try objectIDs.map(parseObjectID)
         if !yes {
             guard isatty(0) == 1 else { throw CLIError.usage("delete asks for confirmation; pass --yes when not at a terminal") }
-            FileHandle.standardError.write(Data("delete every deletable registration of \(id) this wallet owns? [y/N] ".utf8))
+            FileHandle.standardError.write(Data("delete \(ids.count + files.count + objects.count) blob(s) this wallet owns? [y/N] ".utf8))
             guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                 throw CLIError(code: "ABORTED", "nothing was deleted", exit: .usage)
             }
         }
         let (client, _) = try await connect(global)
-        let deleted: [BlobRegistration]
-        do { deleted = try await client.delete(id) } catch { throw CLIError(error) }
+        var results: [Deleted] = []
+        do {
+            if !objects.isEmpty {
+                let deleted: [BlobRegistration] = try await client.delete(objectIDs: objects)
+                for blobID in Set(deleted.map { $0.blobID }).sorted() {
+                    results.append(Deleted(blobId: blobID, file: nil, deleted: deleted.filter { $0.blobID == blobID }.map { $0.objectID }))
+                }
+            } else {
+                var targets = ids.map { ($0, nil as String?) }
+                if !files.isEmpty {
+                    let shards = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }.shardCount
+                    targets = try files.map { (try BlobIDCommand.blobID(ofFile: $0, shardCount: shards, global: global), $0) }
+                }
+                for (id, file) in targets {
+                    let deleted: [BlobRegistration] = try await client.delete(id)
+                    results.append(Deleted(blobId: id, file: file, deleted: deleted.map { $0.objectID }))
+                }
+            }
+        } catch let error as ClientError { throw CLIError(error) }
         if global.json {
-            try printJSON(["blobId": id.description, "deleted": deleted.map(\.objectID.description)])
+            Output.json(results)
         } else {
-            for registration in deleted { Output.result("deleted \(registration.objectID)") }
+            for result in results { for object in result.deleted { Output.result("deleted \(result.blobId) (object \(object))") } }
         }
     }
 }

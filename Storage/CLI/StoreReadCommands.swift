@@ -197,14 +197,21 @@ struct ReadCommand: AsyncParsableCommand {
         guard !(strict && skip) else { throw CLIError.usage("--strict-consistency-check and --skip-consistency-check exclude each other") }
         let id: BlobID
         do { id = try BlobID(parsing: blobID) } catch { throw CLIError.usage(error.message) }
+        guard !(global.json && out == "-") else { throw CLIError.usage("--json prints the blob in base64 on stdout; it cannot also write it there (--out -)") }
         let (client, _) = try await connect(global)
         let target = out.flatMap { $0 == "-" ? nil : $0 }
         // The blob is written from where the SDK holds it (no copy); a failed write is an errno.
+        // With --json and no file, it is printed in base64 in Walrus's `ReadOutput`.
         let failure: Int32?
+        var base64: String?
         do {
             failure = try await client.read(id, check: strict ? .strict : skip ? .skip : .default, progress: { message in
                 if global.verbose { Output.log(message) }
             }) { blob in
+                if global.json && target == nil {
+                    base64 = Data(blob).base64EncodedString()
+                    return nil
+                }
                 guard let target else { return Self.writeAll(STDOUT_FILENO, blob) ? nil : errno }
                 // Written beside the target and renamed, so that a failed read never leaves half a file.
                 let partial = target + ".partial-\(getpid())"
@@ -222,6 +229,14 @@ struct ReadCommand: AsyncParsableCommand {
             let what = target.map { "'\($0)'" } ?? "the blob to stdout"
             throw CLIError(code: "FILE_UNWRITABLE", "cannot write \(what): \(String(cString: strerror(failure)))", exit: .usage)
         }
+        if global.json { Output.json(ReadOutput(out: target, blobId: id, blob: base64)) }
+    }
+
+    /// Walrus's `ReadOutput`: the file written, or the blob in base64 when there is none.
+    struct ReadOutput: Encodable {
+        let out: String?
+        let blobId: BlobID
+        let blob: String?
     }
 
     /// Writes a blob into the new file `fd`. A large blob whose memory starts on a page goes with

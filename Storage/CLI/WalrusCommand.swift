@@ -11,6 +11,7 @@ struct WalrusCommand: AsyncParsableCommand {
             StoreCommand.self, ReadCommand.self, BlobStatusCommand.self, BlobIDCommand.self, VerifyCommand.self, ExtendCommand.self,
             DeleteCommand.self, ListBlobsCommand.self, InfoCommand.self, HealthCommand.self, WalletCommand.self, TransferCommand.self,
             StakeCommand.self, DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self,
+            ConvertBlobIDCommand.self, JSONCommand.self,
         ])
 }
 
@@ -26,11 +27,42 @@ enum WalrusMain {
         return ids.isEmpty ? arguments : arguments.filter { !isBlobID($0) } + ["--"] + ids
     }
 
+    /// Options every command takes, as Walrus writes them before the command
+    /// (`walrus --config C --json store F`): the parser wants them after it, so they move to the end
+    /// (before a `--`), where the command's own parser takes them.
+    static let globalFlags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
+    static let globalOptions: Set<String> = ["--config", "--context", "--wallet", "--timeout"]
+
+    static func hoistingGlobalOptions(_ arguments: [String]) -> [String] {
+        var hoisted: [String] = []
+        var i = 0
+        while i < arguments.count, arguments[i].hasPrefix("-"), arguments[i] != "--" {
+            let argument = arguments[i]
+            if globalFlags.contains(argument) {
+                hoisted.append(argument)
+                i += 1
+            } else if let equals = argument.firstIndex(of: "="), globalOptions.contains(String(argument[..<equals])) {
+                hoisted.append(argument)
+                i += 1
+            } else if globalOptions.contains(argument), i + 1 < arguments.count {
+                hoisted += [argument, arguments[i + 1]]
+                i += 2
+            } else {
+                break
+            }
+        }
+        guard !hoisted.isEmpty, i < arguments.count else { return arguments }
+        let rest = Array(arguments[i...])
+        if let separator = rest.firstIndex(of: "--") { return Array(rest[..<separator]) + hoisted + Array(rest[separator...]) }
+        return rest + hoisted
+    }
+
     static func main() async {
         walrus_malloc_for_large_buffers(128 << 20)
-        let json = CommandLine.arguments.contains("--json")
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let json = arguments.contains("--json") || arguments.first(where: { !$0.hasPrefix("-") }) == "json"
         do {
-            var command = try WalrusCommand.parseAsRoot(WalrusMain.protectingBlobIDs(Array(CommandLine.arguments.dropFirst())))
+            var command = try WalrusCommand.parseAsRoot(WalrusMain.protectingBlobIDs(WalrusMain.hoistingGlobalOptions(arguments)))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
