@@ -11,6 +11,8 @@ public struct CommitteeMember: Hashable, Sendable {
     public let shards: [ShardIndex]
     public let publicKey: Schnorr.PublicKey
     public let networkAddress: String
+    /// The stake that counts for the member in the committee's epoch (FROST; 0 where the RPC did not say).
+    public var stake: UInt64 = 0
     public var weight: UInt64 { UInt64(shards.count) }
 
     /// The base URL of the member's REST API (`http://host:port`), or nil when its registered
@@ -66,7 +68,7 @@ extension ChainClient {
             }
             members.append(CommitteeMember(
                 nodeID: id, name: entry["name"] as? String ?? "", shards: shards.map { ShardIndex($0.uint16Value) }, publicKey: key,
-                networkAddress: address))
+                networkAddress: address, stake: (entry["stake"] as? NSNumber)?.uint64Value ?? 0))
         }
         guard (seen.max().map { Int($0) + 1 } ?? 0) == seen.count else {
             throw ChainClientError(.malformed, "the committee's shards are not 0 to \(seen.count - 1) without gaps")

@@ -15,6 +15,8 @@ public actor VerifiedEventFollower {
     public let validators: ValidatorSet
     public private(set) var cursor: EventCursor?
     private var verifiedHeights: [UInt64: [[UInt8]]] = [:]
+    /// Events of the chain before the verified block (from its header's `eventCount`).
+    private var eventsBefore: [UInt64: UInt64] = [:]
     /// The highest block whose events this follower has verified, with the events of blocks 1 to
     /// it in total (its header's `eventCount`): the count the next block with events must start
     /// from, or events were left out. Nil until known (read from the cursor's block).
@@ -72,6 +74,13 @@ public actor VerifiedEventFollower {
         try await client.verifiedBlock(height, chainID: chainID, validators: validators).header
     }
 
+    /// The position of the event at `cursor` among all the chain's events (0 for the first), as
+    /// the verified header of its block counts them; nil for a block this follower has not just
+    /// verified.
+    public func eventIndex(_ cursor: EventCursor) -> UInt64? {
+        eventsBefore[cursor.height].map { $0 + UInt64(cursor.index) }
+    }
+
     /// Moves the cursor past `cursor`: the events up to it are durably applied.
     public func acknowledge(through cursor: EventCursor) {
         if self.cursor.map({ $0 < cursor }) ?? true { self.cursor = cursor }
@@ -105,6 +114,7 @@ public actor VerifiedEventFollower {
                 countThrough = (height, block.header.eventCount)
             }
             verifiedHeights = [height: all]
+            eventsBefore = [height: block.header.eventCount - UInt64(all.count)]
         }
         guard verifiedHeights[height]!.indices.contains(Int(event.cursor.index)), verifiedHeights[height]![Int(event.cursor.index)] == event.bytes else {
             throw ChainClientError(.verification, "event \(event.cursor) is not in block \(height)")

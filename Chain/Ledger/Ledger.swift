@@ -179,6 +179,16 @@ public final class Ledger: @unchecked Sendable {
         return try view.get(StoragePool.self, Keys.pool(entry.nodeID))
     }
 
+    /// The stake that counts for each storage node in `epoch` (one scan of every stake).
+    public func stakeByNode(in epoch: Epoch) throws(LedgerError) -> [NodeID: UInt64] {
+        var byNode: [NodeID: UInt64] = [:]
+        for entry in try StateView(store: store).scan(prefix: Keys.stakePrefix) {
+            let record = try decodeRecord(StakeRecord.self, entry.value)
+            if record.counts(in: epoch) { byNode[record.nodeID, default: 0] += record.amount.rawValue }
+        }
+        return byNode
+    }
+
     public func pools() throws(LedgerError) -> [StoragePool] {
         var pools: [StoragePool] = []
         for entry in try StateView(store: store).scan(prefix: Keys.poolPrefix) { pools.append(try decodeRecord(StoragePool.self, entry.value)) }

@@ -287,10 +287,12 @@ struct RPC: Sendable {
         let committee: Committee?
         if text == "current" { committee = try? store.ledger.system().committee } else { committee = UInt32(text).flatMap { try? store.ledger.committee(Epoch($0)) } }
         guard let committee else { return .error(.notFound, code: "NOT_FOUND", "no committee for epoch \(text)") }
+        let stakes = (try? store.ledger.stakeByNode(in: committee.epoch)) ?? [:]
         let members: [[String: Any]] = committee.members.map { member in
             let pool = try? store.ledger.pool(member.nodeID)
             return [
                 "nodeId": member.nodeID.description, "shards": member.shards.map(\.rawValue), "weight": member.weight,
+                "stake": stakes[member.nodeID] ?? 0,
                 "publicKey": pool.map { Hex.encode($0.publicKey.bytes) } ?? "", "networkAddress": pool?.networkAddress ?? "", "name": pool?.name ?? "",
             ]
         }

@@ -4,25 +4,40 @@ extension Gateway {
     /// The OpenAPI 3 document of the routes this gateway serves, at `GET /v1/api`.
     static func openAPI(_ options: Options) -> String {
         var paths: [String: Any] = [:]
-        let error: [String: Any] = ["description": "An error: {\"error\":{\"code\",\"message\",\"retryable\"}}",
-                                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
+        let error: [String: Any] = ["description": "Walrus's error body: {\"error\":{\"code\",\"status\",\"message\",\"details\":[ErrorInfo]}}",
+                                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Status"]]]]
         let blobID: [String: Any] = ["name": "blob_id", "in": "path", "required": true,
                                      "description": "The blob ID: 43 characters of URL-safe base64 without padding.", "schema": ["type": "string"]]
+        let readOptions: [[String: Any]] = [
+            ["name": "strict_consistency_check", "in": "query", "schema": ["type": "boolean"], "description": "Re-encode the blob and compare blob IDs."],
+            ["name": "skip_consistency_check", "in": "query", "schema": ["type": "boolean"], "description": "Skip the consistency check (trusted writers only)."],
+        ]
+        let bytes: [String: Any] = ["description": "The blob's bytes (ETag: the blob ID; Cache-Control: public, max-age=86400, stale-while-revalidate=3600).",
+                                    "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]]
         if options.aggregator {
             paths["/v1/blobs/{blob_id}"] = ["get": [
                 "summary": "Read a blob",
-                "parameters": [
-                    blobID,
-                    ["name": "strict_consistency_check", "in": "query", "schema": ["type": "boolean"], "description": "Re-encode the blob and compare blob IDs."],
-                    ["name": "skip_consistency_check", "in": "query", "schema": ["type": "boolean"], "description": "Skip the consistency check (trusted writers only)."],
+                "parameters": [blobID] + readOptions + [
                     ["name": "Range", "in": "header", "schema": ["type": "string"], "description": "One range: bytes=a-b, bytes=a- or bytes=-n."],
                 ],
                 "responses": [
-                    "200": ["description": "The blob's bytes.", "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]],
-                    "206": ["description": "The requested range of the blob."],
-                    "304": ["description": "Not modified (If-None-Match matched the ETag)."],
-                    "400": error, "404": error, "416": error, "503": error,
+                    "200": bytes, "206": ["description": "The requested range of the blob."], "304": ["description": "Not modified (If-None-Match matched the ETag)."],
+                    "400": error, "404": error, "416": error, "429": error, "500": error, "503": error,
                 ] as [String: Any],
+            ] as [String: Any]]
+            paths["/v1/blobs/by-object-id/{blob_object_id}"] = ["get": [
+                "summary": "Read the blob a Blob object registers",
+                "parameters": [["name": "blob_object_id", "in": "path", "required": true, "description": "0x and 64 hex digits.", "schema": ["type": "string"]]] + readOptions,
+                "responses": ["200": bytes, "400": error, "404": error, "429": error, "500": error, "503": error] as [String: Any],
+            ] as [String: Any]]
+            paths["/v1/blobs/{blob_id}/byte-range"] = ["get": [
+                "summary": "Read length bytes of a blob from start (200, cacheable; ETag: blob_id-start-length)",
+                "parameters": [
+                    blobID,
+                    ["name": "start", "in": "query", "required": true, "schema": ["type": "integer", "format": "int64", "minimum": 0]],
+                    ["name": "length", "in": "query", "required": true, "schema": ["type": "integer", "format": "int64", "minimum": 1]],
+                ],
+                "responses": ["200": bytes, "400": error, "404": error, "429": error, "500": error, "503": error] as [String: Any],
             ] as [String: Any]]
         }
         if options.publisher {
@@ -33,24 +48,31 @@ extension Gateway {
                     ["name": "permanent", "in": "query", "schema": ["type": "boolean"]],
                     ["name": "deletable", "in": "query", "schema": ["type": "boolean"], "description": "The default."],
                     ["name": "force", "in": "query", "schema": ["type": "boolean"], "description": "Store even when already certified."],
+                    ["name": "send_object_to", "in": "query", "schema": ["type": "string"], "description": "Give the new Blob object to this address (0x and 64 hex digits)."],
+                    ["name": "encoding_type", "in": "query", "schema": ["type": "string", "enum": ["RS2"]]],
+                    ["name": "quilt_version", "in": "query", "schema": ["type": "string", "enum": ["v1", "V1", "1"]], "description": "Accepted for Walrus clients; blobs ignore it."],
+                    ["name": "share", "in": "query", "schema": ["type": "boolean"], "description": "Shared blobs are not supported: true is refused with 400."],
                 ],
                 "requestBody": ["required": true, "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary", "maxLength": options.maxBodyBytes]]]],
                 "responses": [
-                    "200": ["description": "newlyCreated or alreadyCertified.", "content": ["application/json": ["schema": ["type": "object"]]]],
-                    "400": error, "401": error, "402": error, "413": error, "503": error,
+                    "200": ["description": "Walrus's BlobStoreResult: newlyCreated or alreadyCertified.", "content": ["application/json": ["schema": ["type": "object"]]]],
+                    "400": error, "401": error, "413": ["description": "The body is over the publisher's limit (text)."], "500": error, "503": error, "504": error,
                 ] as [String: Any],
             ] as [String: Any]]
         }
-        paths["/status"] = ["get": ["summary": "What this gateway serves", "responses": ["200": ["description": "JSON"]]]]
+        paths["/status"] = ["get": ["summary": "The service is running", "responses": ["200": ["description": "OK (text)"]]]]
         paths["/v1/health"] = ["get": ["summary": "Liveness of the gateway process", "responses": ["200": ["description": "JSON"]]]]
         let document: [String: Any] = [
             "openapi": "3.0.3",
             "info": ["title": "walrus-swift gateway", "version": "1"],
             "paths": paths,
-            "components": ["schemas": ["Error": [
+            "components": ["schemas": ["Status": [
                 "type": "object",
                 "properties": ["error": ["type": "object", "properties": [
-                    "code": ["type": "string"], "message": ["type": "string"], "retryable": ["type": "boolean"],
+                    "code": ["type": "integer"], "status": ["type": "string"], "message": ["type": "string"],
+                    "details": ["type": "array", "items": ["type": "object", "properties": [
+                        "@type": ["type": "string"], "reason": ["type": "string"], "domain": ["type": "string"], "metadata": ["type": "object"],
+                    ]]],
                 ]]],
             ]]],
         ]

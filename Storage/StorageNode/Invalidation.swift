@@ -3,6 +3,7 @@ import Foundation
 import HTTPKit
 import ChainTypes
 import RedStuff
+import WalrusAPI
 import WalrusCore
 import WalrusCrypto
 
@@ -34,11 +35,9 @@ actor Invalidator {
                 let response = try? await http.request(
                     .POST, "\(base)/v1/blobs/\(blobID)/inconsistencyProof/\(proof.axis)", body: .bytes(body), timeoutSeconds: 10, responseBytesMax: 64 << 10),
                 response.status == 200,
-                let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-                let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
-                let serialized = (signed["serializedMessage"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
-                let signatureBytes = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
-                let signature = try? Schnorr.Signature(bytes: signatureBytes),
+                let signed = try? WalrusJSON.decode(NodeSuccess<SignedMessage>.self, from: response.body).success.data,
+                let signature = try? Schnorr.Signature(bytes: signed.signature),
+                case let serialized = signed.serializedMessage,
                 let parsed = try? InvalidBlobIDMessage(serialized: serialized), parsed.blobID == blobID, parsed.epoch == committee.epoch,
                 member.publicKey.isValidSignature(signature, for: serialized), message == nil || message == serialized
             else { continue }

@@ -15,6 +15,8 @@ actor NodeState {
     private(set) var committee: CommitteeInfo
     private(set) var eventsApplied: UInt64 = 0
     private(set) var lastCursor: EventCursor?
+    /// The chain-wide index of the last event applied (Walrus's `highestFinishedEventIndex`).
+    private(set) var lastEventIndex: UInt64?
     private var running = true
     let started = Date()
     /// Told about every newly certified blob (set once at start).
@@ -76,6 +78,7 @@ actor NodeState {
                 }
                 try store.apply(changed, cursor: last.cursor, recover: certified)
                 await follower.acknowledge(through: last.cursor)
+                lastEventIndex = await follower.eventIndex(last.cursor) ?? lastEventIndex
                 for blobID in certified { await onCertified?(blobID) }
                 eventsApplied += UInt64(events.count)
                 lastCursor = last.cursor

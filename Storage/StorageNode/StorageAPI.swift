@@ -71,7 +71,7 @@ struct StorageAPI: Sendable {
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let p = request.components
-        if request.method == .GET && p == ["v1", "health"] { return await health() }
+        if request.method == .GET && p == ["v1", "health"] { return await health(detailed: request.query["detailed"] == "true") }
         if request.method == .GET && p == ["metrics"] { return await metrics() }
         if request.method == .GET && p == ["v1", "api"] { return HTTPResponse(status: .ok, contentType: "application/json", body: Self.openAPI) }
         if request.method == .POST && p == ["v1", "migrate", "sync_shard"] { return await syncShard(request) }
@@ -97,25 +97,28 @@ struct StorageAPI: Sendable {
         }
     }
 
-    private func health() async -> HTTPResponse {
+    /// Walrus's `ServiceHealthInfo`; `?detailed=true` adds each shard's state.
+    private func health(detailed: Bool) async -> HTTPResponse {
         let owned = await state.ownShards
         let transfer = await handOver.inTransfer, recovering = await handOver.inRecovery
         let readOnly = Set(await state.previousShards).subtracting(owned)
+        func status(_ shard: ShardIndex) -> String { transfer.contains(shard) ? "inTransfer" : recovering.contains(shard) ? "inRecovery" : "ready" }
         let inTransfer = owned.filter { transfer.contains($0) }.count
-        let inRecovery = owned.filter { recovering.contains($0) }.count
-        return Self.success([
-            "uptime": Int(Date().timeIntervalSince(state.started)), "epoch": await state.epoch.rawValue, "publicKey": Hex.encode(key.publicKey.bytes),
-            "nodeStatus": owned.isEmpty ? "Standby" : "Active",
-            "eventProgress": [
-                "persisted": await state.eventsApplied, "pending": await recovery.pending,
-                "highestFinishedEventIndex": await state.lastCursor?.description ?? "",
-            ],
-            "shardSummary": [
-                "owned": owned.count,
-                "ownedShardStatus": ["unknown": 0, "ready": owned.count - inTransfer - inRecovery, "inTransfer": inTransfer, "inRecovery": inRecovery],
-                "readOnly": readOnly.count,
-            ],
-        ])
+        let inRecovery = owned.filter { !transfer.contains($0) && recovering.contains($0) }.count
+        let detail = detailed
+            ? ServiceHealthInfo.ShardStatusDetail(
+                owned: owned.sorted().map { .init(shard: $0.rawValue, status: status($0)) },
+                other: readOnly.sorted().map { .init(shard: $0.rawValue, status: "readOnly") })
+            : nil
+        let info = ServiceHealthInfo(
+            uptime: .init(seconds: Date().timeIntervalSince(state.started)), epoch: await state.epoch.rawValue,
+            publicKey: Data(key.publicKey.bytes).base64EncodedString(), nodeStatus: owned.isEmpty ? "Standby" : "Active",
+            eventProgress: .init(persisted: await state.eventsApplied, pending: UInt64(await recovery.pending), highestFinishedEventIndex: await state.lastEventIndex),
+            shardSummary: .init(
+                owned: owned.count, ownedShardStatus: .init(unknown: 0, ready: owned.count - inTransfer - inRecovery, inTransfer: inTransfer, inRecovery: inRecovery),
+                readOnly: readOnly.count),
+            shardDetail: detail)
+        return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(NodeSuccess(code: 200, data: info)))
     }
 
     private func metrics() async -> HTTPResponse {
@@ -354,10 +357,9 @@ struct StorageAPI: Sendable {
             try proof.verify(against: metadata, config: try EncodingConfig(shardCount: n))
         } catch { return Self.error(.badRequest, "INVALID_PROOF", error.message) }
         let message = InvalidBlobIDMessage(epoch: await state.epoch, blobID: blobID).intentMessage
-        let signature = key.sign(message)
-        return Self.success(["signed": [
-            "serializedMessage": Data(message.serialized).base64EncodedString(), "signature": Data(signature.bytes).base64EncodedString(),
-        ]])
+        // Walrus answers an attestation with the bare signed message.
+        let signed = SignedMessage(serializedMessage: message.serialized, signature: key.sign(message).bytes)
+        return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(NodeSuccess(code: 200, data: signed)))
     }
 
     /// Signs a confirmation only when the blob is registered and every shard this node owns holds
@@ -377,10 +379,8 @@ struct StorageAPI: Sendable {
             }
         }
         let message = ConfirmationMessage(epoch: await state.epoch, blobID: blobID, persistence: persistence).intentMessage
-        let signature = key.sign(message)
-        return Self.success(["signed": [
-            "serializedMessage": Data(message.serialized).base64EncodedString(), "signature": Data(signature.bytes).base64EncodedString(),
-        ]])
+        let signed = SignedMessage(serializedMessage: message.serialized, signature: key.sign(message).bytes)
+        return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(NodeSuccess(code: 200, data: StorageConfirmation(signed: signed))))
     }
 }
 

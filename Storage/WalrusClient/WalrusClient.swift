@@ -417,12 +417,10 @@ public final class WalrusClient: Sendable {
     private func confirmation(_ url: String, expected: [UInt8], key: Schnorr.PublicKey, epoch: Epoch) async -> Schnorr.Signature? {
         for _ in 0..<20 where !Task.isCancelled {
             guard let response = await nodeRequest(.GET, url), response.status == 200,
-                let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-                let signed = ((object["success"] as? [String: Any])?["data"] as? [String: Any])?["signed"] as? [String: Any],
-                let serialized = (signed["serializedMessage"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
-                let raw = (signed["signature"] as? String).flatMap({ Data(base64Encoded: $0) }),
-                let signature = try? Schnorr.Signature(bytes: Array(raw))
+                let signed = try? WalrusJSON.decode(NodeSuccess<StorageConfirmation>.self, from: response.body).success.data.signed,
+                let signature = try? Schnorr.Signature(bytes: signed.signature)
             else { return nil }
+            let serialized = signed.serializedMessage
             if serialized == expected { return key.isValidSignature(signature, for: serialized) ? signature : nil }
             guard let signedEpoch = try? ConfirmationMessage(serialized: serialized).epoch, signedEpoch < epoch else { return nil }
             try? await Task.sleep(nanoseconds: 250_000_000)

@@ -245,7 +245,7 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 50, "failed fast, not after the 60 s start-up timeout")
     }
 
-    /// A storage node whose disk is full refuses slivers with 507, which the client takes as final
+    /// A storage node whose disk is full refuses slivers with INSUFFICIENT_STORAGE (429), which the client takes as final
     /// (no retries until its timeout) and reports with the node's own message, while the store goes
     /// on with the other nodes' confirmations. The node's sliver directory is a 1 MiB tmpfs, which
     /// needs root (CI has it); elsewhere the test is skipped.
@@ -256,7 +256,7 @@ import Testing
         #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
         let (dir, config) = (devnet.dir, devnet.config)
         // The node with the fewest shards (at most f = 13 of 40): the others still make a quorum.
-        let info = try ProcessRunner.run("walrus", ["info", "--json"] + config)
+        let info = try ProcessRunner.run("walrus", ["info", "committee", "--json"] + config)
         let nodes = (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["storageNodes"] as? [[String: Any]] ?? []
         let smallest = try #require(nodes.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) })
         let victim = try #require(smallest["name"] as? String)
@@ -314,7 +314,7 @@ import Testing
         #expect(!after.stdout.contains("\"stopped\""), "stdout: \(after.stdout)")
 
         // With the storage node holding the fewest shards (at most f = 3 of 10) down, stores and reads go on.
-        let info = try ProcessRunner.run("walrus", ["info", "--json"] + config)
+        let info = try ProcessRunner.run("walrus", ["info", "committee", "--json"] + config)
         let nodes = (try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["storageNodes"] as? [[String: Any]] ?? []
         let smallest = try #require(nodes.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) })
         #expect((smallest["nShards"] as? Int ?? 99) <= 3)

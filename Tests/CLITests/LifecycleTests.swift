@@ -141,7 +141,7 @@ import Testing
         let spent = before - (try Self.balance(config))
         #expect(spent > 1_500_000_000 && spent < 1_500_000_000 + 20_000, "spent \(spent)")
         #expect(try ProcessRunner.run("walrus", ["transfer", address, "1.5"] + config).status == 2)
-        let info = Self.json(try ProcessRunner.run("walrus", ["info", "--json"] + config).stdout)
+        let info = Self.json(try ProcessRunner.run("walrus", ["info", "committee", "--json"] + config).stdout)
         let nodes = info["storageNodes"] as? [[String: Any]] ?? []
         let node = try #require(nodes.first?["nodeId"] as? String)
         let stake = try ProcessRunner.run("walrus", ["stake", node, "2WAL", "--json"] + config, timeoutSeconds: 60)
@@ -167,11 +167,11 @@ import Testing
                 try Data((0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: file)
                 return file.path
             }
-            let first = Self.json(try ProcessRunner.run("walrus", ["info", "--json"] + config).stdout)["epoch"] as? Int ?? -1
+            let first = Self.json(try ProcessRunner.run("walrus", ["info", "epoch", "--json"] + config).stdout)["currentEpoch"] as? Int ?? -1
             let waitUntil = Date().addingTimeInterval(15)
             var boundary = Date()
             while Date() < waitUntil {
-                if (Self.json(try ProcessRunner.run("walrus", ["info", "--json"] + config).stdout)["epoch"] as? Int ?? -1) != first { break }
+                if (Self.json(try ProcessRunner.run("walrus", ["info", "epoch", "--json"] + config).stdout)["currentEpoch"] as? Int ?? -1) != first { break }
                 boundary = Date()
                 try await Task.sleep(nanoseconds: 30_000_000)
             }

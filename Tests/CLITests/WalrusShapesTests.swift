@@ -122,8 +122,8 @@ import Testing
         // CLI: global options before the command, Walrus's flags and JSON shapes.
         let file = dir.appendingPathComponent("cli-file")
         try Data("stored by the CLI with --end-epoch".utf8).write(to: file)
-        let info = Self.json(try ProcessRunner.run("walrus", config + ["--json", "info"]).stdout) as? [String: Any] ?? [:]
-        let epoch = try #require(info["epoch"] as? Int)
+        let info = Self.json(try ProcessRunner.run("walrus", config + ["--json", "info", "epoch"]).stdout) as? [String: Any] ?? [:]
+        let epoch = try #require(info["currentEpoch"] as? Int)
         let store = try ProcessRunner.run("walrus", config + ["--json", "store", file.path, "--end-epoch", "\(epoch + 3)", "--permanent"], timeoutSeconds: 120)
         #expect(store.status == 0, "\(store.stderr)")
         let stored = (Self.json(store.stdout) as? [[String: Any]])?.first ?? [:]
@@ -162,6 +162,28 @@ import Testing
         #expect(Self.keys(Self.json(readToFile.stdout)) == ["out", "blobId"], "with --out the blob is not printed: \(readToFile.stdout)")
         let badJSON = try ProcessRunner.run("walrus", ["json", #"{"command":{"fly":{}}}"#])
         #expect(badJSON.status == 2 && (Self.json(badJSON.stdout) as? [String: Any])?["error"] != nil, "\(badJSON.stdout) \(badJSON.stderr)")
+
+        // info and health as Walrus prints them.
+        let all = Self.json(try ProcessRunner.run("walrus", ["info", "all", "--json"] + config).stdout) as? [String: Any] ?? [:]
+        #expect(Self.keys(all) == ["epochInfo", "storageInfo", "sizeInfo", "priceInfo", "committeeInfo", "bftInfo"], "\(all)")
+        #expect(Self.keys(all["epochInfo"]) == ["currentEpoch", "startOfCurrentEpoch", "epochDuration", "maxEpochsAhead"])
+        #expect(Self.keys((all["epochInfo"] as? [String: Any])?["epochDuration"]) == ["secs", "nanos"])
+        #expect((all["storageInfo"] as? [String: Any])?["nShards"] as? Int == 40 && (all["storageInfo"] as? [String: Any])?["nNodes"] as? Int == 3)
+        #expect(Self.keys(all["bftInfo"]) == ["maxFaultyShards", "minCorrectShards", "quorumThreshold", "minNodesAbove", "shardsAbove"])
+        #expect((all["bftInfo"] as? [String: Any])?["quorumThreshold"] as? Int == 27)
+        let price = ((all["priceInfo"] as? [String: Any])?["encodingDependentPriceInfo"] as? [[String: Any]])?.first ?? [:]
+        #expect(Self.keys(price) == ["marginalSize", "metadataPrice", "marginalPrice", "exampleBlobs", "encodingType"] && (price["exampleBlobs"] as? [Any])?.count == 3)
+        let members = (all["committeeInfo"] as? [String: Any])?["storageNodes"] as? [[String: Any]] ?? []
+        #expect(members.count == 3 && Self.keys(members.first) == ["name", "networkAddress", "publicKey", "networkPublicKey", "nShards", "shardIds", "nodeId", "stake"])
+        #expect(members.allSatisfy { ($0["stake"] as? Int ?? 0) > 0 }, "\(members)")
+        let health = Self.json(try ProcessRunner.run("walrus", ["health", "--detail", "--json"] + config).stdout) as? [String: Any] ?? [:]
+        let entries = health["healthInfo"] as? [[String: Any]] ?? []
+        #expect(entries.count == 3 && Self.keys(entries.first) == ["nodeId", "nodeUrl", "nodeName", "networkPublicKey", "healthInfo"], "\(health)")
+        let document = (entries.first?["healthInfo"] as? [String: Any])?["Ok"] as? [String: Any] ?? [:]
+        #expect(Self.keys(document) == ["uptime", "epoch", "publicKey", "nodeStatus", "eventProgress", "shardSummary", "shardDetail"], "\(document)")
+        #expect(((document["eventProgress"] as? [String: Any])?["highestFinishedEventIndex"] as? Int ?? -1) > 0)
+        let one = Self.json(try ProcessRunner.run("walrus", ["health", "--node-urls", nodes[1], "--json"] + config).stdout) as? [String: Any]
+        #expect((one?["healthInfo"] as? [Any])?.count == 1)
 
         // delete by object ID and by file.
         let deleteByObject = try ProcessRunner.run("walrus", ["delete", "--object-id", objectID, "--yes"] + config + ["--json"], timeoutSeconds: 120)

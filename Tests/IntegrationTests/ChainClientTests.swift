@@ -41,7 +41,7 @@ import WalrusCrypto
             }
         }
         let object = await chain.get(1, "v1/objects/\(objectID)")
-        #expect(object?["blobId"] as? String == metadata.blobID.description && object?["kind"] as? String == "blob")
+        #expect((object?["blobObject"] as? [String: Any])?["blobId"] as? String == metadata.blobID.description && object?["kind"] as? String == "blob")
         let byBlobID = await chain.get(2, "v1/blobs/\(metadata.blobID)")
         #expect(((byBlobID?["registrations"] as? [[String: Any]])?.first?["blobObject"] as? [String: Any])?["id"] as? String == objectID.description)
 

@@ -228,7 +228,7 @@ import WalrusCore
     }
 
     /// With a reserve, writes stop while the disk still has that much free: the refusal is `.full`
-    /// (a 507 to clients) and names the reserve; nothing of the refused sliver is left, and what
+    /// (a 429 INSUFFICIENT_STORAGE to clients) and names the reserve; nothing of the refused sliver is left, and what
     /// was stored before reads back.
     @Test(.enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
     func writesStopAtTheReserve() throws {

@@ -198,10 +198,10 @@ import WalrusCrypto
     }
 
     /// Node 0 keeps its sliver files on a 1 MiB file system. Slivers are accepted until it is full;
-    /// the one that does not fit is answered 507 INSUFFICIENT_STORAGE (which the client does not
+    /// the one that does not fit is answered 429 RESOURCE_EXHAUSTED with the reason INSUFFICIENT_STORAGE (which the client does not
     /// retry) and not stored; those acknowledged before read back; with space again it is accepted.
     @Test(.timeLimit(.minutes(2)), .enabled(if: TinyFilesystem.available, "mounting a tmpfs needs root"))
-    func aFullDiskIsRefusedWith507() async throws {
+    func aFullDiskIsRefusedAsResourceExhausted() async throws {
         var disk: TinyFilesystem?
         let (chain, client, config) = try await Self.network { home in
             disk = try TinyFilesystem(at: home.appendingPathComponent("data/slivers").path, bytes: 1 << 20)
@@ -227,7 +227,7 @@ import WalrusCrypto
             if answer.status == 201 { accepted.append(p) } else { refused = (p, answer); break }
         }
         guard let (pair, answer) = refused else { Issue.record("\(mine.count) slivers of 375 kB fit in 1 MiB"); return }
-        #expect(answer.status == 507)
+        #expect(answer.status == 429 && answer.reason == "INSUFFICIENT_STORAGE")
         #expect(answer.reason == "INSUFFICIENT_STORAGE")
         #expect(((answer.json["error"] as? [String: Any])?["message"] as? String)?.contains("the disk is full") == true, "\(answer.json)")
         #expect(!accepted.isEmpty)

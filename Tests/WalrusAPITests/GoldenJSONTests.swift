@@ -112,6 +112,34 @@ import WalrusCore
         }
     }
 
+    @Test(arguments: ["blob-status-permanent.json", "blob-status-deletable.json", "blob-status-invalid.json", "blob-status-nonexistent.json"])
+    func blobStatusesRoundTrip(_ name: String) throws {
+        _ = try Self.roundTrip(BlobStatus.self, name)
+    }
+
+    @Test func theNodeDocumentsRoundTrip() throws {
+        let health = try Self.roundTrip(NodeSuccess<ServiceHealthInfo>.self, "node-health.json").success.data
+        #expect(health.uptime.secs == 3600 && health.uptime.nanos == 250_000_000 && health.eventProgress.highestFinishedEventIndex == 1199)
+        #expect(health.shardDetail?.owned.map(\.status) == ["ready", "inTransfer"])
+        let confirmation = try Self.roundTrip(NodeSuccess<StorageConfirmation>.self, "node-confirmation.json").success.data
+        #expect(confirmation.signed.signature == [0xde, 0xad, 0xbe, 0xef])
+        let attestation = try Self.roundTrip(NodeSuccess<SignedMessage>.self, "node-attestation.json").success.data
+        #expect(attestation.serializedMessage.first == 2)
+        // A health document without the detail leaves the key out, as Walrus does.
+        let plain = ServiceHealthInfo(
+            uptime: .init(seconds: 1.5), epoch: 1, publicKey: "", nodeStatus: "Standby",
+            eventProgress: .init(persisted: 0, pending: 0, highestFinishedEventIndex: nil),
+            shardSummary: .init(owned: 0, ownedShardStatus: .init(unknown: 0, ready: 0, inTransfer: 0, inRecovery: 0), readOnly: 0), shardDetail: nil)
+        let text = String(decoding: WalrusJSON.encode(plain), as: UTF8.self)
+        #expect(!text.contains("shardDetail") && text.contains("\"highestFinishedEventIndex\":null") && text.contains("\"nanos\":500000000"))
+    }
+
+    @Test func storedEventIDsComeBackFromBCS() throws {
+        let event = EventID(transactionDigest: Array(0..<32), sequence: 7)
+        #expect(try EventID.decode(bcs: event.bcsBytes) == event)
+        #expect(throws: (any Error).self) { try EventID.decode(bcs: Array(event.bcsBytes.dropLast())) }
+    }
+
     @Test func base58MatchesSuiDigests() {
         // The docs' event digest is 32 bytes; encoding them again gives the same text.
         let text = "4XQHFa9S324wTzYHF3vsBSwpUZuLpmwTHYMFv9nsttSs"
