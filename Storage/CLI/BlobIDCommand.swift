@@ -18,8 +18,12 @@ struct BlobIDCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    /// Walrus's `BlobIdOutput` (`blobId`, `file`, `unencodedLength`, `encodingType`) and this
+    /// project's details of the encoding.
     struct Result: Encodable {
         let blobId: String
+        let file: String
+        let encodingType = "RS2"
         let unencodedLength: UInt64
         let nShards: UInt16
         let symbolSize: Int
@@ -31,7 +35,7 @@ struct BlobIDCommand: ParsableCommand {
         let (matrix, metadata) = try Self.metadata(ofFile: file, shardCount: shardCount, global: global)
         let config = matrix.config
         let result = Result(
-            blobId: metadata.blobID.description, unencodedLength: matrix.unencodedLength, nShards: shardCount,
+            blobId: metadata.blobID.description, file: file, unencodedLength: matrix.unencodedLength, nShards: shardCount,
             symbolSize: matrix.symbolSize,
             encodedLength: (try? config.encodedBlobLength(forLength: matrix.unencodedLength)) ?? 0,
             rootHash: Hex.encode(metadata.metadata.rootHash.bytes))

@@ -174,10 +174,8 @@ struct ListBlobsCommand: AsyncParsableCommand {
         let blobs: [BlobRegistration]
         do { blobs = try await client.ownedBlobs(includeExpired: includeExpired) } catch { throw CLIError(error) }
         if global.json {
-            try printJSON(blobs.map { b -> [String: Any] in
-                ["blobId": b.blobID.description, "objectId": b.objectID.description, "size": b.size, "endEpoch": b.endEpoch.rawValue,
-                 "deletable": b.deletable, "certifiedEpoch": b.certifiedEpoch.map { $0.rawValue as Any } ?? NSNull()]
-            })
+            // As Walrus prints it: the Blob objects.
+            Output.json(blobs.map(\.blobObject))
             return
         }
         for b in blobs {

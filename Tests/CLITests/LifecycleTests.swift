@@ -112,8 +112,9 @@ import Testing
         let list = try ProcessRunner.run("walrus", ["list-blobs", "--json"] + config)
         let listed = (try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]) ?? []
         let entry = try #require(listed.first { $0["blobId"] as? String == idA })
-        let end = entry["endEpoch"] as? Int ?? 0
-        let extend = try ProcessRunner.run("walrus", ["extend", idA, "--epochs", "3", "--json"] + config, timeoutSeconds: 60)
+        let end = (entry["storage"] as? [String: Any])?["endEpoch"] as? Int ?? 0
+        #expect(end > 0 && entry["encodingType"] as? String == "RS2", "list-blobs prints Walrus's Blob objects: \(entry)")
+        let extend = try ProcessRunner.run("walrus", ["extend", idA, "--epochs-extended", "3", "--json"] + config, timeoutSeconds: 60)
         #expect(extend.status == 0, "stderr: \(extend.stderr)")
         #expect(Self.json(extend.stdout)["endEpoch"] as? Int == end + 3)
         #expect(try ProcessRunner.run("walrus", ["delete", idA, "--yes"] + config).status == 3)
@@ -186,7 +187,9 @@ import Testing
         // A hung storage node (stopped, so it accepts connections and never answers) holds neither a
         // store nor a read up for the 30 s request timeout: once a quorum confirmed, the store stops
         // waiting; a read asks other nodes after a short grace.
-        let smallest = try #require(nodes.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) }?["name"] as? String)
+        // The committee as it is now (the stake above moved shards at the epoch changes since).
+        let current = Self.json(try ProcessRunner.run("walrus", ["info", "committee", "--json"] + config).stdout)["storageNodes"] as? [[String: Any]] ?? []
+        let smallest = try #require(current.min { ($0["nShards"] as? Int ?? 0) < ($1["nShards"] as? Int ?? 0) }?["name"] as? String)
         let status = Self.json(try ProcessRunner.run("walrus", ["devnet", "status", "--json"] + net).stdout)
         let hungPID = try #require((status["processes"] as? [[String: Any]])?.first { $0["name"] as? String == smallest }?["pid"] as? Int)
         kill(Int32(hungPID), SIGSTOP)
@@ -207,7 +210,7 @@ import Testing
 
         // With the two largest storage nodes down, fewer than a quorum of shards answer: the store
         // fails as unavailable before it spends anything.
-        let sorted = nodes.sorted { ($0["nShards"] as? Int ?? 0) > ($1["nShards"] as? Int ?? 0) }
+        let sorted = current.sorted { ($0["nShards"] as? Int ?? 0) > ($1["nShards"] as? Int ?? 0) }
         for victim in sorted.prefix(2) {
             #expect(try ProcessRunner.run("walrus", ["devnet", "kill", victim["name"] as? String ?? ""] + net).status == 0)
         }
