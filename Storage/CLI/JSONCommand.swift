@@ -48,10 +48,13 @@ struct JSONCommand: AsyncParsableCommand {
         guard case .object(let root)? = try? WalrusJSON.decode(JSONValue.self, from: Array(input)) else {
             throw CLIError.usage("the input is not a JSON object; see `walrus json --help`")
         }
-        let known: Set<String> = ["command", "config", "context", "wallet", "timeout"]
+        let known: Set<String> = ["command", "config", "context", "wallet", "timeout", "gasBudget"]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) { throw CLIError.usage("unknown top-level key '\(unknown)'") }
         guard case .object(let command)? = root["command"], command.count == 1, let (name, body) = command.first else {
             throw CLIError.usage(#"the input needs "command": {"<name>": {…}} with one command"#)
+        }
+        if root["gasBudget"] != nil {
+            Output.log("note: gasBudget has no meaning on this chain (each transaction pays a fixed fee schedule); it is not used")
         }
         let subcommand = kebab(name)
         guard subcommand != "json", WalrusCommand.configuration.subcommands.contains(where: { $0.configuration.commandName == subcommand }) else {

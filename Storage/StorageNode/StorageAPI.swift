@@ -163,7 +163,7 @@ struct StorageAPI: Sendable {
         }
         let store = self.store
         do { try await BlockingIO.run { () throws(KVError) in try store.putMetadata(blobID, metadata) } } catch { return Self.storageFailed(error) }
-        return Self.success("metadata stored", status: .created)
+        return Self.success("metadata successfully stored", status: .created)
     }
 
     private func getMetadata(_ blobID: BlobID) -> HTTPResponse {
@@ -200,7 +200,7 @@ struct StorageAPI: Sendable {
             return Self.error(.badRequest, "NOT_REGISTERED", "blob \(blobID) is not registered on chain (or expired)")
         }
         guard let metadata = store.metadata(blobID) else { return Self.error(.badRequest, "METADATA_NOT_FOUND", "store the metadata of blob \(blobID) first") }
-        if store.hasSliver(axis, shard: shard, blobID: blobID) { return Self.success("sliver already stored") }
+        if store.hasSliver(axis, shard: shard, blobID: blobID) { return Self.success("sliver stored successfully") }
         let n = await state.shardCount
         let expected = axis == .primary ? pair.primarySliverIndex : pair.secondarySliverIndex(shardCount: n)
         // Checked where the body lies (no decoded copy of the sliver): wire form, index, Merkle root.
@@ -227,7 +227,7 @@ struct StorageAPI: Sendable {
         } catch {
             return Self.storageFailed(error)
         }
-        return Self.success("sliver stored", status: .created)
+        return Self.success("sliver stored successfully", status: .created)
     }
 
     private func getSliver(_ blobID: BlobID, _ pairText: String, _ axisText: String, statusOnly: Bool) async -> HTTPResponse {

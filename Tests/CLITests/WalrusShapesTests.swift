@@ -144,6 +144,19 @@ import Testing
             #expect((permanent?["statusEvent"] as? [String: Any])?["txDigest"] is String)
             #expect((output["file"] as? String) == reference.last.flatMap { reference.first == "--file" ? $0 : nil })
         }
+        // --earliest-expiry-time: the fewest epochs whose end starts at or after the time.
+        let duration = Double(((info["epochDuration"] as? [String: Any])?["secs"] as? Int) ?? 0)
+        let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(1.5 * duration))
+        let expiring = dir.appendingPathComponent("expiring")
+        try Data("kept until a time, not an epoch".utf8).write(to: expiring)
+        let byTime = try ProcessRunner.run("walrus", ["store", expiring.path, "--earliest-expiry-time", expiry, "--deletable", "--json"] + config, timeoutSeconds: 120)
+        let timed = (((Self.json(byTime.stdout) as? [[String: Any]])?.first?["blobStoreResult"] as? [String: Any])?["newlyCreated"] as? [String: Any])?["blobObject"] as? [String: Any]
+        let timedStorage = timed?["storage"] as? [String: Any] ?? [:]
+        let span = (timedStorage["endEpoch"] as? Int ?? 0) - (timedStorage["startEpoch"] as? Int ?? 0)
+        #expect(span == 2 || span == 3, "1.5 epochs from now ends 2 or 3 epochs after this one, by where the epoch stands: \(byTime.stdout) \(byTime.stderr)")
+        #expect(timed?["deletable"] as? Bool == true)
+        let timedID = try #require(timed?["blobId"] as? String)
+
         let extend = try ProcessRunner.run("walrus", ["extend", "--blob-obj-id", cliObjectID, "--epochs-extended", "1"] + config + ["--json"], timeoutSeconds: 120)
         #expect(extend.status == 0 && (Self.json(extend.stdout) as? [String: Any])?["endEpoch"] as? Int == cliEnd + 1, "\(extend.stdout) \(extend.stderr)")
 
@@ -184,12 +197,18 @@ import Testing
         #expect(((document["eventProgress"] as? [String: Any])?["highestFinishedEventIndex"] as? Int ?? -1) > 0)
         let one = Self.json(try ProcessRunner.run("walrus", ["health", "--node-urls", nodes[1], "--json"] + config).stdout) as? [String: Any]
         #expect((one?["healthInfo"] as? [Any])?.count == 1)
+        let named = members.compactMap { $0["nodeId"] as? String }.prefix(2)
+        let byID = Self.json(try ProcessRunner.run("walrus", ["health", "--node-ids"] + named + ["--sort-by", "name", "--desc", "--json"] + config).stdout) as? [String: Any]
+        let names = (byID?["healthInfo"] as? [[String: Any]])?.compactMap { $0["nodeName"] as? String } ?? []
+        #expect(names.count == 2 && names == names.sorted(by: >), "\(names)")
 
         // delete by object ID and by file.
         let deleteByObject = try ProcessRunner.run("walrus", ["delete", "--object-id", objectID, "--yes"] + config + ["--json"], timeoutSeconds: 120)
         #expect(deleteByObject.status == 0 && deleteByObject.stdout.contains(objectID), "\(deleteByObject.stdout) \(deleteByObject.stderr)")
         let deleteByFile = try ProcessRunner.run("walrus", ["delete", "--file", jsonFile.path, "--yes"] + config + ["--json"], timeoutSeconds: 120)
         #expect(deleteByFile.status == 0 && deleteByFile.stdout.contains(jsonBlobID), "\(deleteByFile.stdout) \(deleteByFile.stderr)")
+        let deleteByID = try ProcessRunner.run("walrus", ["delete", "--blob-id", timedID, "--yes"] + config + ["--json"], timeoutSeconds: 120)
+        #expect(deleteByID.status == 0 && deleteByID.stdout.contains(timedID), "\(deleteByID.stdout) \(deleteByID.stderr)")
         let permanentDelete = try ProcessRunner.run("walrus", ["delete", "--object-id", cliObjectID, "--yes"] + config)
         #expect(permanentDelete.status == 2, "a permanent blob is refused: \(permanentDelete.stderr)")
     }
