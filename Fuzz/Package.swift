@@ -38,6 +38,9 @@ let package = Package(
             ],
             swiftSettings: fuzzFlags),
         .executableTarget(
+            name: "FuzzWalrusJSON", dependencies: ["FuzzSupport", .product(name: "WalrusAPI", package: "walrus-swift"), .product(name: "WalrusCore", package: "walrus-swift")],
+            swiftSettings: fuzzFlags),
+        .executableTarget(
             name: "FuzzHTTP",
             dependencies: [
                 "FuzzSupport", .product(name: "HTTPKit", package: "walrus-swift"), .product(name: "NIOCore", package: "swift-nio"),

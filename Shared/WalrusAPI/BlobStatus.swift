@@ -101,10 +101,10 @@ extension EventID: BCSCodable {
 }
 
 /// A storage node's success body: `{"success":{"code":<http>,"data":…}}`.
-public struct NodeSuccess<T: Codable & Sendable>: Codable, Sendable {
+public struct NodeSuccess<T: Codable & Sendable & Hashable>: Codable, Sendable, Hashable {
     public let success: Body
 
-    public struct Body: Codable, Sendable {
+    public struct Body: Codable, Sendable, Hashable {
         public let code: Int
         public let data: T
     }
