@@ -124,9 +124,14 @@ public struct NodeID: HexIdentifier {
 
 // MARK: - JSON
 
-/// Identifiers in JSON are their text form: `0x…` hex, or URL-safe base64 for a blob ID (as the
-/// reference's serde types write them); anything else is refused when decoding.
-extension BlobID: Codable {
+/// An identifier written as text (`0x…` hex, or URL-safe base64 for a blob ID).
+public protocol TextIdentifier: FixedBytes32 {
+    init(parsing text: String) throws(CoreError)
+}
+
+/// Identifiers in JSON are their text form, as the reference's serde types write them; anything
+/// else is refused when decoding.
+extension TextIdentifier {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         do { try self.init(parsing: text) } catch {
@@ -140,20 +145,7 @@ extension BlobID: Codable {
     }
 }
 
-extension HexIdentifier {
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(parsing: text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
-
-extension Address: Codable {}
-extension ObjectID: Codable {}
-extension NodeID: Codable {}
+extension BlobID: TextIdentifier, Codable {}
+extension Address: TextIdentifier, Codable {}
+extension ObjectID: TextIdentifier, Codable {}
+extension NodeID: TextIdentifier, Codable {}

@@ -197,10 +197,14 @@ public struct Gateway: Sendable {
         ])
     }
 
-    /// Whether `If-None-Match` names `etag` (quoted or not, or `*`).
-    static func notModified(_ request: HTTPRequest, etag: String) -> Bool {
-        guard let header = request.headers["if-none-match"] else { return false }
-        return header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.contains { $0 == etag || $0 == "\"\(etag)\"" || $0 == "*" }
+    /// The 304 answer when `If-None-Match` names the ETag among `headers` (quoted or not, or `*`).
+    static func notModified(_ request: HTTPRequest, contentType: String, headers: [(String, String)]) -> HTTPResponse? {
+        guard let header = request.headers["if-none-match"], let etag = headers.first(where: { $0.0 == "etag" })?.1,
+            header.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }).contains(where: { $0 == etag || $0 == "\"\(etag)\"" || $0 == "*" })
+        else { return nil }
+        var response = HTTPResponse(status: .notModified, contentType: contentType, body: [])
+        response.headers += headers
+        return response
     }
 
     private func read(_ blobID: BlobID, _ request: HTTPRequest) async -> HTTPResponse {
@@ -209,13 +213,8 @@ public struct Gateway: Sendable {
         case .success(let value): check = value
         case .failure(let refusal): return refusal.response
         }
-        let etag = blobID.description
-        let (contentType, headers) = Gateway.blobHeaders(request, etag: etag)
-        if Gateway.notModified(request, etag: etag) {
-            var response = HTTPResponse(status: .notModified, contentType: contentType, body: [])
-            response.headers += headers
-            return response
-        }
+        let (contentType, headers) = Gateway.blobHeaders(request, etag: blobID.description)
+        if let cached = Gateway.notModified(request, contentType: contentType, headers: headers) { return cached }
         guard reads.enter(max: options.readsMax) else { return busy() }
         var extra = headers + [("accept-ranges", "bytes")]
         if check == .strict && request.headers["range"] == nil {
@@ -267,13 +266,8 @@ public struct Gateway: Sendable {
         guard length > 0 else { return Gateway.fail(.invalidArgument, "INVALID_BYTE_RANGE", "invalid byte range parameters: length must be greater than 0") }
         let (end, overflow) = start.addingReportingOverflow(length)
         guard !overflow else { return Gateway.fail(.invalidArgument, "INVALID_BYTE_RANGE", "invalid byte range parameters: start + length overflows") }
-        let etag = "\(blobID)-\(start)-\(length)"
-        let (contentType, headers) = Gateway.blobHeaders(request, etag: etag)
-        if Gateway.notModified(request, etag: etag) {
-            var response = HTTPResponse(status: .notModified, contentType: contentType, body: [])
-            response.headers += headers
-            return response
-        }
+        let (contentType, headers) = Gateway.blobHeaders(request, etag: "\(blobID)-\(start)-\(length)")
+        if let cached = Gateway.notModified(request, contentType: contentType, headers: headers) { return cached }
         guard reads.enter(max: options.readsMax) else { return busy() }
         let blob: WalrusClient.CertifiedBlob
         do { blob = try await client.certifiedBlob(blobID) } catch {
