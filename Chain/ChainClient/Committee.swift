@@ -105,12 +105,15 @@ public struct BlobRegistration: Codable, Hashable, Sendable {
     public let certificationEvent: EventID?
     /// The event that registered it (nil on a node that has not kept it).
     public let registrationEvent: EventID?
+    /// Its attribute, if it has one.
+    public let attribute: BlobAttribute?
 
-    public init(blobObject: BlobObject, owner: Address, certificationEvent: EventID?, registrationEvent: EventID?) {
+    public init(blobObject: BlobObject, owner: Address, certificationEvent: EventID?, registrationEvent: EventID?, attribute: BlobAttribute? = nil) {
         self.blobObject = blobObject
         self.owner = owner
         self.certificationEvent = certificationEvent
         self.registrationEvent = registrationEvent
+        self.attribute = attribute
     }
 
     public var objectID: ObjectID { blobObject.id }

@@ -135,6 +135,7 @@ extension Executor {
         guard epoch < blob.endEpoch else { throw LedgerError(.storageExpired, "the blob's storage ended at epoch \(blob.endEpoch.rawValue)") }
         view.delete(Keys.blob(id))
         view.delete(Keys.blobIndex(blob.blobID, id))
+        view.delete(Keys.attribute(id))
         clearOwned(sender, Keys.ownedBlob, id)
         var storage = blob.storage
         storage.owner = sender
@@ -152,6 +153,47 @@ extension Executor {
         blob.storage.owner = recipient
         view.put(Keys.blob(id), blob)
         setOwned(recipient, Keys.ownedBlob, id)
+    }
+
+    /// Sets keys of an owned blob object's attribute: an existing key takes the new value in its
+    /// place, a new one is appended (Walrus's `insert_or_update_metadata_pair`).
+    mutating func setBlobAttribute(_ id: ObjectID, _ pairs: [AttributePair]) throws(LedgerError) {
+        _ = try ownedBlob(id)
+        guard !pairs.isEmpty else { throw LedgerError(.invalidArgument, "set at least one attribute key") }
+        var record = try view.get(BlobAttributeRecord.self, Keys.attribute(id)) ?? BlobAttributeRecord(pairs: [])
+        for pair in pairs {
+            guard !pair.key.isEmpty else { throw LedgerError(.invalidArgument, "an attribute key is not empty") }
+            if let index = record.pairs.firstIndex(where: { $0.key == pair.key }) { record.pairs[index] = pair } else { record.pairs.append(pair) }
+        }
+        guard record.pairs.count <= AttributePair.perBlobMax else {
+            throw LedgerError(.invalidArgument, "a blob object holds at most \(AttributePair.perBlobMax) attribute keys")
+        }
+        view.put(Keys.attribute(id), record)
+    }
+
+    /// Removes keys of an owned blob object's attribute; a key it does not hold is refused and
+    /// nothing changes (Walrus aborts the same way).
+    mutating func removeBlobAttributeFields(_ id: ObjectID, _ keys: [String]) throws(LedgerError) {
+        _ = try ownedBlob(id)
+        guard var record = try view.get(BlobAttributeRecord.self, Keys.attribute(id)) else {
+            throw LedgerError(.notFound, "blob object \(id) has no attribute")
+        }
+        for key in keys {
+            guard let index = record.pairs.firstIndex(where: { $0.key == key }) else {
+                throw LedgerError(.notFound, "blob object \(id) has no attribute key '\(key.prefix(64))'")
+            }
+            record.pairs.remove(at: index)
+        }
+        view.put(Keys.attribute(id), record)
+    }
+
+    /// Removes the attribute of an owned blob object.
+    mutating func removeBlobAttribute(_ id: ObjectID) throws(LedgerError) {
+        _ = try ownedBlob(id)
+        guard try view.get(BlobAttributeRecord.self, Keys.attribute(id)) != nil else {
+            throw LedgerError(.notFound, "blob object \(id) has no attribute")
+        }
+        view.delete(Keys.attribute(id))
     }
 
     /// Marks a blob ID invalid with a certificate of at least one honest node's weight (§3.10).

@@ -110,6 +110,9 @@ struct Executor {
         case let .leaveValidatorSet(validator): try leaveValidatorSet(validator)
         case let .updateNode(node, update): try updateNode(node, update)
         case let .transferBlob(blob, to): try transferBlob(blob, to: to)
+        case let .setBlobAttribute(blob, pairs): try setBlobAttribute(blob, pairs)
+        case let .removeBlobAttributeFields(blob, keys): try removeBlobAttributeFields(blob, keys)
+        case let .removeBlobAttribute(blob): try removeBlobAttribute(blob)
         }
     }
 

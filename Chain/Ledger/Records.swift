@@ -365,3 +365,16 @@ public struct SystemState: Hashable, Sendable, BCSCodable {
         objectCounter = try reader.readU64()
     }
 }
+
+/// A blob object's attribute: key-value pairs in insertion order (Walrus's `BlobAttribute`).
+public struct BlobAttributeRecord: Hashable, Sendable, BCSCodable {
+    public var pairs: [AttributePair]
+
+    public init(pairs: [AttributePair]) { self.pairs = pairs }
+
+    public func encode(to writer: inout BCSWriter) { writer.writeSequence(pairs) }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        pairs = try reader.readSequence(of: AttributePair.self, max: AttributePair.perBlobMax, minElementBytes: 2)
+    }
+}

@@ -315,7 +315,8 @@ struct RPC: Sendable {
             certifiedEpoch: r.certifiedEpoch?.rawValue, storage: storage, deletable: r.deletable)
         let event = r.certifiedEpoch == nil ? nil : store.certification(of: r.id).flatMap { store.eventID(height: $0.height, index: $0.index) }
         let registered = store.registrationEvent(of: r.id).flatMap { store.eventID(height: $0.height, index: $0.index) }
-        return BlobRegistration(blobObject: object, owner: r.owner, certificationEvent: event, registrationEvent: registered)
+        let attribute = (try? store.ledger.attribute(r.id)).flatMap { $0 }.map { BlobAttribute($0.pairs.map { ($0.key, $0.value) }) }
+        return BlobRegistration(blobObject: object, owner: r.owner, certificationEvent: event, registrationEvent: registered, attribute: attribute)
     }
 
     static func encoded<T: Encodable>(_ value: T) -> HTTPResponse {

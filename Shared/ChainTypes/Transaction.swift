@@ -58,6 +58,13 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     /// The owner gives a blob registration to `to` (the publisher's `send_object_to`): the new
     /// owner may extend, delete or transfer it.
     case transferBlob(blob: ObjectID, to: Address)
+    /// The owner sets keys of the blob object's attribute (creating it), each replacing the
+    /// key's value or appended.
+    case setBlobAttribute(blob: ObjectID, pairs: [AttributePair])
+    /// The owner removes keys from the attribute (keys it does not hold are refused).
+    case removeBlobAttributeFields(blob: ObjectID, keys: [String])
+    /// The owner removes the whole attribute.
+    case removeBlobAttribute(blob: ObjectID)
 
     public func encode(to w: inout BCSWriter) {
         switch self {
@@ -86,11 +93,16 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case let .leaveValidatorSet(validator): w.writeVariant(18); w.write(validator)
         case let .updateNode(node, update): w.writeVariant(19); w.write(node); w.write(update)
         case let .transferBlob(blob, to): w.writeVariant(20); w.write(blob); w.write(to)
+        case let .setBlobAttribute(blob, pairs): w.writeVariant(21); w.write(blob); w.writeSequence(pairs)
+        case let .removeBlobAttributeFields(blob, keys):
+            w.writeVariant(22); w.write(blob); w.writeLength(keys.count)
+            for key in keys { w.writeString(key) }
+        case let .removeBlobAttribute(blob): w.writeVariant(23); w.write(blob)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 21) {
+        switch try r.readVariant(count: 24) {
         case 0: self = .transfer(to: try r.read(Address.self), amount: try r.read(FROST.self))
         case 1: self = .reserveSpace(size: try r.readU64(), epochs: try r.readU32())
         case 2: self = .splitStorageBySize(storage: try r.read(ObjectID.self), size: try r.readU64())
@@ -121,7 +133,17 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case 17: self = .stakeWithValidator(validator: try r.read(Schnorr.PublicKey.self), amount: try r.read(FROST.self))
         case 18: self = .leaveValidatorSet(validator: try r.read(Schnorr.PublicKey.self))
         case 19: self = .updateNode(node: try r.read(NodeID.self), update: try r.read(NodeUpdate.self))
-        default: self = .transferBlob(blob: try r.read(ObjectID.self), to: try r.read(Address.self))
+        case 20: self = .transferBlob(blob: try r.read(ObjectID.self), to: try r.read(Address.self))
+        case 21:
+            self = .setBlobAttribute(
+                blob: try r.read(ObjectID.self), pairs: try r.readSequence(of: AttributePair.self, max: AttributePair.perOperationMax, minElementBytes: 2))
+        case 22:
+            let blob = try r.read(ObjectID.self)
+            let count = try r.readLength(max: AttributePair.perOperationMax, minElementBytes: 1)
+            var keys: [String] = []
+            for _ in 0..<count { keys.append(try r.readString(max: AttributePair.keyBytesMax)) }
+            self = .removeBlobAttributeFields(blob: blob, keys: keys)
+        default: self = .removeBlobAttribute(blob: try r.read(ObjectID.self))
         }
     }
 }
@@ -271,5 +293,34 @@ public struct NodeUpdate: Hashable, Sendable, BCSCodable {
 public enum ValidatorRegistration {
     public static func signBytes(chainID: String, publicKey: Schnorr.PublicKey, operator: Address) -> [UInt8] {
         registrationSignBytes("walrus-validator-registration", chainID: chainID, publicKey: publicKey, operator: `operator`)
+    }
+}
+
+/// One key and value of a blob object's attribute (Walrus's `BlobAttribute`, a map kept in
+/// insertion order). The aggregator serves the allowed keys as response headers.
+public struct AttributePair: Hashable, Sendable, BCSCodable {
+    public let key: String
+    public let value: String
+
+    /// A key (a header name, for the aggregator) is 1 to 256 bytes; a value at most 4 KiB.
+    public static let keyBytesMax = 256
+    public static let valueBytesMax = 4096
+    /// Pairs one operation sets, and pairs a blob object holds.
+    public static let perOperationMax = 64
+    public static let perBlobMax = 128
+
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    public func encode(to w: inout BCSWriter) {
+        w.writeString(key)
+        w.writeString(value)
+    }
+
+    public init(from r: inout BCSReader) throws(CoreError) {
+        key = try r.readString(max: Self.keyBytesMax)
+        value = try r.readString(max: Self.valueBytesMax)
     }
 }

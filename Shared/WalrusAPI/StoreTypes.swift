@@ -267,3 +267,28 @@ struct AnyKey: CodingKey {
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
 }
+
+/// A blob object's attribute as Walrus writes it (`BlobAttribute`, a Sui `VecMap`):
+/// `{"metadata":{"contents":[{"key","value"}…]}}`, pairs in insertion order.
+public struct BlobAttribute: Codable, Hashable, Sendable {
+    public struct Entry: Codable, Hashable, Sendable {
+        public let key: String
+        public let value: String
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public struct Contents: Codable, Hashable, Sendable {
+        public let contents: [Entry]
+    }
+
+    public let metadata: Contents
+
+    public init(_ pairs: [(String, String)]) { metadata = Contents(contents: pairs.map { Entry(key: $0.0, value: $0.1) }) }
+
+    public var pairs: [(key: String, value: String)] { metadata.contents.map { ($0.key, $0.value) } }
+
+    public func value(_ key: String) -> String? { metadata.contents.first { $0.key == key }?.value }
+}

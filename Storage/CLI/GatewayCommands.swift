@@ -13,6 +13,9 @@ struct GatewayOptions: ParsableArguments {
     @Option(name: .customLong("default-epochs"), help: "Epochs when a store names none.") var defaultEpochs: UInt32 = 1
     @Option(name: .customLong("read-window-size"), help: "Blob bytes a read assembles at once, in KiB; a read holds two windows (the one being sent and the next).")
     var readWindowKiB = 32 * 1024
+    @Option(name: .customLong("allowed-headers"), parsing: .upToNextOption,
+            help: "Blob-object attribute keys served as response headers of /v1/blobs/by-object-id (default: content-disposition content-encoding content-language content-location content-type link).")
+    var allowedHeaders: [String] = []
     @Option(name: .customLong("auth-token-file"), help: "A file holding the bearer token PUT requests must carry (also $WALRUS_PUBLISHER_TOKEN); required when the publisher listens beyond loopback.")
     var authTokenFile: String?
 }
@@ -48,6 +51,7 @@ enum GatewayRunner {
         gatewayOptions.bearerToken = token
         gatewayOptions.defaultEpochs = options.defaultEpochs
         gatewayOptions.readWindowBytes = options.readWindowKiB * 1024
+        if !options.allowedHeaders.isEmpty { gatewayOptions.allowedHeaders = Set(options.allowedHeaders.map { $0.lowercased() }) }
         let gateway = Gateway(client: client, options: gatewayOptions)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(

@@ -35,6 +35,8 @@ struct JSONCommand: AsyncParsableCommand {
     static let positional: [String: Set<String>] = [
         "store": ["files"], "read": ["blobId"], "blob-id": ["file"], "convert-blob-id": ["blobIdDecimal"],
         "verify": ["blobId"], "transfer": ["address", "amount"],
+        "get-blob-attribute": ["blobObjId"], "set-blob-attribute": ["blobObjId"], "remove-blob-attribute-fields": ["blobObjId"],
+        "remove-blob-attribute": ["blobObjId"],
     ]
     /// JSON names that differ from the option's long name.
     static let renamed: [String: [String: String]] = [

@@ -24,12 +24,19 @@ public struct Gateway: Sendable {
         public var defaultEpochs: UInt32 = 1
         /// Blob reads served at once; more get 503 with Retry-After.
         public var readsMax = 8
+        /// Attribute keys of a blob object that `by-object-id` reads serve as response headers
+        /// (Walrus's default `--allowed-headers`).
+        public var allowedHeaders: Set<String> = Gateway.defaultAllowedHeaders
         /// Blob bytes a read assembles at once; a streamed read holds two windows, so the reads
         /// in progress hold at most `2 × readsMax × readWindowBytes` (512 MiB by default), plus the
         /// whole blob for a read that must decode because a systematic sliver is missing.
         public var readWindowBytes = 32 << 20
         public init() {}
     }
+
+    public static let defaultAllowedHeaders: Set<String> = [
+        "content-disposition", "content-encoding", "content-language", "content-location", "content-type", "link",
+    ]
 
     public let client: WalrusClient
     public let options: Options
@@ -178,7 +185,26 @@ public struct Gateway: Sendable {
         guard let registration else {
             return Gateway.fail(.notFound, "BLOB_NOT_FOUND", "no blob object \(objectID) on this network (it may have been deleted)")
         }
-        return await read(registration.blobID, request)
+        return await read(registration.blobID, request, attribute: registration.attribute)
+    }
+
+    /// The attribute's allowed keys as headers (lower-cased; a key that is not a header name, or a
+    /// value with control characters, is skipped). A `content-type` applies unless the request
+    /// named the type itself (`Accept` or its own `Content-Type`).
+    static func attributeHeaders(_ attribute: BlobAttribute?, allowed: Set<String>, request: HTTPRequest) -> [(String, String)] {
+        guard let attribute else { return [] }
+        let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
+        let requestNamesType = request.headers["accept"].map { !$0.contains("*") } ?? false || (request.method == .GET && request.headers["content-type"] != nil)
+        var headers: [(String, String)] = []
+        for (key, value) in attribute.pairs {
+            let name = key.lowercased()
+            guard allowed.contains(name), !name.isEmpty, name.allSatisfy(token.contains), !headers.contains(where: { $0.0 == name }),
+                value.unicodeScalars.allSatisfy({ $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7f) })
+            else { continue }
+            if name == "content-type" && requestNamesType { continue }
+            headers.append((name, value))
+        }
+        return headers
     }
 
     /// Headers of every blob answer (Walrus's): no sniffing, a day of caching with revalidation
@@ -207,13 +233,17 @@ public struct Gateway: Sendable {
         return response
     }
 
-    private func read(_ blobID: BlobID, _ request: HTTPRequest) async -> HTTPResponse {
+    private func read(_ blobID: BlobID, _ request: HTTPRequest, attribute: BlobAttribute? = nil) async -> HTTPResponse {
         let check: ConsistencyCheck
         switch Gateway.consistencyCheck(request.query) {
         case .success(let value): check = value
         case .failure(let refusal): return refusal.response
         }
-        let (contentType, headers) = Gateway.blobHeaders(request, etag: blobID.description)
+        var (contentType, headers) = Gateway.blobHeaders(request, etag: blobID.description)
+        // The blob object's attribute headers, on whole answers only (as Walrus: not on a range).
+        let fromAttribute = request.headers["range"] == nil ? Gateway.attributeHeaders(attribute, allowed: options.allowedHeaders, request: request) : []
+        if let type = fromAttribute.first(where: { $0.0 == "content-type" }) { contentType = type.1 }
+        headers += fromAttribute.filter { $0.0 != "content-type" }
         if let cached = Gateway.notModified(request, contentType: contentType, headers: headers) { return cached }
         guard reads.enter(max: options.readsMax) else { return busy() }
         var extra = headers + [("accept-ranges", "bytes")]

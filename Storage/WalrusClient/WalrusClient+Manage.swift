@@ -1,6 +1,7 @@
 public import ChainClient
 import ChainTypes
 import RedStuff
+public import WalrusAPI
 public import WalrusCore
 import WalrusCrypto
 
@@ -106,6 +107,45 @@ extension WalrusClient {
         }
         _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute(deletable.map { .deleteBlob(blob: $0.objectID) }) }
         return deletable
+    }
+
+    // MARK: Attributes
+
+    /// The attribute of blob object `objectID` (nil when it has none); not found when there is
+    /// no such blob object.
+    public func blobAttribute(objectID: ObjectID) async throws(ClientError) -> BlobAttribute? {
+        guard let registration = try await chainCall({ () async throws(ChainClientError) in try await chain.registration(objectID: objectID) }) else {
+            throw ClientError(.notFound, "there is no blob object \(objectID) (deleted, or not a blob)")
+        }
+        return registration.attribute
+    }
+
+    /// Sets keys of this wallet's blob object's attribute (an existing key takes the new value).
+    public func setBlobAttribute(objectID: ObjectID, pairs: [(key: String, value: String)]) async throws(ClientError) {
+        guard !pairs.isEmpty, pairs.count <= AttributePair.perOperationMax else {
+            throw ClientError(.invalidArgument, "set 1 to \(AttributePair.perOperationMax) attribute keys at once")
+        }
+        for (key, value) in pairs {
+            guard !key.isEmpty, key.utf8.count <= AttributePair.keyBytesMax, value.utf8.count <= AttributePair.valueBytesMax else {
+                throw ClientError(.invalidArgument, "an attribute key is 1 to \(AttributePair.keyBytesMax) bytes and a value at most \(AttributePair.valueBytesMax): '\(key.prefix(64))'")
+            }
+        }
+        _ = try await chainCall { () async throws(ChainClientError) in
+            try await builder.execute([.setBlobAttribute(blob: objectID, pairs: pairs.map { AttributePair(key: $0.key, value: $0.value) })])
+        }
+    }
+
+    /// Removes keys of this wallet's blob object's attribute (all of them must be there).
+    public func removeBlobAttributeFields(objectID: ObjectID, keys: [String]) async throws(ClientError) {
+        guard !keys.isEmpty, keys.count <= AttributePair.perOperationMax, keys.allSatisfy({ !$0.isEmpty && $0.utf8.count <= AttributePair.keyBytesMax }) else {
+            throw ClientError(.invalidArgument, "remove 1 to \(AttributePair.perOperationMax) keys of 1 to \(AttributePair.keyBytesMax) bytes")
+        }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.removeBlobAttributeFields(blob: objectID, keys: keys)]) }
+    }
+
+    /// Removes this wallet's blob object's attribute.
+    public func removeBlobAttribute(objectID: ObjectID) async throws(ClientError) {
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.removeBlobAttribute(blob: objectID)]) }
     }
 
     /// Deletes blob objects by object ID, in one transaction: each must be this wallet's and

@@ -286,6 +286,9 @@ public final class WalrusClient: Sendable {
 
     public func mapChainError(_ error: ChainClientError) -> ClientError {
         if error.ledgerCode == .insufficientFunds { return ClientError(.insufficientFunds, error.message) }
+        // The ledger refused the request itself: what it names is missing, or not this wallet's.
+        if error.ledgerCode == .notFound { return ClientError(.notFound, error.message) }
+        if error.ledgerCode == .notOwner || error.ledgerCode == .invalidArgument { return ClientError(.invalidArgument, error.message) }
         return ClientError(error.isRetryable ? .unavailable : .verification, error.message)
     }
 

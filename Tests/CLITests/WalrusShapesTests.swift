@@ -202,6 +202,27 @@ import Testing
         let names = (byID?["healthInfo"] as? [[String: Any]])?.compactMap { $0["nodeName"] as? String } ?? []
         #expect(names.count == 2 && names == names.sorted(by: >), "\(names)")
 
+        // Blob attributes: set, shown as response headers of by-object-id reads, removed.
+        let set = try ProcessRunner.run("walrus", ["set-blob-attribute", cliObjectID, "--attr", "content-type", "text/html", "--attr", "content-disposition", "inline", "--attr", "x-private", "1", "--json"] + config, timeoutSeconds: 60)
+        #expect(set.status == 0, "\(set.stderr)")
+        let got = Self.json(try ProcessRunner.run("walrus", ["get-blob-attribute", cliObjectID, "--json"] + config).stdout) as? [String: Any]
+        let contents = ((got?["attribute"] as? [String: Any])?["metadata"] as? [String: Any])?["contents"] as? [[String: String]]
+        #expect(contents == [["key": "content-type", "value": "text/html"], ["key": "content-disposition", "value": "inline"], ["key": "x-private", "value": "1"]], "\(got ?? [:])")
+        let page = try await DevnetTests.http("GET", "\(gateway)/v1/blobs/by-object-id/\(cliObjectID)")
+        #expect(page.status == 200 && page.headers["content-type"] == "text/html" && page.headers["content-disposition"] == "inline", "\(page.headers)")
+        #expect(page.headers["x-private"] == nil, "only the allowed keys become headers")
+        #expect(try await DevnetTests.http("GET", "\(gateway)/v1/blobs/by-object-id/\(cliObjectID)", headers: ["Accept": "text/plain"]).headers["content-type"] == "text/plain")
+        #expect(try await DevnetTests.http("GET", "\(gateway)/v1/blobs/\(cliBlobID)").headers["content-disposition"] == nil, "by blob ID there is no object, so no attribute")
+        let part = try await DevnetTests.http("GET", "\(gateway)/v1/blobs/by-object-id/\(cliObjectID)", headers: ["Range": "bytes=0-3"])
+        #expect(part.status == 206 && part.headers["content-disposition"] == nil)
+        #expect(try ProcessRunner.run("walrus", ["remove-blob-attribute-fields", cliObjectID, "--keys", "content-disposition"] + config, timeoutSeconds: 60).status == 0)
+        #expect(try await DevnetTests.http("GET", "\(gateway)/v1/blobs/by-object-id/\(cliObjectID)").headers["content-disposition"] == nil)
+        let missingKey = try ProcessRunner.run("walrus", ["remove-blob-attribute-fields", cliObjectID, "--keys", "nope"] + config, timeoutSeconds: 60)
+        #expect(missingKey.status == 3, "a key the attribute does not hold: \(missingKey.stderr)")
+        #expect(try ProcessRunner.run("walrus", ["remove-blob-attribute", cliObjectID] + config, timeoutSeconds: 60).status == 0)
+        #expect(try ProcessRunner.run("walrus", ["get-blob-attribute", cliObjectID, "--json"] + config).stdout == "{\"attribute\":null}\n")
+        #expect(try ProcessRunner.run("walrus", ["set-blob-attribute", cliObjectID, "--attr", "odd"] + config).status == 2)
+
         // delete by object ID and by file.
         let deleteByObject = try ProcessRunner.run("walrus", ["delete", "--object-id", objectID, "--yes"] + config + ["--json"], timeoutSeconds: 120)
         #expect(deleteByObject.status == 0 && deleteByObject.stdout.contains(objectID), "\(deleteByObject.stdout) \(deleteByObject.stderr)")

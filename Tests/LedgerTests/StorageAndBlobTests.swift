@@ -192,6 +192,34 @@ import WalrusCrypto
         #expect(try h.ledger.storageResources(ownedBy: bob).count == 1)
     }
 
+    @Test func attributesAreTheOwnersToSetAndRemove() throws {
+        let h = try Harness()
+        let (blob, _) = try registered(h, "with attributes", deletable: true)
+        let pair = { (k: String, v: String) in AttributePair(key: k, value: v) }
+        #expect(try h.run(h.bob, [.setBlobAttribute(blob: blob, pairs: [pair("content-type", "text/html")])]).failureCode == "NOT_OWNER")
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: [])]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: [pair("", "x")])]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [.removeBlobAttribute(blob: blob)]).failureCode == "NOT_FOUND")
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: [pair("content-type", "text/plain"), pair("x-a", "1")])]).succeeded)
+        // A key set again keeps its place and takes the new value; a new key is appended.
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: [pair("content-type", "text/html"), pair("x-b", "2")])]).succeeded)
+        #expect(try h.ledger.attribute(blob)?.pairs == [pair("content-type", "text/html"), pair("x-a", "1"), pair("x-b", "2")])
+        // Removing a key it does not hold changes nothing.
+        #expect(try h.run(h.alice, [.removeBlobAttributeFields(blob: blob, keys: ["x-a", "nope"])]).failureCode == "NOT_FOUND")
+        #expect(try h.ledger.attribute(blob)?.pairs.count == 3)
+        #expect(try h.run(h.alice, [.removeBlobAttributeFields(blob: blob, keys: ["x-a"])]).succeeded)
+        #expect(try h.ledger.attribute(blob)?.pairs.map(\.key) == ["content-type", "x-b"])
+        // At most 128 keys on one object.
+        let many = (0..<64).map { pair("k\($0)", "v") }, more = (64..<128).map { pair("k\($0)", "v") }
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: many)]).succeeded)
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: more)]).failureCode == "INVALID_ARGUMENT")
+        #expect(try h.run(h.alice, [.removeBlobAttribute(blob: blob)]).succeeded)
+        #expect(try h.ledger.attribute(blob) == nil)
+        // Deleting the blob object deletes its attribute.
+        #expect(try h.run(h.alice, [.setBlobAttribute(blob: blob, pairs: [pair("a", "b")]), .deleteBlob(blob: blob)]).succeeded)
+        #expect(try h.ledger.attribute(blob) == nil)
+    }
+
     @Test func extendDeleteAndInvalidate() throws {
         let h = try Harness()
         let (permanent, permanentID) = try registered(h, "keep me")
