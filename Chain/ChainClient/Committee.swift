@@ -107,13 +107,19 @@ public struct BlobRegistration: Codable, Hashable, Sendable {
     public let registrationEvent: EventID?
     /// Its attribute, if it has one.
     public let attribute: BlobAttribute?
+    /// The shared blob that wraps it, if it was shared (it then belongs to no one).
+    public let sharedBlobObject: ObjectID?
 
-    public init(blobObject: BlobObject, owner: Address, certificationEvent: EventID?, registrationEvent: EventID?, attribute: BlobAttribute? = nil) {
+    public init(
+        blobObject: BlobObject, owner: Address, certificationEvent: EventID?, registrationEvent: EventID?, attribute: BlobAttribute? = nil,
+        sharedBlobObject: ObjectID? = nil
+    ) {
         self.blobObject = blobObject
         self.owner = owner
         self.certificationEvent = certificationEvent
         self.registrationEvent = registrationEvent
         self.attribute = attribute
+        self.sharedBlobObject = sharedBlobObject
     }
 
     public var objectID: ObjectID { blobObject.id }
@@ -219,6 +225,23 @@ extension ChainClient {
     /// The blob registrations `owner` holds.
     public func registrations(ownedBy owner: Address) async throws(ChainClientError) -> [BlobRegistration] {
         try await decoded(OwnedBlobs.self, "/v1/blobs?owner=\(owner)").registrations
+    }
+
+    /// The shared blob with object ID `id` and the registration it wraps, or nil when there is none.
+    public func sharedBlob(objectID id: ObjectID) async throws(ChainClientError) -> (shared: SharedBlobObject, registration: BlobRegistration)? {
+        struct Answer: Decodable {
+            let kind: String
+            let sharedBlob: SharedBlobObject?
+            let registration: BlobRegistration?
+        }
+        let path = "/v1/objects/\(id)"
+        let body: Data
+        do { body = try await jsonBody(path) } catch where error.code == .notFound { return nil }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: body), answer.kind == "sharedBlob" else { return nil }
+        guard let shared = answer.sharedBlob, let registration = answer.registration, shared.id == id, registration.objectID == shared.blob.id else {
+            throw ChainClientError(.malformed, "\(path) answered a shared blob that does not hold together")
+        }
+        return (shared, registration)
     }
 
     /// The blob registration with object ID `id`, or nil when there is none (another kind of

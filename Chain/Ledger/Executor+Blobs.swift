@@ -114,7 +114,41 @@ extension Executor {
 
     /// Extends a certified blob's storage by `epochs`, paid at the current storage price (§3.8).
     mutating func extendBlob(_ id: ObjectID, epochs: UInt32) throws(LedgerError) {
+        try extend(try ownedBlob(id), epochs: epochs, fromShared: nil)
+    }
+
+    /// Extends the blob a shared blob wraps, paid from the shared blob's funds; anyone may.
+    mutating func extendSharedBlob(_ shared: ObjectID, epochs: UInt32) throws(LedgerError) {
+        guard let record = try view.get(SharedBlobRecord.self, Keys.shared(shared)) else { throw LedgerError(.notFound, "no shared blob \(shared)") }
+        guard let blob = try view.get(BlobRecord.self, Keys.blob(record.blob)) else { throw LedgerError(.notFound, "shared blob \(shared) wraps no blob") }
+        try extend(blob, epochs: epochs, fromShared: shared)
+    }
+
+    /// Shares an owned permanent blob object: it belongs to no one from then on.
+    mutating func shareBlob(_ id: ObjectID, funds: FROST) throws(LedgerError) {
         var blob = try ownedBlob(id)
+        guard !blob.deletable else { throw LedgerError(.invalidArgument, "only a permanent blob can be shared (a shared blob has no owner who could delete it)") }
+        if funds > .zero { try debit(sender, funds) }
+        let sharedID = newObjectID()
+        clearOwned(sender, Keys.ownedBlob, id)
+        blob.owner = SharedBlobRecord.owner(of: sharedID)
+        blob.storage.owner = blob.owner
+        view.put(Keys.blob(id), blob)
+        view.put(Keys.shared(sharedID), SharedBlobRecord(id: sharedID, blob: id, funds: funds))
+    }
+
+    /// Adds the sender's WAL to a shared blob's funds.
+    mutating func fundSharedBlob(_ shared: ObjectID, amount: FROST) throws(LedgerError) {
+        guard amount > .zero else { throw LedgerError(.invalidArgument, "fund a shared blob with a positive amount") }
+        guard var record = try view.get(SharedBlobRecord.self, Keys.shared(shared)) else { throw LedgerError(.notFound, "no shared blob \(shared)") }
+        try debit(sender, amount)
+        do { record.funds = try record.funds.adding(amount) } catch { throw LedgerError(error) }
+        view.put(Keys.shared(shared), record)
+    }
+
+    private mutating func extend(_ original: BlobRecord, epochs: UInt32, fromShared shared: ObjectID?) throws(LedgerError) {
+        var blob = original
+        let id = blob.id
         guard let certified = blob.certifiedEpoch else { throw LedgerError(.notCertified, "only certified blobs can be extended") }
         guard epoch < blob.endEpoch else { throw LedgerError(.storageExpired, "the blob's storage ended at epoch \(blob.endEpoch.rawValue)") }
         // In 64 bits: an end epoch plus 2^32 - 1 epochs is a refusal, not an overflow.
@@ -122,7 +156,7 @@ extension Executor {
             throw LedgerError(.tooManyEpochs, "storage can reach at most \(parameters.maxEpochsAhead) epochs ahead")
         }
         let newEnd = Epoch(blob.endEpoch.rawValue + epochs)
-        try payForEpochs(size: blob.storage.size, from: blob.endEpoch, to: newEnd)
+        try payForEpochs(size: blob.storage.size, from: blob.endEpoch, to: newEnd, fromShared: shared)
         blob.storage.endEpoch = newEnd
         view.put(Keys.blob(id), blob)
         events.append(.blobCertified(epoch: certified, blobID: blob.blobID, endEpoch: newEnd, deletable: blob.deletable, objectID: id, isExtension: true))

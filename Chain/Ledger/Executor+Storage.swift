@@ -18,7 +18,7 @@ extension Executor {
     }
 
     /// Uses capacity and pays `storage_price × units(size)` into each epoch of `[from, to)`.
-    mutating func payForEpochs(size: UInt64, from: Epoch, to: Epoch) throws(LedgerError) {
+    mutating func payForEpochs(size: UInt64, from: Epoch, to: Epoch, fromShared shared: ObjectID? = nil) throws(LedgerError) {
         let perEpoch = try Executor.multiply(system.storagePrice, Limits.storageUnits(size))
         let total = try Executor.multiply(perEpoch, UInt64(to.rawValue - from.rawValue))
         for e in from.rawValue..<to.rawValue {
@@ -27,7 +27,17 @@ extension Executor {
                 throw LedgerError(.capacityExceeded, "epoch \(e) has \(used < system.totalCapacity ? system.totalCapacity - used : 0) bytes of capacity left, \(size) asked")
             }
         }
-        try debit(sender, total)
+        if let shared {
+            // A shared blob pays from its own funds.
+            guard var record = try view.get(SharedBlobRecord.self, Keys.shared(shared)) else { throw LedgerError(.notFound, "no shared blob \(shared)") }
+            guard record.funds >= total else {
+                throw LedgerError(.insufficientFunds, "shared blob \(shared) holds \(record.funds), the extension costs \(total); fund it first")
+            }
+            record.funds = FROST(record.funds.rawValue - total.rawValue)
+            view.put(Keys.shared(shared), record)
+        } else {
+            try debit(sender, total)
+        }
         for e in from.rawValue..<to.rawValue {
             var entry = system.accounting[Epoch(e), default: AccountingEntry()]
             entry.usedCapacity += size

@@ -113,6 +113,9 @@ struct Executor {
         case let .setBlobAttribute(blob, pairs): try setBlobAttribute(blob, pairs)
         case let .removeBlobAttributeFields(blob, keys): try removeBlobAttributeFields(blob, keys)
         case let .removeBlobAttribute(blob): try removeBlobAttribute(blob)
+        case let .shareBlob(blob, funds): try shareBlob(blob, funds: funds)
+        case let .fundSharedBlob(shared, amount): try fundSharedBlob(shared, amount: amount)
+        case let .extendSharedBlob(shared, epochs): try extendSharedBlob(shared, epochs: epochs)
         }
     }
 

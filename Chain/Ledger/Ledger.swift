@@ -139,6 +139,11 @@ public final class Ledger: @unchecked Sendable {
 
     public func blob(_ id: ObjectID) throws(LedgerError) -> BlobRecord? { try StateView(store: store).get(BlobRecord.self, Keys.blob(id)) }
 
+    /// The shared blob with object ID `id`, if there is one.
+    public func sharedBlob(_ id: ObjectID) throws(LedgerError) -> SharedBlobRecord? {
+        try StateView(store: store).get(SharedBlobRecord.self, Keys.shared(id))
+    }
+
     /// The attribute of blob object `id`, if it has one.
     public func attribute(_ id: ObjectID) throws(LedgerError) -> BlobAttributeRecord? {
         try StateView(store: store).get(BlobAttributeRecord.self, Keys.attribute(id))

@@ -378,3 +378,33 @@ public struct BlobAttributeRecord: Hashable, Sendable, BCSCodable {
         pairs = try reader.readSequence(of: AttributePair.self, max: AttributePair.perBlobMax, minElementBytes: 2)
     }
 }
+
+/// A shared blob (Walrus's `SharedBlob`): a permanent blob object that belongs to no one, with WAL
+/// anyone may add and that pays its extensions. The wrapped blob's owner is the shared object's
+/// ID read as an address, which no key controls.
+public struct SharedBlobRecord: Hashable, Sendable, BCSCodable {
+    public let id: ObjectID
+    public let blob: ObjectID
+    public var funds: FROST
+
+    public init(id: ObjectID, blob: ObjectID, funds: FROST) {
+        self.id = id
+        self.blob = blob
+        self.funds = funds
+    }
+
+    /// The owner a shared blob's wrapped blob object has.
+    public static func owner(of shared: ObjectID) -> Address { Address(unchecked: shared.bytes) }
+
+    public func encode(to writer: inout BCSWriter) {
+        writer.write(id)
+        writer.write(blob)
+        writer.write(funds)
+    }
+
+    public init(from reader: inout BCSReader) throws(CoreError) {
+        id = try reader.read(ObjectID.self)
+        blob = try reader.read(ObjectID.self)
+        funds = try reader.read(FROST.self)
+    }
+}

@@ -98,6 +98,7 @@ enum Keys {
     static func blobIndex(_ blobID: BlobID, _ id: ObjectID) -> [UInt8] { blobIndex(blobID) + id.bytes }
     static func invalid(_ blobID: BlobID) -> [UInt8] { Array("invl:".utf8) + blobID.bytes }
     static func attribute(_ id: ObjectID) -> [UInt8] { Array("attr:".utf8) + id.bytes }
+    static func shared(_ id: ObjectID) -> [UInt8] { Array("shrd:".utf8) + id.bytes }
     static func pool(_ node: NodeID) -> [UInt8] { Array("pool:".utf8) + node.bytes }
     static let poolPrefix = Array("pool:".utf8)
     /// The node registered with a storage-node key.

@@ -316,7 +316,11 @@ struct RPC: Sendable {
         let event = r.certifiedEpoch == nil ? nil : store.certification(of: r.id).flatMap { store.eventID(height: $0.height, index: $0.index) }
         let registered = store.registrationEvent(of: r.id).flatMap { store.eventID(height: $0.height, index: $0.index) }
         let attribute = (try? store.ledger.attribute(r.id)).flatMap { $0 }.map { BlobAttribute($0.pairs.map { ($0.key, $0.value) }) }
-        return BlobRegistration(blobObject: object, owner: r.owner, certificationEvent: event, registrationEvent: registered, attribute: attribute)
+        // A shared blob's wrapped object is owned by the shared object's ID read as an address.
+        let sharedID = ObjectID(unchecked: r.owner.bytes)
+        let shared = (try? store.ledger.sharedBlob(sharedID)).flatMap { $0 }.map { $0.blob == r.id ? sharedID : nil } ?? nil
+        return BlobRegistration(
+            blobObject: object, owner: r.owner, certificationEvent: event, registrationEvent: registered, attribute: attribute, sharedBlobObject: shared)
     }
 
     static func encoded<T: Encodable>(_ value: T) -> HTTPResponse {
@@ -345,6 +349,15 @@ struct RPC: Sendable {
                 }
             }
             return Self.encoded(Tagged(registration: registration(r)))
+        }
+        if let shared = try? store.ledger.sharedBlob(id), let r = try? store.ledger.blob(shared.blob) {
+            struct Shared: Encodable {
+                let kind = "sharedBlob"
+                let sharedBlob: SharedBlobObject
+                let registration: BlobRegistration
+            }
+            let wrapped = registration(r)
+            return Self.encoded(Shared(sharedBlob: SharedBlobObject(id: id, blob: wrapped.blobObject, funds: shared.funds.rawValue), registration: wrapped))
         }
         if let s = try? store.ledger.storageResource(id) {
             return .json(["kind": "storage", "id": s.id.description, "owner": s.owner.description, "startEpoch": s.startEpoch.rawValue,

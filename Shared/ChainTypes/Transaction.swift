@@ -65,6 +65,14 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     case removeBlobAttributeFields(blob: ObjectID, keys: [String])
     /// The owner removes the whole attribute.
     case removeBlobAttribute(blob: ObjectID)
+    /// The owner makes a permanent blob object shared: it belongs to no one from then on, and
+    /// anyone may fund it and extend it from its funds (Walrus's `SharedBlob`); `funds` come
+    /// from the sender.
+    case shareBlob(blob: ObjectID, funds: FROST)
+    /// Anyone adds `amount` of their WAL to a shared blob's funds.
+    case fundSharedBlob(shared: ObjectID, amount: FROST)
+    /// Anyone extends a shared blob by `epochs`, paid from its funds.
+    case extendSharedBlob(shared: ObjectID, epochs: UInt32)
 
     public func encode(to w: inout BCSWriter) {
         switch self {
@@ -98,11 +106,14 @@ public enum Operation: Hashable, Sendable, BCSCodable {
             w.writeVariant(22); w.write(blob); w.writeLength(keys.count)
             for key in keys { w.writeString(key) }
         case let .removeBlobAttribute(blob): w.writeVariant(23); w.write(blob)
+        case let .shareBlob(blob, funds): w.writeVariant(24); w.write(blob); w.write(funds)
+        case let .fundSharedBlob(shared, amount): w.writeVariant(25); w.write(shared); w.write(amount)
+        case let .extendSharedBlob(shared, epochs): w.writeVariant(26); w.write(shared); w.write(epochs)
         }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        switch try r.readVariant(count: 24) {
+        switch try r.readVariant(count: 27) {
         case 0: self = .transfer(to: try r.read(Address.self), amount: try r.read(FROST.self))
         case 1: self = .reserveSpace(size: try r.readU64(), epochs: try r.readU32())
         case 2: self = .splitStorageBySize(storage: try r.read(ObjectID.self), size: try r.readU64())
@@ -143,7 +154,10 @@ public enum Operation: Hashable, Sendable, BCSCodable {
             var keys: [String] = []
             for _ in 0..<count { keys.append(try r.readString(max: AttributePair.keyBytesMax)) }
             self = .removeBlobAttributeFields(blob: blob, keys: keys)
-        default: self = .removeBlobAttribute(blob: try r.read(ObjectID.self))
+        case 23: self = .removeBlobAttribute(blob: try r.read(ObjectID.self))
+        case 24: self = .shareBlob(blob: try r.read(ObjectID.self), funds: try r.read(FROST.self))
+        case 25: self = .fundSharedBlob(shared: try r.read(ObjectID.self), amount: try r.read(FROST.self))
+        default: self = .extendSharedBlob(shared: try r.read(ObjectID.self), epochs: try r.readU32())
         }
     }
 }

@@ -292,3 +292,17 @@ public struct BlobAttribute: Codable, Hashable, Sendable {
 
     public func value(_ key: String) -> String? { metadata.contents.first { $0.key == key }?.value }
 }
+
+/// A shared blob as Walrus writes it (`SharedBlob`): its object ID, the blob it wraps and the
+/// FROST it holds for extensions.
+public struct SharedBlobObject: Codable, Hashable, Sendable {
+    public let id: ObjectID
+    public let blob: BlobObject
+    public let funds: UInt64
+
+    public init(id: ObjectID, blob: BlobObject, funds: UInt64) {
+        self.id = id
+        self.blob = blob
+        self.funds = funds
+    }
+}

@@ -93,3 +93,47 @@ struct RemoveBlobAttributeCommand: AsyncParsableCommand {
         } catch { throw CLIError(error) }
     }
 }
+
+/// `walrus share --blob-obj-id ID [--amount AMOUNT]`: makes a permanent blob object shared.
+struct ShareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "share", abstract: "Share a permanent blob object: anyone may then fund it and extend it from its funds.",
+        discussion: "The object belongs to no one afterwards (it cannot be transferred or deleted). Prints the shared blob's object ID.")
+    @Option(name: .customLong("blob-obj-id"), help: "This wallet's permanent blob object.") var objectID: String
+    @Option(help: "WAL to put into the shared blob's funds: 1.5WAL, or a whole number of FROST.") var amount: String?
+    @OptionGroup var global: GlobalOptions
+
+    /// Walrus's `ShareBlobOutput`.
+    struct Result: Encodable {
+        let sharedBlobObjectId: ObjectID
+        let amount: UInt64?
+    }
+
+    func run() async throws {
+        let id = try parseObjectID(objectID)
+        let funds = try amount.map(parseAmount) ?? .zero
+        let (client, _) = try await connect(global)
+        let shared: ObjectID
+        do { shared = try await client.share(objectID: id, funds: funds) } catch { throw CLIError(error) }
+        if global.json { Output.json(Result(sharedBlobObjectId: shared, amount: amount == nil ? nil : funds.rawValue)) } else { Output.result(shared.description) }
+    }
+}
+
+/// `walrus fund-shared-blob --shared-blob-obj-id ID --amount AMOUNT`.
+struct FundSharedBlobCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fund-shared-blob", abstract: "Add WAL to a shared blob's funds (anyone may).")
+    @Option(name: .customLong("shared-blob-obj-id"), help: "The shared blob's object ID.") var sharedID: String
+    @Option(help: "The amount: 1.5WAL, or a whole number of FROST.") var amount: String
+    @OptionGroup var global: GlobalOptions
+
+    /// Walrus's `FundSharedBlobOutput`.
+    struct Result: Encodable { let amount: UInt64 }
+
+    func run() async throws {
+        let id = try parseObjectID(sharedID)
+        let funds = try parseAmount(amount)
+        let (client, _) = try await connect(global)
+        do { try await client.fundSharedBlob(sharedID: id, amount: funds) } catch { throw CLIError(error) }
+        if global.json { Output.json(Result(amount: funds.rawValue)) } else { Output.result("funded shared blob \(id) with \(funds)") }
+    }
+}

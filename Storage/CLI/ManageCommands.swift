@@ -67,6 +67,7 @@ struct ExtendCommand: AsyncParsableCommand {
     @Option(name: .customLong("blob-obj-id"), help: "The blob object's ID (0x and 64 hex digits; `walrus list-blobs`).") var objectID: String?
     @Option(name: .customLong("epochs-extended"), help: "Epochs to add.") var epochsExtended: UInt32?
     @Option(help: ArgumentHelp("Epochs to add (the same as --epochs-extended).", visibility: .hidden)) var epochs: UInt32?
+    @Flag(help: "--blob-obj-id names a shared blob: extend it from its funds (anyone may).") var shared = false
     @OptionGroup var global: GlobalOptions
 
     /// What `extend --json` prints.
@@ -80,6 +81,7 @@ struct ExtendCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (blobID == nil) != (objectID == nil) else { throw CLIError.usage("name the blob once: --blob-obj-id ID, or a blob ID") }
+        guard !shared || objectID != nil else { throw CLIError.usage("--shared extends the shared blob --blob-obj-id names") }
         guard let count = epochsExtended ?? epochs, epochsExtended == nil || epochs == nil else {
             throw CLIError.usage("give --epochs-extended N")
         }
@@ -88,7 +90,15 @@ struct ExtendCommand: AsyncParsableCommand {
         let (client, _) = try await connect(global)
         let result: (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64)
         do {
-            if let object { result = try await client.extend(objectID: object, epochs: count) } else if let id { result = try await client.extend(id, epochs: count) } else { return }
+            if let object, shared {
+                result = try await client.extendShared(sharedID: object, epochs: count)
+            } else if let object {
+                result = try await client.extend(objectID: object, epochs: count)
+            } else if let id {
+                result = try await client.extend(id, epochs: count)
+            } else {
+                return
+            }
         } catch { throw CLIError(error) }
         if global.json {
             Output.json(Result(

@@ -30,6 +30,7 @@ struct StoreCommand: AsyncParsableCommand {
     var earliestExpiryTime: String?
     @Flag(help: "Store permanently (cannot be deleted before it expires).") var permanent = false
     @Flag(help: ArgumentHelp("Store as a deletable blob (the default).", visibility: .hidden)) var deletable = false
+    @Flag(help: "Make each new blob a shared blob (permanent; anyone may fund and extend it).") var share = false
     @Flag(help: "Store again even if the blob is already certified.") var force = false
     @Flag(name: .customLong("dry-run"), help: "Only encode and print the blob ID, encoded size and cost; spend nothing.") var dryRun = false
     @OptionGroup var global: GlobalOptions
@@ -39,6 +40,8 @@ struct StoreCommand: AsyncParsableCommand {
             throw CLIError.usage("give one of --epochs, --end-epoch and --earliest-expiry-time")
         }
         guard !(deletable && permanent) else { throw CLIError.usage("a blob is either --deletable or --permanent") }
+        guard !(deletable && share) else { throw CLIError.usage("a shared blob is permanent: --share and --deletable exclude each other") }
+        let permanent = permanent || share
         let expiry: Date?
         if let earliestExpiryTime {
             guard let date = ISO8601DateFormatter().date(from: earliestExpiryTime) else {
@@ -95,7 +98,7 @@ struct StoreCommand: AsyncParsableCommand {
                 if let input, let mapped = MappedFile(path: file, fd: input.fd, length: input.length) {
                     var inputError: CLIError?
                     do {
-                        result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { config in
+                        result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, share: share, progress: progress) { config in
                             do { return try mapped.matrix(config: config, json: global.json, doing: "stored") } catch let error as CLIError {
                                 inputError = error
                                 throw error
@@ -114,11 +117,11 @@ struct StoreCommand: AsyncParsableCommand {
                         Output.log("warning: '\(file)' changed while it was being stored; blob \(result.blobId.map { $0.description } ?? "-") holds its content from before the change")
                     }
                 } else if let input {
-                    result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, progress: progress) { target in
+                    result = try await client.store(length: input.length, epochs: count, permanent: permanent, force: force, share: share, progress: progress) { target in
                         try BlobInput.readForStore(input.fd, into: target, path: file)
                     }
                 } else {
-                    result = try await client.store(bytes, epochs: count, permanent: permanent, force: force, progress: progress)
+                    result = try await client.store(bytes, epochs: count, permanent: permanent, force: force, share: share, progress: progress)
                 }
             } catch let error as ClientError {
                 throw CLIError(error)

@@ -11,7 +11,7 @@ struct WalrusCommand: AsyncParsableCommand {
             StoreCommand.self, ReadCommand.self, BlobStatusCommand.self, BlobIDCommand.self, VerifyCommand.self, ExtendCommand.self,
             DeleteCommand.self, ListBlobsCommand.self, InfoCommand.self, HealthCommand.self, WalletCommand.self, TransferCommand.self,
             StakeCommand.self, DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self,
-            GetBlobAttributeCommand.self, SetBlobAttributeCommand.self, RemoveBlobAttributeFieldsCommand.self, RemoveBlobAttributeCommand.self,
+            ShareCommand.self, FundSharedBlobCommand.self, GetBlobAttributeCommand.self, SetBlobAttributeCommand.self, RemoveBlobAttributeFieldsCommand.self, RemoveBlobAttributeCommand.self,
             ConvertBlobIDCommand.self, JSONCommand.self,
         ])
 }

@@ -178,8 +178,12 @@ public struct Gateway: Sendable {
         guard let objectID = try? ObjectID(parsing: text) else {
             return Gateway.fail(.invalidArgument, "INVALID_OBJECT_ID", "not an object ID: \(text.prefix(80)) (0x and 64 hex digits)")
         }
-        let registration: BlobRegistration?
-        do { registration = try await client.chain.registration(objectID: objectID) } catch {
+        // A Blob object, or a shared blob (the blob it wraps).
+        var registration: BlobRegistration?
+        do {
+            registration = try await client.chain.registration(objectID: objectID)
+            if registration == nil { registration = try await client.chain.sharedBlob(objectID: objectID)?.registration }
+        } catch {
             return Gateway.readError(client.mapChainError(error))
         }
         guard let registration else {
@@ -384,6 +388,7 @@ public struct Gateway: Sendable {
         var permanent = false
         var force = false
         var sendTo: Address?
+        var share = false
     }
 
     static func storeRequest(_ query: [String: String], defaultEpochs: UInt32) -> Result<StoreRequest, Refusal> {
@@ -421,8 +426,15 @@ public struct Gateway: Sendable {
             request.sendTo = address
         }
         if flags["share"] == true {
-            // Shared blobs come with issue 19; refused rather than stored unshared.
-            return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "share=true is not supported by this publisher yet: shared blobs are not implemented")))
+            // A shared blob belongs to no one, so it is permanent; it cannot also be sent.
+            guard request.sendTo == nil else {
+                return .failure(Refusal(fail(.invalidArgument, "MALFORMED_REQUEST", "send_object_to and share=true exclude each other")))
+            }
+            guard flags["deletable"] != true else {
+                return .failure(Refusal(fail(.invalidArgument, "INVALID_BLOB_PERSISTENCE", "a shared blob is permanent; share=true and deletable=true exclude each other")))
+            }
+            request.permanent = true
+            request.share = true
         }
         return .success(request)
     }
@@ -436,7 +448,7 @@ public struct Gateway: Sendable {
         }
         let result: BlobStoreResult
         do {
-            result = try await client.store(request.body, epochs: asked.epochs, permanent: asked.permanent, force: asked.force, sendTo: asked.sendTo)
+            result = try await client.store(request.body, epochs: asked.epochs, permanent: asked.permanent, force: asked.force, sendTo: asked.sendTo, share: asked.share)
         } catch {
             return Gateway.storeError(error)
         }

@@ -51,7 +51,7 @@ extension Gateway {
                     ["name": "send_object_to", "in": "query", "schema": ["type": "string"], "description": "Give the new Blob object to this address (0x and 64 hex digits)."],
                     ["name": "encoding_type", "in": "query", "schema": ["type": "string", "enum": ["RS2"]]],
                     ["name": "quilt_version", "in": "query", "schema": ["type": "string", "enum": ["v1", "V1", "1"]], "description": "Accepted for Walrus clients; blobs ignore it."],
-                    ["name": "share", "in": "query", "schema": ["type": "boolean"], "description": "Shared blobs are not supported: true is refused with 400."],
+                    ["name": "share", "in": "query", "schema": ["type": "boolean"], "description": "Make the new blob a shared blob (permanent; not with send_object_to)."],
                 ],
                 "requestBody": ["required": true, "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary", "maxLength": options.maxBodyBytes]]]],
                 "responses": [

@@ -83,10 +83,38 @@ extension WalrusClient {
         return try await extend(target, epochs: epochs)
     }
 
-    private func extend(_ target: BlobRegistration, epochs: UInt32) async throws(ClientError) -> (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64) {
+    /// Extends the blob shared blob `sharedID` wraps by `epochs`, paid from its funds (anyone may).
+    public func extendShared(sharedID: ObjectID, epochs: UInt32) async throws(ClientError) -> (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64) {
+        guard epochs > 0 else { throw ClientError(.invalidArgument, "--epochs-extended is a positive number") }
+        guard let (_, target) = try await chainCall({ () async throws(ChainClientError) in try await chain.sharedBlob(objectID: sharedID) }) else {
+            throw ClientError(.notFound, "there is no shared blob \(sharedID) (`walrus share` makes one from a blob object)")
+        }
+        return try await extend(target, epochs: epochs, operation: .extendSharedBlob(shared: sharedID, epochs: epochs))
+    }
+
+    /// Shares this wallet's permanent blob object `objectID` with `funds` from this wallet;
+    /// returns the shared blob's object ID.
+    public func share(objectID: ObjectID, funds: FROST) async throws(ClientError) -> ObjectID {
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.shareBlob(blob: objectID, funds: funds)]) }
+        guard let shared = try await chainCall({ () async throws(ChainClientError) in try await chain.registration(objectID: objectID) })?.sharedBlobObject else {
+            throw ClientError(.verification, "blob object \(objectID) was shared but the chain does not show its shared blob")
+        }
+        return shared
+    }
+
+    /// Adds `amount` of this wallet's WAL to shared blob `sharedID`'s funds.
+    public func fundSharedBlob(sharedID: ObjectID, amount: FROST) async throws(ClientError) {
+        guard amount > .zero else { throw ClientError(.invalidArgument, "--amount is positive") }
+        _ = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.fundSharedBlob(shared: sharedID, amount: amount)]) }
+    }
+
+    private func extend(
+        _ target: BlobRegistration, epochs: UInt32, operation: ChainTypes.Operation? = nil
+    ) async throws(ClientError) -> (registration: BlobRegistration, endEpoch: Epoch, costFrost: UInt64) {
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
         try Self.checkEpochs(epochs, info: info)
-        let outcome = try await chainCall { () async throws(ChainClientError) in try await builder.execute([.extendBlob(blob: target.objectID, epochs: epochs)]) }
+        let op = operation ?? .extendBlob(blob: target.objectID, epochs: epochs)
+        let outcome = try await chainCall { () async throws(ChainClientError) in try await builder.execute([op]) }
         var end = Epoch(target.endEpoch.rawValue &+ epochs)  // Replaced by the event's end below.
         for case let .blobCertified(_, _, newEnd, _, objectID, true) in outcome.events where objectID == target.objectID { end = newEnd }
         let encoded = (try? EncodingConfig(shardCount: info.shardCount).encodedBlobLength(forLength: target.size)) ?? 0

@@ -93,9 +93,10 @@ public final class WalrusClient: Sendable {
     /// between the confirmations and the certification, it uploads to the new committee and
     /// certifies again (at most `epochRetriesMax` times).
     public func store(
-        _ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }
+        _ blob: [UInt8], epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, share: Bool = false,
+        progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(ClientError) -> BlobStoreResult {
-        try await store(length: UInt64(blob.count), epochs: epochs, permanent: permanent, force: force, sendTo: sendTo, progress: progress) { target in
+        try await store(length: UInt64(blob.count), epochs: epochs, permanent: permanent, force: force, sendTo: sendTo, share: share, progress: progress) { target in
             blob.withUnsafeBytes { target.copyMemory(from: $0) }
         }
     }
@@ -104,11 +105,11 @@ public final class WalrusClient: Sendable {
     /// where the encoder reads it: a file read straight into it is never copied (`store(_:)` of an
     /// array copies it once). An error `fill` throws ends the store before anything is spent.
     public func store(
-        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, progress: @escaping @Sendable (String) -> Void = { _ in },
-        fill: (UnsafeMutableRawBufferPointer) throws -> Void
+        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, share: Bool = false,
+        progress: @escaping @Sendable (String) -> Void = { _ in }, fill: (UnsafeMutableRawBufferPointer) throws -> Void
     ) async throws(ClientError) -> BlobStoreResult {
         var fillError: (any Error)?
-        return try await store(length: length, epochs: epochs, permanent: permanent, force: force, sendTo: sendTo, progress: progress) { config in
+        return try await store(length: length, epochs: epochs, permanent: permanent, force: force, sendTo: sendTo, share: share, progress: progress) { config in
             do {
                 return try MessageMatrix(config: config, length: length) { (target: UnsafeMutableRawBufferPointer) throws(RedStuffError) in
                     do { try fill(target) } catch {
@@ -124,9 +125,11 @@ public final class WalrusClient: Sendable {
     /// (for example one over a file mapped from the page cache, `MessageMatrix(config:length:memory:owner:)`). An error it
     /// throws ends the store before anything is spent.
     public func store(
-        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, progress: @escaping @Sendable (String) -> Void = { _ in },
-        matrix makeMatrix: (EncodingConfig) throws -> MessageMatrix
+        length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, share: Bool = false,
+        progress: @escaping @Sendable (String) -> Void = { _ in }, matrix makeMatrix: (EncodingConfig) throws -> MessageMatrix
     ) async throws(ClientError) -> BlobStoreResult {
+        guard !share || permanent else { throw ClientError(.invalidArgument, "only a permanent blob can be shared: store it as permanent") }
+        guard !share || sendTo == nil else { throw ClientError(.invalidArgument, "a blob is either shared or sent to an address, not both") }
         let info = try await chainCall { () async throws(ChainClientError) in try await chain.epochInfo() }
         try Self.checkEpochs(epochs, info: info)
         var committee = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
@@ -205,7 +208,8 @@ public final class WalrusClient: Sendable {
             let message = ConfirmationMessage(epoch: committee.epoch, blobID: blobID, persistence: persistence).intentMessage.serialized
             let certificate = CommitteeCertificate(message: message, signatures: signatures, memberCount: committee.members.count)
             // The object goes to its recipient in the certifying transaction itself: both or neither.
-            let transfer: [ChainTypes.Operation] = sendTo.map { [.transferBlob(blob: objectID, to: $0)] } ?? []
+            var transfer: [ChainTypes.Operation] = sendTo.map { [.transferBlob(blob: objectID, to: $0)] } ?? []
+            if share { transfer.append(.shareBlob(blob: objectID, funds: .zero)) }
             do {
                 _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)] + transfer)
             } catch {
@@ -221,7 +225,7 @@ public final class WalrusClient: Sendable {
             guard let stored = try await chainCall({ () async throws(ChainClientError) in try await chain.registration(objectID: objectID) }) else {
                 throw ClientError(.verification, "registration \(objectID) was certified but the chain does not show it")
             }
-            return .newlyCreated(blobObject: stored.blobObject, resourceOperation: operation, cost: cost, sharedBlobObject: nil)
+            return .newlyCreated(blobObject: stored.blobObject, resourceOperation: operation, cost: cost, sharedBlobObject: stored.sharedBlobObject)
         }
         throw ClientError(.unavailable, "the committee kept changing during the store; registration \(objectID) stays, retry the store to reuse it")
     }

@@ -112,7 +112,8 @@ import Testing
         Self.checkError(try await DevnetTests.http("GET", "\(gateway)/v1/blobs/\(blobID)?colour=blue"), 400, "INVALID_ARGUMENT", "UNKNOWN_PARAMETER")
         Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?deletable=true&permanent=true", body: bytes), 400, "INVALID_ARGUMENT", "INVALID_BLOB_PERSISTENCE")
         Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?encoding_type=RS1", body: bytes), 400, "INVALID_ARGUMENT", "MALFORMED_REQUEST")
-        Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?share=true", body: bytes), 400, "INVALID_ARGUMENT", "MALFORMED_REQUEST")
+        Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?share=true&deletable=true", body: bytes), 400, "INVALID_ARGUMENT", "INVALID_BLOB_PERSISTENCE")
+        Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?share=true&send_object_to=\(recipient)", body: bytes), 400, "INVALID_ARGUMENT", "MALFORMED_REQUEST")
         Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?send_object_to=me", body: bytes), 400, "INVALID_ARGUMENT", "MALFORMED_REQUEST")
         Self.checkError(try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?epochs=1&reuse=yes", body: bytes), 400, "INVALID_ARGUMENT", "UNKNOWN_PARAMETER")
         Self.checkError(try await DevnetTests.http("GET", "http://\(nodes[0])/v1/blobs/\(blobID)/metadata/nope"), 404, "NOT_FOUND", "NOT_FOUND", domain: "storage.walrus.space")
@@ -222,6 +223,31 @@ import Testing
         #expect(try ProcessRunner.run("walrus", ["remove-blob-attribute", cliObjectID] + config, timeoutSeconds: 60).status == 0)
         #expect(try ProcessRunner.run("walrus", ["get-blob-attribute", cliObjectID, "--json"] + config).stdout == "{\"attribute\":null}\n")
         #expect(try ProcessRunner.run("walrus", ["set-blob-attribute", cliObjectID, "--attr", "odd"] + config).status == 2)
+
+        // Shared blobs: stored shared, funded and extended by a second wallet from the funds.
+        let sharedFile = dir.appendingPathComponent("shared-file")
+        try Data("shared with everyone".utf8).write(to: sharedFile)
+        let storeShared = try ProcessRunner.run("walrus", ["store", sharedFile.path, "--share", "--epochs", "2", "--json"] + config, timeoutSeconds: 120)
+        let sharedCreated = ((Self.json(storeShared.stdout) as? [[String: Any]])?.first?["blobStoreResult"] as? [String: Any])?["newlyCreated"] as? [String: Any] ?? [:]
+        let sharedID = try #require(sharedCreated["sharedBlobObject"] as? String, "\(storeShared.stdout) \(storeShared.stderr)")
+        #expect((sharedCreated["blobObject"] as? [String: Any])?["deletable"] as? Bool == false, "a shared blob is permanent")
+        let sharedEnd = ((sharedCreated["blobObject"] as? [String: Any])?["storage"] as? [String: Any])?["endEpoch"] as? Int ?? 0
+        let secondKey = dir.appendingPathComponent("second.key")
+        let second = try ProcessRunner.run("walrus", ["wallet", "new", "--out", secondKey.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try ProcessRunner.run("walrus", ["transfer", second, "5WAL"] + config, timeoutSeconds: 60).status == 0)
+        let fund = try ProcessRunner.run("walrus", ["fund-shared-blob", "--shared-blob-obj-id", sharedID, "--amount", "1WAL", "--wallet", secondKey.path, "--json"] + config, timeoutSeconds: 60)
+        #expect(Self.json(fund.stdout) as? [String: Int] == ["amount": 1_000_000_000], "\(fund.stdout) \(fund.stderr)")
+        let balanceBefore = Self.json(try ProcessRunner.run("walrus", ["wallet", "balance", "--json", "--wallet", secondKey.path] + config).stdout) as? [String: Any]
+        let extendShared = try ProcessRunner.run("walrus", ["extend", "--blob-obj-id", sharedID, "--shared", "--epochs-extended", "1", "--wallet", secondKey.path, "--json"] + config, timeoutSeconds: 60)
+        #expect((Self.json(extendShared.stdout) as? [String: Any])?["endEpoch"] as? Int == sharedEnd + 1, "\(extendShared.stdout) \(extendShared.stderr)")
+        let balanceAfter = Self.json(try ProcessRunner.run("walrus", ["wallet", "balance", "--json", "--wallet", secondKey.path] + config).stdout) as? [String: Any]
+        let spent = (balanceBefore?["balanceFrost"] as? Int ?? 0) - (balanceAfter?["balanceFrost"] as? Int ?? 0)
+        #expect(spent > 0 && spent < 100_000, "the second wallet paid the fee only, the funds paid the epochs: \(spent)")
+        #expect(try ProcessRunner.run("walrus", ["share", "--blob-obj-id", sentID] + config, timeoutSeconds: 60).status == 2, "not this wallet's, and deletable")
+        let sharedPut = try await DevnetTests.http("PUT", "\(gateway)/v1/blobs?share=true", body: Data("shared through the publisher".utf8))
+        let publisherShared = try #require((Self.json(sharedPut.body)["newlyCreated"] as? [String: Any])?["sharedBlobObject"] as? String, "\(String(decoding: sharedPut.body, as: UTF8.self))")
+        let readShared = try await DevnetTests.http("GET", "\(gateway)/v1/blobs/by-object-id/\(publisherShared)")
+        #expect(readShared.status == 200 && readShared.body == Data("shared through the publisher".utf8))
 
         // delete by object ID and by file.
         let deleteByObject = try ProcessRunner.run("walrus", ["delete", "--object-id", objectID, "--yes"] + config + ["--json"], timeoutSeconds: 120)

@@ -220,6 +220,44 @@ import WalrusCrypto
         #expect(try h.ledger.attribute(blob) == nil)
     }
 
+    @Test func aSharedBlobIsExtendedByAnyoneFromItsFunds() throws {
+        let h = try Harness()
+        let (deletable, _) = try registered(h, "not shareable", deletable: true)
+        #expect(try h.run(h.alice, [.shareBlob(blob: deletable, funds: .zero)]).failureCode == "INVALID_ARGUMENT")
+        let (blob, blobID) = try registered(h, "shared with everyone")
+        #expect(try h.run(h.bob, [.shareBlob(blob: blob, funds: .zero)]).failureCode == "NOT_OWNER")
+        let certificate = try h.certificate(confirmation(h, blobID), signers: [0, 1, 2, 3])
+        #expect(try h.run(h.alice, [.certifyBlob(blob: blob, certificate: certificate)]).succeeded)
+        let before = try h.balance(h.alice)
+        #expect(try h.run(h.alice, [.shareBlob(blob: blob, funds: FROST(1_000_000))]).succeeded)
+        let record = try #require(try h.ledger.blob(blob))
+        let shared = ObjectID(unchecked: record.owner.bytes)
+        #expect(try h.ledger.sharedBlob(shared) == SharedBlobRecord(id: shared, blob: blob, funds: FROST(1_000_000)))
+        #expect(try h.balance(h.alice).rawValue < before.rawValue - 1_000_000 + 1, "the funds came from the sharer")
+        #expect(try h.ledger.blobs(ownedBy: h.alice.publicKey.address).allSatisfy { $0.id != blob }, "no one owns it now")
+        // Its former owner can no longer extend or transfer it as an owned object.
+        #expect(try h.run(h.alice, [.extendBlob(blob: blob, epochs: 1)]).failureCode == "NOT_OWNER")
+        #expect(try h.run(h.alice, [.transferBlob(blob: blob, to: h.bob.publicKey.address)]).failureCode == "NOT_OWNER")
+        // Bob funds it and extends it; the extension is paid from the funds, not by Bob.
+        #expect(try h.run(h.alice, [.transfer(to: h.bob.publicKey.address, amount: FROST(try h.balance(h.alice).rawValue / 2))]).succeeded)
+        #expect(try h.run(h.bob, [.fundSharedBlob(shared: shared, amount: FROST(50_000_000))]).succeeded)
+        #expect(try h.run(h.bob, [.fundSharedBlob(shared: shared, amount: .zero)]).failureCode == "INVALID_ARGUMENT")
+        let funds = try #require(try h.ledger.sharedBlob(shared)).funds
+        let bobBefore = try h.balance(h.bob)
+        let end = record.endEpoch
+        #expect(try h.run(h.bob, [.extendSharedBlob(shared: shared, epochs: 1)]).succeeded)
+        #expect(try h.ledger.blob(blob)?.endEpoch == Epoch(end.rawValue + 1))
+        #expect(try #require(try h.ledger.sharedBlob(shared)).funds < funds)
+        #expect(try h.balance(h.bob).rawValue >= bobBefore.rawValue - 100_000, "Bob paid the transaction's fee only")
+        // Funds that do not cover an extension refuse it and change nothing.
+        let poor = try registered(h, "poorly funded")
+        #expect(try h.run(h.alice, [.certifyBlob(blob: poor.0, certificate: try h.certificate(confirmation(h, poor.1), signers: [0, 1, 2, 3])), .shareBlob(blob: poor.0, funds: FROST(1))]).succeeded)
+        let poorShared = ObjectID(unchecked: try #require(try h.ledger.blob(poor.0)).owner.bytes)
+        #expect(try h.run(h.bob, [.extendSharedBlob(shared: poorShared, epochs: 1)]).failureCode == "INSUFFICIENT_FUNDS")
+        #expect(try h.ledger.sharedBlob(poorShared)?.funds == FROST(1))
+        #expect(try h.run(h.bob, [.extendSharedBlob(shared: blob, epochs: 1)]).failureCode == "NOT_FOUND")
+    }
+
     @Test func extendDeleteAndInvalidate() throws {
         let h = try Harness()
         let (permanent, permanentID) = try registered(h, "keep me")
