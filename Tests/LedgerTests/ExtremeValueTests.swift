@@ -32,7 +32,7 @@ import WalrusCrypto
         mutating func operation() throws -> LedgerOperation {
             let nodes = try h.system().committee.members.map(\.nodeID)
             let blob = try Harness.blob("blob \(UInt64.random(in: 0...20, using: &rng))")
-            switch Int.random(in: 0..<16, using: &rng) {
+            switch Int.random(in: 0..<22, using: &rng) {
             case 0: return .transfer(to: pick([h.alice, h.bob]).publicKey.address, amount: amount())
             case 1: return .reserveSpace(size: size(), epochs: epochs())
             case 2: return .splitStorageBySize(storage: object(), size: size())
@@ -63,6 +63,14 @@ import WalrusCrypto
                 return .updateNode(node: pick(nodes), update: NodeUpdate(
                     networkAddress: pick([nil, "x", "127.0.0.1:1"]), commissionBasisPoints: pick([nil, 0, 10_001, UInt16.max]),
                     storagePrice: pick([nil, amount()]), writePrice: pick([nil, amount()]), capacity: pick([nil, size()])))
+            case 15: return .transferBlob(blob: object(), to: pick([h.alice, h.bob]).publicKey.address)
+            case 16:
+                let key = pick(["", "content-type", String(repeating: "k", count: 256)])
+                return .setBlobAttribute(blob: object(), pairs: [AttributePair(key: key, value: pick(["", "v", String(repeating: "v", count: 4096)]))])
+            case 17: return .removeBlobAttributeFields(blob: object(), keys: [pick(["", "content-type", "k"])])
+            case 18: return .shareBlob(blob: object(), funds: amount())
+            case 19: return .fundSharedBlob(shared: object(), amount: amount())
+            case 20: return .extendSharedBlob(shared: object(), epochs: epochs())
             default: return .epochSyncDone(node: pick(nodes), epoch: epoch())
             }
         }
