@@ -156,11 +156,29 @@ public final class ChainStore: @unchecked Sendable {
     /// block's own epoch logic, or one this node does not hold.
     public func eventID(height: UInt64, index: UInt32) -> EventID? {
         let first = events(after: height > 0 ? (height - 1, UInt32.max) : nil, limit: Int(index) + 1)
-        guard first.count == Int(index) + 1, let event = first.last, event.height == height, event.index == index,
-            let digest = event.transaction
-        else { return nil }
-        let sequence = first.dropLast().reduce(UInt64(0)) { $0 + ($1.height == height && $1.transaction == digest ? 1 : 0) }
-        return EventID(transactionDigest: digest, sequence: sequence)
+        guard first.count == Int(index) + 1, let event = first.last, event.height == height, event.index == index else { return nil }
+        return eventIDs(for: [event]).first ?? nil
+    }
+
+    /// The Walrus-style IDs of consecutive events (a page of `/v1/events`): the events of each
+    /// block before the page's first one are read once, and each transaction's events counted on
+    /// from there, so a page costs at most one pass over each of its blocks.
+    public func eventIDs(for records: [EventRecord]) -> [EventID?] {
+        var counts: [[UInt8]: UInt64] = [:]
+        var height: UInt64?
+        return records.map { record -> EventID? in
+            if record.height != height {
+                height = record.height
+                counts = [:]
+                if record.index > 0 {
+                    let before = events(after: record.height > 0 ? (record.height - 1, UInt32.max) : nil, limit: Int(record.index))
+                    for earlier in before where earlier.height == record.height { if let digest = earlier.transaction { counts[digest, default: 0] += 1 } }
+                }
+            }
+            guard let digest = record.transaction else { return nil }
+            defer { counts[digest, default: 0] += 1 }
+            return EventID(transactionDigest: digest, sequence: counts[digest, default: 0])
+        }
     }
 
     /// The events of block `height`, in order.

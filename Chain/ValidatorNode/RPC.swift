@@ -420,19 +420,7 @@ struct RPC: Sendable {
             return page.isEmpty ? nil : page
         } ?? []
         let next = records.last.map { "\($0.height):\($0.index)" } ?? (cursor.map { "\($0.0):\($0.1)" } ?? "")
-        // Walrus-style event IDs: the first event of each transaction in the page is looked up in
-        // its block; the ones after it in the page count on from there.
-        var previous: (height: UInt64, transaction: [UInt8]?, id: EventID?)?
-        let ids: [EventID?] = records.map { record in
-            let id: EventID?
-            if let p = previous, p.height == record.height, let digest = record.transaction, p.transaction == digest, let seq = p.id?.sequence {
-                id = EventID(transactionDigest: digest, sequence: seq + 1)
-            } else {
-                id = store.eventID(height: record.height, index: record.index)
-            }
-            previous = (record.height, record.transaction, id)
-            return id
-        }
+        let ids = store.eventIDs(for: records)
         return .json([
             "events": zip(records, ids).map { record, id -> [String: Any] in
                 var object = (try? LedgerEvent.decode(bcs: record.event.bytes)).map(EventJSON.object) ?? [:]

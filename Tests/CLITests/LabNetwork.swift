@@ -149,12 +149,15 @@ final class ClientLoad: @unchecked Sendable {
         let funded = try network.walrus(["transfer", address, "100000WAL"])
         guard created.status == 0, funded.status == 0 else { throw NetworkLab.CommandFailed(description: "the load's wallet: \(created.stderr) \(funded.stderr)") }
         Thread { [self] in loop() }.start()
+        Thread { [self] in readLoop() }.start()
     }
 
     var snapshot: (stored: [(id: String, bytes: Data)], storeFailures: [String], readFailures: [String], reads: Int) {
         lock.withLock { (stored, storeFailures, readFailures, reads) }
     }
 
+    /// Stores a fresh blob after another. Reads run beside it (`readLoop`), as two users of one
+    /// network would: a read never holds a store up.
     private func loop() {
         var round = 0
         while lock.withLock({ running }) {
@@ -168,24 +171,39 @@ final class ClientLoad: @unchecked Sendable {
                     if result.status == 0, id.count == 43 { stored.append((id, bytes)) } else { storeFailures.append("round \(round): \(result.stderr.suffix(400))") }
                 }
             }
-            // Read back the newest blob and one older one.
-            let known = lock.withLock { stored }
-            for pick in [known.last, known.randomElement()].compactMap({ $0 }) {
-                guard let read = try? network.walrus(["read", "-v", pick.id, "--out", network.dir.appendingPathComponent("read-\(round)").path]) else { continue }
-                let back = try? Data(contentsOf: network.dir.appendingPathComponent("read-\(round)"))
-                log("read \(pick.id) exit \(read.status) at \(Date())\n\(read.stderr)")
-                lock.withLock {
-                    reads += 1
-                    if read.status != 0 || back != pick.bytes { readFailures.append("round \(round) \(pick.id): \(read.stderr.suffix(400))") }
-                }
-            }
             try? FileManager.default.removeItem(at: file)
         }
         done.signal()
     }
 
+    /// Reads back the newest blob and one older one, over and over, while stores go on.
+    private func readLoop() {
+        var round = 0
+        while lock.withLock({ running }) {
+            round += 1
+            let known = lock.withLock { stored }
+            if known.isEmpty { Thread.sleep(forTimeInterval: 0.2) }
+            for pick in [known.last, known.randomElement()].compactMap({ $0 }) {
+                let out = network.dir.appendingPathComponent("read-\(round)")
+                guard let read = try? network.walrus(["read", "-v", pick.id, "--out", out.path]) else { continue }
+                let back = try? Data(contentsOf: out)
+                log("read \(pick.id) exit \(read.status) at \(Date())\n\(read.stderr)")
+                lock.withLock {
+                    reads += 1
+                    if read.status != 0 || back != pick.bytes { readFailures.append("round \(round) \(pick.id): \(read.stderr.suffix(400))") }
+                }
+                try? FileManager.default.removeItem(at: out)
+            }
+        }
+        done.signal()
+    }
+
     /// What the client printed, in `logs/client.log`.
+    private let logLock = NSLock()
+
     private func log(_ text: String) {
+        logLock.lock()
+        defer { logLock.unlock() }
         let path = network.dir.appendingPathComponent("logs/client.log").path
         if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else { return }
@@ -196,6 +214,7 @@ final class ClientLoad: @unchecked Sendable {
 
     func stop() {
         lock.withLock { running = false }
-        done.wait()
+        done.wait()  // the store loop
+        done.wait()  // the read loop
     }
 }
