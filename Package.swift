@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "walrus-validator", "walrus-byzantine-validator", "walrus-node", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "walrus-validator", "walrus-byzantine-validator", "walrus-node", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "RedStuff", "WalrusAPI", "WalrusCore", "WalrusCrypto",
                 "ValidatorNode", "StorageNode",
             ],
             path: "Tests/IntegrationTests", swiftSettings: strict),

@@ -8,6 +8,7 @@ import Ledger
 import RedStuff
 import Testing
 import ValidatorNode
+import WalrusAPI
 import WalrusCore
 import WalrusCrypto
 
@@ -44,6 +45,27 @@ import WalrusCrypto
         #expect((object?["blobObject"] as? [String: Any])?["blobId"] as? String == metadata.blobID.description && object?["kind"] as? String == "blob")
         let byBlobID = await chain.get(2, "v1/blobs/\(metadata.blobID)")
         #expect(((byBlobID?["registrations"] as? [[String: Any]])?.first?["blobObject"] as? [String: Any])?["id"] as? String == objectID.description)
+
+        // Two events of one transaction: one digest, sequences 0 and 1, both in the events pages
+        // and in the registrations' event IDs (Walrus's EventID).
+        let second = try BlobEncoder(config: EncodingConfig(shardCount: 40)).computeMetadata(Array("second".utf8))
+        let third = try BlobEncoder(config: EncodingConfig(shardCount: 40)).computeMetadata(Array("third!".utf8))
+        let pair = try await builder.execute([
+            .registerBlob(storage: .reserve(epochs: 2), blobID: second.blobID, rootHash: second.metadata.rootHash.bytes, size: 6, encodingType: 1, deletable: true),
+            .registerBlob(storage: .reserve(epochs: 2), blobID: third.blobID, rootHash: third.metadata.rootHash.bytes, size: 6, encodingType: 1, deletable: true),
+        ])
+        let page = try await client.events(after: EventCursor(height: pair.height - 1, index: UInt32.max), limit: 50).events.filter { $0.cursor.height == pair.height }
+        let ids = page.compactMap { event -> EventID? in
+            if case .blobRegistered(_, let id, _, _, _, _, _) = event.event, id == second.blobID || id == third.blobID { return event.id }
+            return nil
+        }
+        #expect(ids.count == 2 && ids[0].txDigest == ids[1].txDigest && ids.map(\.eventSeq) == ["0", "1"], "\(ids)")
+        let thirdRegistration = try await client.registrations(third.blobID).registrations.first
+        #expect(thirdRegistration?.registrationEvent == ids.last, "\(String(describing: thirdRegistration))")
+        // A page that starts inside the block still counts from the block's start.
+        let secondCursor = try #require(page.first { if case .blobRegistered(_, second.blobID, _, _, _, _, _) = $0.event { true } else { false } }?.cursor)
+        let tail = try await client.events(after: secondCursor, limit: 1).events.first
+        #expect(tail?.id == ids.last && tail?.id?.eventSeq == "1", "\(String(describing: tail?.id))")
 
         // A bad registration fails with the ledger's reason.
         do {
