@@ -146,6 +146,20 @@ public struct BlobRegistrations: Codable, Hashable, Sendable {
     }
 }
 
+/// A blob object or a shared blob, as `/v1/objects/{id}` names it.
+public enum ChainBlobObject: Hashable, Sendable {
+    case blob(BlobRegistration)
+    /// A shared blob and the blob object it wraps.
+    case shared(SharedBlobObject, BlobRegistration)
+
+    /// The blob object (for a shared blob, the one it wraps).
+    public var registration: BlobRegistration {
+        switch self {
+        case .blob(let r), .shared(_, let r): r
+        }
+    }
+}
+
 /// The blob registrations one address owns.
 public struct OwnedBlobs: Codable, Hashable, Sendable {
     public let registrations: [BlobRegistration]
@@ -227,8 +241,9 @@ extension ChainClient {
         try await decoded(OwnedBlobs.self, "/v1/blobs?owner=\(owner)").registrations
     }
 
-    /// The shared blob with object ID `id` and the registration it wraps, or nil when there is none.
-    public func sharedBlob(objectID id: ObjectID) async throws(ChainClientError) -> (shared: SharedBlobObject, registration: BlobRegistration)? {
+    /// What object ID `id` names on the chain, from one `/v1/objects/{id}` answer: a blob
+    /// object, a shared blob (with the blob it wraps), or nil for no object or another kind.
+    public func blobOrSharedBlob(objectID id: ObjectID) async throws(ChainClientError) -> ChainBlobObject? {
         struct Answer: Decodable {
             let kind: String
             let sharedBlob: SharedBlobObject?
@@ -237,26 +252,38 @@ extension ChainClient {
         let path = "/v1/objects/\(id)"
         let body: Data
         do { body = try await jsonBody(path) } catch where error.code == .notFound { return nil }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: body), answer.kind == "sharedBlob" else { return nil }
-        guard let shared = answer.sharedBlob, let registration = answer.registration, shared.id == id, registration.objectID == shared.blob.id else {
-            throw ChainClientError(.malformed, "\(path) answered a shared blob that does not hold together")
+        guard let kind = try? JSONDecoder().decode(Answer.self, from: body).kind else {
+            throw ChainClientError(.malformed, "\(path) answered no object kind")
         }
+        switch kind {
+        case "blob":
+            // A blob object's fields are the answer's own.
+            let registration: BlobRegistration
+            do { registration = try JSONDecoder().decode(BlobRegistration.self, from: body) } catch {
+                throw ChainClientError(.malformed, "\(path) answered a blob that does not decode: \(error)")
+            }
+            guard registration.objectID == id else { throw ChainClientError(.malformed, "\(path) answered object \(registration.objectID)") }
+            return .blob(registration)
+        case "sharedBlob":
+            guard let answer = try? JSONDecoder().decode(Answer.self, from: body), let shared = answer.sharedBlob, let registration = answer.registration,
+                shared.id == id, registration.objectID == shared.blob.id
+            else { throw ChainClientError(.malformed, "\(path) answered a shared blob that does not hold together") }
+            return .shared(shared, registration)
+        default:
+            return nil
+        }
+    }
+
+    /// The shared blob with object ID `id` and the registration it wraps, or nil when there is none.
+    public func sharedBlob(objectID id: ObjectID) async throws(ChainClientError) -> (shared: SharedBlobObject, registration: BlobRegistration)? {
+        guard case let .shared(shared, registration)? = try await blobOrSharedBlob(objectID: id) else { return nil }
         return (shared, registration)
     }
 
     /// The blob registration with object ID `id`, or nil when there is none (another kind of
     /// object included).
     public func registration(objectID id: ObjectID) async throws(ChainClientError) -> BlobRegistration? {
-        struct Kind: Decodable { let kind: String }
-        let path = "/v1/objects/\(id)"
-        let body: Data
-        do { body = try await jsonBody(path) } catch where error.code == .notFound { return nil }
-        guard (try? JSONDecoder().decode(Kind.self, from: body))?.kind == "blob" else { return nil }
-        let registration: BlobRegistration
-        do { registration = try JSONDecoder().decode(BlobRegistration.self, from: body) } catch {
-            throw ChainClientError(.malformed, "\(path) answered a blob that does not decode: \(error)")
-        }
-        guard registration.objectID == id else { throw ChainClientError(.malformed, "/v1/objects/\(id) answered object \(registration.objectID)") }
+        guard case let .blob(registration)? = try await blobOrSharedBlob(objectID: id) else { return nil }
         return registration
     }
 

@@ -156,24 +156,30 @@ public final class ChainStore: @unchecked Sendable {
     /// block's own epoch logic, or one this node does not hold.
     public func eventID(height: UInt64, index: UInt32) -> EventID? {
         let first = events(after: height > 0 ? (height - 1, UInt32.max) : nil, limit: Int(index) + 1)
-        guard first.count == Int(index) + 1, let event = first.last, event.height == height, event.index == index else { return nil }
-        return eventIDs(for: [event]).first ?? nil
+        guard first.count == Int(index) + 1, first.allSatisfy({ $0.height == height }), first.last?.index == index else { return nil }
+        // The block's events from its start through this one, read once: the last one's ID.
+        return eventIDs(of: first).last ?? nil
     }
 
     /// The Walrus-style IDs of consecutive events (a page of `/v1/events`): the events of each
     /// block before the page's first one are read once, and each transaction's events counted on
     /// from there, so a page costs at most one pass over each of its blocks.
     public func eventIDs(for records: [EventRecord]) -> [EventID?] {
+        // The events of the first block before the page's first one; later blocks start at 0.
+        guard let first = records.first, first.index > 0 else { return eventIDs(of: records) }
+        let before = events(after: first.height > 0 ? (first.height - 1, UInt32.max) : nil, limit: Int(first.index)).filter { $0.height == first.height }
+        return Array(eventIDs(of: before + records).dropFirst(before.count))
+    }
+
+    /// The IDs of consecutive events, counting each transaction's events per block from the
+    /// first of `records` (which must start its block, or start where counting should).
+    private func eventIDs(of records: [EventRecord]) -> [EventID?] {
         var counts: [[UInt8]: UInt64] = [:]
-        var height: UInt64?
+        var height = records.first?.height
         return records.map { record -> EventID? in
             if record.height != height {
                 height = record.height
                 counts = [:]
-                if record.index > 0 {
-                    let before = events(after: record.height > 0 ? (record.height - 1, UInt32.max) : nil, limit: Int(record.index))
-                    for earlier in before where earlier.height == record.height { if let digest = earlier.transaction { counts[digest, default: 0] += 1 } }
-                }
             }
             guard let digest = record.transaction else { return nil }
             defer { counts[digest, default: 0] += 1 }

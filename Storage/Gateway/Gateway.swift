@@ -179,11 +179,8 @@ public struct Gateway: Sendable {
             return Gateway.fail(.invalidArgument, "INVALID_OBJECT_ID", "not an object ID: \(text.prefix(80)) (0x and 64 hex digits)")
         }
         // A Blob object, or a shared blob (the blob it wraps).
-        var registration: BlobRegistration?
-        do {
-            registration = try await client.chain.registration(objectID: objectID)
-            if registration == nil { registration = try await client.chain.sharedBlob(objectID: objectID)?.registration }
-        } catch {
+        let registration: BlobRegistration?
+        do { registration = try await client.chain.blobOrSharedBlob(objectID: objectID)?.registration } catch {
             return Gateway.readError(client.mapChainError(error))
         }
         guard let registration else {

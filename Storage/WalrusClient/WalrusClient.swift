@@ -448,8 +448,9 @@ public final class WalrusClient: Sendable {
         while true {
             if let response = await nodeRequest(.PUT, url, body: body) {
                 if response.status == 200 || response.status == 201 { return nil }
-                let reason = WalrusClient.errorReason(response.body) ?? ""
-                last = WalrusClient.errorMessage(response.body) ?? "HTTP \(response.status)"
+                let error = try? WalrusJSON.decode(APIErrorBody.self, from: response.body)
+                let reason = error?.reason ?? ""
+                last = error?.message ?? "HTTP \(response.status)"
                 if response.status == 507 || reason == "INSUFFICIENT_STORAGE" || (response.status < 500 && !WalrusClient.lagReasons.contains(reason)) { return last }
             }
             guard Date() < deadline else { return last + "; gave up retrying" }
@@ -461,11 +462,6 @@ public final class WalrusClient: Sendable {
 
     static let lagReasons: Set<String> = ["NOT_REGISTERED", "SHARD_NOT_ASSIGNED", "METADATA_NOT_FOUND"]
 
-    /// The `message` of a storage node's JSON error body (Walrus's AIP-193 body).
-    static func errorMessage(_ body: [UInt8]) -> String? { (try? WalrusJSON.decode(APIErrorBody.self, from: body))?.message }
-
-    /// The `reason` of a storage node's JSON error body (Walrus's AIP-193 body).
-    static func errorReason(_ body: [UInt8]) -> String? { (try? WalrusJSON.decode(APIErrorBody.self, from: body))?.reason }
 
     // MARK: - Read
 
