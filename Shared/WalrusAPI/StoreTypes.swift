@@ -306,3 +306,49 @@ public struct SharedBlobObject: Codable, Hashable, Sendable {
         self.funds = funds
     }
 }
+
+// MARK: - Quilts
+
+/// One stored patch as the publisher reports it (Walrus's `StoredQuiltPatch`).
+public struct StoredQuiltPatch: Codable, Hashable, Sendable {
+    public let identifier: String
+    /// The patch ID: 50 characters of URL-safe base64.
+    public let quiltPatchId: String
+
+    public init(identifier: String, quiltPatchId: String) {
+        self.identifier = identifier
+        self.quiltPatchId = quiltPatchId
+    }
+}
+
+/// The result of storing a quilt (Walrus's `QuiltStoreResult`): the quilt blob's store result and
+/// the patches in it.
+public struct QuiltStoreResult: Codable, Sendable {
+    public let blobStoreResult: BlobStoreResult
+    public let storedQuiltBlobs: [StoredQuiltPatch]
+
+    public init(blobStoreResult: BlobStoreResult, storedQuiltBlobs: [StoredQuiltPatch]) {
+        self.blobStoreResult = blobStoreResult
+        self.storedQuiltBlobs = storedQuiltBlobs
+    }
+}
+
+/// A patch as `GET /v1/quilts/{id}/patches` lists it (Walrus's `QuiltPatchItem`, whose field
+/// names are snake case).
+public struct QuiltPatchItem: Codable, Hashable, Sendable {
+    public let identifier: String
+    public let patchID: String
+    public let tags: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case identifier
+        case patchID = "patch_id"
+        case tags
+    }
+
+    public init(identifier: String, patchID: String, tags: [String: String]) {
+        self.identifier = identifier
+        self.patchID = patchID
+        self.tags = tags
+    }
+}

@@ -12,7 +12,7 @@ struct WalrusCommand: AsyncParsableCommand {
             DeleteCommand.self, ListBlobsCommand.self, InfoCommand.self, HealthCommand.self, WalletCommand.self, TransferCommand.self,
             StakeCommand.self, DaemonCommand.self, PublisherCommand.self, AggregatorCommand.self, DevnetCommand.self,
             ShareCommand.self, FundSharedBlobCommand.self, GetBlobAttributeCommand.self, SetBlobAttributeCommand.self, RemoveBlobAttributeFieldsCommand.self, RemoveBlobAttributeCommand.self,
-            ConvertBlobIDCommand.self, JSONCommand.self,
+            ConvertBlobIDCommand.self, JSONCommand.self, StoreQuiltCommand.self, ReadQuiltCommand.self, ListPatchesInQuiltCommand.self,
         ])
 }
 

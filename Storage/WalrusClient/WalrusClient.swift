@@ -1,4 +1,4 @@
-import ChainTypes
+public import ChainTypes
 public import ChainClient
 import Foundation
 import HTTPKit
@@ -124,8 +124,11 @@ public final class WalrusClient: Sendable {
     /// Stores the blob in the message matrix that `matrix` makes for the committee's encoding
     /// (for example one over a file mapped from the page cache, `MessageMatrix(config:length:memory:owner:)`). An error it
     /// throws ends the store before anything is spent.
+    /// `attributes` are set on a newly created object in the certifying transaction (before it is
+    /// sent or shared).
     public func store(
         length: UInt64, epochs: UInt32, permanent: Bool, force: Bool = false, sendTo: Address? = nil, share: Bool = false,
+        attributes: [AttributePair] = [],
         progress: @escaping @Sendable (String) -> Void = { _ in }, matrix makeMatrix: (EncodingConfig) throws -> MessageMatrix
     ) async throws(ClientError) -> BlobStoreResult {
         guard !share || permanent else { throw ClientError(.invalidArgument, "only a permanent blob can be shared: store it as permanent") }
@@ -208,7 +211,8 @@ public final class WalrusClient: Sendable {
             let message = ConfirmationMessage(epoch: committee.epoch, blobID: blobID, persistence: persistence).intentMessage.serialized
             let certificate = CommitteeCertificate(message: message, signatures: signatures, memberCount: committee.members.count)
             // The object goes to its recipient in the certifying transaction itself: both or neither.
-            var transfer: [ChainTypes.Operation] = sendTo.map { [.transferBlob(blob: objectID, to: $0)] } ?? []
+            var transfer: [ChainTypes.Operation] = attributes.isEmpty ? [] : [.setBlobAttribute(blob: objectID, pairs: attributes)]
+            if let sendTo { transfer.append(.transferBlob(blob: objectID, to: sendTo)) }
             if share { transfer.append(.shareBlob(blob: objectID, funds: .zero)) }
             do {
                 _ = try await builder.execute([.certifyBlob(blob: objectID, certificate: certificate)] + transfer)
