@@ -18,6 +18,8 @@ public struct Gateway: Sendable {
         public var publisher = true
         /// The largest body the publisher takes (the reference's default is 10 MiB).
         public var maxBodyBytes = 10 << 20
+        /// The largest multipart body `PUT /v1/quilts` takes (the reference's default is 100 MiB).
+        public var maxQuiltBodyBytes = 100 << 20
         /// When set, `PUT` needs `Authorization: Bearer <token>`.
         public var bearerToken: String?
         /// Epochs when the request names none (the reference's default is 1).
@@ -63,7 +65,8 @@ public struct Gateway: Sendable {
     public func admission(_ head: HTTPRequestHead) -> HTTPAdmission {
         guard head.method == .PUT else { return .accept(bodyBytesMax: 0) }
         if options.bearerToken != nil, !authorized(head.headers.first(name: "authorization")) { return .refuse(Gateway.unauthorized()) }
-        return .accept(bodyBytesMax: options.maxBodyBytes)
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        return .accept(bodyBytesMax: path == "/v1/quilts" || path == "/v1/quilts/" ? options.maxQuiltBodyBytes : options.maxBodyBytes)
     }
 
     /// Whether `header` is `Bearer <token>`, compared in time that does not depend on where they
@@ -109,6 +112,10 @@ public struct Gateway: Sendable {
         }
         if request.method == .GET && parts == ["status"] {
             return HTTPResponse(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("OK".utf8))
+        }
+        if parts.count >= 2, parts[0] == "v1", parts[1] == "quilts" || (parts.count >= 3 && parts[1] == "blobs" && parts[2].hasPrefix("by-quilt-")),
+            let response = await quiltRoute(request, parts) {
+            return response
         }
         guard parts.count >= 2, parts[0] == "v1", parts[1] == "blobs" else {
             return .walrus(APIErrorBody(.notFound, reason: "NOT_FOUND", domain: APIErrorDomain.global, "no route \(request.method) \(request.path); see GET /v1/api"))
@@ -333,7 +340,7 @@ public struct Gateway: Sendable {
     }
 
     /// 429 with Retry-After: the reads in progress are at `readsMax`.
-    private func busy() -> HTTPResponse {
+    func busy() -> HTTPResponse {
         var busy = Gateway.fail(.resourceExhausted, "TOO_MANY_READS", "this aggregator is serving \(options.readsMax) reads; retry shortly")
         busy.headers.append(("retry-after", "1"))
         return busy
