@@ -167,7 +167,11 @@ extension Gateway {
         }
         guard !fileParts.isEmpty else { return malformed("no files provided in multipart form") }
         var files: [QuiltFile] = []
+        var seen = Set<[UInt8]>()
         for part in fileParts {
+            guard seen.insert(Array(part.name.utf8)).inserted else {
+                return malformed("field '\(part.name.prefix(64))' is given twice; identifiers in a quilt must be distinct")
+            }
             do { files.append(try QuiltFile(identifier: part.name, tags: tagsByIdentifier[part.name] ?? [], data: Array(part.body))) } catch {
                 return malformed("field '\(part.name.prefix(64))': \(error.message)")
             }
