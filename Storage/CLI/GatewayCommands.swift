@@ -10,6 +10,7 @@ import WalrusAPI
 struct GatewayOptions: ParsableArguments {
     @Option(name: .customLong("bind-address"), help: "Where to listen (host:port).") var bindAddress = "127.0.0.1:31415"
     @Option(name: .customLong("max-body-size"), help: "The largest blob the publisher takes, in KiB.") var maxBodyKiB = 10_240
+    @Option(name: .customLong("max-quilt-body-size"), help: "The largest multipart body PUT /v1/quilts takes, in KiB.") var maxQuiltBodyKiB = 102_400
     @Option(name: .customLong("default-epochs"), help: "Epochs when a store names none.") var defaultEpochs: UInt32 = 1
     @Option(name: .customLong("read-window-size"), help: "Blob bytes a read assembles at once, in KiB; a read holds two windows (the one being sent and the next).")
     var readWindowKiB = 32 * 1024
@@ -42,12 +43,14 @@ enum GatewayRunner {
             throw CLIError.usage("a publisher on \(host) is open to anyone who can reach it and spends this wallet's WAL; give --auth-token-file (or $WALRUS_PUBLISHER_TOKEN), or bind to 127.0.0.1")
         }
         guard options.maxBodyKiB > 0 else { throw CLIError.usage("--max-body-size must be positive") }
+        guard (1...(8 << 20)).contains(options.maxQuiltBodyKiB) else { throw CLIError.usage("--max-quilt-body-size is from 1 KiB to 8 GiB (8388608), not \(options.maxQuiltBodyKiB)") }
         guard (64...(1 << 20)).contains(options.readWindowKiB) else { throw CLIError.usage("--read-window-size is from 64 KiB to 1 GiB (1048576), not \(options.readWindowKiB)") }
         let (client, _) = try await connect(global)
         var gatewayOptions = Gateway.Options()
         gatewayOptions.aggregator = aggregator
         gatewayOptions.publisher = publisher
         gatewayOptions.maxBodyBytes = options.maxBodyKiB * 1024
+        gatewayOptions.maxQuiltBodyBytes = options.maxQuiltBodyKiB * 1024
         gatewayOptions.bearerToken = token
         gatewayOptions.defaultEpochs = options.defaultEpochs
         gatewayOptions.readWindowBytes = options.readWindowKiB * 1024
@@ -56,7 +59,7 @@ enum GatewayRunner {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
             group: group, bodyBytesMax: publisher ? gatewayOptions.maxBodyBytes : 0,
-            tooLarge: { HTTPResponse(status: .payloadTooLarge, contentType: "text/plain; charset=utf-8", body: Array("the body exceeds \($0) bytes (--max-body-size)".utf8)) },
+            tooLarge: { HTTPResponse(status: .payloadTooLarge, contentType: "text/plain; charset=utf-8", body: Array("the body exceeds \($0) bytes (--max-body-size, or --max-quilt-body-size for /v1/quilts)".utf8)) },
             errors: HTTPResponse.walrusErrors(domain: APIErrorDomain.daemon),
             admit: { gateway.admission($0) },
             router: { await gateway.handle($0) })

@@ -39,8 +39,45 @@ extension Gateway {
                 ],
                 "responses": ["200": bytes, "400": error, "404": error, "429": error, "500": error, "503": error] as [String: Any],
             ] as [String: Any]]
+            let patch: [String: Any] = ["description": "The patch's bytes; X-Quilt-Patch-Identifier names it, the ETag is the quilt ID, allowed tags are headers.", "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]]
+            paths["/v1/blobs/by-quilt-patch-id/{quilt_patch_id}"] = ["get": [
+                "summary": "Read one file of a quilt by its patch ID (only its columns' slivers are fetched)",
+                "parameters": [["name": "quilt_patch_id", "in": "path", "required": true, "description": "50 characters of URL-safe base64.", "schema": ["type": "string"]]],
+                "responses": ["200": patch, "400": error, "404": error, "429": error, "500": error, "503": error] as [String: Any],
+            ] as [String: Any]]
+            paths["/v1/blobs/by-quilt-id/{quilt_id}/{identifier}"] = ["get": [
+                "summary": "Read one file of a quilt by its identifier",
+                "parameters": [
+                    ["name": "quilt_id", "in": "path", "required": true, "description": "The quilt's blob ID.", "schema": ["type": "string"]],
+                    ["name": "identifier", "in": "path", "required": true, "description": "The patch identifier (percent-encoded).", "schema": ["type": "string"]],
+                ],
+                "responses": ["200": patch, "400": error, "404": error, "429": error, "500": error, "503": error] as [String: Any],
+            ] as [String: Any]]
+            paths["/v1/quilts/{quilt_id}/patches"] = ["get": [
+                "summary": "List a quilt's patches: identifier, patch_id and tags of each",
+                "parameters": [["name": "quilt_id", "in": "path", "required": true, "description": "The quilt's blob ID.", "schema": ["type": "string"]]],
+                "responses": ["200": ["description": "A JSON array of QuiltPatchItem.", "content": ["application/json": ["schema": ["type": "array"]]]], "400": error, "404": error, "429": error, "500": error, "503": error] as [String: Any],
+            ] as [String: Any]]
         }
         if options.publisher {
+            paths["/v1/quilts"] = ["put": [
+                "summary": "Store the files of a multipart/form-data body as one quilt (field name = identifier; _metadata = [{identifier, tags}])",
+                "parameters": [
+                    ["name": "epochs", "in": "query", "schema": ["type": "integer", "minimum": 1, "default": Int(options.defaultEpochs)]],
+                    ["name": "permanent", "in": "query", "schema": ["type": "boolean"]],
+                    ["name": "deletable", "in": "query", "schema": ["type": "boolean"]],
+                    ["name": "force", "in": "query", "schema": ["type": "boolean"]],
+                    ["name": "send_object_to", "in": "query", "schema": ["type": "string"]],
+                    ["name": "encoding_type", "in": "query", "schema": ["type": "string", "enum": ["RS2"]]],
+                    ["name": "quilt_version", "in": "query", "schema": ["type": "string", "enum": ["v1", "V1", "1"]]],
+                    ["name": "share", "in": "query", "schema": ["type": "boolean"]],
+                ],
+                "requestBody": ["required": true, "content": ["multipart/form-data": ["schema": ["type": "object", "maxLength": options.maxQuiltBodyBytes]]]],
+                "responses": [
+                    "200": ["description": "Walrus's QuiltStoreResult: blobStoreResult and storedQuiltBlobs [{identifier, quiltPatchId}].", "content": ["application/json": ["schema": ["type": "object"]]]],
+                    "400": error, "401": error, "413": ["description": "The body is over the publisher's quilt limit (text)."], "500": error, "503": error, "504": error,
+                ] as [String: Any],
+            ] as [String: Any]]
             paths["/v1/blobs"] = ["put": [
                 "summary": "Store the request body as a blob",
                 "parameters": [
