@@ -62,6 +62,11 @@ public struct QuiltTag: Hashable, Sendable {
     }
 }
 
+extension [QuiltTag] {
+    /// The tags as a dictionary (keys are distinct in a file's or patch's tags).
+    public var dictionary: [String: String] { Dictionary(map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }) }
+}
+
 /// A file to put in a quilt, or one read back: its identifier, tags and bytes.
 public struct QuiltFile: Hashable, Sendable {
     public let identifier: String

@@ -41,20 +41,10 @@ struct StoreQuiltCommand: AsyncParsableCommand {
         }
         guard !(deletable && permanent) else { throw CLIError.usage("a quilt is either --deletable or --permanent") }
         guard !(deletable && share) else { throw CLIError.usage("a shared quilt is permanent: --share and --deletable exclude each other") }
+        let expiry = try StoreCommand.expiry(earliestExpiryTime)
         let files = try Self.collect(paths: paths, blobs: blobs)
         let (client, context) = try await connect(global)
-        var count = context.defaultEpochs
-        if epochs != nil || endEpoch != nil || earliestExpiryTime != nil {
-            var expiry: Date?
-            if let earliestExpiryTime {
-                guard let date = ISO8601DateFormatter().date(from: earliestExpiryTime) else {
-                    throw CLIError.usage("--earliest-expiry-time is an RFC 3339 time such as 2027-01-31T12:00:00Z, not '\(earliestExpiryTime)'")
-                }
-                expiry = date
-            }
-            let info = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }
-            count = try StoreCommand.epochCount(epochs: epochs, endEpoch: endEpoch, expiry: expiry, info: info, now: Date())
-        }
+        let count = try await StoreCommand.epochs(client, context, epochs: epochs, endEpoch: endEpoch, expiry: expiry)
         let progress: @Sendable (String) -> Void = { message in if !global.quiet { Output.log(message) } }
         if dryRun {
             let estimate: StoreEstimate
@@ -231,9 +221,7 @@ struct ReadQuiltCommand: AsyncParsableCommand {
         }
     }
 
-    static func tags(_ file: QuiltFile) -> [String: String] {
-        Dictionary(file.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
-    }
+    static func tags(_ file: QuiltFile) -> [String: String] { file.tags.dictionary }
 }
 
 /// `walrus list-patches-in-quilt <QUILT_ID>`.
@@ -250,10 +238,7 @@ struct ListPatchesInQuiltCommand: AsyncParsableCommand {
         let (client, _) = try await connect(global)
         let index: QuiltIndex
         do { index = try await client.quiltIndex(quilt) } catch { throw CLIError(error) }
-        let items = index.patches.map {
-            QuiltPatchItem(identifier: $0.identifier, patchID: QuiltPatchID(quiltID: quilt, internalID: $0.internalID).description,
-                           tags: Dictionary($0.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
-        }
+        let items = index.items(quiltID: quilt)
         if global.json {
             struct Listing: Encodable { let quiltId: String; let patches: [QuiltPatchItem] }
             Output.json(Listing(quiltId: quilt.description, patches: items))

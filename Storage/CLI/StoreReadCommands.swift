@@ -42,21 +42,9 @@ struct StoreCommand: AsyncParsableCommand {
         guard !(deletable && permanent) else { throw CLIError.usage("a blob is either --deletable or --permanent") }
         guard !(deletable && share) else { throw CLIError.usage("a shared blob is permanent: --share and --deletable exclude each other") }
         let permanent = permanent || share
-        let expiry: Date?
-        if let earliestExpiryTime {
-            guard let date = ISO8601DateFormatter().date(from: earliestExpiryTime) else {
-                throw CLIError.usage("--earliest-expiry-time is an RFC 3339 time such as 2027-01-31T12:00:00Z, not '\(earliestExpiryTime)'")
-            }
-            expiry = date
-        } else {
-            expiry = nil
-        }
+        let expiry = try StoreCommand.expiry(earliestExpiryTime)
         let (client, context) = try await connect(global)
-        var count = context.defaultEpochs
-        if epochs != nil || endEpoch != nil || expiry != nil {
-            let info = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }
-            count = try StoreCommand.epochCount(epochs: epochs, endEpoch: endEpoch, expiry: expiry, info: info, now: Date())
-        }
+        let count = try await StoreCommand.epochs(client, context, epochs: epochs, endEpoch: endEpoch, expiry: expiry)
         var results: [Any] = []
         var failure: CLIError?
         for file in files {
@@ -149,6 +137,23 @@ struct StoreCommand: AsyncParsableCommand {
             Output.result(String(decoding: data, as: UTF8.self))
         }
         if let failure { throw failure }
+    }
+
+    /// `--earliest-expiry-time` parsed (RFC 3339), checked before anything connects.
+    static func expiry(_ text: String?) throws -> Date? {
+        guard let text else { return nil }
+        guard let date = ISO8601DateFormatter().date(from: text) else {
+            throw CLIError.usage("--earliest-expiry-time is an RFC 3339 time such as 2027-01-31T12:00:00Z, not '\(text)'")
+        }
+        return date
+    }
+
+    /// The epochs a store (or quilt store) runs for: the context's default, or what the epoch
+    /// options ask for against the chain's current epoch.
+    static func epochs(_ client: WalrusClient, _ context: ClientConfig.Context, epochs: String?, endEpoch: UInt32?, expiry: Date?) async throws -> UInt32 {
+        guard epochs != nil || endEpoch != nil || expiry != nil else { return context.defaultEpochs }
+        let info = try await chainCall { () async throws(ChainClientError) in try await client.chain.epochInfo() }
+        return try epochCount(epochs: epochs, endEpoch: endEpoch, expiry: expiry, info: info, now: Date())
     }
 
     /// The epochs a store asks for: `--epochs N|max`, `--end-epoch E` (exclusive, after the

@@ -86,10 +86,7 @@ extension Gateway {
         defer { reads.leave() }
         let index: QuiltIndex
         do { index = try await client.quiltIndex(quiltID) } catch { return Gateway.readError(error) }
-        let items = index.patches.map {
-            QuiltPatchItem(identifier: $0.identifier, patchID: QuiltPatchID(quiltID: quiltID, internalID: $0.internalID).description,
-                           tags: Dictionary($0.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }))
-        }
+        let items = index.items(quiltID: quiltID)
         return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(items))
     }
 

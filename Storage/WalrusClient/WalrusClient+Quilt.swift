@@ -115,6 +115,14 @@ extension WalrusClient {
     }
 }
 
+extension QuiltIndex {
+    /// The patches as Walrus's `QuiltPatchItem`s (identifier, patch ID, tags), as the aggregator
+    /// and `list-patches-in-quilt --json` give them.
+    public func items(quiltID: BlobID) -> [QuiltPatchItem] {
+        patches.map { QuiltPatchItem(identifier: $0.identifier, patchID: QuiltPatchID(quiltID: quiltID, internalID: $0.internalID).description, tags: $0.tags.dictionary) }
+    }
+}
+
 /// Reads one certified quilt: its verified metadata once, then columns as secondary slivers, each
 /// verified against the metadata, cached for the reader's life.
 final class QuiltReader: @unchecked Sendable {
