@@ -30,6 +30,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Level 0: native libraries and the core types.
@@ -44,11 +49,13 @@ let package = Package(
         .target(
             name: "CFileIO", path: "Shared/CFileIO", exclude: ["README.md"],
             cSettings: [.unsafeFlags(["-O3"])]),
+        // X25519, ChaCha20-Poly1305 and P-256 certificates from the system's OpenSSL (libssl-dev).
+        .target(name: "CLibCrypto", path: "Shared/CLibCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "WalrusCore", path: "Shared/WalrusCore", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
         // Level 1: crypto and storage.
         .target(
-            name: "WalrusCrypto", dependencies: ["WalrusCore", "CBlake2b", "CSecp256k1"],
+            name: "WalrusCrypto", dependencies: ["WalrusCore", "CBlake2b", "CSecp256k1", "CLibCrypto"],
             path: "Shared/WalrusCrypto", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .target(
             name: "KVStore", dependencies: ["WalrusCore", "CRocksDB", "CFileIO"],
@@ -66,7 +73,8 @@ let package = Package(
         .executableTarget(
             name: "walrus",
             dependencies: [
-                "RedStuff", "WalrusAPI", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit", "CFileIO",
+                "RedStuff", "WalrusAPI", "WalrusCore", "WalrusCrypto", "WalrusClient", "ChainClient", "Gateway", "HTTPKit", "CFileIO", "Operations", "Transport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/CLI", swiftSettings: strictNoWarnings),
@@ -100,7 +108,7 @@ let package = Package(
         // Level 4: the chain's client side.
         .target(
             name: "ChainClient",
-            dependencies: ["ChainTypes", "LightClient", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ChainTypes", "LightClient", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", "Transport", .product(name: "Yams", package: "Yams")],
             path: "Chain/ChainClient",
             exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
@@ -112,10 +120,30 @@ let package = Package(
             ],
             path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
+        // Level 2: TLS pinned to on-chain network keys (swift-nio-ssl), for HTTPKit's servers and clients.
+        .target(
+            name: "Transport",
+            dependencies: [
+                "HTTPKit", "WalrusCore", "WalrusCrypto", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Shared/Transport", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
+        // Level 4: what every long-running process shares: swift-log (text or JSON), swift-metrics
+        // with a Prometheus admin endpoint, and swift-service-lifecycle's signal handling.
+        .target(
+            name: "Operations",
+            dependencies: [
+                "HTTPKit", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Operations", exclude: ["README.md"], swiftSettings: strictNoWarnings),
+
         .target(
             name: "WalrusClient",
             dependencies: [
-                "ChainClient", "ChainTypes", "HTTPKit", "LightClient", "RedStuff", "WalrusCore", "WalrusCrypto",
+                "ChainClient", "ChainTypes", "HTTPKit", "LightClient", "RedStuff", "WalrusCore", "WalrusCrypto", "Transport",
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Storage/WalrusClient", exclude: ["README.md"], swiftSettings: strictNoWarnings),
@@ -124,7 +152,8 @@ let package = Package(
         .target(
             name: "ValidatorNode",
             dependencies: [
-                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", "Operations",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
@@ -132,31 +161,34 @@ let package = Package(
         .target(
             name: "StorageNode",
             dependencies: [
-                "ChainClient", "ChainTypes", "RedStuff", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit",
+                "ChainClient", "ChainTypes", "RedStuff", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", "Transport", "Operations",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Storage/StorageNode", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .target(
             name: "Gateway",
-            dependencies: ["WalrusClient", "ChainClient", "HTTPKit", "RedStuff", "WalrusAPI", "WalrusCore", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["WalrusClient", "ChainClient", "HTTPKit", "RedStuff", "WalrusAPI", "WalrusCore", "Transport", "Operations", .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Storage/Gateway", exclude: ["README.md"], swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-node",
             dependencies: [
-                "StorageNode", "ChainClient", "ChainTypes", "HTTPKit", "WalrusCore", "WalrusCrypto", "CFileIO",
+                "StorageNode", "ChainClient", "ChainTypes", "HTTPKit", "WalrusCore", "WalrusCrypto", "CFileIO", "Operations",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Storage/NodeMain", swiftSettings: strictNoWarnings),
         .executableTarget(
             name: "walrus-validator",
             dependencies: [
-                "ValidatorNode", "ChainClient", "HTTPKit", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto",
+                "ValidatorNode", "ChainClient", "HTTPKit", "Ledger", "ChainTypes", "WalrusCore", "WalrusCrypto", "Operations",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Chain/ValidatorMain", swiftSettings: strictNoWarnings),
         // A validator that equivocates, for the tests of evidence and slashing only.
-        .executableTarget(name: "walrus-byzantine-validator", dependencies: ["ValidatorNode"], path: "Tests/ByzantineValidator", swiftSettings: strict),
+        .executableTarget(name: "walrus-byzantine-validator", dependencies: ["ValidatorNode", .product(name: "Logging", package: "swift-log")], path: "Tests/ByzantineValidator", swiftSettings: strict),
 
         // Tests: one target per library, plus the layering check.
         .testTarget(
@@ -188,7 +220,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "walrus-validator", "walrus-byzantine-validator", "walrus-node", "ChainClient", "ChainTypes", "Consensus", "KVStore", "Ledger", "RedStuff", "WalrusAPI", "WalrusCore", "WalrusCrypto",
-                "ValidatorNode", "StorageNode",
+                "ValidatorNode", "StorageNode", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/IntegrationTests", swiftSettings: strict),
         .testTarget(

@@ -41,7 +41,7 @@ extension ChainClient {
             }
             let commitment = CommitteeCommitment(
                 epoch: committee.epoch,
-                members: committee.members.map { CommitteeCommitment.Member(nodeID: $0.nodeID, publicKey: $0.publicKey, shards: $0.shards) })
+                members: committee.members.map { CommitteeCommitment.Member(nodeID: $0.nodeID, publicKey: $0.publicKey, shards: $0.shards, networkPublicKey: $0.networkPublicKey?.bytes ?? []) })
             guard commitment.hash == block.header.committeeHash else {
                 throw ChainClientError(
                     .verification, "the committee the RPC served for epoch \(committee.epoch.rawValue) is not the one block \(height) commits to")

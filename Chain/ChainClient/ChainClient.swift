@@ -3,6 +3,7 @@ public import Foundation
 import LightClient
 import Synchronization
 import HTTPKit
+import Transport
 public import WalrusAPI
 public import WalrusCore
 import WalrusCrypto
@@ -81,7 +82,8 @@ public final class ChainClient: Sendable {
         precondition(!endpoints.isEmpty, "at least one RPC endpoint")
         self.endpoints = endpoints
         self.timeoutSeconds = timeoutSeconds
-        http = HTTPClient()
+        // An https:// RPC URL (a validator behind a TLS proxy) is verified against the system's roots.
+        http = HTTPClient(security: TLSClient.shared)
     }
 
     // MARK: - Transport

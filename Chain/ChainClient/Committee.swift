@@ -13,11 +13,23 @@ public struct CommitteeMember: Hashable, Sendable {
     public let networkAddress: String
     /// The stake that counts for the member in the committee's epoch (FROST; 0 where the RPC did not say).
     public var stake: UInt64 = 0
+    /// The P-256 key its TLS certificate must carry; nil for a node registered without one,
+    /// which serves plain HTTP.
+    public var networkPublicKey: NetworkPublicKey?
     public var weight: UInt64 { UInt64(shards.count) }
 
-    /// The base URL of the member's REST API (`http://host:port`), or nil when its registered
-    /// address is not a valid host:port: such a member is unreachable, never a URL to build on.
-    public var httpBase: String? { (try? NetworkAddress(parsing: networkAddress))?.httpBase }
+    /// The base URL of the member's REST API (`https://host:port` when it registered a network
+    /// key, else `http://host:port`), or nil when its registered address is not a valid
+    /// host:port: such a member is unreachable, never a URL to build on.
+    public var httpBase: String? {
+        guard let address = try? NetworkAddress(parsing: networkAddress) else { return nil }
+        // The key rides in the URL (its user part), so that every request built on this base
+        // pins it: HTTPClient checks the certificate against it.
+        return networkPublicKey.map { "https://\($0)@\(address.host):\(address.port)" } ?? address.httpBase
+    }
+
+    /// What a request to the member pins: the network key's bytes.
+    public var pin: [UInt8]? { networkPublicKey?.bytes }
 }
 
 /// The storage committee of an epoch, members in committee order (by node ID).
@@ -66,9 +78,18 @@ extension ChainClient {
                     throw ChainClientError(.malformed, "the committee assigns shard \(shard) twice or out of range")
                 }
             }
+            // A network key that does not parse is refused with the answer: a member whose
+            // connections cannot be pinned must not silently fall back to plain HTTP.
+            var networkKey: NetworkPublicKey?
+            if let hex = entry["networkPublicKey"] as? String, !hex.isEmpty {
+                guard let bytes = try? Hex.decode(hex), let parsed = try? NetworkPublicKey(bytes: bytes) else {
+                    throw ChainClientError(.malformed, "a committee member's network public key does not parse")
+                }
+                networkKey = parsed
+            }
             members.append(CommitteeMember(
                 nodeID: id, name: entry["name"] as? String ?? "", shards: shards.map { ShardIndex($0.uint16Value) }, publicKey: key,
-                networkAddress: address, stake: (entry["stake"] as? NSNumber)?.uint64Value ?? 0))
+                networkAddress: address, stake: (entry["stake"] as? NSNumber)?.uint64Value ?? 0, networkPublicKey: networkKey))
         }
         guard (seen.max().map { Int($0) + 1 } ?? 0) == seen.count else {
             throw ChainClientError(.malformed, "the committee's shards are not 0 to \(seen.count - 1) without gaps")
@@ -194,6 +215,8 @@ public struct StorageNodeInfo: Hashable, Sendable {
     public let storagePriceVote: FROST
     public let writePriceVote: FROST
     public let capacityVote: UInt64
+    /// The network key (hex, 33 bytes compressed P-256), empty when none is registered.
+    public let networkPublicKey: String
     /// Shards in the current committee, and in the next one once it is selected.
     public let shards: Int
     public let nextShards: Int?
@@ -212,6 +235,7 @@ extension ChainClient {
         return StorageNodeInfo(
             nodeID: id, name: o["name"] as? String ?? "", networkAddress: address, publicKey: o["publicKey"] as? String ?? "", operatorAddress: owner,
             commissionBasisPoints: commission, storagePriceVote: FROST(storage), writePriceVote: FROST(write), capacityVote: capacity,
+            networkPublicKey: o["networkPublicKey"] as? String ?? "",
             shards: (o["shards"] as? NSNumber)?.intValue ?? 0, nextShards: (o["nextShards"] as? NSNumber)?.intValue)
     }
 

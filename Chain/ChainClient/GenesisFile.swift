@@ -59,6 +59,8 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         public var writePriceFrost: UInt64
         public var capacityBytes: UInt64
         public var stakeFrost: UInt64
+        /// The node's network key (hex, compressed P-256); absent: it serves plain HTTP.
+        public var networkPublicKey: String?
 
         enum CodingKeys: String, CodingKey {
             case name
@@ -70,12 +72,14 @@ public struct GenesisFile: Codable, Hashable, Sendable {
             case writePriceFrost = "write_price_frost"
             case capacityBytes = "capacity_bytes"
             case stakeFrost = "stake_frost"
+            case networkPublicKey = "network_public_key"
         }
 
         public init(
             name: String, networkAddress: String, publicKey: String, operatorAddress: String, commissionBps: UInt16,
-            storagePriceFrost: UInt64, writePriceFrost: UInt64, capacityBytes: UInt64, stakeFrost: UInt64
+            storagePriceFrost: UInt64, writePriceFrost: UInt64, capacityBytes: UInt64, stakeFrost: UInt64, networkPublicKey: String? = nil
         ) {
+            self.networkPublicKey = networkPublicKey
             self.name = name
             self.networkAddress = networkAddress
             self.publicKey = publicKey
@@ -189,11 +193,12 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         for entry in storageNodes {
             do {
                 _ = try NetworkAddress(parsing: entry.networkAddress)
+                let networkKey = try entry.networkPublicKey.map { try NetworkPublicKey(bytes: try Hex.decode($0)).bytes } ?? []
                 nodes.append(LedgerGenesis.Node(
                     name: entry.name, networkAddress: entry.networkAddress, publicKey: try Schnorr.PublicKey(hex: entry.publicKey),
                     operatorAddress: try Address(parsing: entry.operatorAddress), commissionBasisPoints: entry.commissionBps,
                     storagePrice: FROST(entry.storagePriceFrost), writePrice: FROST(entry.writePriceFrost), capacity: entry.capacityBytes,
-                    stake: FROST(entry.stakeFrost)))
+                    stake: FROST(entry.stakeFrost), networkPublicKey: networkKey))
             } catch let error as CoreError {
                 throw ChainClientError(.config, "genesis storage node \(entry.name): \(error.message)")
             } catch let error as CryptoError {
@@ -235,6 +240,7 @@ public struct GenesisFile: Codable, Hashable, Sendable {
         if fees != .none { w.write(fees) }
         if validators.contains(where: { $0.bondFrost != nil }) { for v in validators { w.write(v.bondFrost ?? 0) } }
         if let count = validatorCountMax { w.write(UInt64(count)) }
+        if storageNodes.contains(where: { $0.networkPublicKey != nil }) { for n in storageNodes { w.writeString(n.networkPublicKey?.lowercased() ?? "") } }
         return Blake2b256.hash(w.bytes)
     }
 }

@@ -22,6 +22,9 @@ public actor VerifiedEventFollower {
     /// from, or events were left out. Nil until known (read from the cursor's block).
     private var countThrough: (height: UInt64, count: UInt64)?
 
+    /// The highest block verified so far, and the chain's events through it (for metrics).
+    public var verifiedProgress: (height: UInt64, events: UInt64)? { countThrough.map { ($0.height, $0.count) } }
+
     public init(client: ChainClient, chainID: String, validators: ValidatorSet, cursor: EventCursor? = nil) {
         self.client = client
         self.chainID = chainID

@@ -5,8 +5,9 @@ import WalrusCrypto
 extension Executor {
     mutating func registerNode(
         name: String, networkAddress: String, publicKey: Schnorr.PublicKey, commission: UInt16, storagePrice: FROST,
-        writePrice: FROST, capacity: UInt64, proof: Schnorr.Signature
+        writePrice: FROST, capacity: UInt64, proof: Schnorr.Signature, networkPublicKey: [UInt8]
     ) throws(LedgerError) {
+        try Executor.checkNetworkKey(networkPublicKey)
         guard !name.isEmpty, name.utf8.count <= StoragePool.nameBytesMax else {
             throw LedgerError(.invalidArgument, "a node name has 1 to \(StoragePool.nameBytesMax) bytes")
         }
@@ -22,7 +23,7 @@ extension Executor {
         let pool = StoragePool(
             nodeID: NodeID(unchecked: newObjectID().bytes), name: name, networkAddress: networkAddress, publicKey: publicKey,
             operatorAddress: sender, commissionBasisPoints: commission, storagePriceVote: storagePrice, writePriceVote: writePrice,
-            capacityVote: capacity)
+            capacityVote: capacity, networkPublicKey: networkPublicKey)
         view.put(Keys.pool(pool.nodeID), pool)
         view.put(Keys.poolKey(publicKey), NodeIDRecord(nodeID: pool.nodeID))
     }
@@ -31,6 +32,12 @@ extension Executor {
         do { _ = try NetworkAddress(parsing: address) } catch {
             throw LedgerError(.invalidArgument, "invalid network address: \(error.message)")
         }
+    }
+
+    /// A network key is a compressed P-256 point, or empty (plain HTTP).
+    static func checkNetworkKey(_ key: [UInt8]) throws(LedgerError) {
+        guard !key.isEmpty else { return }
+        do { _ = try NetworkPublicKey(bytes: key) } catch { throw LedgerError(.invalidArgument, "invalid network public key: \(error.message)") }
     }
 
     mutating func updateNode(_ node: NodeID, _ update: NodeUpdate) throws(LedgerError) {
@@ -48,6 +55,10 @@ extension Executor {
         if let price = update.storagePrice { pool.storagePriceVote = price }
         if let price = update.writePrice { pool.writePriceVote = price }
         if let capacity = update.capacity { pool.capacityVote = capacity }
+        if let key = update.networkPublicKey {
+            try Executor.checkNetworkKey(key)
+            pool.networkPublicKey = key
+        }
         view.put(Keys.pool(node), pool)
     }
 

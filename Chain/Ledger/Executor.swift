@@ -98,9 +98,9 @@ struct Executor {
         case let .extendBlob(blob, epochs): try extendBlob(blob, epochs: epochs)
         case let .deleteBlob(blob): try deleteBlob(blob)
         case let .invalidateBlob(certificate): try invalidateBlob(certificate)
-        case let .registerNode(name, address, key, commission, storagePrice, writePrice, capacity, proof):
+        case let .registerNode(name, address, key, commission, storagePrice, writePrice, capacity, proof, networkKey):
             try registerNode(name: name, networkAddress: address, publicKey: key, commission: commission,
-                             storagePrice: storagePrice, writePrice: writePrice, capacity: capacity, proof: proof)
+                             storagePrice: storagePrice, writePrice: writePrice, capacity: capacity, proof: proof, networkPublicKey: networkKey)
         case let .stake(node, amount): try stake(node, amount: amount)
         case let .requestWithdrawal(stake): try requestWithdrawal(stake)
         case let .withdraw(stake): try withdraw(stake)

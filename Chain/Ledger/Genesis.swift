@@ -29,10 +29,12 @@ extension Ledger {
         var stakes: [NodeID: UInt64] = [:]
         var pools: [NodeID: StoragePool] = [:]
         for node in genesis.nodes {
-            let pool = StoragePool(
+            var pool = StoragePool(
                 nodeID: NodeID(unchecked: objectID().bytes), name: node.name, networkAddress: node.networkAddress, publicKey: node.publicKey,
                 operatorAddress: node.operatorAddress, commissionBasisPoints: node.commissionBasisPoints, storagePriceVote: node.storagePrice,
                 writePriceVote: node.writePrice, capacityVote: node.capacity)
+            try Executor.checkNetworkKey(node.networkPublicKey)
+            pool.networkPublicKey = node.networkPublicKey
             guard try view.get(NodeIDRecord.self, Keys.poolKey(node.publicKey)) == nil else {
                 throw LedgerError(.duplicate, "two genesis storage nodes share the key \(node.publicKey)")
             }

@@ -101,11 +101,14 @@ public struct StoragePool: Hashable, Sendable, BCSCodable {
     public var storagePriceVote: FROST
     public var writePriceVote: FROST
     public var capacityVote: UInt64
+    /// The compressed P-256 key of the node's TLS certificate; empty: the node serves plain HTTP.
+    public var networkPublicKey: [UInt8]
 
     public init(
         nodeID: NodeID, name: String, networkAddress: String, publicKey: Schnorr.PublicKey, operatorAddress: Address,
-        commissionBasisPoints: UInt16, storagePriceVote: FROST, writePriceVote: FROST, capacityVote: UInt64
+        commissionBasisPoints: UInt16, storagePriceVote: FROST, writePriceVote: FROST, capacityVote: UInt64, networkPublicKey: [UInt8] = []
     ) {
+        self.networkPublicKey = networkPublicKey
         self.nodeID = nodeID
         self.name = name
         self.networkAddress = networkAddress
@@ -129,6 +132,7 @@ public struct StoragePool: Hashable, Sendable, BCSCodable {
         writer.write(storagePriceVote)
         writer.write(writePriceVote)
         writer.write(capacityVote)
+        writer.writeBytes(networkPublicKey)
     }
 
     public init(from reader: inout BCSReader) throws(CoreError) {
@@ -141,6 +145,7 @@ public struct StoragePool: Hashable, Sendable, BCSCodable {
         storagePriceVote = try reader.read(FROST.self)
         writePriceVote = try reader.read(FROST.self)
         capacityVote = try reader.readU64()
+        networkPublicKey = try reader.readBytes(max: Operation.networkPublicKeyBytes)
     }
 }
 

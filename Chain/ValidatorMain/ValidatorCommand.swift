@@ -4,6 +4,8 @@ import ArgumentParser
 import HTTPKit
 import Ledger
 import Foundation
+import Logging
+import Operations
 import ValidatorNode
 import WalrusCore
 import WalrusCrypto
@@ -56,6 +58,8 @@ extension WalrusValidator {
         var validatorHosts: String?
         @Option(name: .customLong("storage-node-hosts"), help: "Comma-separated hosts, one per storage node: each listens on base-port+200 (default: 127.0.0.1 with a port per node).")
         var storageNodeHosts: String?
+        @Flag(name: .customLong("plain-http"), help: "Give storage nodes no network key: they serve plain HTTP instead of TLS pinned to the key (for comparisons only).")
+        var plainHTTP = false
 
         /// `host:port` of each of `count` processes: on one host, consecutive ports from `port`; on
         /// separate hosts, `port` on each.
@@ -88,7 +92,9 @@ extension WalrusValidator {
                 let p2p = p2ps[i], rpc = rpcs[i]
                 validatorEntries.append(.init(
                     name: "validator-\(i)", publicKey: Hex.encode(key.publicKey.bytes), power: 1, p2pAddress: p2p, rpcAddress: rpc, bondFrost: 10_000 * FROST.perWAL))
-                let config = NodeConfig(keyFile: "validator.key", dataDir: "data", genesisFile: "../genesis.yaml", p2pListen: p2p, rpcListen: rpc)
+                var config = NodeConfig(keyFile: "validator.key", dataDir: "data", genesisFile: "../genesis.yaml", p2pListen: p2p, rpcListen: rpc)
+                // The admin endpoint (metrics) stays on loopback.
+                config.adminListen = "127.0.0.1:\(basePort + 500 + (validatorHosts == nil ? i : 0))"
                 do { try config.write(to: "\(home)/config.yaml") } catch { fail(error.message) }
             }
             let wal = FROST.perWAL
@@ -99,11 +105,17 @@ extension WalrusValidator {
                 makeDirectory(home)
                 let nodeKey = newKey(at: "\(home)/node.key")
                 let operatorKey = newKey(at: "\(home)/operator.key")
+                var networkKey: String?
+                if !plainHTTP {
+                    let key = NetworkPrivateKey.generate()
+                    do { try KeyFile.write(key, to: "\(home)/network.key") } catch { fail(error.message) }
+                    networkKey = Hex.encode(key.publicKey.bytes)
+                }
                 balances.append(.init(address: operatorKey.publicKey.address.description, amountFrost: 1_000 * wal))
                 nodes.append(.init(
                     name: "storage-node-\(i)", networkAddress: nodeAddresses[i], publicKey: Hex.encode(nodeKey.publicKey.bytes),
                     operatorAddress: operatorKey.publicKey.address.description, commissionBps: 1000, storagePriceFrost: 100_000,
-                    writePriceFrost: 20_000, capacityBytes: 1 << 40, stakeFrost: 10_000 * wal))
+                    writePriceFrost: 20_000, capacityBytes: 1 << 40, stakeFrost: 10_000 * wal, networkPublicKey: networkKey))
             }
             makeDirectory("\(dir)/client")
             let wallet = newKey(at: "\(dir)/client/wallet.key")
@@ -154,12 +166,37 @@ extension WalrusValidator {
         func run() async throws {
             let loaded: NodeConfig
             do { loaded = try NodeConfig.load(config) } catch { fail(error.message) }
+            guard let format = LogFormat(rawValue: loaded.logFormat), let level = ProcessLogging.parseLevel(loaded.logLevel) else {
+                fail("log_format is text or json, and log_level one of trace, debug, info, notice, warning, error, critical")
+            }
+            ProcessLogging.bootstrap(format: format, level: level)
+            ProcessMetrics.bootstrap()
+            let logger = Logger(label: "validator")
             let node: ValidatorNode
-            do { node = try await ValidatorNode.start(loaded, log: log) } catch { fail(error.message, code: error.code == .network ? 5 : 2) }
-            let sig = await waitForTerminationSignal()
-            log("signal \(sig): stopping")
-            await node.shutdown()
-            log("stopped")
+            do { node = try await ValidatorNode.start(loaded, logger: logger) } catch { fail(error.message, code: error.code == .network ? 5 : 2) }
+            var admin: AdminServer?
+            if let listen = loaded.adminListen {
+                do { admin = try await AdminServer.start(listen: listen) { node.isServing } } catch {
+                    await node.shutdown()
+                    fail("\(error)", code: 5)
+                }
+                logger.info("admin endpoint serving /metrics and /v1/health", metadata: ["url": "http://\(listen)"])
+            }
+            let configPath = config, adminServer = admin
+            try await ProcessLifecycle.run(
+                logger: logger,
+                reload: {
+                    if let fresh = try? NodeConfig.load(configPath), let level = ProcessLogging.parseLevel(fresh.logLevel) {
+                        ProcessLogging.setLevel(level)
+                        logger.notice("log level set", metadata: ["level": "\(level)"])
+                    }
+                },
+                shutdown: {
+                    logger.notice("stopping: consensus, then the listeners, then the store")
+                    await node.shutdown()
+                    await adminServer?.stop()
+                    logger.notice("stopped")
+                })
         }
     }
 }

@@ -117,7 +117,7 @@ public final class ChainStore: @unchecked Sendable {
             epoch: committee.epoch,
             members: committee.members.compactMap { member in
                 guard let pool = try? ledger.pool(member.nodeID) else { return nil }
-                return CommitteeCommitment.Member(nodeID: member.nodeID, publicKey: pool.publicKey, shards: member.shards)
+                return CommitteeCommitment.Member(nodeID: member.nodeID, publicKey: pool.publicKey, shards: member.shards, networkPublicKey: pool.networkPublicKey)
             })
     }
 

@@ -1,3 +1,5 @@
+import Metrics
+import Logging
 import ChainTypes
 public import Consensus
 import Foundation
@@ -213,7 +215,8 @@ actor ConsensusDriver {
             (try? evidence.verify(chainID: chainID, key: key)) != nil,
             evidencePool.add(evidence)
         else { return }
-        FileHandle.standardError.write(Data("warning: validator \(index) signed conflicting messages at height \(evidence.height); evidence goes into the next block\n".utf8))
+        ConsensusDriver.logger.warning("a validator signed conflicting messages; the evidence goes into the next block", metadata: ["validator": "\(index)", "height": "\(evidence.height)"])
+        Counter(label: "walrus_consensus_evidence_total").increment()
         p2p?.broadcast(.evidence([evidence]))
     }
 
@@ -308,6 +311,7 @@ actor ConsensusDriver {
 
     private func timeoutFired(_ step: Step, height: UInt64, round: Round) {
         guard running, height == core.height else { return }
+        Counter(label: "walrus_consensus_timeouts_total", dimensions: [("step", "\(step)")]).increment()
         input(.timeout(step, height: height, round: round))
     }
 
@@ -362,11 +366,11 @@ actor ConsensusDriver {
         }
         let execution: BlockExecution
         do { execution = try app.commit(block, commit: commit, nextValidators: following) } catch {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            ConsensusDriver.logger.error("cannot commit the decided block", metadata: ["height": "\(height)", "reason": "\(error.message)"])
             return
         }
         let nextSet = following(execution)
-        metrics.recordCommit(height: height, transactions: block.transactions.count, timeMs: block.header.timeMs)
+        metrics.recordCommit(height: height, transactions: block.transactions.count, timeMs: block.header.timeMs, round: UInt64(commit.round))
         if !evidencePool.isEmpty || !block.evidence.isEmpty {
             let jailed = Set(((try? app.ledger.validators()) ?? []).filter(\.jailed).map(\.publicKey))
             evidencePool.remove { item in
@@ -387,7 +391,7 @@ actor ConsensusDriver {
         heightSet = nextSet
         if (nextIndex == nil) != (ownIndex == nil) {
             let role = nextIndex.map { "validator \($0) of \(nextSet.count)" } ?? "a follower (not in the set)"
-            FileHandle.standardError.write(Data("info: the validator set changed at height \(next): this node is now \(role)\n".utf8))
+            ConsensusDriver.logger.notice("the validator set changed: this node is now \(role)", metadata: ["height": "\(next)"])
         }
         ownIndex = nextIndex
         walSequence = 0
@@ -551,6 +555,10 @@ actor ConsensusDriver {
     }
 }
 
+extension ConsensusDriver {
+    static let logger = Logger(label: "consensus")
+}
+
 /// Counters for /metrics and /v1/health.
 public final class NodeMetrics: Sendable {
     public let height = Atomic<UInt64>(0)
@@ -558,10 +566,17 @@ public final class NodeMetrics: Sendable {
     public let lastBlockTimeMs = Atomic<UInt64>(0)
     public init() {}
 
-    func recordCommit(height: UInt64, transactions: Int, timeMs: UInt64) {
+    func recordCommit(height: UInt64, transactions: Int, timeMs: UInt64, round: UInt64 = 0) {
         self.height.store(height, ordering: .relaxed)
         committedTransactions.wrappingAdd(UInt64(transactions), ordering: .relaxed)
         lastBlockTimeMs.store(timeMs, ordering: .relaxed)
+        Gauge(label: "walrus_chain_height").record(Int(clamping: height))
+        Counter(label: "walrus_chain_blocks_total").increment()
+        Counter(label: "walrus_chain_transactions_total").increment(by: transactions)
+        // Rounds a height took (1 when the first proposal commits): more means timeouts and
+        // failed proposals.
+        Counter(label: "walrus_consensus_rounds_total").increment(by: Int(clamping: round &+ 1))
+        Gauge(label: "walrus_consensus_last_commit_round").record(Int(clamping: round))
     }
 }
 

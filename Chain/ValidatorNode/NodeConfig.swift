@@ -43,6 +43,11 @@ public struct NodeConfig: Codable, Hashable, Sendable {
     /// Blocks kept: older blocks, commits, events and transaction records are deleted as new ones
     /// commit (the ledger state is kept whole); 0 keeps every block.
     public var retainBlocks: UInt64 = 0
+    /// host:port of the admin endpoint (`/metrics`, `/v1/health`), apart from the RPC; unset: none.
+    public var adminListen: String?
+    /// Log lines: `text` or `json`; the lowest level written (SIGHUP rereads it).
+    public var logFormat: String = "text"
+    public var logLevel: String = "info"
 
     enum CodingKeys: String, CodingKey {
         case keyFile = "key_file"
@@ -65,6 +70,9 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         case snapshotDir = "snapshot_dir"
         case stateSyncRPC = "state_sync_rpc"
         case retainBlocks = "retain_blocks"
+        case adminListen = "admin_listen"
+        case logFormat = "log_format"
+        case logLevel = "log_level"
     }
 
     public init(keyFile: String, dataDir: String, genesisFile: String, p2pListen: String, rpcListen: String) {
@@ -97,6 +105,9 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         snapshotDir = try c.decodeIfPresent(String.self, forKey: .snapshotDir) ?? snapshotDir
         stateSyncRPC = try c.decodeIfPresent([String].self, forKey: .stateSyncRPC) ?? stateSyncRPC
         retainBlocks = try c.decodeIfPresent(UInt64.self, forKey: .retainBlocks) ?? retainBlocks
+        adminListen = try c.decodeIfPresent(String.self, forKey: .adminListen)
+        logFormat = try c.decodeIfPresent(String.self, forKey: .logFormat) ?? logFormat
+        logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
         guard snapshotsKept >= 1, retainBlocks == 0 || retainBlocks >= 100 else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "snapshots_kept is at least 1; retain_blocks is 0 (keep all) or at least 100"))
         }

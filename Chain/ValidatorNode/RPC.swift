@@ -294,6 +294,7 @@ struct RPC: Sendable {
                 "nodeId": member.nodeID.description, "shards": member.shards.map(\.rawValue), "weight": member.weight,
                 "stake": stakes[member.nodeID] ?? 0,
                 "publicKey": pool.map { Hex.encode($0.publicKey.bytes) } ?? "", "networkAddress": pool?.networkAddress ?? "", "name": pool?.name ?? "",
+                "networkPublicKey": pool.map { Hex.encode($0.networkPublicKey) } ?? "",
             ]
         }
         return .json(["epoch": committee.epoch.rawValue, "members": members])
@@ -389,6 +390,7 @@ struct RPC: Sendable {
             "nodeId": pool.nodeID.description, "name": pool.name, "networkAddress": pool.networkAddress, "publicKey": Hex.encode(pool.publicKey.bytes),
             "operator": pool.operatorAddress.description, "commissionBasisPoints": Int(pool.commissionBasisPoints),
             "storagePriceVoteFrost": pool.storagePriceVote.rawValue, "writePriceVoteFrost": pool.writePriceVote.rawValue, "capacityVote": pool.capacityVote,
+            "networkPublicKey": Hex.encode(pool.networkPublicKey),
             "shards": system?.committee.member(pool.nodeID)?.shards.count ?? 0,
             "nextShards": system?.nextCommittee.map { $0.member(pool.nodeID)?.shards.count ?? 0 as Any } ?? NSNull(),
         ])

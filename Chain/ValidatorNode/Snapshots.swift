@@ -1,3 +1,4 @@
+import Logging
 import ChainClient
 import ChainTypes
 import Foundation
@@ -47,7 +48,7 @@ final class SnapshotStore: Sendable {
             try rocks.checkpoint(to: temporary)
             try FileManager.default.moveItem(atPath: temporary, toPath: "\(directory)/\(height)")
         } catch {
-            FileHandle.standardError.write(Data("warning: snapshot at height \(height) failed: \(error); skipped\n".utf8))
+            Logger(label: "snapshots").warning("a snapshot failed; skipped", metadata: ["height": "\(height)", "reason": "\(error)"])
             try? FileManager.default.removeItem(atPath: temporary)
             return
         }
@@ -100,7 +101,7 @@ enum StateSync {
     /// (through every hand-over), and the hash of every downloaded entry must be that header's
     /// state hash. Then the block and its commit become the store's latest, and the node follows
     /// from the next height. Nothing of a snapshot that does not verify is kept.
-    static func run(store: ChainStore, genesis: GenesisFile, client: ChainClient, log: @Sendable (String) -> Void) async throws(NodeError) {
+    static func run(store: ChainStore, genesis: GenesisFile, client: ChainClient, logger: Logger) async throws(NodeError) {
         let heights: [UInt64]
         do { heights = try await client.snapshotHeights() } catch { throw NodeError(.network, "state sync: cannot list snapshots: \(error.message)") }
         guard let height = heights.first else { throw NodeError(.network, "state sync: the RPC offers no snapshot; set snapshot_interval on a validator, or sync from genesis") }
@@ -120,7 +121,7 @@ enum StateSync {
         guard block.transactionsMatchHeader, block.header.height == height else {
             throw NodeError(.invalidBlock, "state sync: block \(height) does not match its header")
         }
-        log("state sync: snapshot at height \(height), header verified; downloading the state")
+        logger.info("state sync: snapshot header verified; downloading the state", metadata: ["height": "\(height)"])
         try store.clearState()
         var hash = LtHash()
         var after: [UInt8]?
@@ -156,6 +157,6 @@ enum StateSync {
             handOvers.append(HandOver(height: entry.fromHeight - 1, validators: entry.set.validators))
         }
         try store.recordSnapshotBase(block: block, commit: commit, stateHash: hash, handOvers: handOvers)
-        log("state sync: \(count) entries at height \(height) verified; following from height \(height + 1)")
+        logger.info("state sync: state verified; following the chain", metadata: ["entries": "\(count)", "height": "\(height)"])
     }
 }

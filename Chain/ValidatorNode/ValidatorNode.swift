@@ -1,3 +1,7 @@
+import Synchronization
+import Operations
+import Metrics
+public import Logging
 import ChainClient
 import ChainTypes
 import Foundation
@@ -32,15 +36,15 @@ public final class ValidatorNode: Sendable {
     let channels: [any Channel]
 
     /// Starts a validator from its config; returns once it listens.
-    public static func start(_ config: NodeConfig, log: @escaping @Sendable (String) -> Void) async throws(NodeError) -> ValidatorNode {
-        try await start(config, misbehaviour: .none, log: log)
+    public static func start(_ config: NodeConfig, logger: Logger) async throws(NodeError) -> ValidatorNode {
+        try await start(config, misbehaviour: .none, logger: logger)
     }
 
     /// Starts a validator that misbehaves as told: for tests of the other validators' defences
     /// only (the `walrus-byzantine-validator` test binary); `walrus-validator` never does.
     @_spi(Byzantine)
     public static func start(
-        _ config: NodeConfig, misbehaviour: Misbehaviour, log: @escaping @Sendable (String) -> Void
+        _ config: NodeConfig, misbehaviour: Misbehaviour, logger: Logger
     ) async throws(NodeError) -> ValidatorNode {
         let genesis: GenesisFile
         let validators: ValidatorSet
@@ -74,7 +78,7 @@ public final class ValidatorNode: Sendable {
                 store.close()
                 throw NodeError(.config, "state_sync_rpc holds no valid URL")
             }
-            do { try await StateSync.run(store: store, genesis: genesis, client: ChainClient(endpoints: urls), log: log) } catch {
+            do { try await StateSync.run(store: store, genesis: genesis, client: ChainClient(endpoints: urls), logger: logger) } catch {
                 store.close()
                 throw error
             }
@@ -96,7 +100,9 @@ public final class ValidatorNode: Sendable {
         var limits = HTTPServerLimits()
         limits.requestsPerClientPerSecond = config.rpcRequestsPerClientPerSecond > 0 ? config.rpcRequestsPerClientPerSecond : nil
         limits.connectionsPerClientMax = config.rpcConnectionsPerClientMax
-        let server = HTTPServer(group: group, bodyBytesMax: config.rpcBodyBytesMax, limits: limits) { await rpc.handle($0) }
+        let server = HTTPServer(
+            group: group, bodyBytesMax: config.rpcBodyBytesMax, limits: limits,
+            observer: HTTPMetrics(server: "rpc") { _, path in HTTPMetrics.template(path) }) { await rpc.handle($0) }
         var channels: [any Channel] = []
         do {
             guard let (p2pHost, p2pPort) = P2P.split(config.p2pListen), let (rpcHost, rpcPort) = P2P.split(config.rpcListen) else {
@@ -115,8 +121,30 @@ public final class ValidatorNode: Sendable {
         }
         await driver.start()
         let role = await driver.ownIndex.map { "validator \($0)" } ?? "a follower (this key is not in the current set)"
-        log("\(role) on chain \(genesis.chainID) (genesis \(Hex.encode(genesis.hash))): p2p \(config.p2pListen), rpc http://\(config.rpcListen), height \(store.height())")
-        return ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels)
+        logger.info(
+            "\(role) serving",
+            metadata: [
+                "chain_id": "\(genesis.chainID)", "genesis": "\(Hex.encode(genesis.hash))", "p2p": "\(config.p2pListen)", "rpc": "http://\(config.rpcListen)",
+                "height": "\(store.height())",
+            ])
+        let node = ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels)
+        node.sampler.withLock { $0 = Task { await ValidatorNode.sampleMetrics(mempool: mempool, p2p: p2p, server: server) } }
+        return node
+    }
+
+    let sampler = Mutex<Task<Void, Never>?>(nil)
+
+    /// Whether the node serves (for the admin endpoint's health).
+    public var isServing: Bool { channels.allSatisfy(\.isActive) }
+
+    /// Gauges sampled every two seconds: the mempool, peers connected, RPC load.
+    static func sampleMetrics(mempool: Mempool, p2p: P2P, server: HTTPServer) async {
+        while !Task.isCancelled {
+            Gauge(label: "walrus_mempool_transactions").record(mempool.count)
+            Gauge(label: "walrus_p2p_peers_connected").record(p2p.connectedPeers.count)
+            Gauge(label: "walrus_rpc_requests_in_flight").record(server.requestsInFlight)
+            try? await Task.sleep(nanoseconds: 2_000_000_000)
+        }
     }
 
     private init(config: NodeConfig, store: ChainStore, driver: ConsensusDriver, p2p: P2P, group: MultiThreadedEventLoopGroup, channels: [any Channel]) {
@@ -130,6 +158,7 @@ public final class ValidatorNode: Sendable {
 
     /// Stops consensus and the listeners, then closes the store.
     public func shutdown() async {
+        sampler.withLock { $0 }?.cancel()
         await driver.stop()
         p2p.shutdown()
         for channel in channels { try? await channel.close() }

@@ -113,11 +113,14 @@ public struct LedgerGenesis: Hashable, Sendable {
         public let capacity: UInt64
         /// Stake the operator holds in the node from the first epoch.
         public let stake: FROST
+        /// The compressed P-256 key of the node's TLS certificate; empty: plain HTTP.
+        public let networkPublicKey: [UInt8]
 
         public init(
             name: String, networkAddress: String, publicKey: Schnorr.PublicKey, operatorAddress: Address,
-            commissionBasisPoints: UInt16, storagePrice: FROST, writePrice: FROST, capacity: UInt64, stake: FROST
+            commissionBasisPoints: UInt16, storagePrice: FROST, writePrice: FROST, capacity: UInt64, stake: FROST, networkPublicKey: [UInt8] = []
         ) {
+            self.networkPublicKey = networkPublicKey
             self.name = name
             self.networkAddress = networkAddress
             self.publicKey = publicKey

@@ -36,9 +36,11 @@ public enum Operation: Hashable, Sendable, BCSCodable {
     case deleteBlob(blob: ObjectID)
     case invalidateBlob(certificate: CommitteeCertificate)
     /// Registers the sender as operator of a storage node with key `publicKey`, which signs
-    /// `NodeRegistration` to prove it consents; no two nodes share a key.
+    /// `NodeRegistration` to prove it consents; no two nodes share a key. `networkPublicKey` is the
+    /// node's 33-byte compressed P-256 key, which its TLS certificate carries and clients pin;
+    /// empty for a node that serves plain HTTP.
     case registerNode(name: String, networkAddress: String, publicKey: Schnorr.PublicKey, commissionBasisPoints: UInt16,
-                      storagePrice: FROST, writePrice: FROST, capacity: UInt64, proof: Schnorr.Signature)
+                      storagePrice: FROST, writePrice: FROST, capacity: UInt64, proof: Schnorr.Signature, networkPublicKey: [UInt8] = [])
     case stake(node: NodeID, amount: FROST)
     case requestWithdrawal(stake: ObjectID)
     case withdraw(stake: ObjectID)
@@ -89,9 +91,9 @@ public enum Operation: Hashable, Sendable, BCSCodable {
         case let .extendBlob(blob, epochs): w.writeVariant(8); w.write(blob); w.write(epochs)
         case let .deleteBlob(blob): w.writeVariant(9); w.write(blob)
         case let .invalidateBlob(certificate): w.writeVariant(10); w.write(certificate)
-        case let .registerNode(name, networkAddress, publicKey, commission, storagePrice, writePrice, capacity, proof):
+        case let .registerNode(name, networkAddress, publicKey, commission, storagePrice, writePrice, capacity, proof, networkKey):
             w.writeVariant(11); w.writeString(name); w.writeString(networkAddress); w.write(publicKey); w.write(commission)
-            w.write(storagePrice); w.write(writePrice); w.write(capacity); w.write(proof)
+            w.write(storagePrice); w.write(writePrice); w.write(capacity); w.write(proof); w.writeBytes(networkKey)
         case let .stake(node, amount): w.writeVariant(12); w.write(node); w.write(amount)
         case let .requestWithdrawal(stake): w.writeVariant(13); w.write(stake)
         case let .withdraw(stake): w.writeVariant(14); w.write(stake)
@@ -132,7 +134,8 @@ public enum Operation: Hashable, Sendable, BCSCodable {
             self = .registerNode(
                 name: try r.readString(max: Operation.nodeNameBytesMax), networkAddress: try r.readString(max: Limits.networkAddressBytesMax),
                 publicKey: try r.read(Schnorr.PublicKey.self), commissionBasisPoints: try r.readU16(), storagePrice: try r.read(FROST.self),
-                writePrice: try r.read(FROST.self), capacity: try r.readU64(), proof: try r.read(Schnorr.Signature.self))
+                writePrice: try r.read(FROST.self), capacity: try r.readU64(), proof: try r.read(Schnorr.Signature.self),
+                networkPublicKey: try r.readBytes(max: Operation.networkPublicKeyBytes))
         case 12: self = .stake(node: try r.read(NodeID.self), amount: try r.read(FROST.self))
         case 13: self = .requestWithdrawal(stake: try r.read(ObjectID.self))
         case 14: self = .withdraw(stake: try r.read(ObjectID.self))
@@ -243,6 +246,8 @@ public typealias LedgerOperation = Operation
 extension Operation {
     /// The longest storage node name, in UTF-8 bytes.
     public static let nodeNameBytesMax = 128
+    /// A compressed P-256 point.
+    public static let networkPublicKeyBytes = 33
 }
 
 /// What a validator key signs to consent to being registered as a candidate by an operator: the
@@ -272,8 +277,14 @@ public struct NodeUpdate: Hashable, Sendable, BCSCodable {
     public var storagePrice: FROST?
     public var writePrice: FROST?
     public var capacity: UInt64?
+    /// A new network key (the node's TLS certificate key), for rotation.
+    public var networkPublicKey: [UInt8]?
 
-    public init(networkAddress: String? = nil, commissionBasisPoints: UInt16? = nil, storagePrice: FROST? = nil, writePrice: FROST? = nil, capacity: UInt64? = nil) {
+    public init(
+        networkAddress: String? = nil, commissionBasisPoints: UInt16? = nil, storagePrice: FROST? = nil, writePrice: FROST? = nil, capacity: UInt64? = nil,
+        networkPublicKey: [UInt8]? = nil
+    ) {
+        self.networkPublicKey = networkPublicKey
         self.networkAddress = networkAddress
         self.commissionBasisPoints = commissionBasisPoints
         self.storagePrice = storagePrice
@@ -281,7 +292,7 @@ public struct NodeUpdate: Hashable, Sendable, BCSCodable {
         self.capacity = capacity
     }
 
-    public var isEmpty: Bool { networkAddress == nil && commissionBasisPoints == nil && storagePrice == nil && writePrice == nil && capacity == nil }
+    public var isEmpty: Bool { networkAddress == nil && commissionBasisPoints == nil && storagePrice == nil && writePrice == nil && capacity == nil && networkPublicKey == nil }
 
     public func encode(to w: inout BCSWriter) {
         w.write(networkAddress != nil)
@@ -292,6 +303,8 @@ public struct NodeUpdate: Hashable, Sendable, BCSCodable {
         w.writeOption(writePrice)
         w.write(capacity != nil)
         if let capacity { w.write(capacity) }
+        w.write(networkPublicKey != nil)
+        if let networkPublicKey { w.writeBytes(networkPublicKey) }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
@@ -300,6 +313,7 @@ public struct NodeUpdate: Hashable, Sendable, BCSCodable {
         storagePrice = try r.readOption(of: FROST.self)
         writePrice = try r.readOption(of: FROST.self)
         capacity = try r.readBool() ? try r.readU64() : nil
+        networkPublicKey = try r.readBool() ? try r.readBytes(max: Operation.networkPublicKeyBytes) : nil
     }
 }
 

@@ -120,16 +120,20 @@ public final class HTTPClient: Sendable {
     private let pool = ConnectionPool()
     /// Idle connections kept per host.
     let idleMaxPerHost: Int
+    /// TLS for https:// URLs (nil: such URLs are refused).
+    let security: (any HTTPClientSecurity)?
 
-    /// A client on NIO's shared event loops.
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, idleMaxPerHost: Int = 16) {
+    /// A client on NIO's shared event loops; `security` sets up TLS for https:// URLs.
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, idleMaxPerHost: Int = 16, security: (any HTTPClientSecurity)? = nil) {
         self.group = group
         self.idleMaxPerHost = idleMaxPerHost
+        self.security = security
     }
 
     deinit { pool.closeAll() }
 
-    /// Sends one request to `url` (`http://host:port/path?query`) and waits for the whole response
+    /// Sends one request to `url` (`http://host:port/path?query`, or https:// with `security`;
+    /// `pin` is the key the server's certificate must carry, as the security checks it) and waits for the whole response
     /// for at most `timeoutSeconds`. A response body over `responseBytesMax` fails the request. A
     /// pooled connection that turns out to be closed is replaced once, transparently.
     ///
@@ -139,9 +143,12 @@ public final class HTTPClient: Sendable {
     /// costs that long, not the whole timeout.
     public func request(
         _ method: HTTPMethod, _ url: String, body: HTTPClientBody? = nil, headers: [(String, String)] = [],
-        timeoutSeconds: Double, connectTimeoutSeconds: Double? = nil, responseBytesMax: Int = 64 << 20, sink: (any HTTPBodySink)? = nil
+        timeoutSeconds: Double, connectTimeoutSeconds: Double? = nil, responseBytesMax: Int = 64 << 20, sink: (any HTTPBodySink)? = nil,
+        pin: [UInt8]? = nil
     ) async throws(HTTPClientError) -> HTTPClientResponse {
-        let (host, port, target) = try HTTPClient.split(url)
+        let (secure, host, port, target, urlPin) = try HTTPClient.split(url)
+        let pin = pin ?? urlPin
+        if secure && security == nil { throw HTTPClientError(.invalidURL, "\(url): this client has no TLS configured for https:// URLs") }
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutSeconds * 1000))
         let payload = body.map(HTTPClient.buffers(for:))
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
@@ -151,10 +158,12 @@ public final class HTTPClient: Sendable {
             head.headers.add(name: "content-length", value: "0")
         }
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        let key = "\(host):\(port)"
+        // A connection is reused only for the same scheme and the same pinned key.
+        let key = secure ? "https://\(host):\(port)#\(pin.map { $0.map { String($0, radix: 16) }.joined() } ?? "")" : "\(host):\(port)"
+        let tls = secure ? security : nil
         for attempt in 0..<2 {
             let connectDeadline = connectTimeoutSeconds.map { min(deadline, NIODeadline.now() + .milliseconds(Int64($0 * 1000))) } ?? deadline
-            let (connection, reused) = try await connection(key: key, host: host, port: port, deadline: connectDeadline)
+            let (connection, reused) = try await connection(key: key, host: host, port: port, deadline: connectDeadline, tls: tls.map { ($0, pin) })
             do {
                 let response = try await connection.handler.send(
                     head, payload, on: connection.channel, deadline: deadline, responseBytesMax: responseBytesMax, sink: sink)
@@ -178,7 +187,9 @@ public final class HTTPClient: Sendable {
     }
 
     /// A pooled connection to `key`, or a new one.
-    private func connection(key: String, host: String, port: Int, deadline: NIODeadline) async throws(HTTPClientError) -> (Connection, Bool) {
+    private func connection(
+        key: String, host: String, port: Int, deadline: NIODeadline, tls: ((any HTTPClientSecurity), [UInt8]?)?
+    ) async throws(HTTPClientError) -> (Connection, Bool) {
         if Task.isCancelled { throw HTTPClientError(.cancelled, "cancelled before connecting to \(host):\(port)") }
         if let idle = pool.take(key) { return (idle, true) }
         let handler = ResponseHandler()
@@ -187,7 +198,9 @@ public final class HTTPClient: Sendable {
             .connectTimeout(remaining)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                channel.pipeline.addHTTPClientHandlers().flatMapThrowing {
+                channel.eventLoop.makeCompletedFuture {
+                    if let (security, pin) = tls { try security.addHandlers(to: channel, host: host, pin: pin) }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -240,20 +253,60 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    /// `http://host:port/path?query` → host, port, request target.
-    static func split(_ url: String) throws(HTTPClientError) -> (String, Int, String) {
-        guard url.hasPrefix("http://") else { throw HTTPClientError(.invalidURL, "\(url) is not an http:// URL") }
-        let rest = url.dropFirst("http://".count)
+    /// `http(s)://host:port/path?query` → whether TLS, host, port, request target, and the pin
+    /// an https URL may carry as its user part (`https://<hex key>@host:port/…`): the key the
+    /// server's certificate must hold, so that a URL built from a committee member names the
+    /// node and its key together.
+    static func split(_ url: String) throws(HTTPClientError) -> (Bool, String, Int, String, [UInt8]?) {
+        let secure = url.hasPrefix("https://")
+        guard secure || url.hasPrefix("http://") else { throw HTTPClientError(.invalidURL, "\(url) is not an http:// or https:// URL") }
+        let rest = url.dropFirst(secure ? "https://".count : "http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = rest[..<slash]
+        var authority = rest[..<slash]
+        var pin: [UInt8]?
+        if let at = authority.lastIndex(of: "@") {
+            let user = authority[..<at]
+            guard secure, user.utf8.count <= 256, user.utf8.count % 2 == 0,
+                let bytes = HTTPClient.hexBytes(user)
+            else { throw HTTPClientError(.invalidURL, "\(url): only an https URL carries a key, as hex before '@'") }
+            pin = bytes
+            authority = authority[authority.index(after: at)...]
+        }
         let target = slash == rest.endIndex ? "/" : String(rest[slash...])
         guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]), port > 0, port < 65536 else {
-            return (String(authority), 80, target)
+            return (secure, String(authority), secure ? 443 : 80, target, pin)
         }
         let host = String(authority[..<colon])
         guard !host.isEmpty else { throw HTTPClientError(.invalidURL, "\(url) names no host") }
-        return (host, port, target)
+        return (secure, host, port, target, pin)
     }
+
+    private static func hexBytes(_ text: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var high: UInt8?
+        for c in text.utf8 {
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            case 0x41...0x46: v = c - 0x41 + 10
+            default: return nil
+            }
+            if let h = high { bytes.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return high == nil ? bytes : nil
+    }
+}
+
+/// TLS for a client's https:// connections: adds the handlers that encrypt and check the server's
+/// certificate (against `pin` when given) in front of the HTTP codec.
+public protocol HTTPClientSecurity: Sendable {
+    func addHandlers(to channel: any Channel, host: String, pin: [UInt8]?) throws
+}
+
+/// TLS for a server's connections: adds the handlers in front of the HTTP codec.
+public protocol HTTPServerSecurity: Sendable {
+    func addHandlers(to channel: any Channel) throws
 }
 
 /// Set once, by whichever comes first of two racing completions.

@@ -138,6 +138,24 @@ public struct HTTPServerLimits: Sendable {
     public init() {}
 }
 
+/// One answered request, as a server's observer sees it.
+public struct HTTPObservation: Sendable {
+    public let method: HTTPMethod
+    /// The request path, without the query: the observer maps it to a route (never a label per ID).
+    public let path: String
+    public let status: UInt
+    /// From the request head to the response.
+    public let durationNanoseconds: UInt64
+    public let requestBytes: Int
+    public let responseBytes: Int
+}
+
+/// Told of every request a server answers, its own refusals included (for metrics). Called on
+/// the request's task or event loop: it must be quick.
+public protocol HTTPServerObserver: Sendable {
+    func observe(_ observation: HTTPObservation)
+}
+
 /// A small HTTP/1.1 server on NIO: bounded connections, heads, body rates, bodies (413 beyond the
 /// limit, without reading the rest) and requests in flight (503), admission before the body is
 /// read, one async router, and a stop that drains.
@@ -154,6 +172,10 @@ public final class HTTPServer: Sendable {
     let limits: HTTPServerLimits
     let connections: ConnectionRegistry
     let rates: ClientRateLimiter?
+    /// TLS in front of HTTP (nil: plain HTTP).
+    let security: (any HTTPServerSecurity)?
+    /// Told of every answered request (metrics).
+    let observer: (any HTTPServerObserver)?
     let inFlight = Atomic<Int>(0)
     private let listener = Mutex<(any Channel)?>(nil)
 
@@ -169,6 +191,8 @@ public final class HTTPServer: Sendable {
         errors: @escaping HTTPErrorBuilder = { .error($0, code: $1, $2, retryable: $3) },
         admit: (@Sendable (HTTPRequestHead) -> HTTPAdmission)? = nil,
         isExempt: @escaping @Sendable (HTTPRequestHead) -> Bool = { $0.method == .GET && $0.uri.hasPrefix("/v1/health") },
+        security: (any HTTPServerSecurity)? = nil,
+        observer: (any HTTPServerObserver)? = nil,
         router: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
     ) {
         self.group = group
@@ -180,6 +204,8 @@ public final class HTTPServer: Sendable {
         self.admit = admit ?? { _ in .accept(bodyBytesMax: bodyBytesMax) }
         self.isExempt = isExempt
         self.router = router
+        self.security = security
+        self.observer = observer
         connections = ConnectionRegistry(max: limits.connectionsMax, perClientMax: limits.connectionsPerClientMax)
         rates = limits.requestsPerClientPerSecond.map { ClientRateLimiter(perSecond: $0) }
     }
@@ -207,7 +233,9 @@ public final class HTTPServer: Sendable {
             return channel.close()
         }
         channel.closeFuture.whenComplete { [connections] _ in connections.remove(channel) }
-        return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+        return channel.eventLoop.makeCompletedFuture {
+            if let security { try security.addHandlers(to: channel) }
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
             try channel.pipeline.syncOperations.addHandler(HTTPHandler(server: self, connection: connection))
         }
     }
@@ -480,8 +508,14 @@ final class HTTPHandler: ChannelInboundHandler {
             let loopBound = NIOLoopBound((context, self), eventLoop: context.eventLoop)
             let channel = context.channel
             let timeoutMs = server.limits.headTimeoutMs
+            let started = bodyStarted, requestBytes = request.body.count, method = head.method
             Task {
                 let response = await server.router(request)
+                defer {
+                    server.observer?.observe(HTTPObservation(
+                        method: method, path: path, status: response.status.code, durationNanoseconds: DispatchTime.now().uptimeNanoseconds &- started,
+                        requestBytes: requestBytes, responseBytes: response.contentLength ?? response.body.count))
+                }
                 if let stream = response.stream {
                     // The head now, the body as the stream writes it, the end on the loop.
                     let head = loopBound.eventLoop.submit {
@@ -525,6 +559,11 @@ final class HTTPHandler: ChannelInboundHandler {
     }
 
     private func reject(_ context: ChannelHandlerContext, _ response: HTTPResponse) {
+        if let observer = server.observer, let head {
+            observer.observe(HTTPObservation(
+                method: head.method, path: HTTPHandler.split(head.uri).0, status: response.status.code,
+                durationNanoseconds: DispatchTime.now().uptimeNanoseconds &- bodyStarted, requestBytes: body.count, responseBytes: response.body.count))
+        }
         rejected = true
         phase = .handling
         write(response, keepAlive: false, context: context)

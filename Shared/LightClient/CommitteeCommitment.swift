@@ -9,8 +9,12 @@ public struct CommitteeCommitment: Hashable, Sendable, BCSCodable {
         public let nodeID: NodeID
         public let publicKey: Schnorr.PublicKey
         public let shards: [ShardIndex]
+        /// The member's network key (its TLS certificate's, which clients pin); empty for none.
+        /// Committed so that a client pins the key the validators signed, not one an RPC made up.
+        public let networkPublicKey: [UInt8]
 
-        public init(nodeID: NodeID, publicKey: Schnorr.PublicKey, shards: [ShardIndex]) {
+        public init(nodeID: NodeID, publicKey: Schnorr.PublicKey, shards: [ShardIndex], networkPublicKey: [UInt8] = []) {
+            self.networkPublicKey = networkPublicKey
             self.nodeID = nodeID
             self.publicKey = publicKey
             self.shards = shards
@@ -22,12 +26,14 @@ public struct CommitteeCommitment: Hashable, Sendable, BCSCodable {
             writer.write(nodeID)
             writer.write(publicKey)
             writer.writeSequence(shards)
+            writer.writeBytes(networkPublicKey)
         }
 
         public init(from reader: inout BCSReader) throws(CoreError) {
             nodeID = try reader.read(NodeID.self)
             publicKey = try reader.read(Schnorr.PublicKey.self)
             shards = try reader.readSequence(of: ShardIndex.self, max: Int(Limits.shardCountMax), minElementBytes: 2)
+            networkPublicKey = try reader.readBytes(max: 33)
         }
     }
 

@@ -15,6 +15,11 @@ public enum KeyFile {
     /// Writes `key` to a new file at `path` with mode 0600, flushed to disk. Refuses to overwrite an
     /// existing file: losing a key loses the stake or funds behind it.
     public static func write(_ key: Schnorr.PrivateKey, to path: String) throws(CryptoError) {
+        try writeSecret(scheme + Hex.encode(key.secretBytes), to: path)
+    }
+
+    /// Writes one secret line to a new file at `path`, mode 0600, flushed; never overwrites.
+    static func writeSecret(_ text: String, to path: String) throws(CryptoError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
@@ -24,7 +29,7 @@ public enum KeyFile {
             throw CryptoError(.keyFileUnreadable, "cannot create key file \(path): \(reason)")
         }
         defer { close(fd) }
-        let line = Array((scheme + Hex.encode(key.secretBytes) + "\n").utf8)
+        let line = Array((text + "\n").utf8)
         let written = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(fd) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -36,18 +41,7 @@ public enum KeyFile {
     /// Loads the key at `path`. Fails when the file is readable or writable by group or others,
     /// with the `chmod` that fixes it.
     public static func load(from path: String) throws(CryptoError) -> Schnorr.PrivateKey {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw CryptoError(.keyFileUnreadable, "cannot read key file \(path): \(String(cString: strerror(errno)))")
-        }
-        let mode = info.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw CryptoError(
-                .keyFileInsecure,
-                "key file \(path) has mode \(String(mode, radix: 8)) and others can access it; run `chmod 600 \(path)`")
-        }
-        let text = try readSmallFile(path)
-        let trimmed = text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" || $0 == " " })
+        let trimmed = try loadSecret(from: path)
         guard trimmed.hasPrefix(scheme) else {
             throw CryptoError(.invalidKey, "key file \(path) does not start with '\(scheme)'")
         }
@@ -59,13 +53,29 @@ public enum KeyFile {
         return try Schnorr.PrivateKey(secretBytes: secret)
     }
 
+    /// The text of the secret file at `path`, trailing whitespace removed, after the same checks
+    /// of its mode as `load`.
+    static func loadSecret(from path: String) throws(CryptoError) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CryptoError(.keyFileUnreadable, "cannot read key file \(path): \(String(cString: strerror(errno)))")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw CryptoError(
+                .keyFileInsecure,
+                "key file \(path) has mode \(String(mode, radix: 8)) and others can access it; run `chmod 600 \(path)`")
+        }
+        return try readSmallFile(path).trimmingSuffix(while: { $0 == "\n" || $0 == "\r" || $0 == " " })
+    }
+
     private static func readSmallFile(_ path: String) throws(CryptoError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CryptoError(.keyFileUnreadable, "cannot open key file \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
+        var buffer = [UInt8](repeating: 0, count: 8192)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count >= 0 else {
             throw CryptoError(.keyFileUnreadable, "cannot read key file \(path): \(String(cString: strerror(errno)))")

@@ -16,6 +16,17 @@ struct DevnetCommand: AsyncParsableCommand {
         var kind: String
         var pid: Int32
         var address: String
+        /// The admin endpoint (`/metrics`, `/v1/health`, plain HTTP on loopback), when it has one.
+        var admin: String?
+        /// Whether the public address serves TLS (storage nodes with a network key).
+        var tls: Bool?
+
+        /// The URL its health is probed at: the admin endpoint when there is one.
+        var healthURL: String {
+            if let admin, kind != "gateway" { return "http://\(admin)/v1/health" }
+            return "http://\(address)" + (kind == "gateway" ? "/status" : "/v1/health")
+        }
+        var publicURL: String { "\(tls == true ? "https" : "http")://\(address)" }
     }
 
     /// A binary next to this one (found through /proc/self/exe, so `walrus` may come from PATH).
@@ -61,7 +72,9 @@ struct DevnetCommand: AsyncParsableCommand {
         switch p.kind {
         case "validator": (binary("walrus-validator"), ["run", "--config", "\(dir)/\(p.name)/config.yaml"], "\(dir)/logs/\(p.name).log")
         case "storage-node": (binary("walrus-node"), ["run", "--config", "\(dir)/\(p.name)/config.yaml"], "\(dir)/logs/\(p.name).log")
-        default: (binary("walrus"), ["daemon", "--bind-address", p.address, "--config", "\(dir)/client_config.yaml", "-q"], "\(dir)/logs/\(p.name).log")
+        default:
+            (binary("walrus"), ["daemon", "--bind-address", p.address, "--config", "\(dir)/client_config.yaml", "-q"] + (p.admin.map { ["--metrics-address", $0] } ?? []),
+             "\(dir)/logs/\(p.name).log")
         }
     }
 
@@ -77,6 +90,13 @@ struct DevnetCommand: AsyncParsableCommand {
             throw CLIError(code: "NOT_FOUND", "no process \(name) in \(dir); `walrus devnet status --dir \(dir)` lists them: \(processes.map(\.name).joined(separator: ", "))", exit: .notFound)
         }
         return index
+    }
+
+    /// A process as `status --json` and `up --json` show it.
+    static func row(_ p: Process, state: String) -> [String: Any] {
+        var row: [String: Any] = ["name": p.name, "kind": p.kind, "pid": Int(p.pid), "address": p.address, "url": p.publicURL, "state": state]
+        if let admin = p.admin { row["admin"] = admin }
+        return row
     }
 
     static func healthy(_ url: String) async -> Bool {
@@ -112,7 +132,8 @@ struct DevnetCommand: AsyncParsableCommand {
         @Option(help: "Number of storage nodes.") var nodes = 5
         @Option(help: "Number of shards.") var shards = 100
         @Option(name: .customLong("epoch-duration"), help: "Epoch length: 90s, 10m, 1h, or seconds (default: 60s).", transform: DevnetCommand.parseDuration) var epochDuration = 60
-        @Option(name: .customLong("base-port"), help: "First port: validators at +i (p2p) and +100+i (rpc), storage nodes at +200+i (default: 26600, or what the network was created with).") var basePortOption: Int?
+        @Option(name: .customLong("base-port"), help: "First port: validators at +i (p2p) and +100+i (rpc), storage nodes at +200+i, the gateway at +300, admin endpoints at +400+i (storage nodes) and +500+i (validators) (default: 26600, or what the network was created with).") var basePortOption: Int?
+        @Flag(name: .customLong("plain-http"), help: "Storage nodes serve plain HTTP without network keys, instead of TLS pinned to them (for comparisons; only when the devnet is created).") var plainHTTP = false
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -133,7 +154,7 @@ struct DevnetCommand: AsyncParsableCommand {
                 let genesis = Foundation.Process()
                 genesis.executableURL = URL(fileURLWithPath: DevnetCommand.binary("walrus-validator"))
                 genesis.arguments = ["genesis", "--dir", dir, "--validators", "\(validators)", "--storage-nodes", "\(nodes)", "--shards", "\(shards)",
-                                     "--epoch-duration-ms", "\(epochDuration * 1000)", "--base-port", "\(basePort)"]
+                                     "--epoch-duration-ms", "\(epochDuration * 1000)", "--base-port", "\(basePort)"] + (plainHTTP ? ["--plain-http"] : [])
                 genesis.standardOutput = FileHandle.nullDevice
                 try genesis.run()
                 genesis.waitUntilExit()
@@ -145,7 +166,7 @@ struct DevnetCommand: AsyncParsableCommand {
             let nodeCount = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasPrefix("storage-node-") }.count ?? nodes
             var processes: [Process] = []
             for i in 0..<validatorCount {
-                var p = Process(name: "validator-\(i)", kind: "validator", pid: 0, address: "127.0.0.1:\(basePort + 100 + i)")
+                var p = Process(name: "validator-\(i)", kind: "validator", pid: 0, address: "127.0.0.1:\(basePort + 100 + i)", admin: "127.0.0.1:\(basePort + 500 + i)")
                 let spec = DevnetCommand.launchSpec(p, dir: dir)
                 p.pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
                 processes.append(p)
@@ -154,17 +175,26 @@ struct DevnetCommand: AsyncParsableCommand {
             let rpcs = (0..<validatorCount).map { "http://127.0.0.1:\(basePort + 100 + $0)" }
             if !global.quiet { Output.log("starting \(validatorCount) validators…") }
             try await DevnetCommand.waitUntil("the validators", seconds: 60, watching: processes, dir: dir) { await DevnetCommand.healthy(rpcs[0] + "/v1/health") }
+            if !FileManager.default.fileExists(atPath: "\(dir)/validator-0/config.yaml") || !((try? String(contentsOfFile: "\(dir)/validator-0/config.yaml", encoding: .utf8))?.contains("admin_listen") ?? false) {
+                for i in processes.indices { processes[i].admin = nil }  // A devnet made before admin endpoints existed.
+            }
             for i in 0..<nodeCount {
                 let home = "\(dir)/storage-node-\(i)"
                 if !FileManager.default.fileExists(atPath: "\(home)/config.yaml") {
                     let initialize = Foundation.Process()
                     initialize.executableURL = URL(fileURLWithPath: DevnetCommand.binary("walrus-node"))
-                    initialize.arguments = ["init", "--dir", home, "--listen", "127.0.0.1:\(basePort + 200 + i)"] + rpcs.flatMap { ["--chain-rpc", $0] }
+                    // A node serves TLS when the genesis gave it a network key.
+                    let keyed = FileManager.default.fileExists(atPath: "\(home)/network.key")
+                    initialize.arguments = ["init", "--dir", home, "--listen", "127.0.0.1:\(basePort + 200 + i)", "--admin-listen", "127.0.0.1:\(basePort + 400 + i)"]
+                        + rpcs.flatMap { ["--chain-rpc", $0] } + (keyed ? [] : ["--plain-http"])
                     initialize.standardOutput = FileHandle.nullDevice
                     try initialize.run()
                     initialize.waitUntilExit()
                 }
-                var p = Process(name: "storage-node-\(i)", kind: "storage-node", pid: 0, address: "127.0.0.1:\(basePort + 200 + i)")
+                let nodeConfig = (try? String(contentsOfFile: "\(home)/config.yaml", encoding: .utf8)) ?? ""
+                var p = Process(
+                    name: "storage-node-\(i)", kind: "storage-node", pid: 0, address: "127.0.0.1:\(basePort + 200 + i)",
+                    admin: nodeConfig.contains("admin_listen") ? "127.0.0.1:\(basePort + 400 + i)" : nil, tls: nodeConfig.contains("network_key_file"))
                 let spec = DevnetCommand.launchSpec(p, dir: dir)
                 p.pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
                 processes.append(p)
@@ -172,9 +202,8 @@ struct DevnetCommand: AsyncParsableCommand {
             try writeState(processes, state)
             if !global.quiet { Output.log("starting \(nodeCount) storage nodes…") }
             for i in 0..<nodeCount {
-                try await DevnetCommand.waitUntil("storage node \(i)", seconds: 60, watching: processes, dir: dir) {
-                    await DevnetCommand.healthy("http://127.0.0.1:\(basePort + 200 + i)/v1/health")
-                }
+                let node = processes[validatorCount + i]
+                try await DevnetCommand.waitUntil("storage node \(i)", seconds: 60, watching: processes, dir: dir) { await DevnetCommand.healthy(node.healthURL) }
             }
             // The client config, with the genesis hash pinned.
             guard let answer = try? await HTTPClient().request(.GET, rpcs[0] + "/v1/health", timeoutSeconds: 5), answer.status == 200,
@@ -186,7 +215,7 @@ struct DevnetCommand: AsyncParsableCommand {
             do { try config.write(to: "\(dir)/client_config.yaml") } catch { throw CLIError(error) }
             // The gateway (aggregator and publisher) of the devnet, on loopback.
             let gatewayAddress = "127.0.0.1:\(basePort + 300)"
-            var gateway = Process(name: "gateway", kind: "gateway", pid: 0, address: gatewayAddress)
+            var gateway = Process(name: "gateway", kind: "gateway", pid: 0, address: gatewayAddress, admin: "127.0.0.1:\(basePort + 301)")
             let gatewaySpec = DevnetCommand.launchSpec(gateway, dir: dir)
             gateway.pid = try DevnetCommand.launch(gatewaySpec.binary, gatewaySpec.arguments, log: gatewaySpec.log)
             processes.append(gateway)
@@ -194,13 +223,15 @@ struct DevnetCommand: AsyncParsableCommand {
             try await DevnetCommand.waitUntil("the gateway", seconds: 60, watching: processes, dir: dir) { await DevnetCommand.healthy("http://\(gatewayAddress)/status") }
             let absolute = URL(fileURLWithPath: dir).standardizedFileURL.path
             if global.json {
-                let rows: [[String: Any]] = processes.map { ["name": $0.name, "kind": $0.kind, "pid": Int($0.pid), "address": $0.address, "state": "running"] }
+                let rows: [[String: Any]] = processes.map { DevnetCommand.row($0, state: "running") }
                 let object: [String: Any] = ["processes": rows, "config": "\(absolute)/client_config.yaml"]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 Output.result(String(decoding: data, as: UTF8.self))
             } else {
                 Output.result("devnet \(fresh ? "created and " : "")started in \(absolute):")
-                for p in processes { Output.result("  \(p.name.padding(toLength: 16, withPad: " ", startingAt: 0)) pid \(p.pid)  http://\(p.address)") }
+                for p in processes {
+                    Output.result("  \(p.name.padding(toLength: 16, withPad: " ", startingAt: 0)) pid \(p.pid)  \(p.publicURL)\(p.admin.map { "  (metrics http://\($0)/metrics)" } ?? "")")
+                }
                 Output.result("client config: \(absolute)/client_config.yaml (export WALRUS_CONFIG=\(absolute)/client_config.yaml)")
             }
         }
@@ -222,9 +253,8 @@ struct DevnetCommand: AsyncParsableCommand {
             var rows: [[String: Any]] = []
             for p in processes {
                 let alive = DevnetCommand.isAlive(p.pid)
-                let probe = p.kind == "gateway" ? "/status" : "/v1/health"
-                let state = !alive ? "stopped" : (await DevnetCommand.healthy("http://\(p.address)\(probe)") ? "running" : "starting")
-                rows.append(["name": p.name, "kind": p.kind, "pid": Int(p.pid), "address": p.address, "state": state])
+                let state = !alive ? "stopped" : (await DevnetCommand.healthy(p.healthURL) ? "running" : "starting")
+                rows.append(DevnetCommand.row(p, state: state))
             }
             if global.json {
                 let data = try JSONSerialization.data(withJSONObject: ["processes": rows], options: [.sortedKeys])
@@ -287,8 +317,7 @@ struct DevnetCommand: AsyncParsableCommand {
             let spec = DevnetCommand.launchSpec(old, dir: dir)
             processes[index].pid = try DevnetCommand.launch(spec.binary, spec.arguments, log: spec.log)
             try JSONEncoder().encode(processes).write(to: URL(fileURLWithPath: "\(dir)/devnet.json"))
-            let probe = old.kind == "gateway" ? "/status" : "/v1/health"
-            try await DevnetCommand.waitUntil(name, seconds: 60, watching: [processes[index]], dir: dir) { await DevnetCommand.healthy("http://\(old.address)\(probe)") }
+            try await DevnetCommand.waitUntil(name, seconds: 60, watching: [processes[index]], dir: dir) { await DevnetCommand.healthy(old.healthURL) }
             if !global.quiet { Output.log("restarted \(name) (pid \(processes[index].pid))") }
         }
     }

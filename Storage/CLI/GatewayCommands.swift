@@ -4,6 +4,9 @@ import Gateway
 import HTTPKit
 import NIOCore
 import NIOPosix
+import Operations
+import Transport
+import UnixSignals
 import WalrusAPI
 
 /// The options `daemon`, `publisher` and `aggregator` share.
@@ -19,6 +22,11 @@ struct GatewayOptions: ParsableArguments {
     var allowedHeaders: [String] = []
     @Option(name: .customLong("auth-token-file"), help: "A file holding the bearer token PUT requests must carry (also $WALRUS_PUBLISHER_TOKEN); required when the publisher listens beyond loopback.")
     var authTokenFile: String?
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key. SIGHUP rereads both.")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("metrics-address"), help: "host:port of an admin endpoint with Prometheus /metrics and /v1/health; keep it private (default: none).")
+    var metricsAddress: String?
 }
 
 enum GatewayRunner {
@@ -56,12 +64,33 @@ enum GatewayRunner {
         gatewayOptions.readWindowBytes = options.readWindowKiB * 1024
         if !options.allowedHeaders.isEmpty { gatewayOptions.allowedHeaders = Set(options.allowedHeaders.map { $0.lowercased() }) }
         let gateway = Gateway(client: client, options: gatewayOptions)
+        guard (options.tlsCertificate == nil) == (options.tlsKey == nil) else { throw CLIError.usage("--tls-cert and --tls-key go together") }
+        func loadTLS() throws -> (String, String)? {
+            guard let certificate = options.tlsCertificate, let key = options.tlsKey else { return nil }
+            guard let chain = try? String(contentsOfFile: certificate, encoding: .utf8), let keyPEM = try? String(contentsOfFile: key, encoding: .utf8) else {
+                throw CLIError.usage("cannot read --tls-cert \(certificate) or --tls-key \(key)")
+            }
+            return (chain, keyPEM)
+        }
+        var tls: TLSServer?
+        if let (chain, keyPEM) = try loadTLS() {
+            do { tls = try TLSServer(certificatePEM: chain, keyPEM: keyPEM) } catch { throw CLIError.usage("--tls-cert/--tls-key: \(error.message)") }
+        }
+        var admin: AdminServer?
+        if let metricsAddress = options.metricsAddress {
+            ProcessMetrics.bootstrap()
+            do { admin = try await AdminServer.start(listen: metricsAddress) { true } } catch {
+                throw CLIError(code: "UNAVAILABLE", "\(error)", exit: .unavailable)
+            }
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let server = HTTPServer(
             group: group, bodyBytesMax: publisher ? gatewayOptions.maxBodyBytes : 0,
             tooLarge: { HTTPResponse(status: .payloadTooLarge, contentType: "text/plain; charset=utf-8", body: Array("the body exceeds \($0) bytes (--max-body-size, or --max-quilt-body-size for /v1/quilts)".utf8)) },
             errors: HTTPResponse.walrusErrors(domain: APIErrorDomain.daemon),
             admit: { gateway.admission($0) },
+            security: tls,
+            observer: options.metricsAddress == nil ? nil : HTTPMetrics(server: "gateway") { _, path in HTTPMetrics.template(path) },
             router: { await gateway.handle($0) })
         let channel: any Channel
         do { channel = try await server.listen(host: host, port: port) } catch {
@@ -69,10 +98,22 @@ enum GatewayRunner {
             throw CLIError(code: "UNAVAILABLE", "cannot listen on \(options.bindAddress): \(error)", exit: .unavailable)
         }
         let roles = [aggregator ? "aggregator" : nil, publisher ? "publisher" : nil].compactMap { $0 }.joined(separator: " and ")
-        if !global.quiet { Output.log("\(roles) on http://\(options.bindAddress) (OpenAPI at /v1/api); Ctrl-C stops it") }
+        if !global.quiet { Output.log("\(roles) on \(tls == nil ? "http" : "https")://\(options.bindAddress) (OpenAPI at /v1/api); Ctrl-C stops it") }
+        // SIGHUP rereads a renewed certificate; SIGTERM or SIGINT stops.
+        let reloader = Task {
+            guard let tls else { return }
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                do {
+                    if let (chain, keyPEM) = try loadTLS() { try tls.reload(certificatePEM: chain, keyPEM: keyPEM) }
+                    if !global.quiet { Output.log("SIGHUP: certificate reloaded") }
+                } catch { Output.log("SIGHUP: cannot reload the certificate (\(error)); serving the previous one") }
+            }
+        }
         let signal = await waitForTerminationSignal()
         if !global.quiet { Output.log("signal \(signal): stopping") }
+        reloader.cancel()
         await server.stop()  // Finishes the stores and reads in flight (bounded), then closes.
+        await admin?.stop()
         try? await channel.close()
         try? await group.shutdownGracefully()
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChainClient
 import Foundation
 import HTTPKit
+import Transport
 import RedStuff
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -312,7 +313,8 @@ struct InfoCommand: AsyncParsableCommand {
             c.members.map { m in
                 let key = Data(m.publicKey.bytes).base64EncodedString()
                 return NodeOutput(
-                    name: m.name, networkAddress: m.networkAddress, publicKey: key, networkPublicKey: key, nShards: m.shards.count,
+                    name: m.name, networkAddress: m.networkAddress, publicKey: key,
+                    networkPublicKey: m.networkPublicKey.map { Data($0.bytes).base64EncodedString() } ?? key, nShards: m.shards.count,
                     shardIds: m.shards.map(\.rawValue), nodeId: m.nodeID, stake: m.stake)
             }.sorted { $0.name.lowercased() < $1.name.lowercased() }
         }
@@ -389,22 +391,22 @@ struct HealthCommand: AsyncParsableCommand {
         guard selectors <= 1 else { throw CLIError.usage("choose the nodes once: --committee, --node-ids or --node-urls") }
         guard (1...1000).contains(concurrentRequests) else { throw CLIError.usage("--concurrent-requests is from 1 to 1000") }
         let ids = try nodeIDs.map(Self.parseNodeID)
-        var targets: [(id: NodeID?, url: String, name: String, key: String?)] = []
+        var targets: [(id: NodeID?, url: String, name: String, key: String?, base: String?)] = []
         if nodeURLs.isEmpty {
             let (client, _) = try await connect(global)
             let members = try await chainCall { () async throws(ChainClientError) in try await client.chain.committee() }.members
             for id in ids where !members.contains(where: { $0.nodeID == id }) { throw CLIError(code: "NOT_FOUND", "node \(id) is not in the current committee", exit: .notFound) }
             for m in members where ids.isEmpty || ids.contains(m.nodeID) {
-                targets.append((m.nodeID, m.networkAddress, m.name, Data(m.publicKey.bytes).base64EncodedString()))
+                targets.append((m.nodeID, m.networkAddress, m.name, Data(m.networkPublicKey?.bytes ?? m.publicKey.bytes).base64EncodedString(), m.httpBase))
             }
         } else {
             for url in nodeURLs {
                 guard (try? NetworkAddress(parsing: url)) != nil else { throw CLIError.usage("--node-urls takes host:port, not '\(url)'") }
-                targets.append((nil, url, url, nil))
+                targets.append((nil, url, url, nil, (try? NetworkAddress(parsing: url))?.httpBase))
             }
         }
         let timeout = min(global.timeout, 5), detailed = detail, limit = concurrentRequests
-        let http = HTTPClient()
+        let http = HTTPClient(security: TLSClient.shared)
         var results: [NodeHealth] = []
         await withTaskGroup(of: NodeHealth.self) { group in
             var next = 0
@@ -414,7 +416,7 @@ struct HealthCommand: AsyncParsableCommand {
                 next += 1
                 group.addTask {
                     // An address that is not host:port counts as unreachable; answers are capped at 1 MiB.
-                    guard let base = (try? NetworkAddress(parsing: t.url))?.httpBase else {
+                    guard let base = t.base else {
                         return NodeHealth(nodeId: t.id, nodeUrl: t.url, nodeName: t.name, networkPublicKey: t.key, healthInfo: .err("not a host:port address"))
                     }
                     let outcome: Outcome

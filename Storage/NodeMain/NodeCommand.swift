@@ -2,6 +2,8 @@ import ArgumentParser
 import CFileIO
 import HTTPKit
 import Foundation
+import Logging
+import Operations
 import StorageNode
 import WalrusCore
 import WalrusCrypto
@@ -27,6 +29,8 @@ struct WalrusNode: AsyncParsableCommand {
         @Option(name: .customLong("genesis-file"), help: "The chain's genesis file, relative to the directory.") var genesisFile = "../genesis.yaml"
         @Option(help: "host:port of the REST API.") var listen = "127.0.0.1:9185"
         @Option(name: .customLong("chain-rpc"), help: "A validator RPC URL (repeatable).") var chainRPC: [String] = ["http://127.0.0.1:26700"]
+        @Option(name: .customLong("admin-listen"), help: "host:port of the admin endpoint (/metrics, /v1/health); keep it private.") var adminListen: String?
+        @Flag(name: .customLong("plain-http"), help: "Serve plain HTTP, without a network key (only for a node registered without one).") var plainHTTP = false
 
         func run() throws {
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { fail("cannot create \(dir)") }
@@ -41,9 +45,23 @@ struct WalrusNode: AsyncParsableCommand {
                 return key
             }
             let node = key("node.key"), operatorKey = key("operator.key")
-            let config = StorageConfig(keyFile: "node.key", operatorKeyFile: "operator.key", dataDir: "data", genesisFile: genesisFile, listen: listen, chainRPC: chainRPC)
+            var config = StorageConfig(keyFile: "node.key", operatorKeyFile: "operator.key", dataDir: "data", genesisFile: genesisFile, listen: listen, chainRPC: chainRPC)
+            config.adminListen = adminListen
+            var networkKey: NetworkPrivateKey?
+            if !plainHTTP {
+                let path = "\(dir)/network.key"
+                if FileManager.default.fileExists(atPath: path) {
+                    do { networkKey = try KeyFile.loadNetworkKey(from: path) } catch { fail(error.message) }
+                } else {
+                    let fresh = NetworkPrivateKey.generate()
+                    do { try KeyFile.write(fresh, to: path) } catch { fail(error.message) }
+                    networkKey = fresh
+                }
+                config.networkKeyFile = "network.key"
+            }
             do { try config.write(to: "\(dir)/config.yaml") } catch { fail(error.message) }
             print("node public key: \(Hex.encode(node.publicKey.bytes))")
+            if let networkKey { print("network public key: \(networkKey.publicKey) (TLS; clients pin it)") }
             print("operator address: \(operatorKey.publicKey.address)")
             print("config: \(dir)/config.yaml")
         }
@@ -58,12 +76,39 @@ struct WalrusNode: AsyncParsableCommand {
             walrus_malloc_for_large_buffers(128 << 20)
             let loaded: StorageConfig
             do { loaded = try StorageConfig.load(config) } catch { fail(error.message) }
+            guard let format = LogFormat(rawValue: loaded.logFormat), let level = ProcessLogging.parseLevel(loaded.logLevel) else {
+                fail("log_format is text or json, and log_level one of trace, debug, info, notice, warning, error, critical")
+            }
+            ProcessLogging.bootstrap(format: format, level: level)
+            ProcessMetrics.bootstrap()
+            let logger = Logger(label: "storage-node")
             let node: StorageNode
-            do { node = try await StorageNode.start(loaded, log: log) } catch { fail(error.message, code: 5) }
-            let sig = await waitForTerminationSignal()
-            log("signal \(sig): stopping")
-            await node.shutdown()
-            log("stopped")
+            do { node = try await StorageNode.start(loaded, logger: logger) } catch { fail(error.message, code: 5) }
+            var admin: AdminServer?
+            if let listen = loaded.adminListen {
+                do { admin = try await AdminServer.start(listen: listen) { node.isServing } } catch {
+                    await node.shutdown()
+                    fail("\(error)", code: 5)
+                }
+                logger.info("admin endpoint serving /metrics and /v1/health", metadata: ["url": "http://\(listen)"])
+            }
+            let configPath = config, adminServer = admin
+            try await ProcessLifecycle.run(
+                logger: logger,
+                reload: {
+                    // The log level and a renewed certificate; the rest needs a restart.
+                    if let fresh = try? StorageConfig.load(configPath), let level = ProcessLogging.parseLevel(fresh.logLevel) {
+                        ProcessLogging.setLevel(level)
+                        logger.notice("log level set", metadata: ["level": "\(level)"])
+                    }
+                    do { try node.reloadCertificate() } catch { logger.error("cannot reload the certificate; serving the previous one", metadata: ["reason": "\(error)"]) }
+                },
+                shutdown: {
+                    logger.notice("stopping: draining requests in flight, then flushing")
+                    await node.shutdown()
+                    await adminServer?.stop()
+                    logger.notice("stopped")
+                })
         }
     }
 }

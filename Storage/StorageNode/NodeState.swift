@@ -1,3 +1,4 @@
+import Logging
 import ChainClient
 import ChainTypes
 import Foundation
@@ -34,13 +35,13 @@ actor NodeState {
 
     let chainID: String
     let validators: ChainTypesValidatorSet
-    let log: @Sendable (String) -> Void
+    let logger: Logger
     /// An epoch event was applied and the new committee is not verified yet.
     private var committeeStale = false
 
     init(
         client: ChainClient, follower: VerifiedEventFollower, store: SliverStore, key: Schnorr.PrivateKey, committee: CommitteeInfo, chainID: String,
-        validators: ChainTypesValidatorSet, log: @escaping @Sendable (String) -> Void
+        validators: ChainTypesValidatorSet, logger: Logger
     ) {
         self.client = client
         self.follower = follower
@@ -49,7 +50,7 @@ actor NodeState {
         self.committee = committee
         self.chainID = chainID
         self.validators = validators
-        self.log = log
+        self.logger = logger
         lastCursor = store.cursor()
     }
 
@@ -59,6 +60,14 @@ actor NodeState {
     var ownShards: [ShardIndex] { me?.shards ?? [] }
 
     func stop() { running = false }
+
+    /// The chain height the node has verified, and how many of the chain's events through it the
+    /// node has not applied yet.
+    func chainProgress() async -> (height: UInt64, lag: UInt64)? {
+        guard let progress = await follower.verifiedProgress else { return nil }
+        let applied = lastEventIndex.map { $0 + 1 } ?? 0
+        return (progress.height, progress.events > applied ? progress.events - applied : 0)
+    }
 
     /// Follows verified events until stopped; applies each page atomically with its cursor, and
     /// moves the follower's cursor only once the page is durably applied (a failed write leaves
@@ -100,7 +109,7 @@ actor NodeState {
     private func logThrottled(_ message: String) {
         if let last = lastLogged, last.message == message, Date().timeIntervalSince(last.at) < 60 { return }
         lastLogged = (message, Date())
-        log("warning: \(message)")
+        logger.warning("\(message)")
     }
 
     /// Takes the chain's current committee, only once a block signed by the validators commits to
@@ -109,7 +118,7 @@ actor NodeState {
     private func refreshCommittee() async {
         let next: CommitteeInfo
         do { next = try await client.verifiedCommittee(chainID: chainID, validators: validators) } catch {
-            if error.code == .verification { log("warning: refusing the committee the chain RPC served: \(error.message)") }
+            if error.code == .verification { logger.warning("refusing the committee the chain RPC served", metadata: ["reason": "\(error.message)"]) }
             return
         }
         committeeStale = false

@@ -1,3 +1,4 @@
+import Logging
 import ChainClient
 import Dispatch
 import Foundation
@@ -32,7 +33,7 @@ actor RecoveryWorker {
     private var running = true
     private(set) var recovered: UInt64 = 0
     private(set) var inconsistent: [BlobID: InconsistencyProof] = [:]
-    let log: @Sendable (String) -> Void
+    let logger: Logger
 
     /// Blobs recovered at once (their network waits overlap).
     static let concurrentBlobsMax = 4
@@ -43,12 +44,12 @@ actor RecoveryWorker {
     /// Timeout of one request to a peer.
     static let requestTimeoutSeconds = 10.0
 
-    init(state: NodeState, store: SliverStore, invalidator: Invalidator?, http: HTTPClient, log: @escaping @Sendable (String) -> Void) {
+    init(state: NodeState, store: SliverStore, invalidator: Invalidator?, http: HTTPClient, logger: Logger) {
         self.state = state
         self.store = store
         self.invalidator = invalidator
         self.http = http
-        self.log = log
+        self.logger = logger
     }
 
     func stop() { running = false }
@@ -116,7 +117,7 @@ actor RecoveryWorker {
             queued.remove(blobID)
             notBefore[blobID] = nil
             parked.insert(blobID)
-            log("warning: cannot recover blob \(blobID) after \(failures) attempts; parked until the next epoch change or restart")
+            logger.warning("cannot recover the blob; parked until the next epoch change or restart", metadata: ["blob_id": "\(blobID)", "attempts": "\(failures)"])
             return
         }
         // 200 ms doubling to 10 s, with ±50 % jitter so that nodes do not retry in step.
@@ -237,7 +238,7 @@ actor RecoveryWorker {
     private func reportStoreFailure(_ error: KVError) {
         if let last = storeFailureLogged, last.code == error.code, Date().timeIntervalSince(last.at) < 60 { return }
         storeFailureLogged = (error.code, Date())
-        store.log("warning: recovery cannot store rebuilt slivers: \(error.message); retrying with backoff")
+        store.logger.warning("recovery cannot store rebuilt slivers; retrying with backoff", metadata: ["reason": "\(error.message)"])
     }
 
     /// Symbols from this node's own slivers of the orthogonal axis, for every target, coded on the

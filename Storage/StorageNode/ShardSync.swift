@@ -1,3 +1,4 @@
+import Logging
 import ChainClient
 import Foundation
 import HTTPKit
@@ -56,7 +57,7 @@ actor HandOver {
             // Wait for those recoveries to finish or park, then check again.
             while await recovery.pending > 0, await state.epoch == committee.epoch { try? await Task.sleep(nanoseconds: 200_000_000) }
             if !missingBlobs(in: gained, epoch: committee.epoch).isEmpty {
-                store.log("warning: \(missing.count) blobs of the shards gained in epoch \(committee.epoch.rawValue) are not recovered yet; retrying in 30 s before reporting the shards synced")
+                store.logger.warning("blobs of the shards gained are not recovered yet; retrying in 30 s before reporting the shards synced", metadata: ["blobs": "\(missing.count)", "epoch": "\(committee.epoch.rawValue)"])
                 try? await Task.sleep(nanoseconds: 30_000_000_000)
                 await recovery.retryParked()
             }

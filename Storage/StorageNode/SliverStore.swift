@@ -1,3 +1,4 @@
+public import Logging
 public import KVStore
 public import RedStuff
 public import WalrusCore
@@ -36,7 +37,7 @@ public final class SliverStore: @unchecked Sendable {
     private let blobLocks = (0..<64).map { _ in ReadWriteLock() }
 
     /// Where damaged or unreadable slivers are reported (the node's log).
-    let log: @Sendable (String) -> Void
+    let logger: Logger
 
     /// Free bytes each write leaves on its disk at least (0: no check).
     let reserveBytes: UInt64
@@ -44,9 +45,9 @@ public final class SliverStore: @unchecked Sendable {
 
     public init(
         directory: String, fileThreshold: Int = SliverStore.defaultFileThreshold, directIO: Bool = true, reserveBytes: UInt64 = 0,
-        log: @escaping @Sendable (String) -> Void = { _ in }
+        logger: Logger = Logger(label: "sliver-store")
     ) throws(KVError) {
-        self.log = log
+        self.logger = logger
         self.directory = directory
         self.reserveBytes = reserveBytes
         kv = try RocksDBStore(path: directory, columnFamilies: [Self.metadata, Self.primary, Self.secondary, Self.blobInfo, Self.meta, Self.sliverIndex])
@@ -92,6 +93,16 @@ public final class SliverStore: @unchecked Sendable {
 
     public func close() { kv.close() }
 
+    /// Slivers held, both axes, counted from the index (a scan: call it off the request path).
+    public func sliverCount() -> Int {
+        var count = 0
+        try? kv.forEach(Self.sliverIndex, in: KeyRange(lower: [], upper: nil), reverse: false) { _ in
+            count += 1
+            return true
+        }
+        return count
+    }
+
     static func family(_ axis: SliverAxis) -> ColumnFamily { axis == .primary ? primary : secondary }
     static func sliverKey(_ shard: ShardIndex, _ blobID: BlobID) -> [UInt8] { withUnsafeBytes(of: shard.rawValue.bigEndian) { Array($0) } + blobID.bytes }
 
@@ -132,14 +143,14 @@ public final class SliverStore: @unchecked Sendable {
     /// (the node then rebuilds it by recovery).
     public func sliver(_ axis: SliverAxis, shard: ShardIndex, blobID: BlobID) -> [UInt8]? {
         do { return try storedSliver(axis, shard: shard, blobID: blobID) } catch {
-            log("error: \(axis) sliver of blob \(blobID) in \(shard): \(error.code.rawValue): \(error.message)")
+            logger.error("cannot read a sliver", metadata: ["blob_id": "\(blobID)", "shard": "\(shard)", "axis": "\(axis)", "code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             if error.code == .corrupted {
                 do {
                     try drop(axis, shard: shard, blobID: blobID)
-                    log("dropped the damaged \(axis) sliver of blob \(blobID) in \(shard); it will be recovered")
+                    logger.warning("dropped a damaged sliver; it will be recovered", metadata: ["blob_id": "\(blobID)", "shard": "\(shard)", "axis": "\(axis)"])
                     damageHandler.withLock { $0 }?(blobID)
                 } catch {
-                    log("error: cannot drop the damaged \(axis) sliver of blob \(blobID) in \(shard): \(error.message)")
+                    logger.error("cannot drop a damaged sliver", metadata: ["blob_id": "\(blobID)", "shard": "\(shard)", "axis": "\(axis)", "reason": "\(error.message)"])
                 }
             }
             return nil

@@ -32,6 +32,20 @@ public struct StorageConfig: Codable, Hashable, Sendable {
     public var connectionsPerClientMax = 0
     /// Requests one client address may make per second (0: off); 429 with Retry-After beyond it.
     public var requestsPerClientPerSecond = 0
+    /// The node's network key (P-256; `secp256r1:<hex>` or PEM). When set, the REST API serves
+    /// TLS with a certificate for this key, which must be the key registered on chain: clients
+    /// and peers pin it. Unset: plain HTTP (only for a node registered without a network key).
+    public var networkKeyFile: String?
+    /// A certificate chain (PEM, leaf first) for the network key, such as one an authority
+    /// issued; unset: a self-signed certificate made at start. SIGHUP reloads it.
+    public var tlsCertificateFile: String?
+    /// host:port of the admin endpoint (`/metrics`, `/v1/health`), apart from the public API;
+    /// unset: none.
+    public var adminListen: String?
+    /// Log lines: `text` or `json`; and the lowest level written (trace, debug, info, notice,
+    /// warning, error, critical). SIGHUP rereads the level.
+    public var logFormat: String = "text"
+    public var logLevel: String = "info"
 
     /// The REST API's bounds.
     var httpLimits: HTTPServerLimits {
@@ -58,6 +72,11 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         case requestsInFlightMax = "requests_in_flight_max"
         case connectionsPerClientMax = "connections_per_client_max"
         case requestsPerClientPerSecond = "requests_per_client_per_second"
+        case networkKeyFile = "network_key_file"
+        case tlsCertificateFile = "tls_certificate_file"
+        case adminListen = "admin_listen"
+        case logFormat = "log_format"
+        case logLevel = "log_level"
     }
 
     public init(keyFile: String, operatorKeyFile: String, dataDir: String, genesisFile: String, listen: String, chainRPC: [String]) {
@@ -84,6 +103,11 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         requestsInFlightMax = try c.decodeIfPresent(Int.self, forKey: .requestsInFlightMax) ?? requestsInFlightMax
         connectionsPerClientMax = try c.decodeIfPresent(Int.self, forKey: .connectionsPerClientMax) ?? connectionsPerClientMax
         requestsPerClientPerSecond = try c.decodeIfPresent(Int.self, forKey: .requestsPerClientPerSecond) ?? requestsPerClientPerSecond
+        networkKeyFile = try c.decodeIfPresent(String.self, forKey: .networkKeyFile)
+        tlsCertificateFile = try c.decodeIfPresent(String.self, forKey: .tlsCertificateFile)
+        adminListen = try c.decodeIfPresent(String.self, forKey: .adminListen)
+        logFormat = try c.decodeIfPresent(String.self, forKey: .logFormat) ?? logFormat
+        logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
         guard connectionsMax > 0, headTimeoutMs > 0, requestsInFlightMax > 0, connectionsPerClientMax >= 0, requestsPerClientPerSecond >= 0 else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: [], debugDescription: "connections_max, head_timeout_ms and requests_in_flight_max are positive; the per-client limits are 0 (off) or positive"))
@@ -103,6 +127,8 @@ public struct StorageConfig: Codable, Hashable, Sendable {
         config.operatorKeyFile = resolve(config.operatorKeyFile)
         config.dataDir = resolve(config.dataDir)
         config.genesisFile = resolve(config.genesisFile)
+        config.networkKeyFile = config.networkKeyFile.map(resolve)
+        config.tlsCertificateFile = config.tlsCertificateFile.map(resolve)
         return config
     }
 

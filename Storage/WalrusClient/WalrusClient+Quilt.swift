@@ -200,7 +200,7 @@ final class QuiltReader: @unchecked Sendable {
         let offset = quiltID.rotationOffset(shardCount: n)
         let pairs = columns.map { Int(SliverIndex(UInt16($0)).pairIndex(axis: .secondary, shardCount: n).rawValue) }
         _ = await HedgedFetch.run(client.work(pairs, committee: blob.committee, offset: offset)) { pair, node in
-            let url = "http://\(node)/v1/blobs/\(self.quiltID)/slivers/\(pair)/secondary"
+            let url = "\(node)/v1/blobs/\(self.quiltID)/slivers/\(pair)/secondary"
             let expected = SliverPairIndex(UInt16(pair)).secondarySliverIndex(shardCount: n)
             guard let response = await self.client.nodeRequest(.GET, url, responseBytesMax: self.columnBytes + 16), response.status == 200,
                 let sliver = response.withUnsafeBody({ try? SliverData(bcs: $0, axis: .secondary) }),

@@ -8,6 +8,7 @@ public import WalrusAPI
 public import WalrusCore
 import WalrusCrypto
 import Synchronization
+import Transport
 
 /// The SDK: stores and reads blobs on a network of validators and storage nodes.
 public final class WalrusClient: Sendable {
@@ -18,7 +19,8 @@ public final class WalrusClient: Sendable {
     public let pinnedGenesisHash: String
     let timeoutSeconds: Double
     /// Storage-node traffic: pooled keep-alive connections, bodies without intermediate copies.
-    let http = HTTPClient(idleMaxPerHost: WalrusClient.perNodeConcurrency)
+    /// Nodes are reached over TLS pinned to their registered network keys.
+    let http = HTTPClient(idleMaxPerHost: WalrusClient.perNodeConcurrency, security: TLSClient.shared)
     /// Requests in flight to one storage node: enough that a node's share of a store's slivers
     /// (2000 at 1000 shards, over the committee) takes a few round trips across a WAN, not
     /// hundreds (BENCHMARKS.md, "Across hosts").
@@ -504,7 +506,7 @@ public final class WalrusClient: Sendable {
         // Otherwise, for each systematic sliver that could not be fetched or did not verify, the
         // next sliver held by a node that has not failed or lagged in this read, until n_P verify
         // or none is left to ask for.
-        if !lagging.isEmpty { progress("no answer in time from \(lagging.sorted().joined(separator: ", ")); asking other nodes") }
+        if !lagging.isEmpty { progress("no answer in time from \(lagging.map(WalrusClient.displayURL).sorted().joined(separator: ", ")); asking other nodes") }
         var verified = assembly.verifiedSlivers()
         var remaining = Array(needed..<Int(n))
         while verified.count < needed && !remaining.isEmpty {
@@ -678,11 +680,16 @@ public final class WalrusClient: Sendable {
         }
     }
 
-    /// The network address of the node holding sliver pair `pair`.
+    /// A node's base URL for people: without the pinned key it carries.
+    static func displayURL(_ url: String) -> String {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else { return url }
+        return String(url[..<scheme.upperBound]) + String(url[url.index(after: at)...])
+    }
+
+    /// The base URL (with the pinned key, for TLS) of the node holding sliver pair `pair`.
     func owner(ofPair pair: Int, committee: CommitteeInfo, offset: UInt16) -> String? {
         // Only a valid host:port: an address from the chain never becomes a path or another host.
-        committee.owner(of: SliverPairIndex(UInt16(pair)).shardIndex(rotationOffset: offset, shardCount: committee.shardCount))
-            .flatMap { try? NetworkAddress(parsing: $0.networkAddress) }?.description
+        committee.owner(of: SliverPairIndex(UInt16(pair)).shardIndex(rotationOffset: offset, shardCount: committee.shardCount))?.httpBase
     }
 
     /// The pairs with the nodes that hold them, as `HedgedFetch` takes them.
@@ -699,7 +706,7 @@ public final class WalrusClient: Sendable {
     ) async -> Set<String> {
         let outcome = await HedgedFetch.run(work(rows ?? 0..<assembly.rows, committee: committee, offset: offset)) { row, node in
             let sink = assembly.sink(row: row)
-            let url = "http://\(node)/v1/blobs/\(blobID)/slivers/\(row)/primary"
+            let url = "\(node)/v1/blobs/\(blobID)/slivers/\(row)/primary"
             guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16, sink: BodySink(sink)),
                 response.status == 200
             else { return false }
@@ -716,7 +723,7 @@ public final class WalrusClient: Sendable {
     ) async -> ([VerifiedSliver], Set<String>) {
         let found = Mutex<[VerifiedSliver]>([])
         let outcome = await HedgedFetch.run(work(pairs, committee: committee, offset: offset)) { pair, node in
-            let url = "http://\(node)/v1/blobs/\(blobID)/slivers/\(pair)/primary"
+            let url = "\(node)/v1/blobs/\(blobID)/slivers/\(pair)/primary"
             guard let response = await self.nodeRequest(.GET, url, responseBytesMax: SliverData.symbolBytesMax + 16), response.status == 200,
                 let sliver = response.withUnsafeBody({ try? SliverData(bcs: $0, axis: .primary) }),
                 sliver.index.rawValue == UInt16(pair), let verified = try? decoder.verify(sliver)

@@ -3,6 +3,7 @@
 //
 //     walrus-byzantine-validator <config.yaml>
 import Foundation
+import Logging
 @_spi(Byzantine) import ValidatorNode
 
 let arguments = CommandLine.arguments
@@ -17,7 +18,7 @@ do { config = try NodeConfig.load(arguments[1]) } catch {
 }
 let node: ValidatorNode
 do {
-    node = try await ValidatorNode.start(config, misbehaviour: .equivocate) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+    node = try await ValidatorNode.start(config, misbehaviour: .equivocate, logger: Logger(label: "byzantine-validator"))
 } catch {
     FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
     exit(2)

@@ -2,6 +2,7 @@ import ChainClient
 import Foundation
 import Synchronization
 import KVStore
+import Logging
 @testable import StorageNode
 import Testing
 import WalrusCore
@@ -93,8 +94,8 @@ import WalrusCore
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let blob = BlobID(unchecked: Array(repeating: 5, count: 32))
-        let logged = Mutex<[String]>([])
-        let store = try SliverStore(directory: dir.path, log: { line in logged.withLock { $0.append(line) } })
+        let logged = CapturedLog()
+        let store = try SliverStore(directory: dir.path, logger: Logger(label: "test") { _ in logged })
         let reported = Mutex<[BlobID]>([])
         store.onDamage { id in reported.withLock { $0.append(id) } }
         try store.putSliver(.secondary, shard: ShardIndex(1), blobID: blob, bytes: Self.bytes(100_000, 9))
@@ -104,7 +105,7 @@ import WalrusCore
         try damaged.write(to: URL(fileURLWithPath: path))
         #expect(throws: KVError.self) { _ = try store.storedSliver(.secondary, shard: ShardIndex(1), blobID: blob) }
         #expect(store.sliver(.secondary, shard: ShardIndex(1), blobID: blob) == nil)
-        #expect(logged.withLock { $0.contains { $0.contains("STORE_CORRUPTED") && $0.contains("\(blob)") } })
+        #expect(logged.lines.contains { $0.contains("STORE_CORRUPTED") && $0.contains("\(blob)") })
         // Dropped, so that it counts as missing, and reported for recovery.
         #expect(reported.withLock { $0 } == [blob])
         #expect(!store.hasSliver(.secondary, shard: ShardIndex(1), blobID: blob))
@@ -324,5 +325,24 @@ import WalrusCore
         for i in 0..<acknowledged {
             #expect(try db.get(.default, Array("key-\(i)".utf8)) == Self.bytes(20_000, UInt8(i % 251)), "key-\(i)")
         }
+    }
+}
+
+/// A log handler that keeps each record's message and metadata as one line, for tests that check
+/// what was logged.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let storage = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    var lines: [String] { storage.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        storage.withLock { $0.append("\(event.level) \(event.message) \(fields)") }
     }
 }
