@@ -120,7 +120,7 @@ let package = Package(
             ],
             path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
-        // Level 2: TLS pinned to on-chain network keys (swift-nio-ssl), for HTTPKit's servers and clients.
+        // Level 4: TLS pinned to on-chain network keys (swift-nio-ssl), for HTTPKit's servers and clients.
         .target(
             name: "Transport",
             dependencies: [
@@ -128,7 +128,7 @@ let package = Package(
             ],
             path: "Shared/Transport", exclude: ["README.md"], swiftSettings: strictNoWarnings),
 
-        // Level 4: what every long-running process shares: swift-log (text or JSON), swift-metrics
+        // Level 5: what every long-running process shares: swift-log (text or JSON), swift-metrics
         // with a Prometheus admin endpoint, and swift-service-lifecycle's signal handling.
         .target(
             name: "Operations",

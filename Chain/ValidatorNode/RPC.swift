@@ -31,7 +31,6 @@ struct RPC: Sendable {
         let argument = p.count == 3 && p[0] == "v1" ? p[2] : nil
         switch (get, p.count >= 2 ? p[1] : p.first ?? "") {
         case (true, "health") where p == ["v1", "health"]: return health()
-        case (true, "metrics") where p == ["metrics"]: return prometheus()
         case (false, "transactions") where request.method == .POST && p == ["v1", "transactions"]: return await submit(request.body)
         case (false, "transactions") where request.method == .POST && p == ["v1", "transactions", "batch"]: return await submitBatch(request.body)
         case (true, "transactions") where argument != nil: return await transaction(argument!, waitMs: request.query["wait_ms"])
@@ -98,19 +97,6 @@ struct RPC: Sendable {
             eventPath: ChainMerkle.proof(items, index: Int(index)), transactionIndex: txIndex, transaction: block.transactions[Int(txIndex)],
             transactionPath: ChainMerkle.proof(block.transactions, index: Int(txIndex)), committee: store.commitment(of: committee))
         return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: proof.bcsBytes)
-    }
-
-    private func prometheus() -> HTTPResponse {
-        let lines = [
-            "# HELP walrus_chain_height Last committed block height.", "# TYPE walrus_chain_height gauge",
-            "walrus_chain_height \(metrics.height.load(ordering: .relaxed))",
-            "# HELP walrus_chain_transactions_total Transactions in committed blocks.", "# TYPE walrus_chain_transactions_total counter",
-            "walrus_chain_transactions_total \(metrics.committedTransactions.load(ordering: .relaxed))",
-            "# HELP walrus_chain_mempool_transactions Pending transactions.", "# TYPE walrus_chain_mempool_transactions gauge",
-            "walrus_chain_mempool_transactions \(mempool.count)",
-            "# HELP walrus_chain_peers Connected peers.", "# TYPE walrus_chain_peers gauge", "walrus_chain_peers \(peers())",
-        ]
-        return .text(lines.joined(separator: "\n") + "\n")
     }
 
     private func submit(_ body: [UInt8]) async -> HTTPResponse {

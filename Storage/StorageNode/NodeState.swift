@@ -1,3 +1,4 @@
+import Metrics
 import Logging
 import ChainClient
 import ChainTypes
@@ -59,6 +60,8 @@ actor NodeState {
     var me: CommitteeMember? { committee.members.first { $0.publicKey == key.publicKey } }
     var ownShards: [ShardIndex] { me?.shards ?? [] }
 
+    static let eventsCounter = Counter(label: "walrus_storage_events_applied_total")
+
     func stop() { running = false }
 
     /// The chain height the node has verified, and how many of the chain's events through it the
@@ -90,6 +93,7 @@ actor NodeState {
                 lastEventIndex = await follower.eventIndex(last.cursor) ?? lastEventIndex
                 for blobID in certified { await onCertified?(blobID) }
                 eventsApplied += UInt64(events.count)
+                NodeState.eventsCounter.increment(by: events.count)
                 lastCursor = last.cursor
                 if refresh {
                     committeeStale = true

@@ -1,3 +1,4 @@
+import Metrics
 import Logging
 import ChainClient
 import Dispatch
@@ -32,6 +33,7 @@ actor RecoveryWorker {
     private(set) var parked: Set<BlobID> = []
     private var running = true
     private(set) var recovered: UInt64 = 0
+    static let recoveredCounter = Counter(label: "walrus_storage_recovered_slivers_total")
     private(set) var inconsistent: [BlobID: InconsistencyProof] = [:]
     let logger: Logger
 
@@ -216,6 +218,7 @@ actor RecoveryWorker {
                 let (store, bytes) = (self.store, sliver.bcsBytes())
                 try await BlockingIO.run { () throws(KVError) in try store.putSliver(axis, shard: shard, blobID: blobID, bytes: bytes) }
                 recovered += 1
+                RecoveryWorker.recoveredCounter.increment()
                 return .done
             } catch {
                 reportStoreFailure(error)

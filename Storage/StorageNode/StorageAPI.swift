@@ -1,3 +1,4 @@
+import Metrics
 import ChainClient
 import Foundation
 import HTTPKit
@@ -72,7 +73,6 @@ struct StorageAPI: Sendable {
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let p = request.components
         if request.method == .GET && p == ["v1", "health"] { return await health(detailed: request.query["detailed"] == "true") }
-        if request.method == .GET && p == ["metrics"] { return await metrics() }
         if request.method == .GET && p == ["v1", "api"] { return HTTPResponse(status: .ok, contentType: "application/json", body: Self.openAPI) }
         if request.method == .POST && p == ["v1", "migrate", "sync_shard"] { return await syncShard(request) }
         guard p.count >= 4, p[0] == "v1", p[1] == "blobs" else { return Self.error(.notFound, "NOT_FOUND", "no route \(request.path)") }
@@ -119,27 +119,6 @@ struct StorageAPI: Sendable {
                 readOnly: readOnly.count),
             shardDetail: detail)
         return HTTPResponse(status: .ok, contentType: "application/json", body: WalrusJSON.encode(NodeSuccess(code: 200, data: info)))
-    }
-
-    private func metrics() async -> HTTPResponse {
-        .text("""
-            # HELP walrus_node_events_applied_total Chain events applied.
-            # TYPE walrus_node_events_applied_total counter
-            walrus_node_events_applied_total \(await state.eventsApplied)
-            # HELP walrus_node_owned_shards Shards this node owns in the current epoch.
-            # TYPE walrus_node_owned_shards gauge
-            walrus_node_owned_shards \(await state.ownShards.count)
-            # HELP walrus_node_recovered_slivers_total Slivers rebuilt from recovery symbols.
-            # TYPE walrus_node_recovered_slivers_total counter
-            walrus_node_recovered_slivers_total \(await recovery.recovered)
-            # HELP walrus_node_recovery_pending Blobs waiting for recovery.
-            # TYPE walrus_node_recovery_pending gauge
-            walrus_node_recovery_pending \(await recovery.pending)
-            # HELP walrus_node_recovery_parked Blobs whose recovery failed repeatedly, waiting for the next epoch or a restart.
-            # TYPE walrus_node_recovery_parked gauge
-            walrus_node_recovery_parked \(await recovery.parked.count)
-
-            """)
     }
 
     private func status(_ blobID: BlobID) async -> HTTPResponse {
@@ -227,6 +206,7 @@ struct StorageAPI: Sendable {
         } catch {
             return Self.storageFailed(error)
         }
+        Self.bytesStored.increment(by: body.count)
         return Self.success("sliver stored successfully", status: .created)
     }
 
@@ -240,8 +220,13 @@ struct StorageAPI: Sendable {
         guard let bytes = store.sliver(axis, shard: shard, blobID: blobID) else {
             return statusOnly ? Self.success("nonexistent") : Self.error(.notFound, "SLIVER_NOT_FOUND", "no \(axis) sliver of pair \(pairText) for blob \(blobID)")
         }
-        return statusOnly ? Self.success("stored") : HTTPResponse(status: .ok, contentType: "application/octet-stream", body: bytes)
+        if statusOnly { return Self.success("stored") }
+        Self.bytesServed.increment(by: bytes.count)
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: bytes)
     }
+
+    static let bytesStored = Counter(label: "walrus_storage_sliver_bytes_stored_total")
+    static let bytesServed = Counter(label: "walrus_storage_sliver_bytes_served_total")
 
     /// Shard sync (PROTOCOL.md §4.5): a node that owns `shard` now pulls its slivers from the
     /// previous owner. The request is signed by the requester's key (given in the Authorization

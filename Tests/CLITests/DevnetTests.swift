@@ -347,10 +347,12 @@ struct TestDevnet {
     var net: [String] { ["--dir", dir.path] }
     var config: [String] { ["--config", dir.appendingPathComponent("client_config.yaml").path] }
 
-    init(validators: Int, nodes: Int, shards: Int) throws {
+    /// `plainHTTP`: storage nodes without network keys, for tests that send nodes raw requests
+    /// through URLSession (which cannot pin a key); the rest run TLS, as a devnet does by default.
+    init(validators: Int, nodes: Int, shards: Int, plainHTTP: Bool = false) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("walrus-devnet-\(UUID().uuidString)")
         let arguments = ["devnet", "up", "--validators", "\(validators)", "--nodes", "\(nodes)", "--shards", "\(shards)",
-                         "--base-port", "\(DevnetTests.freeBasePort())", "--dir", dir.path]
+                         "--base-port", "\(DevnetTests.freeBasePort())", "--dir", dir.path] + (plainHTTP ? ["--plain-http"] : [])
         up = try ProcessRunner.run("walrus", arguments, timeoutSeconds: 120)
     }
 

@@ -87,7 +87,7 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(5))) func nodesAndGatewaySurviveHostileInput() async throws {
-        let devnet = try TestDevnet(validators: 1, nodes: 3, shards: 30)
+        let devnet = try TestDevnet(validators: 1, nodes: 3, shards: 30, plainHTTP: true)
         defer { devnet.down() }
         #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
         let state = try Self.processes(devnet.dir)

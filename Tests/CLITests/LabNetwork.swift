@@ -74,7 +74,8 @@ final class LabNetwork: @unchecked Sendable {
     }
 
     func rpc(_ validator: String) -> String { "http://\(lab.address(validator)):\(Self.rpcPort)" }
-    func nodeURL(_ node: String) -> String { "http://\(lab.address(node)):\(Self.nodePort)" }
+    /// TLS (the genesis gives every node a network key); the lab probes with `curl -k`.
+    func nodeURL(_ node: String) -> String { "https://\(lab.address(node)):\(Self.nodePort)" }
     var clientConfig: String { dir.appendingPathComponent("client_config.yaml").path }
     var wallet: String { dir.appendingPathComponent("client/wallet.key").path }
 

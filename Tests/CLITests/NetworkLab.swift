@@ -198,7 +198,7 @@ final class NetworkLab: @unchecked Sendable {
     /// GET `url` from `host` (with curl, 5 s at most); the body when the status is 2xx.
     func get(_ host: String, _ url: String) -> Data? {
         guard let ip = Self.ipTool, let curl = Self.curlTool,
-            let result = try? ProcessRunner.run(executable: ip, ["netns", "exec", namespace(host), curl, "-sf", "-m", "5", url], timeoutSeconds: 10),
+            let result = try? ProcessRunner.run(executable: ip, ["netns", "exec", namespace(host), curl, "-sfk", "-m", "5", url], timeoutSeconds: 10),
             result.status == 0
         else { return nil }
         return Data(result.stdout.utf8)

@@ -35,7 +35,7 @@ import WalrusCore
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
-    /// A metric's value from a node's /metrics.
+    /// A metric's value from a node's admin endpoint (`/metrics`).
     static func metric(_ address: String, _ name: String) async -> Double? {
         guard let (_, data) = await get("http://\(address)/metrics") else { return nil }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
@@ -51,7 +51,7 @@ import WalrusCore
     }
 
     @Test(.timeLimit(.minutes(6))) func threeNodesRebuildEverythingTheyMissed() async throws {
-        let devnet = try TestDevnet(validators: 1, nodes: 10, shards: 1000)
+        let devnet = try TestDevnet(validators: 1, nodes: 10, shards: 1000, plainHTTP: true)
         defer { devnet.down() }
         #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
         let state = try HostileInputTests.processes(devnet.dir)
@@ -104,12 +104,16 @@ import WalrusCore
             #expect(FileManager.default.contents(atPath: out.path) == (try Data(contentsOf: file)))
         }
         // Each rebuilds both slivers of every pair it owns (blob B), bounded in time.
+        let admins = Dictionary(try HostileInputTests.processes(devnet.dir).compactMap { row in
+            (row["name"] as? String).flatMap { name in (row["admin"] as? String).map { (name, $0) } }
+        }, uniquingKeysWith: { a, _ in a })
         for member in missing {
+            let admin = try #require(admins[member.name], "\(member.name) has an admin endpoint")
             let deadline = Date().addingTimeInterval(180)
             var rebuilt = 0.0
             while Date() < deadline {
-                rebuilt = await Self.metric(member.address, "walrus_node_recovered_slivers_total") ?? 0
-                let pending = await Self.metric(member.address, "walrus_node_recovery_pending") ?? 1
+                rebuilt = await Self.metric(admin, "walrus_storage_recovered_slivers_total") ?? 0
+                let pending = await Self.metric(admin, "walrus_storage_recovery_pending") ?? 1
                 if rebuilt >= Double(2 * member.shards.count) && pending == 0 { break }
                 try await Task.sleep(nanoseconds: 500_000_000)
             }

@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func publisherAggregatorAndCLISpeakWalrus() async throws {
-        let devnet = try TestDevnet(validators: 1, nodes: 3, shards: 40)
+        let devnet = try TestDevnet(validators: 1, nodes: 3, shards: 40, plainHTTP: true)
         defer { devnet.down() }
         #expect(devnet.up.status == 0, "stderr: \(devnet.up.stderr)")
         let (dir, config) = (devnet.dir, devnet.config)

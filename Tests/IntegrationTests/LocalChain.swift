@@ -31,7 +31,9 @@ final class LocalChain {
         let genesis = Process()
         genesis.executableURL = LocalChain.binary
         genesis.arguments = ["genesis", "--dir", directory.path, "--validators", "\(validators)", "--storage-nodes", "\(storageNodes)", "--shards", "\(shards)",
-                             "--base-port", "\(basePort)", "--chain-id", "walrus-test", "--epoch-duration-ms", "\(epochDurationMs)"]
+                             "--base-port", "\(basePort)", "--chain-id", "walrus-test", "--epoch-duration-ms", "\(epochDurationMs)",
+                             // Plain HTTP: these tests send storage nodes raw requests through URLSession.
+                             "--plain-http"]
         genesis.standardOutput = FileHandle.nullDevice
         try genesis.run()
         genesis.waitUntilExit()
@@ -107,7 +109,7 @@ final class LocalChain {
         if !FileManager.default.fileExists(atPath: home.appendingPathComponent("config.yaml").path) {
             let initialize = Process()
             initialize.executableURL = LocalChain.products.appendingPathComponent("walrus-node")
-            initialize.arguments = ["init", "--dir", home.path, "--listen", "127.0.0.1:\(basePort + 200 + i)"]
+            initialize.arguments = ["init", "--dir", home.path, "--listen", "127.0.0.1:\(basePort + 200 + i)", "--plain-http"]
                 + (0..<count).flatMap { ["--chain-rpc", "http://127.0.0.1:\(basePort + 100 + $0)"] }
             initialize.standardOutput = FileHandle.nullDevice
             try initialize.run()
