@@ -9,8 +9,9 @@ import WalrusCrypto
 /// A peer's identity: its validator key (32 bytes).
 typealias PeerKey = [UInt8]
 
-/// Validator-to-validator transport: TCP with frames of a 4-byte big-endian length and a signed
-/// `PeerEnvelope`. Each validator sends over its own outbound connection to every peer in its
+/// Validator-to-validator transport: TCP with frames of a 4-byte big-endian length, each
+/// connection authenticated and encrypted by `LinkHandshake` (both validator keys proven over a
+/// transcript of fresh key exchange, then ChaCha20-Poly1305 frames). Each validator sends over its own outbound connection to every peer in its
 /// directory (reconnecting with backoff) and receives on the connections peers open to it. The
 /// directory is the genesis validators and every candidate the ledger knows, with their p2p
 /// addresses; it follows the ledger (`setPeers`), so a validator that registers after genesis is
@@ -35,6 +36,9 @@ final class P2P: Sendable {
     /// at most `syncOnlyPeersMax`, the oldest forgotten first.
     private let syncOnly = Mutex<[(key: PeerKey, channel: any Channel)]>([])
     static let syncOnlyPeersMax = 64
+    /// Inbound connections still in their handshake at once.
+    static let handshakingMax = 64
+    private let handshaking = HandshakeCount()
 
     init(chainID: String, key: Schnorr.PrivateKey, group: MultiThreadedEventLoopGroup, onMessage: @escaping @Sendable (PeerKey, PeerMessage) -> Void) {
         self.chainID = chainID
@@ -61,18 +65,35 @@ final class P2P: Sendable {
         let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void = { [weak self] key, message, channel in
             guard let self else { return }
             if !self.isKnown(key) {
-                guard case .syncRequest = message else { return }
+                // A key outside the directory may only ask for blocks; anything else ends its link.
+                guard case .syncRequest = message else {
+                    channel.close(promise: nil)
+                    return
+                }
                 self.syncRequested(by: key, on: channel)
             }
             self.onMessage(key, message)
         }
+        let key = self.key, handshaking = self.handshaking
+        let isKnown: @Sendable (PeerKey) -> Bool = { [weak self] in self?.isKnown($0) ?? false }
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(InboundFrameHandler(chainID: chainID, isKnown: { _ in true }, onMessage: onMessage))
+                // Connections still in their handshake are bounded; beyond the bound a new one is closed.
+                guard handshaking.value.wrappingAdd(1, ordering: .relaxed).newValue <= P2P.handshakingMax else {
+                    handshaking.value.wrappingSubtract(1, ordering: .relaxed)
+                    return channel.close()
+                }
+                let settled = SettledOnce()
+                let release: @Sendable () -> Void = { if settled.settle() { handshaking.value.wrappingSubtract(1, ordering: .relaxed) } }
+                channel.closeFuture.whenComplete { _ in release() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let limit = FrameLimit()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+                    try channel.pipeline.syncOperations.addHandler(SecureLinkHandler(
+                        role: .responder, chainID: chainID, key: key, expected: nil, limit: limit, isKnown: isKnown,
+                        onEstablished: { _ in release() }, onMessage: onMessage))
                 }
             }
             .bind(host: host, port: port).get()
@@ -102,7 +123,7 @@ final class P2P: Sendable {
 
     private func maintainConnection(key: PeerKey, address: String) async {
         // Answers to our sync requests come back on our own connection, from the peer we dialled.
-        let chainID = self.chainID, deliver = self.onMessage
+        let chainID = self.chainID, deliver = self.onMessage, ownKey = self.key
         let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void = { sender, message, _ in
             guard sender == key, case .syncResponse = message else { return }
             deliver(sender, message)
@@ -114,8 +135,10 @@ final class P2P: Sendable {
                 .connectTimeout(.seconds(2))
                 .channelInitializer({ channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(InboundFrameHandler(chainID: chainID, isKnown: { $0 == key }, onMessage: onMessage))
+                        let limit = FrameLimit()
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+                        try channel.pipeline.syncOperations.addHandler(SecureLinkHandler(
+                            role: .initiator, chainID: chainID, key: ownKey, expected: key, limit: limit, isKnown: { $0 == key }, onMessage: onMessage))
                     }
                 })
                 .connect(host: host, port: port).get() {
@@ -154,13 +177,11 @@ final class P2P: Sendable {
 
     var connectedPeers: [PeerKey] { outbound.withLock { Array($0.keys) }.sorted { $0.lexicographicallyPrecedes($1) } }
 
-    private func frame(_ message: PeerMessage) -> [UInt8] {
-        let envelope = PeerEnvelope(message: message.bcsBytes, key: key, chainID: chainID).bcsBytes
-        return withUnsafeBytes(of: UInt32(envelope.count).bigEndian) { Array($0) } + envelope
-    }
+    /// A message's bytes; the link seals and frames them.
+    private func frame(_ message: PeerMessage) -> [UInt8] { message.bcsBytes }
 
     private func write(_ frame: [UInt8], to channel: any Channel) {
-        channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
+        channel.writeAndFlush(frame, promise: nil)
     }
 
     func shutdown() {
@@ -171,13 +192,21 @@ final class P2P: Sendable {
     }
 }
 
-/// Splits the byte stream into frames; a length over the bound closes the connection.
+/// The frame size a connection takes now: a handshake's until the peer proves its key, then a
+/// block's for a validator of the directory, or a sync request's for any other key. Confined to
+/// the connection's event loop.
+final class FrameLimit {
+    var bytes = LinkHandshake.helloBytes
+}
+
+/// Splits the byte stream into frames; a length over the connection's limit closes it.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
+    let limit: FrameLimit
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard Int(length) <= P2P.frameBytesMax else { throw FrameTooLarge() }
+        guard Int(length) <= limit.bytes else { throw FrameTooLarge() }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
@@ -187,33 +216,131 @@ struct FrameDecoder: ByteToMessageDecoder {
     struct FrameTooLarge: Error {}
 }
 
-/// Verifies a frame's envelope and hands its message on.
-final class InboundFrameHandler: ChannelInboundHandler {
+/// One validator link: runs `LinkHandshake` (closing the connection on any failure or after
+/// `handshakeTimeout`), then seals what is written to it and opens what arrives, handing each
+/// message on with the key the peer proved. Messages written before the handshake completes wait
+/// (at most `pendingMax`, the oldest dropped).
+final class SecureLinkHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = [UInt8]
+    typealias OutboundOut = ByteBuffer
 
-    let chainID: String
-    let isKnown: @Sendable (PeerKey) -> Bool
-    let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void
+    static let handshakeTimeout = TimeAmount.seconds(5)
+    static let pendingMax = 256
+    /// What a key outside the directory may send (a sync request).
+    static let syncOnlyFrameBytesMax = 1024
 
-    init(chainID: String, isKnown: @escaping @Sendable (PeerKey) -> Bool, onMessage: @escaping @Sendable (PeerKey, PeerMessage, any Channel) -> Void) {
-        self.chainID = chainID
+    private var handshake: LinkHandshake
+    private let expected: PeerKey?
+    private let limit: FrameLimit
+    private let isKnown: @Sendable (PeerKey) -> Bool
+    private let onMessage: @Sendable (PeerKey, PeerMessage, any Channel) -> Void
+    private let onEstablished: @Sendable (PeerKey) -> Void
+    private var ciphers: (send: LinkCipher, receive: LinkCipher)?
+    private var peerKey: PeerKey?
+    private var pending: [[UInt8]] = []
+    private var timeout: Scheduled<Void>?
+    private var sentAuth = false
+
+    init(
+        role: LinkHandshake.Role, chainID: String, key: Schnorr.PrivateKey, expected: PeerKey?, limit: FrameLimit,
+        isKnown: @escaping @Sendable (PeerKey) -> Bool, onEstablished: @escaping @Sendable (PeerKey) -> Void = { _ in },
+        onMessage: @escaping @Sendable (PeerKey, PeerMessage, any Channel) -> Void
+    ) {
+        handshake = LinkHandshake(role: role, chainID: chainID, key: key)
+        self.expected = expected
+        self.limit = limit
         self.isKnown = isKnown
+        self.onEstablished = onEstablished
         self.onMessage = onMessage
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        // Cancelled when the handshake completes.
+        timeout = context.eventLoop.scheduleTask(in: Self.handshakeTimeout) { channel.close(promise: nil) }
+        send(handshake.hello, context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func send(_ payload: [UInt8], context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: payload.count + 4)
+        buffer.writeInteger(UInt32(payload.count))
+        buffer.writeBytes(payload)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        guard let envelope = try? PeerEnvelope.decode(bcs: bytes), isKnown(envelope.sender),
-            let key = try? Schnorr.PublicKey(bytes: envelope.sender),
-            key.isValidSignature(envelope.signature, for: PeerEnvelope.signBytes(chainID: chainID, sender: envelope.sender, message: envelope.message)),
-            let message = try? PeerMessage.decode(bcs: envelope.message)
-        else {
-            context.close(promise: nil)  // A peer that sends garbage or forgeries, or is unknown, is dropped.
+        var frame = unwrapInboundIn(data)
+        guard var ciphers, let peerKey else {
+            let bytes = frame.readBytes(length: frame.readableBytes) ?? []
+            do {
+                if !sentAuth {
+                    let auth = try handshake.receiveHello(bytes, expected: expected)
+                    sentAuth = true
+                    send(auth, context: context)
+                } else {
+                    let established = try handshake.receiveAuth(bytes)
+                    guard let key = handshake.peerKey else { throw LinkHandshake.Failure("no peer key") }
+                    self.ciphers = established
+                    self.peerKey = key
+                    timeout?.cancel()
+                    limit.bytes = isKnown(key) ? P2P.frameBytesMax + ChaChaPoly.tagBytes : Self.syncOnlyFrameBytesMax
+                    onEstablished(key)
+                    for message in pending { write(message, context: context) }
+                    pending = []
+                    context.flush()
+                }
+            } catch {
+                context.close(promise: nil)  // A failed handshake: the peer gets nothing further.
+            }
             return
         }
-        onMessage(envelope.sender, message, context.channel)
+        let opened = frame.withUnsafeReadableBytes { ciphers.receive.open($0) }
+        self.ciphers = ciphers
+        guard let plaintext = opened, let message = try? PeerMessage.decode(bcs: plaintext) else {
+            context.close(promise: nil)  // Forged, replayed, reordered, or not a message.
+            return
+        }
+        onMessage(peerKey, message, context.channel)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let message = unwrapOutboundIn(data)
+        guard ciphers != nil else {
+            pending.append(message)
+            if pending.count > Self.pendingMax { pending.removeFirst(pending.count - Self.pendingMax) }
+            promise?.succeed(())
+            return
+        }
+        write(message, context: context, promise: promise)
+    }
+
+    private func write(_ message: [UInt8], context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        guard var ciphers else { return }
+        let sealed = ciphers.send.seal(message)
+        self.ciphers = ciphers
+        var buffer = context.channel.allocator.buffer(capacity: sealed.count + 4)
+        buffer.writeInteger(UInt32(sealed.count))
+        buffer.writeBytes(sealed)
+        context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// Set once.
+final class SettledOnce: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func settle() -> Bool { flag.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+}
+
+/// Inbound connections in their handshake now.
+final class HandshakeCount: Sendable {
+    let value = Atomic<Int>(0)
 }

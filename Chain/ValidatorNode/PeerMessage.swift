@@ -64,38 +64,3 @@ struct BlockAndCommit: BCSCodable {
     }
 }
 
-/// A frame's payload: the sending validator's key, the message, and its signature over both
-/// (with the peer-frame intent and the chain ID), so frames cannot be forged or replayed across
-/// chains.
-struct PeerEnvelope: BCSCodable {
-    let sender: [UInt8]
-    let message: [UInt8]
-    let signature: Schnorr.Signature
-
-    static func signBytes(chainID: String, sender: [UInt8], message: [UInt8]) -> [UInt8] {
-        var w = BCSWriter(capacity: message.count + 96)
-        w.write(IntentHeader(type: .peerFrame, epoch: Epoch(0)))
-        w.writeString(chainID)
-        w.writeFixed(sender)
-        w.writeBytes(message)
-        return w.bytes
-    }
-
-    init(message: [UInt8], key: Schnorr.PrivateKey, chainID: String) {
-        sender = key.publicKey.bytes
-        self.message = message
-        signature = key.sign(PeerEnvelope.signBytes(chainID: chainID, sender: sender, message: message))
-    }
-
-    func encode(to w: inout BCSWriter) {
-        w.writeFixed(sender)
-        w.writeBytes(message)
-        w.write(signature)
-    }
-
-    init(from r: inout BCSReader) throws(CoreError) {
-        sender = try r.readFixed(32)
-        message = try r.readBytes(max: P2P.frameBytesMax)
-        signature = try r.read(Schnorr.Signature.self)
-    }
-}
