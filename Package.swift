@@ -231,7 +231,7 @@ let package = Package(
             name: "HTTPKitTests",
             dependencies: ["HTTPKit", "CFileIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/HTTPKitTests", swiftSettings: strict),
-        .testTarget(name: "WalrusClientTests", dependencies: ["WalrusClient", "Gateway", "HTTPKit", "RedStuff", "WalrusCore"], path: "Tests/WalrusClientTests", swiftSettings: strict),
+        .testTarget(name: "WalrusClientTests", dependencies: ["WalrusClient", "Gateway", "HTTPKit", "RedStuff", "WalrusCore", "WalrusCrypto", "Transport", .product(name: "NIOPosix", package: "swift-nio")], path: "Tests/WalrusClientTests", swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["walrus", "WalrusCore"], path: "Tests/CLITests", swiftSettings: strict),
         .testTarget(name: "TidyTests", path: "Tests/TidyTests", swiftSettings: strict),
     ]

@@ -157,15 +157,24 @@ public struct CommitteeCertificate: Hashable, Sendable, BCSCodable {
 }
 
 /// The body of a shard-sync request (PROTOCOL.md §3.12, intent 3): which shard and axis, from which
-/// blob ID on, how many slivers, for which epoch.
+/// blob ID on, how many slivers, for which epoch. Ours is version 2: it also names the node asked
+/// (`recipient`, its key), when it was made (`timestampMs`) and a random `nonce`, so that a
+/// signed request is good for one node, for a short while, and once. Version 1 (Walrus's, which
+/// any eavesdropper could replay to any node) decodes but is refused by nodes.
 public struct SyncShardRequest: BCSCodable, Equatable, Sendable {
     public let shard: ShardIndex
     public let axis: SliverAxis
     public let startingBlobID: BlobID
     public let count: UInt64
     public let epoch: Epoch
+    /// Version 2: the key of the node asked, the time of asking, a random nonce (nil in version 1).
+    public let recipient: [UInt8]?
+    public let timestampMs: UInt64
+    public let nonce: [UInt8]
 
     public static let countMax: UInt64 = 200
+    /// How far a request's time may be from the recipient's clock.
+    public static let freshnessMs: UInt64 = 60_000
     /// The bytes a page aims at: a page ends at the first sliver that reaches it.
     public static let pageBytesTarget = 32 << 20
     /// The largest page a puller accepts: the target plus the largest sliver (n_S symbols of the
@@ -173,24 +182,46 @@ public struct SyncShardRequest: BCSCodable, Equatable, Sendable {
     public static let pageBytesMax = pageBytesTarget + Int(Limits.shardCountMax) * Int(Limits.symbolBytesMax) + (1 << 20)
 
     public func encode(to w: inout BCSWriter) {
-        w.writeVariant(0)  // SyncShardRequest::V1
+        w.writeVariant(recipient == nil ? 0 : 1)  // SyncShardRequest::V1, V2
         w.write(shard)
         w.write(axis.rawValue)
         w.write(startingBlobID)
         w.write(count)
         w.write(epoch)
+        if let recipient {
+            w.writeFixed(recipient)
+            w.write(timestampMs)
+            w.writeFixed(nonce)
+        }
     }
 
+    /// A version 1 request (Walrus's); nodes refuse it.
     public init(shard: ShardIndex, axis: SliverAxis, startingBlobID: BlobID, count: UInt64, epoch: Epoch) {
         self.shard = shard
         self.axis = axis
         self.startingBlobID = startingBlobID
         self.count = count
         self.epoch = epoch
+        recipient = nil
+        timestampMs = 0
+        nonce = []
+    }
+
+    /// A version 2 request for the node with key `recipient`, made at `timestampMs`, with a fresh nonce.
+    public init(shard: ShardIndex, axis: SliverAxis, startingBlobID: BlobID, count: UInt64, epoch: Epoch, recipient: Schnorr.PublicKey, timestampMs: UInt64) {
+        self.shard = shard
+        self.axis = axis
+        self.startingBlobID = startingBlobID
+        self.count = count
+        self.epoch = epoch
+        self.recipient = recipient.bytes
+        self.timestampMs = timestampMs
+        var rng = SystemRandomNumberGenerator()
+        nonce = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
     public init(from r: inout BCSReader) throws(CoreError) {
-        _ = try r.readVariant(count: 1)
+        let version = try r.readVariant(count: 2)
         shard = try r.read(ShardIndex.self)
         let raw = try r.readU8()
         guard let axis = SliverAxis(rawValue: raw) else { throw CoreError(.malformedBCS, "sliver type \(raw)") }
@@ -198,6 +229,15 @@ public struct SyncShardRequest: BCSCodable, Equatable, Sendable {
         startingBlobID = try r.read(BlobID.self)
         count = try r.readU64()
         epoch = try r.read(Epoch.self)
+        if version == 1 {
+            recipient = try r.readFixed(32)
+            timestampMs = try r.readU64()
+            nonce = try r.readFixed(16)
+        } else {
+            recipient = nil
+            timestampMs = 0
+            nonce = []
+        }
     }
 }
 

@@ -84,7 +84,9 @@ actor HandOver {
         for axis in [SliverAxis.primary, .secondary] {
             var start = BlobID(unchecked: [UInt8](repeating: 0, count: 32))
             while true {
-                let request = SyncShardRequest(shard: shard, axis: axis, startingBlobID: start, count: SyncShardRequest.countMax, epoch: epoch)
+                let request = SyncShardRequest(
+                    shard: shard, axis: axis, startingBlobID: start, count: SyncShardRequest.countMax, epoch: epoch, recipient: owner.publicKey,
+                    timestampMs: UInt64(Date().timeIntervalSince1970 * 1000))
                 let message = IntentMessage(type: .syncShard, epoch: epoch, body: request)
                 let signed = SignedRequest(serializedMessage: message.serialized, signature: state.key.sign(message))
                 guard let response = try? await http.request(

@@ -1,3 +1,4 @@
+import Synchronization
 import Metrics
 import ChainClient
 import Foundation
@@ -17,6 +18,8 @@ struct StorageAPI: Sendable {
     let key: Schnorr.PrivateKey
     let handOver: HandOver
     let recovery: RecoveryWorker
+    /// Sync-shard requests answered within their freshness window.
+    let replays = ReplayCache(capacity: 100_000)
 
     /// An error answer with the reference's shape.
     /// A write that the store refused: 507 when the disk is full (the client then stops sending
@@ -239,9 +242,26 @@ struct StorageAPI: Sendable {
             let message = try? requester.verify(signed.signature, serializedMessage: signed.serializedMessage, expecting: .syncShard),
             let sync = try? SyncShardRequest.decode(bcs: message.body), sync.epoch == message.header.epoch
         else { return Self.error(.badRequest, "INVALID_REQUEST", "the body is not a validly signed SyncShardRequest") }
+        // Addressed to this node, fresh, and not seen before: a signed request recorded on the
+        // wire cannot be replayed, here or to another node.
+        guard let recipient = sync.recipient else {
+            return Self.error(.badRequest, "INVALID_REQUEST", "version 1 sync-shard requests name no recipient and no time, so they could be replayed; send version 2")
+        }
+        guard recipient == key.publicKey.bytes else {
+            return Self.error(.forbidden, "REQUEST_UNAUTHORIZED", "the request is addressed to another node")
+        }
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        guard (now > sync.timestampMs ? now - sync.timestampMs : sync.timestampMs - now) <= SyncShardRequest.freshnessMs else {
+            return Self.error(.forbidden, "REQUEST_UNAUTHORIZED", "the request was made at \(sync.timestampMs) ms, more than \(SyncShardRequest.freshnessMs / 1000) s from this node's clock; check both clocks")
+        }
         let committee = await state.committee
         guard sync.epoch == committee.epoch, committee.owner(of: sync.shard)?.publicKey == requester else {
             return Self.error(.forbidden, "REQUEST_UNAUTHORIZED", "the requester does not own \(sync.shard) in epoch \(committee.epoch.rawValue)")
+        }
+        switch replays.admit(Blake2b256.hash(signed.serializedMessage), expiresMs: sync.timestampMs &+ SyncShardRequest.freshnessMs, nowMs: now) {
+        case .fresh: break
+        case .replayed: return Self.error(.forbidden, "REQUEST_UNAUTHORIZED", "this signed request was already answered; sign a new one")
+        case .full: return Self.error(.serviceUnavailable, "BUSY", "too many sync-shard requests in the last minute; retry shortly")
         }
         // Only blobs certified before this epoch, not invalid: filtered before the page is cut,
         // and the page cut by bytes as well as by count.
@@ -379,4 +399,25 @@ struct HTTPError: Error {
         self.message = message
     }
     var response: HTTPResponse { StorageAPI.error(status, reason, message) }
+}
+
+/// Digests of signed requests already answered, each kept until its request would be stale
+/// anyway: a second request with the same digest is a replay. Bounded: when full of unexpired
+/// entries, new requests are refused (busy) rather than admitted unchecked.
+final class ReplayCache: Sendable {
+    enum Outcome { case fresh, replayed, full }
+    private let entries = Mutex<[[UInt8]: UInt64]>([:])
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func admit(_ digest: [UInt8], expiresMs: UInt64, nowMs: UInt64) -> Outcome {
+        entries.withLock { entries in
+            if entries[digest] != nil { return .replayed }
+            if entries.count >= capacity { entries = entries.filter { $0.value > nowMs } }
+            guard entries.count < capacity else { return .full }
+            entries[digest] = expiresMs
+            return .fresh
+        }
+    }
 }

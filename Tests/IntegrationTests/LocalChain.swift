@@ -92,6 +92,9 @@ final class LocalChain {
 
     /// The REST URL of storage node `i`.
     func storageURL(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 200 + i)")! }
+    /// The admin endpoints (`/metrics`, `/v1/health`) of storage node `i` and validator `i`.
+    func storageAdminURL(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 400 + i)")! }
+    func validatorAdminURL(_ i: Int) -> URL { URL(string: "http://127.0.0.1:\(basePort + 500 + i)")! }
 
     /// Turns off the free-space reserve of the storage node whose directory is `home`, for tests
     /// that fill a disk for real (`min_free_bytes: 0` in its config).
@@ -109,7 +112,7 @@ final class LocalChain {
         if !FileManager.default.fileExists(atPath: home.appendingPathComponent("config.yaml").path) {
             let initialize = Process()
             initialize.executableURL = LocalChain.products.appendingPathComponent("walrus-node")
-            initialize.arguments = ["init", "--dir", home.path, "--listen", "127.0.0.1:\(basePort + 200 + i)", "--plain-http"]
+            initialize.arguments = ["init", "--dir", home.path, "--listen", "127.0.0.1:\(basePort + 200 + i)", "--plain-http", "--admin-listen", "127.0.0.1:\(basePort + 400 + i)"]
                 + (0..<count).flatMap { ["--chain-rpc", "http://127.0.0.1:\(basePort + 100 + $0)"] }
             initialize.standardOutput = FileHandle.nullDevice
             try initialize.run()
@@ -133,6 +136,17 @@ final class LocalChain {
         guard let process = storageProcesses[i], process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+
+    /// Storage node `i`'s process ID while it runs.
+    func storagePID(_ i: Int) -> Int32? { storageProcesses[i].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
+    /// Waits for storage node `i` to exit; its exit status, or nil when it still runs after `seconds`.
+    func waitForStorageNodeExit(_ i: Int, seconds: Double = 20) -> Int32? {
+        guard let process = storageProcesses[i] else { return nil }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
     }
 
     func storageNodeKey(_ i: Int) throws -> Schnorr.PrivateKey {

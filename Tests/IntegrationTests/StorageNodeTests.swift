@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import Ledger
 import RedStuff
+import Synchronization
 import Testing
 import WalrusCore
 import WalrusCrypto
@@ -167,6 +168,44 @@ import WalrusCrypto
         #expect(Self.rawStatus(port: chain.basePort + 200, path: "/v1/blobs/\(blobID)/slivers/\(mine)/primary", contentLength: 2 << 30) == 413)
     }
 
+    /// A signed sync-shard request is good for the node it names, for a minute, once: a replay
+    /// of the same bytes, a request for another node, a stale one and Walrus's unbound version 1
+    /// are refused.
+    @Test(.timeLimit(.minutes(2))) func aReplayedSyncShardRequestIsRefused() async throws {
+        let (chain, client, _) = try await Self.network()
+        let node0 = chain.storageURL(0).appendingPathComponent("v1/migrate/sync_shard")
+        let asker = try chain.storageNodeKey(1), recipient = try chain.storageNodeKey(0).publicKey
+        let committee = try await client.committee()
+        let shard = try #require(committee.members.first { $0.publicKey == asker.publicKey }?.shards.first)
+        let auth = Data(asker.publicKey.bytes).base64EncodedString()
+        func post(_ body: [UInt8]) async throws -> Answer {
+            var request = URLRequest(url: node0)
+            request.httpMethod = "POST"
+            request.httpBody = Data(body)
+            request.setValue(auth, forHTTPHeaderField: "Authorization")
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+        }
+        func signed(_ sync: SyncShardRequest) -> [UInt8] {
+            let message = IntentMessage(type: .syncShard, epoch: committee.epoch, body: sync)
+            return SignedRequest(serializedMessage: message.serialized, signature: asker.sign(message)).bcsBytes
+        }
+        let now = UInt64(Date().timeIntervalSince1970 * 1000), zero = BlobID(unchecked: [UInt8](repeating: 0, count: 32))
+        func request(to key: Schnorr.PublicKey = recipient, at time: UInt64 = now) -> SyncShardRequest {
+            SyncShardRequest(shard: shard, axis: .primary, startingBlobID: zero, count: 10, epoch: committee.epoch, recipient: key, timestampMs: time)
+        }
+        let fresh = signed(request())
+        #expect(try await post(fresh).status == 200, "a fresh request for this node is answered")
+        let replay = try await post(fresh)
+        #expect(replay.status == 403 && replay.reason == "REQUEST_UNAUTHORIZED", "the same signed bytes again are a replay: \(replay.status)")
+        #expect(try await post(signed(request(to: asker.publicKey))).reason == "REQUEST_UNAUTHORIZED", "addressed to another node")
+        #expect(try await post(signed(request(at: now - 120_000))).reason == "REQUEST_UNAUTHORIZED", "two minutes old")
+        #expect(try await post(signed(request(at: now + 120_000))).reason == "REQUEST_UNAUTHORIZED", "two minutes ahead")
+        let v1 = SyncShardRequest(shard: shard, axis: .primary, startingBlobID: zero, count: 10, epoch: committee.epoch)
+        #expect(try await post(signed(v1)).reason == "INVALID_REQUEST", "version 1 binds no recipient or time")
+        #expect(try await post(signed(request())).status == 200, "a new request (new nonce) is answered")
+    }
+
     @Test(.timeLimit(.minutes(2))) func acknowledgedSliversSurviveAKill() async throws {
         let (chain, client, config) = try await Self.network()
         let encoded = try BlobEncoder(config: config).encode((0..<5000).map { UInt8($0 % 251) })
@@ -195,6 +234,112 @@ import WalrusCrypto
             #expect(try SliverData(bcs: Array(answer.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).primary)
         }
         #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata/status")).data as? String == "stored")
+
+    }
+
+    /// The admin endpoints of a storage node and a validator, scraped and parsed as Prometheus
+    /// would after an upload: per-route request counts and latencies, bytes stored, shards, chain
+    /// height and event lag, consensus rounds, the mempool.
+    @Test(.timeLimit(.minutes(2))) func metricsAreScrapedAndParsed() async throws {
+        let (chain, client, config) = try await Self.network()
+        let encoded = try BlobEncoder(config: config).encode(Array("metrics of an upload".utf8))
+        let blobID = encoded.blobID
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        _ = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        let node = chain.storageURL(0)
+        try await chain.waitUntil("registration") {
+            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
+        }
+        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
+        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+        for p in mine {
+            let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
+            #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/primary"), "PUT", body: pair.primary.bcsBytes()).status == 201)
+        }
+        // The admin endpoints: scraped and parsed as Prometheus would, with what was just done.
+        try await chain.waitUntil("the node's gauges") {
+            let text = String(decoding: (try? await Self.request(chain.storageAdminURL(0).appendingPathComponent("metrics")))?.body ?? Data(), as: UTF8.self)
+            return ((try? PrometheusText(text))?.value("walrus_storage_slivers_held") ?? 0) >= Double(mine.count)
+        }
+        let nodeText = String(decoding: try await Self.request(chain.storageAdminURL(0).appendingPathComponent("metrics")).body, as: UTF8.self)
+        let node0 = try PrometheusText(nodeText)
+        let puts = ["server": "storage", "route": "/v1/blobs/{id}/slivers/{n}/primary", "method": "PUT", "status": "2xx"]
+        #expect(node0.value("walrus_http_requests_total", puts) == Double(mine.count), "\(nodeText.prefix(3000))")
+        #expect(node0.types["walrus_http_request_duration_seconds"] == "histogram")
+        #expect((node0.value("walrus_http_request_duration_seconds_count", ["route": "/v1/blobs/{id}/slivers/{n}/primary", "method": "PUT"]) ?? 0) >= 1)
+        #expect((node0.value("walrus_storage_sliver_bytes_stored_total") ?? 0) > 0)
+        #expect(node0.value("walrus_storage_owned_shards").map { $0 > 0 } == true)
+        #expect(node0.value("walrus_storage_recovery_pending") != nil && node0.value("walrus_storage_event_lag") != nil)
+        #expect((node0.value("walrus_storage_chain_height") ?? 0) > 0)
+        // No label carries an ID: the routes are templates.
+        #expect(!node0.samples.contains { $0.labels["route"]?.contains("\(blobID)") == true })
+        let validatorText = String(decoding: try await Self.request(chain.validatorAdminURL(0).appendingPathComponent("metrics")).body, as: UTF8.self)
+        let validator = try PrometheusText(validatorText)
+        #expect((validator.value("walrus_chain_height") ?? 0) > 0, "\(validatorText.prefix(2000))")
+        #expect((validator.value("walrus_consensus_rounds_total") ?? 0) >= (validator.value("walrus_chain_blocks_total") ?? 1))
+        #expect(validator.value("walrus_mempool_transactions") != nil)
+        #expect((validator.value("walrus_http_requests_total", ["server": "rpc", "route": "/v1/transactions", "method": "POST", "status": "2xx"]) ?? 0) >= 1)
+        #expect(try await Self.request(chain.storageAdminURL(0).appendingPathComponent("v1/health")).status == 200)
+        // The parser is strict: a broken exposition is refused.
+        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("walrus_x{a=\"1\"} 1\nwalrus_x{a=\"1\"} 2\n") }
+        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n") }
+        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("1bad 3\n") }
+    }
+
+    /// SIGTERM while slivers are being uploaded: the node stops taking connections, answers the
+    /// uploads in flight, flushes and exits 0; after a restart every sliver it acknowledged is
+    /// there, byte for byte.
+    @Test(.timeLimit(.minutes(2))) func sigtermDuringAnUploadLosesNothingAcknowledged() async throws {
+        let (chain, client, config) = try await Self.network()
+        let encoded = try BlobEncoder(config: config).encode((0..<1_800_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) })
+        let blobID = encoded.blobID
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        _ = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        let node = chain.storageURL(0)
+        try await chain.waitUntil("registration") {
+            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
+        }
+        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
+        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+        let uploads = mine.flatMap { p in [(p, SliverAxis.primary), (p, SliverAxis.secondary)] }
+        let requests: [(index: Int, url: URL, body: [UInt8])] = uploads.enumerated().map { i, upload in
+            let (p, axis) = upload
+            let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
+            let url = node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/\(axis == .primary ? "primary" : "secondary")")
+            return (i, url, axis == .primary ? pair.primary.bcsBytes() : pair.secondary.bcsBytes())
+        }
+        let acknowledged = Acknowledged()
+        let pid = try #require(chain.storagePID(0))
+        await withTaskGroup(of: Void.self) { group in
+            for (index, url, body) in requests {
+                group.addTask {
+                    if let answer = try? await Self.request(url, "PUT", body: body), answer.status == 201 { acknowledged.indices.withLock { $0.append(index) } }
+                }
+            }
+            // SIGTERM as soon as the first upload is acknowledged, with the rest in flight.
+            group.addTask {
+                while acknowledged.indices.withLock({ $0.isEmpty }) { try? await Task.sleep(nanoseconds: 1_000_000) }
+                kill(pid, SIGTERM)
+            }
+        }
+        #expect(chain.waitForStorageNodeExit(0) == 0, "the node exits 0 after SIGTERM")
+        let log = (try? String(contentsOf: chain.directory.appendingPathComponent("storage-node-0.log"), encoding: .utf8)) ?? ""
+        #expect(log.contains("draining requests in flight") && log.contains("stopped"), "\(log.suffix(2000))")
+        let saved = acknowledged.indices.withLock { $0 }.map { uploads[$0] }
+        #expect(!saved.isEmpty)
+        try chain.startStorageNode(0)
+        try await chain.waitUntil("the restarted node") { (try? await Self.request(node.appendingPathComponent("v1/health")))?.status == 200 }
+        for (p, axis) in saved {
+            let name = axis == .primary ? "primary" : "secondary"
+            let answer = try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/\(name)"))
+            #expect(answer.status == 200, "acknowledged \(name) sliver \(p) is there after the restart")
+            let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
+            #expect(try SliverData(bcs: Array(answer.body), axis: axis) == (axis == .primary ? pair.primary : pair.secondary))
+        }
     }
 
     /// Node 0 keeps its sliver files on a 1 MiB file system. Slivers are accepted until it is full;
@@ -264,4 +409,9 @@ import WalrusCrypto
         guard n > 12 else { return -2 }
         return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -3
     }
+}
+
+/// Uploads a node acknowledged, by index, shared by the tasks that make them.
+final class Acknowledged: Sendable {
+    let indices = Mutex<[Int]>([])
 }
