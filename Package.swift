@@ -152,7 +152,7 @@ let package = Package(
         .target(
             name: "ValidatorNode",
             dependencies: [
-                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", "Operations",
+                "Consensus", "Ledger", "ChainTypes", "ChainClient", "LightClient", "KVStore", "WalrusAPI", "WalrusCore", "WalrusCrypto", "HTTPKit", "Operations", "Transport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),

@@ -190,6 +190,7 @@ extension WalrusValidator {
                         ProcessLogging.setLevel(level)
                         logger.notice("log level set", metadata: ["level": "\(level)"])
                     }
+                    do { try node.reloadCertificate() } catch { logger.error("cannot reload the RPC certificate; serving the previous one", metadata: ["reason": "\(error)"]) }
                 },
                 shutdown: {
                     logger.notice("stopping: consensus, then the listeners, then the store")

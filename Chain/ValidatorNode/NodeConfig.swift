@@ -45,6 +45,10 @@ public struct NodeConfig: Codable, Hashable, Sendable {
     public var retainBlocks: UInt64 = 0
     /// host:port of the admin endpoint (`/metrics`, `/v1/health`), apart from the RPC; unset: none.
     public var adminListen: String?
+    /// Serve the RPC over HTTPS with this certificate chain (PEM, leaf first) and key; clients
+    /// verify it against their system's roots (`chain_rpc: https://…`). SIGHUP rereads both.
+    public var rpcTLSCertificateFile: String?
+    public var rpcTLSKeyFile: String?
     /// Log lines: `text` or `json`; the lowest level written (SIGHUP rereads it).
     public var logFormat: String = "text"
     public var logLevel: String = "info"
@@ -71,6 +75,8 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         case stateSyncRPC = "state_sync_rpc"
         case retainBlocks = "retain_blocks"
         case adminListen = "admin_listen"
+        case rpcTLSCertificateFile = "rpc_tls_certificate_file"
+        case rpcTLSKeyFile = "rpc_tls_key_file"
         case logFormat = "log_format"
         case logLevel = "log_level"
     }
@@ -106,6 +112,11 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         stateSyncRPC = try c.decodeIfPresent([String].self, forKey: .stateSyncRPC) ?? stateSyncRPC
         retainBlocks = try c.decodeIfPresent(UInt64.self, forKey: .retainBlocks) ?? retainBlocks
         adminListen = try c.decodeIfPresent(String.self, forKey: .adminListen)
+        rpcTLSCertificateFile = try c.decodeIfPresent(String.self, forKey: .rpcTLSCertificateFile)
+        rpcTLSKeyFile = try c.decodeIfPresent(String.self, forKey: .rpcTLSKeyFile)
+        guard (rpcTLSCertificateFile == nil) == (rpcTLSKeyFile == nil) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "rpc_tls_certificate_file and rpc_tls_key_file go together"))
+        }
         logFormat = try c.decodeIfPresent(String.self, forKey: .logFormat) ?? logFormat
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
         guard snapshotsKept >= 1, retainBlocks == 0 || retainBlocks >= 100 else {
@@ -133,6 +144,8 @@ public struct NodeConfig: Codable, Hashable, Sendable {
         config.signingGuardFile = resolve(config.signingGuardFile)
         config.genesisFile = resolve(config.genesisFile)
         config.snapshotDir = resolve(config.snapshotDir)
+        config.rpcTLSCertificateFile = config.rpcTLSCertificateFile.map(resolve)
+        config.rpcTLSKeyFile = config.rpcTLSKeyFile.map(resolve)
         return config
     }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import Transport
 import Operations
 import Metrics
 public import Logging
@@ -100,8 +101,18 @@ public final class ValidatorNode: Sendable {
         var limits = HTTPServerLimits()
         limits.requestsPerClientPerSecond = config.rpcRequestsPerClientPerSecond > 0 ? config.rpcRequestsPerClientPerSecond : nil
         limits.connectionsPerClientMax = config.rpcConnectionsPerClientMax
+        var rpcTLS: TLSServer?
+        if let certificate = config.rpcTLSCertificateFile, let keyFile = config.rpcTLSKeyFile {
+            do {
+                let (chain, key) = try ValidatorNode.readTLS(certificate, keyFile)
+                rpcTLS = try TLSServer(certificatePEM: chain, keyPEM: key)
+            } catch {
+                store.close()
+                throw NodeError(.config, "rpc_tls_certificate_file / rpc_tls_key_file: \(error)")
+            }
+        }
         let server = HTTPServer(
-            group: group, bodyBytesMax: config.rpcBodyBytesMax, limits: limits,
+            group: group, bodyBytesMax: config.rpcBodyBytesMax, limits: limits, security: rpcTLS,
             observer: HTTPMetrics(server: "rpc") { _, path in HTTPMetrics.template(path) }) { await rpc.handle($0) }
         var channels: [any Channel] = []
         do {
@@ -127,12 +138,23 @@ public final class ValidatorNode: Sendable {
                 "chain_id": "\(genesis.chainID)", "genesis": "\(Hex.encode(genesis.hash))", "p2p": "\(config.p2pListen)", "rpc": "http://\(config.rpcListen)",
                 "height": "\(store.height())",
             ])
-        let node = ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels)
+        let node = ValidatorNode(config: config, store: store, driver: driver, p2p: p2p, group: group, channels: channels, rpcTLS: rpcTLS)
         node.sampler.withLock { $0 = Task { await ValidatorNode.sampleMetrics(mempool: mempool, p2p: p2p, server: server) } }
         return node
     }
 
     let sampler = Mutex<Task<Void, Never>?>(nil)
+
+    static func readTLS(_ certificate: String, _ key: String) throws -> (String, String) {
+        (try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8))
+    }
+
+    /// SIGHUP: a renewed RPC certificate is served from the next connection on.
+    public func reloadCertificate() throws {
+        guard let rpcTLS, let certificate = config.rpcTLSCertificateFile, let key = config.rpcTLSKeyFile else { return }
+        let (chain, keyPEM) = try ValidatorNode.readTLS(certificate, key)
+        try rpcTLS.reload(certificatePEM: chain, keyPEM: keyPEM)
+    }
 
     /// Whether the node serves (for the admin endpoint's health).
     public var isServing: Bool { channels.allSatisfy(\.isActive) }
@@ -147,7 +169,12 @@ public final class ValidatorNode: Sendable {
         }
     }
 
-    private init(config: NodeConfig, store: ChainStore, driver: ConsensusDriver, p2p: P2P, group: MultiThreadedEventLoopGroup, channels: [any Channel]) {
+    let rpcTLS: TLSServer?
+
+    private init(
+        config: NodeConfig, store: ChainStore, driver: ConsensusDriver, p2p: P2P, group: MultiThreadedEventLoopGroup, channels: [any Channel], rpcTLS: TLSServer?
+    ) {
+        self.rpcTLS = rpcTLS
         self.config = config
         self.store = store
         self.driver = driver

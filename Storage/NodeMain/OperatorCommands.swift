@@ -37,6 +37,12 @@ struct NodeOperatorOptions: ParsableArguments {
         return Loaded(config: loaded, nodeKey: nodeKey, operatorKey: operatorKey, payer: payer, genesis: genesis, client: ChainClient(endpoints: urls))
     }
 
+    /// The public key of the config's `network_key_file` (33 bytes), or empty without one.
+    static func networkPublicKey(_ config: StorageConfig) -> [UInt8] {
+        guard let file = config.networkKeyFile else { return [] }
+        do { return try KeyFile.loadNetworkKey(from: file).publicKey.bytes } catch { fail(error.message) }
+    }
+
     func report(_ object: [String: Any], _ text: String) {
         if json {
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
@@ -48,7 +54,7 @@ struct NodeOperatorOptions: ParsableArguments {
     }
 
     static func json(_ node: StorageNodeInfo) -> [String: Any] {
-        ["nodeId": node.nodeID.description, "name": node.name, "networkAddress": node.networkAddress, "publicKey": node.publicKey,
+        ["nodeId": node.nodeID.description, "name": node.name, "networkAddress": node.networkAddress, "publicKey": node.publicKey, "networkPublicKey": node.networkPublicKey,
          "operator": node.operatorAddress.description, "commissionBasisPoints": Int(node.commissionBasisPoints),
          "storagePriceVoteFrost": node.storagePriceVote.rawValue, "writePriceVoteFrost": node.writePriceVote.rawValue, "capacityVote": node.capacityVote,
          "shards": node.shards, "nextShards": node.nextShards.map { $0 as Any } ?? NSNull()]
@@ -120,7 +126,7 @@ extension WalrusNode {
             do {
                 _ = try await builder.execute([.registerNode(
                     name: nodeName, networkAddress: address, publicKey: key, commissionBasisPoints: commission, storagePrice: storage,
-                    writePrice: write, capacity: bytes, proof: proof)])
+                    writePrice: write, capacity: bytes, proof: proof, networkPublicKey: NodeOperatorOptions.networkPublicKey(loaded.config))])
                 guard let found = try await loaded.client.storageNode(Hex.encode(key.bytes)) else {
                     fail("the registration succeeded but the chain lists no node with key \(Hex.encode(key.bytes))", code: 1)
                 }
@@ -154,13 +160,20 @@ extension WalrusNode {
         @Option(name: .customLong("storage-price"), help: "New storage price vote: 1.5WAL or FROST.") var storagePrice: String?
         @Option(name: .customLong("write-price"), help: "New write price vote: 1.5WAL or FROST.") var writePrice: String?
         @Option(help: "New capacity vote: bytes, or 500G, 4TiB.") var capacity: String?
+        @Flag(name: .customLong("network-key"), help: "Register the key of the config's network_key_file (after replacing it; restart the node with it).")
+        var networkKey = false
 
         func run() async throws {
             let loaded = options.load()
+            var networkPublicKey: [UInt8]?
+            if networkKey {
+                networkPublicKey = NodeOperatorOptions.networkPublicKey(loaded.config)
+                if networkPublicKey?.isEmpty == true { fail("the config names no network_key_file") }
+            }
             let update = NodeUpdate(
                 networkAddress: networkAddress, commissionBasisPoints: commission, storagePrice: storagePrice.map { parseFrost($0, "--storage-price") },
-                writePrice: writePrice.map { parseFrost($0, "--write-price") }, capacity: capacity.map(parseCapacity))
-            guard !update.isEmpty else { fail("pass at least one of --network-address, --commission, --storage-price, --write-price, --capacity") }
+                writePrice: writePrice.map { parseFrost($0, "--write-price") }, capacity: capacity.map(parseCapacity), networkPublicKey: networkPublicKey)
+            guard !update.isEmpty else { fail("pass at least one of --network-address, --commission, --storage-price, --write-price, --capacity, --network-key") }
             let key = Hex.encode(loaded.nodeKey.publicKey.bytes)
             let node: StorageNodeInfo
             do {
