@@ -166,38 +166,20 @@ extension WalrusValidator {
         func run() async throws {
             let loaded: NodeConfig
             do { loaded = try NodeConfig.load(config) } catch { fail(error.message) }
-            guard let format = LogFormat(rawValue: loaded.logFormat), let level = ProcessLogging.parseLevel(loaded.logLevel) else {
-                fail("log_format is text or json, and log_level one of trace, debug, info, notice, warning, error, critical")
-            }
-            ProcessLogging.bootstrap(format: format, level: level)
-            ProcessMetrics.bootstrap()
+            if let problem = ProcessLifecycle.bootstrap(logFormat: loaded.logFormat, logLevel: loaded.logLevel) { fail(problem) }
             let logger = Logger(label: "validator")
             let node: ValidatorNode
             do { node = try await ValidatorNode.start(loaded, logger: logger) } catch { fail(error.message, code: error.code == .network ? 5 : 2) }
-            var admin: AdminServer?
-            if let listen = loaded.adminListen {
-                do { admin = try await AdminServer.start(listen: listen) { node.isServing } } catch {
-                    await node.shutdown()
-                    fail("\(error)", code: 5)
-                }
-                logger.info("admin endpoint serving /metrics and /v1/health", metadata: ["url": "http://\(listen)"])
-            }
-            let configPath = config, adminServer = admin
-            try await ProcessLifecycle.run(
-                logger: logger,
-                reload: {
-                    if let fresh = try? NodeConfig.load(configPath), let level = ProcessLogging.parseLevel(fresh.logLevel) {
-                        ProcessLogging.setLevel(level)
-                        logger.notice("log level set", metadata: ["level": "\(level)"])
-                    }
-                    do { try node.reloadCertificate() } catch { logger.error("cannot reload the RPC certificate; serving the previous one", metadata: ["reason": "\(error)"]) }
-                },
-                shutdown: {
-                    logger.notice("stopping: consensus, then the listeners, then the store")
-                    await node.shutdown()
-                    await adminServer?.stop()
-                    logger.notice("stopped")
-                })
+            let configPath = config
+            do {
+                try await ProcessLifecycle.serve(
+                    logger: logger, adminListen: loaded.adminListen, isServing: { node.isServing },
+                    logLevel: { (try? NodeConfig.load(configPath))?.logLevel },
+                    reload: {
+                        do { try node.reloadCertificate() } catch { logger.error("cannot reload the RPC certificate; serving the previous one", metadata: ["reason": "\(error)"]) }
+                    },
+                    stopping: "consensus, then the listeners, then the store", shutdown: { await node.shutdown() })
+            } catch { fail("\(error)", code: 5) }
         }
     }
 }

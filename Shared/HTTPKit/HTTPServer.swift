@@ -481,7 +481,16 @@ final class HTTPHandler: ChannelInboundHandler {
                 return
             }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init) {
-                if length > bodyBytesMax { reject(context, server.tooLarge(bodyBytesMax)) } else { body.reserveCapacity(length) }
+                if length > bodyBytesMax {
+                    reject(context, server.tooLarge(bodyBytesMax))
+                    return
+                }
+                body.reserveCapacity(length)
+            }
+            // A client that waits to be told to send its body (curl does for bodies over 1 MiB,
+            // for a second otherwise) is told at once, now that the request is admitted.
+            if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         case .body(let buffer):
             guard !rejected else { return }

@@ -76,39 +76,21 @@ struct WalrusNode: AsyncParsableCommand {
             walrus_malloc_for_large_buffers(128 << 20)
             let loaded: StorageConfig
             do { loaded = try StorageConfig.load(config) } catch { fail(error.message) }
-            guard let format = LogFormat(rawValue: loaded.logFormat), let level = ProcessLogging.parseLevel(loaded.logLevel) else {
-                fail("log_format is text or json, and log_level one of trace, debug, info, notice, warning, error, critical")
-            }
-            ProcessLogging.bootstrap(format: format, level: level)
-            ProcessMetrics.bootstrap()
+            if let problem = ProcessLifecycle.bootstrap(logFormat: loaded.logFormat, logLevel: loaded.logLevel) { fail(problem) }
             let logger = Logger(label: "storage-node")
             let node: StorageNode
             do { node = try await StorageNode.start(loaded, logger: logger) } catch { fail(error.message, code: 5) }
-            var admin: AdminServer?
-            if let listen = loaded.adminListen {
-                do { admin = try await AdminServer.start(listen: listen) { node.isServing } } catch {
-                    await node.shutdown()
-                    fail("\(error)", code: 5)
-                }
-                logger.info("admin endpoint serving /metrics and /v1/health", metadata: ["url": "http://\(listen)"])
-            }
-            let configPath = config, adminServer = admin
-            try await ProcessLifecycle.run(
-                logger: logger,
-                reload: {
-                    // The log level and a renewed certificate; the rest needs a restart.
-                    if let fresh = try? StorageConfig.load(configPath), let level = ProcessLogging.parseLevel(fresh.logLevel) {
-                        ProcessLogging.setLevel(level)
-                        logger.notice("log level set", metadata: ["level": "\(level)"])
-                    }
-                    do { try node.reloadCertificate() } catch { logger.error("cannot reload the certificate; serving the previous one", metadata: ["reason": "\(error)"]) }
-                },
-                shutdown: {
-                    logger.notice("stopping: draining requests in flight, then flushing")
-                    await node.shutdown()
-                    await adminServer?.stop()
-                    logger.notice("stopped")
-                })
+            let configPath = config
+            do {
+                // SIGHUP: the log level and a renewed certificate; the rest needs a restart.
+                try await ProcessLifecycle.serve(
+                    logger: logger, adminListen: loaded.adminListen, isServing: { node.isServing },
+                    logLevel: { (try? StorageConfig.load(configPath))?.logLevel },
+                    reload: {
+                        do { try node.reloadCertificate() } catch { logger.error("cannot reload the certificate; serving the previous one", metadata: ["reason": "\(error)"]) }
+                    },
+                    stopping: "draining requests in flight, then flushing", shutdown: { await node.shutdown() })
+            } catch { fail("\(error)", code: 5) }
         }
     }
 }

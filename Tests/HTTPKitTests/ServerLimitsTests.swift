@@ -178,6 +178,28 @@ final class LimitedServer: @unchecked Sendable {
 
     /// Admission refuses a request from its head, before any of its body is read: a 100 MB body
     /// announced by an unauthorized client costs the server nothing.
+    /// A client that sends `Expect: 100-continue` is told to go on once its request is admitted,
+    /// and refused at once (without the 100) when it is too large.
+    @Test func expectContinueIsAnsweredAtOnce() async throws {
+        let server = LimitedServer(limits: HTTPServerLimits())
+        try await server.start()
+        let socket = try #require(RawSocket(port: server.port))
+        socket.send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n")
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let started = Date()
+        let n = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, 0) }
+        #expect(n > 0 && String(decoding: buffer[0..<max(n, 0)], as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"))
+        #expect(Date().timeIntervalSince(started) < 0.5)
+        socket.send("hello")
+        let rest = socket.readAll()
+        #expect(rest.contains("HTTP/1.1 200 OK") && rest.contains("ok 5"), "\(rest)")
+        let large = try #require(RawSocket(port: server.port))
+        large.send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n")
+        let refused = large.readAll()
+        #expect(refused.hasPrefix("HTTP/1.1 413") && !refused.contains("100 Continue"), "\(refused)")
+        try await server.stop()
+    }
+
     @Test func admissionRefusesBeforeTheBody() async throws {
         let server = LimitedServer(limits: HTTPServerLimits()) { head in
             head.headers.first(name: "authorization") == "Bearer good"

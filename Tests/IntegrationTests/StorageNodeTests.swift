@@ -46,6 +46,22 @@ import WalrusCrypto
         return (chain, ChainClient(endpoints: [chain.rpc(0)]), try EncodingConfig(shardCount: 10))
     }
 
+    /// Registers `encoded` on chain, waits for node 0 to see it, stores its metadata there;
+    /// the sliver pairs node 0 holds.
+    static func registerWithMetadataOnNode0(_ encoded: EncodedBlob, _ chain: LocalChain, _ client: ChainClient) async throws -> [Int] {
+        let blobID = encoded.blobID
+        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
+        _ = try await builder.execute([.registerBlob(
+            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
+            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
+        let node = chain.storageURL(0)
+        try await chain.waitUntil("registration") {
+            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
+        }
+        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
+        return try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+    }
+
     /// The node (0 or 1) storing each sliver pair of a blob.
     static func placement(_ client: ChainClient, _ chain: LocalChain, _ blobID: BlobID) async throws -> [Int] {
         let committee = try await client.committee()
@@ -56,6 +72,10 @@ import WalrusCrypto
         }
     }
 
+    /// The store path against a real node and chain, its refusals, and at the end the admin
+    /// endpoints of the node and the validator scraped and parsed as Prometheus would: per-route
+    /// request counts and latencies, bytes stored, shards, chain height and event lag, consensus
+    /// rounds, the mempool.
     @Test(.timeLimit(.minutes(2))) func storeCertifyAndRefuse() async throws {
         let (chain, client, config) = try await Self.network()
         let node0 = chain.storageURL(0), node1 = chain.storageURL(1)
@@ -166,6 +186,35 @@ import WalrusCrypto
 
         // A 2 GiB body is refused from its Content-Length, before anything is read.
         #expect(Self.rawStatus(port: chain.basePort + 200, path: "/v1/blobs/\(blobID)/slivers/\(mine)/primary", contentLength: 2 << 30) == 413)
+
+        // The admin endpoints: scraped and parsed as Prometheus would, with what was just done.
+        try await chain.waitUntil("the node's gauges") {
+            let text = String(decoding: (try? await Self.request(chain.storageAdminURL(0).appendingPathComponent("metrics")))?.body ?? Data(), as: UTF8.self)
+            return ((try? PrometheusText(text))?.value("walrus_storage_slivers_held") ?? 0) >= 1
+        }
+        let nodeText = String(decoding: try await Self.request(chain.storageAdminURL(0).appendingPathComponent("metrics")).body, as: UTF8.self)
+        let scraped = try PrometheusText(nodeText)
+        let puts = ["server": "storage", "route": "/v1/blobs/{id}/slivers/{n}/primary", "method": "PUT", "status": "2xx"]
+        #expect((scraped.value("walrus_http_requests_total", puts) ?? 0) >= 1, "\(nodeText.prefix(3000))")
+        #expect(scraped.types["walrus_http_request_duration_seconds"] == "histogram")
+        #expect((scraped.value("walrus_http_request_duration_seconds_count", ["route": "/v1/blobs/{id}/slivers/{n}/primary", "method": "PUT"]) ?? 0) >= 1)
+        #expect((scraped.value("walrus_storage_sliver_bytes_stored_total") ?? 0) > 0)
+        #expect(scraped.value("walrus_storage_owned_shards").map { $0 > 0 } == true)
+        #expect(scraped.value("walrus_storage_recovery_pending") != nil && scraped.value("walrus_storage_event_lag") != nil)
+        #expect((scraped.value("walrus_storage_chain_height") ?? 0) > 0)
+        // No label carries an ID: the routes are templates.
+        #expect(!scraped.samples.contains { $0.labels["route"]?.contains("\(blobID)") == true })
+        let validatorText = String(decoding: try await Self.request(chain.validatorAdminURL(0).appendingPathComponent("metrics")).body, as: UTF8.self)
+        let validator = try PrometheusText(validatorText)
+        #expect((validator.value("walrus_chain_height") ?? 0) > 0, "\(validatorText.prefix(2000))")
+        #expect((validator.value("walrus_consensus_rounds_total") ?? 0) >= (validator.value("walrus_chain_blocks_total") ?? 1))
+        #expect(validator.value("walrus_mempool_transactions") != nil)
+        #expect((validator.value("walrus_http_requests_total", ["server": "rpc", "route": "/v1/transactions", "method": "POST", "status": "2xx"]) ?? 0) >= 1)
+        #expect(try await Self.request(chain.storageAdminURL(0).appendingPathComponent("v1/health")).status == 200)
+        // The parser is strict: a broken exposition is refused.
+        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("walrus_x{a=\"1\"} 1\nwalrus_x{a=\"1\"} 2\n") }
+        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n") }
+        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("1bad 3\n") }
     }
 
     /// A signed sync-shard request is good for the node it names, for a minute, once: a replay
@@ -209,17 +258,8 @@ import WalrusCrypto
     @Test(.timeLimit(.minutes(2))) func acknowledgedSliversSurviveAKill() async throws {
         let (chain, client, config) = try await Self.network()
         let encoded = try BlobEncoder(config: config).encode((0..<5000).map { UInt8($0 % 251) })
-        let blobID = encoded.blobID
-        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
-        _ = try await builder.execute([.registerBlob(
-            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
-            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
-        let node = chain.storageURL(0)
-        try await chain.waitUntil("registration") {
-            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
-        }
-        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
-        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+        let blobID = encoded.blobID, node = chain.storageURL(0)
+        let mine = try await Self.registerWithMetadataOnNode0(encoded, chain, client)
         for p in mine {
             let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
             #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/primary"), "PUT", body: pair.primary.bcsBytes()).status == 201)
@@ -234,58 +274,6 @@ import WalrusCrypto
             #expect(try SliverData(bcs: Array(answer.body), axis: .primary) == encoded.sliverPair(SliverPairIndex(UInt16(p))).primary)
         }
         #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata/status")).data as? String == "stored")
-
-    }
-
-    /// The admin endpoints of a storage node and a validator, scraped and parsed as Prometheus
-    /// would after an upload: per-route request counts and latencies, bytes stored, shards, chain
-    /// height and event lag, consensus rounds, the mempool.
-    @Test(.timeLimit(.minutes(2))) func metricsAreScrapedAndParsed() async throws {
-        let (chain, client, config) = try await Self.network()
-        let encoded = try BlobEncoder(config: config).encode(Array("metrics of an upload".utf8))
-        let blobID = encoded.blobID
-        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
-        _ = try await builder.execute([.registerBlob(
-            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
-            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
-        let node = chain.storageURL(0)
-        try await chain.waitUntil("registration") {
-            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
-        }
-        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
-        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
-        for p in mine {
-            let pair = encoded.sliverPair(SliverPairIndex(UInt16(p)))
-            #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/slivers/\(p)/primary"), "PUT", body: pair.primary.bcsBytes()).status == 201)
-        }
-        // The admin endpoints: scraped and parsed as Prometheus would, with what was just done.
-        try await chain.waitUntil("the node's gauges") {
-            let text = String(decoding: (try? await Self.request(chain.storageAdminURL(0).appendingPathComponent("metrics")))?.body ?? Data(), as: UTF8.self)
-            return ((try? PrometheusText(text))?.value("walrus_storage_slivers_held") ?? 0) >= Double(mine.count)
-        }
-        let nodeText = String(decoding: try await Self.request(chain.storageAdminURL(0).appendingPathComponent("metrics")).body, as: UTF8.self)
-        let node0 = try PrometheusText(nodeText)
-        let puts = ["server": "storage", "route": "/v1/blobs/{id}/slivers/{n}/primary", "method": "PUT", "status": "2xx"]
-        #expect(node0.value("walrus_http_requests_total", puts) == Double(mine.count), "\(nodeText.prefix(3000))")
-        #expect(node0.types["walrus_http_request_duration_seconds"] == "histogram")
-        #expect((node0.value("walrus_http_request_duration_seconds_count", ["route": "/v1/blobs/{id}/slivers/{n}/primary", "method": "PUT"]) ?? 0) >= 1)
-        #expect((node0.value("walrus_storage_sliver_bytes_stored_total") ?? 0) > 0)
-        #expect(node0.value("walrus_storage_owned_shards").map { $0 > 0 } == true)
-        #expect(node0.value("walrus_storage_recovery_pending") != nil && node0.value("walrus_storage_event_lag") != nil)
-        #expect((node0.value("walrus_storage_chain_height") ?? 0) > 0)
-        // No label carries an ID: the routes are templates.
-        #expect(!node0.samples.contains { $0.labels["route"]?.contains("\(blobID)") == true })
-        let validatorText = String(decoding: try await Self.request(chain.validatorAdminURL(0).appendingPathComponent("metrics")).body, as: UTF8.self)
-        let validator = try PrometheusText(validatorText)
-        #expect((validator.value("walrus_chain_height") ?? 0) > 0, "\(validatorText.prefix(2000))")
-        #expect((validator.value("walrus_consensus_rounds_total") ?? 0) >= (validator.value("walrus_chain_blocks_total") ?? 1))
-        #expect(validator.value("walrus_mempool_transactions") != nil)
-        #expect((validator.value("walrus_http_requests_total", ["server": "rpc", "route": "/v1/transactions", "method": "POST", "status": "2xx"]) ?? 0) >= 1)
-        #expect(try await Self.request(chain.storageAdminURL(0).appendingPathComponent("v1/health")).status == 200)
-        // The parser is strict: a broken exposition is refused.
-        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("walrus_x{a=\"1\"} 1\nwalrus_x{a=\"1\"} 2\n") }
-        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n") }
-        #expect(throws: PrometheusText.Invalid.self) { try PrometheusText("1bad 3\n") }
     }
 
     /// SIGTERM while slivers are being uploaded: the node stops taking connections, answers the
@@ -294,17 +282,8 @@ import WalrusCrypto
     @Test(.timeLimit(.minutes(2))) func sigtermDuringAnUploadLosesNothingAcknowledged() async throws {
         let (chain, client, config) = try await Self.network()
         let encoded = try BlobEncoder(config: config).encode((0..<1_800_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) })
-        let blobID = encoded.blobID
-        let builder = TransactionBuilder(key: try chain.walletKey(), chainID: "walrus-test", client: client)
-        _ = try await builder.execute([.registerBlob(
-            storage: .reserve(epochs: 2), blobID: blobID, rootHash: encoded.metadata.metadata.rootHash.bytes,
-            size: encoded.metadata.metadata.unencodedLength, encodingType: 1, deletable: false)])
-        let node = chain.storageURL(0)
-        try await chain.waitUntil("registration") {
-            ((try? await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/status")))?.data as? [String: Any]) != nil
-        }
-        #expect(try await Self.request(node.appendingPathComponent("v1/blobs/\(blobID)/metadata"), "PUT", body: encoded.metadata.metadata.bcsBytes).status == 201)
-        let mine = try await Self.placement(client, chain, blobID).enumerated().filter { $0.element == 0 }.map(\.offset)
+        let blobID = encoded.blobID, node = chain.storageURL(0)
+        let mine = try await Self.registerWithMetadataOnNode0(encoded, chain, client)
         let uploads = mine.flatMap { p in [(p, SliverAxis.primary), (p, SliverAxis.secondary)] }
         let requests: [(index: Int, url: URL, body: [UInt8])] = uploads.enumerated().map { i, upload in
             let (p, axis) = upload
