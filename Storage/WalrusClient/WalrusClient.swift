@@ -192,7 +192,7 @@ public final class WalrusClient: Sendable {
             }
         }
         try await requireReachableQuorum(committee)
-        let (objectID, cost, operation) = try await registration(
+        let (objectID, cost, operation, storageEnd) = try await registration(
             for: encoded, encodedLength: encodedLength, epochs: epochs, wantedEnd: wantedEnd, permanent: permanent, info: info,
             existing: existing.registrations.filter { $0.owner == me })
         progress("\(operation.name): registration \(objectID) in \(lap()); uploading to \(committee.members.count) nodes")
@@ -202,6 +202,13 @@ public final class WalrusClient: Sendable {
             let weight = signatures.reduce(UInt64(0)) { $0 + committee.members[$1.member].weight }
             progress("confirmations of \(weight) of \(committee.shardCount) shards in \(lap())")
             let current = try await chainCall { () async throws(ChainClientError) in try await chain.committee() }
+            // Storage that ended while the slivers went out cannot be certified any more: say so
+            // now rather than upload again to nodes that refuse an expired blob.
+            if current.epoch >= storageEnd {
+                throw ClientError(
+                    .unavailable,
+                    "epoch \(current.epoch.rawValue) began during the store, and registration \(objectID)'s storage ended with it (end epoch \(storageEnd.rawValue)): it can no longer be certified. Store again, which registers anew; near the end of an epoch give --epochs 2 or more")
+            }
             if current.epoch != committee.epoch, attempt < WalrusClient.epochRetriesMax {
                 progress("the committee changed from epoch \(committee.epoch.rawValue) to \(current.epoch.rawValue) during the store; uploading again")
                 committee = current
@@ -245,9 +252,9 @@ public final class WalrusClient: Sendable {
     private func registration(
         for encoded: EncodedBlob, encodedLength: UInt64, epochs: UInt32, wantedEnd: Epoch, permanent: Bool, info: EpochInfo,
         existing: [BlobRegistration]
-    ) async throws(ClientError) -> (ObjectID, UInt64, RegisterBlobOp) {
+    ) async throws(ClientError) -> (ObjectID, UInt64, RegisterBlobOp, Epoch) {
         if let reusable = existing.first(where: { $0.certifiedEpoch == nil && $0.deletable == !permanent && $0.endEpoch >= wantedEnd }) {
-            return (reusable.objectID, 0, .reuseRegistration(encodedLength: encodedLength))
+            return (reusable.objectID, 0, .reuseRegistration(encodedLength: encodedLength), reusable.endEpoch)
         }
         let units = Limits.storageUnits(encodedLength)
         let owned = try await chainCall { () async throws(ChainClientError) in try await chain.storageResources(ownedBy: builder.address) }
@@ -263,7 +270,9 @@ public final class WalrusClient: Sendable {
         guard case .blobRegistered(_, _, _, _, _, _, let objectID)? = outcome.events.first else {
             throw ClientError(.verification, "the registration emitted no BlobRegistered event")
         }
-        return (objectID, cost, fitting == nil ? .registerFromScratch(encodedLength: encodedLength, epochsAhead: epochs) : .reuseStorage(encodedLength: encodedLength))
+        return (
+            objectID, cost, fitting == nil ? .registerFromScratch(encodedLength: encodedLength, epochsAhead: epochs) : .reuseStorage(encodedLength: encodedLength),
+            fitting?.endEpoch ?? wantedEnd)
     }
 
     /// Asks every node's health (in parallel, a few seconds at most) and refuses to go on when the
