@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "HTTPKit",
             dependencies: [
-                "CFileIO", "WalrusAPI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "CFileIO", "WalrusAPI", "WalrusCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/HTTPKit", exclude: ["README.md"], swiftSettings: strictNoWarnings),

@@ -1,6 +1,7 @@
 import ChainTypes
 import Foundation
 import NIOCore
+import HTTPKit
 import NIOPosix
 import Synchronization
 import WalrusCore
@@ -85,7 +86,7 @@ final class P2P: Sendable {
                     handshaking.value.wrappingSubtract(1, ordering: .relaxed)
                     return channel.close()
                 }
-                let settled = SettledOnce()
+                let settled = SettledFlag()
                 let release: @Sendable () -> Void = { if settled.settle() { handshaking.value.wrappingSubtract(1, ordering: .relaxed) } }
                 channel.closeFuture.whenComplete { _ in release() }
                 return channel.eventLoop.makeCompletedFuture {
@@ -332,12 +333,6 @@ final class SecureLinkHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-}
-
-/// Set once.
-final class SettledOnce: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func settle() -> Bool { flag.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
 }
 
 /// Inbound connections in their handshake now.

@@ -185,6 +185,19 @@ done:
     return ok;
 }
 
+int wl_p256_private_pem(const uint8_t priv[32], char *pem, size_t cap) {
+    EC_KEY *ec = p256_key(priv);
+    EVP_PKEY *key = EVP_PKEY_new();
+    BIO *bio = BIO_new(BIO_s_mem());
+    int ok = ec && key && bio && EVP_PKEY_assign_EC_KEY(key, ec) == 1;
+    if (ok) ec = NULL;  // owned by key now
+    ok = ok && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1 && to_pem(bio, pem, cap);
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    EC_KEY_free(ec);
+    return ok;
+}
+
 int wl_p256_private_from_pem(const char *pem, size_t len, uint8_t priv[32]) {
     if (len > 65536) return 0;
     BIO *bio = BIO_new_mem_buf(pem, (int)len);

@@ -1,5 +1,6 @@
 import Synchronization
 import Foundation
+import WalrusCore
 public import NIOCore
 public import NIOHTTP1
 public import NIOPosix
@@ -266,9 +267,7 @@ public final class HTTPClient: Sendable {
         var pin: [UInt8]?
         if let at = authority.lastIndex(of: "@") {
             let user = authority[..<at]
-            guard secure, user.utf8.count <= 256, user.utf8.count % 2 == 0,
-                let bytes = HTTPClient.hexBytes(user)
-            else { throw HTTPClientError(.invalidURL, "\(url): only an https URL carries a key, as hex before '@'") }
+            guard secure, user.utf8.count <= 256, !user.hasPrefix("0x"), let bytes = try? Hex.decode(String(user)) else { throw HTTPClientError(.invalidURL, "\(url): only an https URL carries a key, as hex before '@'") }
             pin = bytes
             authority = authority[authority.index(after: at)...]
         }
@@ -279,22 +278,6 @@ public final class HTTPClient: Sendable {
         let host = String(authority[..<colon])
         guard !host.isEmpty else { throw HTTPClientError(.invalidURL, "\(url) names no host") }
         return (secure, host, port, target, pin)
-    }
-
-    private static func hexBytes(_ text: Substring) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var high: UInt8?
-        for c in text.utf8 {
-            let v: UInt8
-            switch c {
-            case 0x30...0x39: v = c - 0x30
-            case 0x61...0x66: v = c - 0x61 + 10
-            case 0x41...0x46: v = c - 0x41 + 10
-            default: return nil
-            }
-            if let h = high { bytes.append(h << 4 | v); high = nil } else { high = v }
-        }
-        return high == nil ? bytes : nil
     }
 }
 
@@ -310,10 +293,11 @@ public protocol HTTPServerSecurity: Sendable {
 }
 
 /// Set once, by whichever comes first of two racing completions.
-final class SettledFlag: Sendable {
+public final class SettledFlag: Sendable {
     private let flag = Atomic<Bool>(false)
+    public init() {}
     /// True for the first caller only.
-    func settle() -> Bool { flag.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+    public func settle() -> Bool { flag.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
 }
 
 struct Connection: Sendable {

@@ -115,11 +115,17 @@ public protocol KVStore: AnyObject, Sendable {
         _ body: (KVEntry) throws -> Bool
     ) throws
 
+    /// About how many entries `family` holds, in constant time (RocksDB's estimate, for
+    /// metrics); nil when the store cannot say without a scan.
+    func estimatedEntryCount(_ family: ColumnFamily) -> Int?
+
     /// Releases the store; further calls throw `closed`. Closing twice is allowed.
     func close()
 }
 
 extension KVStore {
+    public func estimatedEntryCount(_ family: ColumnFamily) -> Int? { nil }
+
     public func put(_ family: ColumnFamily, _ key: [UInt8], _ value: [UInt8], durability: Durability = .buffered) throws(KVError) {
         var batch = WriteBatch()
         batch.put(family, key: key, value: value)

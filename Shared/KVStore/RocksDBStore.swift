@@ -158,6 +158,14 @@ public final class RocksDBStore: KVStore, @unchecked Sendable {
         return (db, cf)
     }
 
+    public func estimatedEntryCount(_ family: ColumnFamily) -> Int? {
+        lock.withReadLock { () -> Int? in
+            guard let (db, cf) = try? handle(family) else { return nil }
+            var count: UInt64 = 0
+            return rocksdb_property_int_cf(db, cf, "rocksdb.estimate-num-keys", &count) == 0 ? Int(clamping: count) : nil
+        }
+    }
+
     public func get(_ family: ColumnFamily, _ key: [UInt8]) throws(KVError) -> [UInt8]? {
         try lock.withReadLock { () throws(KVError) -> [UInt8]? in
             let (db, cf) = try handle(family)

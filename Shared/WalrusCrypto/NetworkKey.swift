@@ -81,7 +81,13 @@ public struct NetworkPrivateKey: Sendable {
 
     /// The key as PEM (PKCS#8).
     public var pem: String {
-        get throws(CryptoError) { try selfSignedCertificate(hosts: [], days: 1).keyPEM }
+        get throws(CryptoError) {
+            var out = [CChar](repeating: 0, count: 4096)
+            guard scalar.withUnsafeBufferPointer({ wl_p256_private_pem($0.baseAddress, &out, out.count) }) == 1 else {
+                throw CryptoError(.invalidKey, "OpenSSL could not write the network key as PEM")
+            }
+            return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 }
 

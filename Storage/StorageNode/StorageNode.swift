@@ -161,10 +161,9 @@ public final class StorageNode: Sendable {
     public var isServing: Bool { channel.isActive }
 
     /// Gauges sampled every second off the request path: shards owned, the recovery backlog, how
-    /// far the node is behind the chain, slivers held (counted from the index every 5 s).
+    /// far the node is behind the chain, slivers held (RocksDB's estimate of the index).
     /// Counters (slivers recovered, events applied, bytes) count where the work happens.
     func sampleMetrics() async {
-        var tick = 0
         while !Task.isCancelled {
             Gauge(label: "walrus_storage_recovery_pending").record(await recovery.pending)
             Gauge(label: "walrus_storage_recovery_parked").record(await recovery.parked.count)
@@ -176,12 +175,7 @@ public final class StorageNode: Sendable {
             }
             Gauge(label: "walrus_storage_requests_in_flight").record(server.requestsInFlight)
             Gauge(label: "walrus_storage_connections").record(server.connectionCount)
-            if tick % 5 == 0 {
-                let store = self.store
-                let count = await Task.detached { store.sliverCount() }.value
-                Gauge(label: "walrus_storage_slivers_held").record(count)
-            }
-            tick += 1
+            Gauge(label: "walrus_storage_slivers_held").record(store.sliverCount())
             try? await Task.sleep(nanoseconds: 1_000_000_000)
         }
     }

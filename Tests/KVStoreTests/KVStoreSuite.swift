@@ -142,6 +142,9 @@ private func key(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(try fixture.store.get(blobs, key("durable")) == [1])
         #expect(try fixture.store.get(blobs, key("buffered")) == [2])
         #expect(try fixture.store.entries(slivers).count == 1000)
+        // RocksDB estimates a family's entries in constant time (for metrics), roughly.
+        let estimate = try #require(fixture.store.estimatedEntryCount(slivers))
+        #expect(estimate >= 500 && estimate <= 2000, "\(estimate)")
         // Families created earlier are opened again even when not requested.
         let path = fixture.directory.appendingPathComponent("db").path
         fixture.store.close()

@@ -33,6 +33,8 @@ int wl_p256_spki_public(const uint8_t *spki, size_t spki_len, uint8_t compressed
 /// addresses) as subject alternative names.
 int wl_p256_self_signed(const uint8_t priv[32], const char *common_name, const char *sans, int days,
                         char *key_pem, size_t key_cap, char *cert_pem, size_t cert_cap);
+/// The private key of a P-256 scalar as PEM (PKCS#8), NUL-terminated within `cap`.
+int wl_p256_private_pem(const uint8_t priv[32], char *pem, size_t cap);
 /// The P-256 scalar of a PEM private key (PKCS#8 or SEC1).
 int wl_p256_private_from_pem(const char *pem, size_t len, uint8_t priv[32]);
 
